@@ -1,0 +1,461 @@
+// Package manifest reads, defaults and validates Porter's porter.yaml bundle
+// manifest. It owns the manifest model shared by the build, the CNAB
+// conversion and the in-image runtime; it must not import Docker, cnab-go or SQL.
+package manifest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Well-known action names.
+const (
+	ActionInstall   = "install"
+	ActionUpgrade   = "upgrade"
+	ActionUninstall = "uninstall"
+)
+
+// ErrInvalid is wrapped by every validation error of a manifest.
+var ErrInvalid = errors.New("invalid manifest")
+
+// Manifest is a parsed porter.yaml.
+type Manifest struct {
+	SchemaType    string                  `yaml:"schemaType,omitempty"`
+	SchemaVersion string                  `yaml:"schemaVersion"`
+	Name          string                  `yaml:"name"`
+	Version       string                  `yaml:"version"`
+	Description   string                  `yaml:"description,omitempty"`
+	Registry      string                  `yaml:"registry,omitempty"`
+	Reference     string                  `yaml:"reference,omitempty"`
+	Dockerfile    string                  `yaml:"dockerfile,omitempty"`
+	Maintainers   []Maintainer            `yaml:"maintainers,omitempty"`
+	Custom        map[string]any          `yaml:"custom,omitempty"`
+	Required      []RequiredExtension     `yaml:"-"`
+	Mixins        []MixinDecl             `yaml:"-"`
+	Credentials   []Credential            `yaml:"credentials,omitempty"`
+	Parameters    []Parameter             `yaml:"parameters,omitempty"`
+	Outputs       []Output                `yaml:"outputs,omitempty"`
+	State         []StateVar              `yaml:"state,omitempty"`
+	Images        map[string]Image        `yaml:"images,omitempty"`
+	Dependencies  *Dependencies           `yaml:"dependencies,omitempty"`
+	CustomActions map[string]CustomAction `yaml:"customActions,omitempty"`
+
+	// Actions holds the step list of install, upgrade, uninstall and every
+	// custom action, keyed by action name.
+	Actions map[string][]Step `yaml:"-"`
+
+	// Filename is where the manifest was read from, for error messages.
+	Filename string `yaml:"-"`
+	// Raw is the manifest's original bytes.
+	Raw []byte `yaml:"-"`
+	// Warnings collects non-fatal findings made while parsing.
+	Warnings []string `yaml:"-"`
+}
+
+// Maintainer is one entry of maintainers.
+type Maintainer struct {
+	Name  string `yaml:"name,omitempty" json:"name,omitempty"`
+	Email string `yaml:"email,omitempty" json:"email,omitempty"`
+	URL   string `yaml:"url,omitempty" json:"url,omitempty"`
+}
+
+// RequiredExtension is one entry of required (only docker is supported).
+type RequiredExtension struct {
+	Name   string
+	Config map[string]any
+}
+
+// MixinDecl is one entry of mixins: a name, an optional semver constraint
+// and optional configuration.
+type MixinDecl struct {
+	Name       string
+	Constraint string
+	Config     any
+}
+
+// Schema holds the JSON-schema keywords shared by parameters and outputs.
+type Schema struct {
+	Type             string   `yaml:"type,omitempty"`
+	Default          any      `yaml:"default,omitempty"`
+	Enum             []any    `yaml:"enum,omitempty"`
+	Minimum          *float64 `yaml:"minimum,omitempty"`
+	Maximum          *float64 `yaml:"maximum,omitempty"`
+	ExclusiveMinimum *float64 `yaml:"exclusiveMinimum,omitempty"`
+	ExclusiveMaximum *float64 `yaml:"exclusiveMaximum,omitempty"`
+	MinLength        *int     `yaml:"minLength,omitempty"`
+	MaxLength        *int     `yaml:"maxLength,omitempty"`
+	Pattern          string   `yaml:"pattern,omitempty"`
+	ID               string   `yaml:"$id,omitempty"`
+	Comment          string   `yaml:"$comment,omitempty"`
+	ContentEncoding  string   `yaml:"contentEncoding,omitempty"`
+	Items            any      `yaml:"items,omitempty"`
+	Properties       any      `yaml:"properties,omitempty"`
+	AdditionalProps  any      `yaml:"additionalProperties,omitempty"`
+	Required         []string `yaml:"required,omitempty"`
+	WriteOnly        *bool    `yaml:"writeOnly,omitempty"`
+
+	// HasDefault is true when the YAML set default (even to null or "").
+	HasDefault bool `yaml:"-"`
+}
+
+// ParameterSource is a parameter's source: an output of this installation or
+// of a dependency.
+type ParameterSource struct {
+	Output     string `yaml:"output,omitempty"`
+	Dependency string `yaml:"dependency,omitempty"`
+}
+
+// Parameter is one entry of parameters.
+type Parameter struct {
+	Name        string           `yaml:"name"`
+	Description string           `yaml:"description,omitempty"`
+	Env         string           `yaml:"env,omitempty"`
+	Path        string           `yaml:"path,omitempty"`
+	Sensitive   bool             `yaml:"sensitive,omitempty"`
+	ApplyTo     []string         `yaml:"applyTo,omitempty"`
+	Source      *ParameterSource `yaml:"source,omitempty"`
+	Persistent  bool             `yaml:"persistent,omitempty"`
+	Schema      `yaml:",inline"`
+}
+
+// Credential is one entry of credentials.
+type Credential struct {
+	Name        string   `yaml:"name"`
+	Description string   `yaml:"description,omitempty"`
+	Env         string   `yaml:"env,omitempty"`
+	Path        string   `yaml:"path,omitempty"`
+	Required    bool     `yaml:"required"`
+	ApplyTo     []string `yaml:"applyTo,omitempty"`
+}
+
+// Output is one entry of outputs.
+type Output struct {
+	Name        string   `yaml:"name"`
+	Description string   `yaml:"description,omitempty"`
+	Path        string   `yaml:"path,omitempty"`
+	Sensitive   bool     `yaml:"sensitive,omitempty"`
+	ApplyTo     []string `yaml:"applyTo,omitempty"`
+	Schema      `yaml:",inline"`
+}
+
+// StateVar is one entry of state.
+type StateVar struct {
+	Name        string `yaml:"name"`
+	Path        string `yaml:"path"`
+	Description string `yaml:"description,omitempty"`
+	Mixin       string `yaml:"mixin,omitempty"`
+}
+
+// Image is one entry of images.
+type Image struct {
+	Repository  string            `yaml:"repository"`
+	Digest      string            `yaml:"digest,omitempty"`
+	Tag         string            `yaml:"tag,omitempty"`
+	ImageType   string            `yaml:"imageType,omitempty"`
+	Description string            `yaml:"description,omitempty"`
+	Size        uint64            `yaml:"size,omitempty"`
+	MediaType   string            `yaml:"mediaType,omitempty"`
+	Labels      map[string]string `yaml:"labels,omitempty"`
+}
+
+// Dependencies is the dependencies section (v1).
+type Dependencies struct {
+	Requires []Dependency `yaml:"requires,omitempty"`
+}
+
+// Dependency is one required bundle.
+type Dependency struct {
+	Name       string            `yaml:"name"`
+	Bundle     DependencyBundle  `yaml:"bundle"`
+	Parameters map[string]string `yaml:"parameters,omitempty"`
+}
+
+// DependencyBundle locates a dependency's bundle.
+type DependencyBundle struct {
+	Reference string `yaml:"reference"`
+	Version   string `yaml:"version,omitempty"`
+}
+
+// CustomAction describes a custom action.
+type CustomAction struct {
+	Description string `yaml:"description,omitempty" json:"description,omitempty"`
+	Modifies    bool   `yaml:"modifies,omitempty" json:"modifies,omitempty"`
+	Stateless   bool   `yaml:"stateless,omitempty" json:"stateless,omitempty"`
+}
+
+// Step is one step of an action: a single mixin with its configuration.
+type Step struct {
+	Mixin       string
+	Description string
+	// Data is the mixin's configuration map, description included.
+	Data map[string]any
+	// Line is the step's line in the manifest file (1-based).
+	Line int
+}
+
+// knownKeys are top-level keys that are not custom actions.
+var knownKeys = map[string]bool{
+	"schemaType": true, "schemaVersion": true, "name": true, "version": true,
+	"description": true, "registry": true, "reference": true, "dockerfile": true,
+	"maintainers": true, "custom": true, "required": true, "mixins": true,
+	"credentials": true, "parameters": true, "outputs": true, "state": true,
+	"images": true, "dependencies": true, "customActions": true,
+	"invocationImage": true, "tag": true, "files": true,
+}
+
+// Load reads and parses the manifest at path.
+func Load(path string) (*Manifest, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read manifest: %w", err)
+	}
+	return Parse(data, path)
+}
+
+// Parse parses manifest bytes; filename is used in error messages only.
+func Parse(data []byte, filename string) (*Manifest, error) {
+	if filename == "" {
+		filename = "porter.yaml"
+	}
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		return nil, fmt.Errorf("%s: %w: %w", filename, ErrInvalid, err)
+	}
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("%s: %w: the document must be a YAML mapping", filename, ErrInvalid)
+	}
+	root := doc.Content[0]
+	m := &Manifest{Filename: filename, Raw: data, Actions: map[string][]Step{}}
+	if err := root.Decode(m); err != nil {
+		return nil, fmt.Errorf("%s: %w: %w", filename, ErrInvalid, err)
+	}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		key, val := root.Content[i].Value, root.Content[i+1]
+		switch {
+		case key == "mixins":
+			mixins, err := parseMixins(val)
+			if err != nil {
+				return nil, posErr(filename, val, "mixins", err)
+			}
+			m.Mixins = mixins
+		case key == "required":
+			req, err := parseRequired(val)
+			if err != nil {
+				return nil, posErr(filename, val, "required", err)
+			}
+			m.Required = req
+		case key == "invocationImage" || key == "tag":
+			m.Warnings = append(m.Warnings, fmt.Sprintf("WARNING: The %q field has been deprecated and can no longer be user-specified; it is ignored", key))
+		case !knownKeys[key]:
+			steps, err := parseSteps(val)
+			if err != nil {
+				return nil, posErr(filename, val, key, err)
+			}
+			m.Actions[key] = steps
+		}
+	}
+	markDefaults(root, m)
+	return m, nil
+}
+
+func posErr(filename string, n *yaml.Node, field string, err error) error {
+	return fmt.Errorf("%s:%d: %s: %w: %w", filename, n.Line, field, ErrInvalid, err)
+}
+
+func parseMixins(n *yaml.Node) ([]MixinDecl, error) {
+	if n.Kind != yaml.SequenceNode {
+		return nil, errors.New("must be a list")
+	}
+	var out []MixinDecl
+	for _, item := range n.Content {
+		var d MixinDecl
+		switch item.Kind {
+		case yaml.ScalarNode:
+			d.Name = item.Value
+		case yaml.MappingNode:
+			if len(item.Content) != 2 {
+				return nil, fmt.Errorf("line %d: a mixin declaration must have exactly one key", item.Line)
+			}
+			d.Name = item.Content[0].Value
+			if err := item.Content[1].Decode(&d.Config); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, fmt.Errorf("line %d: a mixin declaration must be a name or a single-key map", item.Line)
+		}
+		if name, constraint, ok := strings.Cut(d.Name, "@"); ok {
+			d.Name, d.Constraint = name, constraint
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+func parseRequired(n *yaml.Node) ([]RequiredExtension, error) {
+	if n.Kind != yaml.SequenceNode {
+		return nil, errors.New("must be a list")
+	}
+	var out []RequiredExtension
+	for _, item := range n.Content {
+		switch item.Kind {
+		case yaml.ScalarNode:
+			out = append(out, RequiredExtension{Name: item.Value})
+		case yaml.MappingNode:
+			if len(item.Content) != 2 {
+				return nil, fmt.Errorf("line %d: a required extension must have exactly one key", item.Line)
+			}
+			r := RequiredExtension{Name: item.Content[0].Value}
+			if err := item.Content[1].Decode(&r.Config); err != nil {
+				return nil, err
+			}
+			out = append(out, r)
+		default:
+			return nil, fmt.Errorf("line %d: a required extension must be a name or a single-key map", item.Line)
+		}
+	}
+	return out, nil
+}
+
+func parseSteps(n *yaml.Node) ([]Step, error) {
+	if n.Kind != yaml.SequenceNode {
+		return nil, errors.New("an action must be a list of steps")
+	}
+	steps := make([]Step, 0, len(n.Content))
+	for i, item := range n.Content {
+		if item.Kind != yaml.MappingNode {
+			return nil, fmt.Errorf("line %d: failed to validate %s step: a step must be a map of one mixin name to its settings", item.Line, Ordinal(i+1))
+		}
+		if len(item.Content) != 2 {
+			return nil, fmt.Errorf("line %d: failed to validate %s step: malformed step, possibly incorrect indentation", item.Line, Ordinal(i+1))
+		}
+		s := Step{Mixin: item.Content[0].Value, Line: item.Line}
+		body := item.Content[1]
+		if body.Kind != yaml.MappingNode {
+			return nil, fmt.Errorf("line %d: failed to validate %s step: the %s step's settings must be a map", body.Line, Ordinal(i+1), s.Mixin)
+		}
+		if err := body.Decode(&s.Data); err != nil {
+			return nil, err
+		}
+		if d, ok := s.Data["description"]; ok {
+			str, ok := d.(string)
+			if !ok {
+				return nil, fmt.Errorf("line %d: failed to validate %s step: description must be a string", body.Line, Ordinal(i+1))
+			}
+			s.Description = str
+		}
+		steps = append(steps, s)
+	}
+	return steps, nil
+}
+
+// markDefaults records which parameters and outputs set default explicitly.
+func markDefaults(root *yaml.Node, m *Manifest) {
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		key, val := root.Content[i].Value, root.Content[i+1]
+		if (key != "parameters" && key != "outputs") || val.Kind != yaml.SequenceNode {
+			continue
+		}
+		for j, item := range val.Content {
+			if !hasKey(item, "default") {
+				continue
+			}
+			if key == "parameters" && j < len(m.Parameters) {
+				m.Parameters[j].HasDefault = true
+			}
+			if key == "outputs" && j < len(m.Outputs) {
+				m.Outputs[j].HasDefault = true
+			}
+		}
+	}
+}
+
+func hasKey(n *yaml.Node, key string) bool {
+	if n.Kind != yaml.MappingNode {
+		return false
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return true
+		}
+	}
+	return false
+}
+
+// ActionNames returns every action with steps, sorted.
+func (m *Manifest) ActionNames() []string {
+	names := make([]string, 0, len(m.Actions))
+	for k := range m.Actions {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// CustomActionNames returns the actions other than install, upgrade and uninstall, sorted.
+func (m *Manifest) CustomActionNames() []string {
+	var names []string
+	for _, k := range m.ActionNames() {
+		if k != ActionInstall && k != ActionUpgrade && k != ActionUninstall {
+			names = append(names, k)
+		}
+	}
+	return names
+}
+
+// HasMixin reports whether the manifest declares the named mixin.
+func (m *Manifest) HasMixin(name string) bool {
+	for _, d := range m.Mixins {
+		if d.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// AppliesTo reports whether an applyTo list includes action (empty means all).
+func AppliesTo(applyTo []string, action string) bool {
+	if len(applyTo) == 0 {
+		return true
+	}
+	for _, a := range applyTo {
+		if a == action {
+			return true
+		}
+	}
+	return false
+}
+
+// ResolvePath makes a manifest path absolute inside the bundle image:
+// relative paths are joined to /cnab/app.
+func ResolvePath(p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return "/cnab/app/" + strings.TrimPrefix(p, "./")
+}
+
+// Ordinal renders 1 as "1st", 2 as "2nd" and so on.
+func Ordinal(n int) string {
+	suffix := "th"
+	switch n % 100 {
+	case 11, 12, 13:
+	default:
+		switch n % 10 {
+		case 1:
+			suffix = "st"
+		case 2:
+			suffix = "nd"
+		case 3:
+			suffix = "rd"
+		}
+	}
+	return fmt.Sprintf("%d%s", n, suffix)
+}
