@@ -1,14 +1,22 @@
 // Package engine is StackHub's core: installations, jobs, port leases, the
 // catalog and reconciliation with Docker. It declares the interfaces it needs
-// (Store, Docker, BundleRuntime, HostProbe) and never imports Docker, cnab-go
-// or database/sql itself; the adapters under engine/ do.
+// (Store, Docker, BundleRuntime, BundleConverter, HostProbe) and never
+// imports Docker, cnab-go or database/sql itself; the adapters under engine/
+// do.
 package engine
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
+	"os"
+	"sync"
 	"time"
+
+	"github.com/oklog/ulid"
 )
 
 // Config is the engine's resolved configuration.
@@ -19,23 +27,27 @@ type Config struct {
 	Prefix string
 	// PortMin and PortMax bound the host ports StackHub hands out.
 	PortMin, PortMax int
-	// RuntimeBinary is the static linux binary placed in invocation images.
+	// RuntimeBinary is the static linux binary placed in invocation images
+	// (default: this executable).
 	RuntimeBinary string
 	// JobConcurrency bounds how many jobs run at once.
 	JobConcurrency int
 	// WaitTimeout bounds how long an install waits for healthy containers.
 	WaitTimeout time.Duration
+	// Version is StackHub's version, stamped into bundles.
+	Version string
 }
 
 // Deps are the engine's adapters.
 type Deps struct {
-	Store   Store
-	Docker  Docker
-	Runtime BundleRuntime
-	Host    HostProbe
-	Catalog Catalog
-	Ports   PortProber
-	Logger  *slog.Logger
+	Store     Store
+	Docker    Docker
+	Runtime   BundleRuntime
+	Converter BundleConverter
+	Host      HostProbe
+	Catalog   Catalog
+	Ports     PortProber
+	Logger    *slog.Logger
 }
 
 // Engine orchestrates installs, upgrades and uninstalls.
@@ -43,12 +55,28 @@ type Engine struct {
 	cfg  Config
 	deps Deps
 	log  *slog.Logger
+
+	// base is the lifetime context jobs run on; Close cancels it.
+	base   context.Context
+	cancel context.CancelFunc
+	jobs   sync.WaitGroup
+	sem    chan struct{}
+
+	// leaseMu makes choosing and recording ports atomic within the process.
+	leaseMu sync.Mutex
+	// opMu serialises lifecycle changes per installation.
+	opMu    sync.Mutex
+	opLocks map[string]*sync.Mutex
+
+	images *imageCache
+	live   *liveState
 }
 
-// New builds an engine.
+// New builds an engine. Call Start to begin background work and Close to
+// stop it.
 func New(cfg Config, deps Deps) (*Engine, error) {
-	if deps.Store == nil || deps.Docker == nil || deps.Runtime == nil || deps.Catalog == nil {
-		return nil, errors.New("engine: store, docker, runtime and catalog are required")
+	if deps.Store == nil || deps.Docker == nil || deps.Runtime == nil || deps.Catalog == nil || deps.Converter == nil {
+		return nil, errors.New("new engine: store, docker, runtime, converter and catalog are required")
 	}
 	if cfg.Prefix == "" {
 		cfg.Prefix = "stackhub"
@@ -59,54 +87,83 @@ func New(cfg Config, deps Deps) (*Engine, error) {
 	if cfg.PortMax == 0 {
 		cfg.PortMax = 9999
 	}
+	if cfg.PortMin > cfg.PortMax || cfg.PortMin < 1 || cfg.PortMax > 65535 {
+		return nil, NewUserError(ErrInvalid, fmt.Sprintf("port range %d-%d is not valid", cfg.PortMin, cfg.PortMax),
+			"choose 1 <= port-min <= port-max <= 65535")
+	}
 	if cfg.JobConcurrency <= 0 {
 		cfg.JobConcurrency = 4
 	}
 	if cfg.WaitTimeout <= 0 {
 		cfg.WaitTimeout = 2 * time.Minute
 	}
+	if cfg.RuntimeBinary == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("new engine: find runtime binary: %w", err)
+		}
+		cfg.RuntimeBinary = exe
+	}
+	if cfg.Version == "" {
+		cfg.Version = "dev"
+	}
 	log := deps.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Engine{cfg: cfg, deps: deps, log: log}, nil
+	base, cancel := context.WithCancel(context.Background())
+	e := &Engine{
+		cfg: cfg, deps: deps, log: log,
+		base: base, cancel: cancel,
+		sem:     make(chan struct{}, cfg.JobConcurrency),
+		opLocks: map[string]*sync.Mutex{},
+		images:  newImageCache(),
+		live:    newLiveState(),
+	}
+	return e, nil
 }
+
+// Start recovers from an earlier crash and begins watching Docker.
+func (e *Engine) Start(ctx context.Context) error {
+	if err := e.recover(ctx); err != nil {
+		return fmt.Errorf("start engine: %w", err)
+	}
+	e.jobs.Add(1)
+	go func() {
+		defer e.jobs.Done()
+		e.watch(e.base)
+	}()
+	return nil
+}
+
+// Close stops background work and waits for running jobs to notice.
+func (e *Engine) Close() {
+	e.cancel()
+	e.jobs.Wait()
+}
+
+// Config returns the engine's resolved configuration.
+func (e *Engine) Config() Config { return e.cfg }
 
 // ContainerName is the main container's name for an installation.
 func (e *Engine) ContainerName(installation string) string {
 	return e.cfg.Prefix + "-" + installation
 }
 
-// Install validates, reserves ports, records the installation and queues
-// the install job. It returns at once with the installation (ports known).
-func (e *Engine) Install(ctx context.Context, opts InstallOptions) (*Installation, error) {
-	return nil, errors.New("not implemented")
+// Project is the compose project name of an installation.
+func (e *Engine) Project(installation string) string {
+	return e.cfg.Prefix + "-" + installation
 }
 
-// Uninstall removes an installation's containers and networks (and volumes
-// with Purge) and frees its ports. It waits for the work to finish.
-func (e *Engine) Uninstall(ctx context.Context, opts UninstallOptions) error {
-	return errors.New("not implemented")
-}
-
-// UninstallAll uninstalls every installation.
-func (e *Engine) UninstallAll(ctx context.Context) ([]UninstallOutcome, error) {
-	return nil, errors.New("not implemented")
-}
-
-// Get returns one installation with its live status.
-func (e *Engine) Get(ctx context.Context, name string) (*Installation, error) {
-	return nil, errors.New("not implemented")
-}
-
-// List returns every installation (uninstalled ones excluded).
-func (e *Engine) List(ctx context.Context) ([]*Installation, error) {
-	return nil, errors.New("not implemented")
-}
-
-// Server returns the host's latest health sample.
-func (e *Engine) Server(ctx context.Context) (*ServerStatus, error) {
-	return nil, errors.New("not implemented")
+func (e *Engine) lockInstallation(name string) *sync.Mutex {
+	e.opMu.Lock()
+	defer e.opMu.Unlock()
+	m, ok := e.opLocks[name]
+	if !ok {
+		m = &sync.Mutex{}
+		e.opLocks[name] = m
+	}
+	return m
 }
 
 // Apps lists the catalog.
@@ -116,5 +173,34 @@ func (e *Engine) Apps(ctx context.Context) ([]App, error) {
 
 // Job returns one job.
 func (e *Engine) Job(ctx context.Context, id string) (*Job, error) {
-	return e.deps.Store.GetJob(ctx, id)
+	j, err := e.deps.Store.GetJob(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("get job %s: %w", id, err)
+	}
+	return j, nil
+}
+
+// Server returns the host's latest health sample, with the findings of the
+// audit of StackHub's containers.
+func (e *Engine) Server(ctx context.Context) (*ServerStatus, error) {
+	if e.deps.Host == nil {
+		return nil, NewUserError(ErrUnavailable, "server status is not available", "")
+	}
+	st, err := e.deps.Host.Sample(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("sample host: %w", err)
+	}
+	return st, nil
+}
+
+var entropy = struct {
+	sync.Mutex
+	r io.Reader
+}{r: ulid.Monotonic(rand.Reader, 0)}
+
+// NewID returns a new ULID.
+func NewID() string {
+	entropy.Lock()
+	defer entropy.Unlock()
+	return ulid.MustNew(ulid.Timestamp(time.Now()), entropy.r).String()
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"io"
 	"time"
+
+	"github.com/stackhub/stackhub/engine/manifest"
 )
 
 // Status is an installation's lifecycle state.
@@ -336,6 +338,22 @@ type OperationResult struct {
 // cnab-go's docker driver.
 type BundleRuntime interface {
 	Run(ctx context.Context, op *Operation) (*OperationResult, error)
+}
+
+// ConvertRequest carries what a bundle.json needs beyond the manifest.
+type ConvertRequest struct {
+	// InvocationImage is the image reference recorded in bundle.json.
+	InvocationImage string
+	// ManifestDigest is the bundle's content digest (the up-to-date stamp).
+	ManifestDigest string
+	// Version is StackHub's version, recorded in the stamp.
+	Version string
+}
+
+// BundleConverter turns a manifest into a CNAB bundle.json; engine/cnab
+// implements it on cnab-go.
+type BundleConverter interface {
+	Convert(m *manifest.Manifest, req ConvertRequest) ([]byte, error)
 }
 
 // HostProbe samples the host's health; engine/host implements it.

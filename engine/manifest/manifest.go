@@ -1,6 +1,8 @@
-// Package manifest reads, defaults and validates Porter's porter.yaml bundle
-// manifest. It owns the manifest model shared by the build, the CNAB
-// conversion and the in-image runtime; it must not import Docker, cnab-go or SQL.
+// Package manifest reads, defaults, validates and lints Porter's porter.yaml
+// bundle manifest (porter-compat.md section 1). It owns the manifest model
+// shared by the build, the CNAB conversion and the in-image runtime; it must
+// not import Docker, cnab-go or SQL. It may import engine/template, to find
+// the variables the manifest's templates reference.
 package manifest
 
 import (
@@ -8,11 +10,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
+	"path"
 	"sort"
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/stackhub/stackhub/engine/template"
 )
 
 // Well-known action names.
@@ -22,8 +26,15 @@ const (
 	ActionUninstall = "uninstall"
 )
 
-// ErrInvalid is wrapped by every validation error of a manifest.
-var ErrInvalid = errors.New("invalid manifest")
+// Sentinel errors.
+var (
+	// ErrInvalid is wrapped by every parse and validation error of a manifest.
+	ErrInvalid = errors.New("invalid manifest")
+	// ErrInvalidSchemaVersion is wrapped by schemaVersion errors.
+	ErrInvalidSchemaVersion = errors.New("invalid schema version")
+	// ErrNotFound is returned when a step, parameter or output does not exist.
+	ErrNotFound = errors.New("not found")
+)
 
 // Manifest is a parsed porter.yaml.
 type Manifest struct {
@@ -43,6 +54,7 @@ type Manifest struct {
 	Parameters    []Parameter             `yaml:"parameters,omitempty"`
 	Outputs       []Output                `yaml:"outputs,omitempty"`
 	State         []StateVar              `yaml:"state,omitempty"`
+	Files         []File                  `yaml:"files,omitempty"`
 	Images        map[string]Image        `yaml:"images,omitempty"`
 	Dependencies  *Dependencies           `yaml:"dependencies,omitempty"`
 	CustomActions map[string]CustomAction `yaml:"customActions,omitempty"`
@@ -51,12 +63,39 @@ type Manifest struct {
 	// custom action, keyed by action name.
 	Actions map[string][]Step `yaml:"-"`
 
+	// TemplateVariables lists, sorted, every template variable referenced
+	// anywhere in the manifest (e.g. bundle.outputs.url), found with the
+	// delimiters of the manifest's schema version.
+	TemplateVariables []string `yaml:"-"`
+
 	// Filename is where the manifest was read from, for error messages.
 	Filename string `yaml:"-"`
 	// Raw is the manifest's original bytes.
 	Raw []byte `yaml:"-"`
-	// Warnings collects non-fatal findings made while parsing.
+	// Warnings collects non-fatal findings made while parsing and validating.
 	Warnings []string `yaml:"-"`
+
+	nodes nodes
+}
+
+// nodes keeps the YAML nodes of the parsed document, for line numbers in
+// errors and for the raw text of steps.
+type nodes struct {
+	top         map[string]*yaml.Node
+	parameters  []*yaml.Node
+	outputs     []*yaml.Node
+	credentials []*yaml.Node
+	images      map[string]*yaml.Node
+	deps        []*yaml.Node
+	files       []*yaml.Node
+	steps       map[string][]*yaml.Node
+}
+
+// File is one entry of files (schema 1.3.0 with the file-sources flag): a
+// file downloaded at build time into the bundle directory.
+type File struct {
+	URL         string `yaml:"url"`
+	Destination string `yaml:"destination"`
 }
 
 // Maintainer is one entry of maintainers.
@@ -101,7 +140,8 @@ type Schema struct {
 	Required         []string `yaml:"required,omitempty"`
 	WriteOnly        *bool    `yaml:"writeOnly,omitempty"`
 
-	// HasDefault is true when the YAML set default (even to null or "").
+	// HasDefault is true when the YAML sets a non-null default ("" and false
+	// count). A parameter without one is required.
 	HasDefault bool `yaml:"-"`
 }
 
@@ -125,7 +165,8 @@ type Parameter struct {
 	Schema      `yaml:",inline"`
 }
 
-// Credential is one entry of credentials.
+// Credential is one entry of credentials. Required defaults to true when the
+// YAML omits it.
 type Credential struct {
 	Name        string   `yaml:"name"`
 	Description string   `yaml:"description,omitempty"`
@@ -196,7 +237,8 @@ type Step struct {
 	Description string
 	// Data is the mixin's configuration map, description included.
 	Data map[string]any
-	// Line is the step's line in the manifest file (1-based).
+	// Line is the step's line in the manifest file (1-based); 0 for a step
+	// parsed with ParseStep.
 	Line int
 }
 
@@ -219,7 +261,11 @@ func Load(path string) (*Manifest, error) {
 	return Parse(data, path)
 }
 
-// Parse parses manifest bytes; filename is used in error messages only.
+// Parse parses manifest bytes and applies Porter's defaults (see
+// defaults.go); filename is used in error messages only. Structural errors
+// (a step that is not a single-key map, a bad schemaType or version, a
+// template that does not parse) fail here; the remaining rules are checked
+// by Validate.
 func Parse(data []byte, filename string) (*Manifest, error) {
 	if filename == "" {
 		filename = "porter.yaml"
@@ -237,37 +283,85 @@ func Parse(data []byte, filename string) (*Manifest, error) {
 	if err := root.Decode(m); err != nil {
 		return nil, fmt.Errorf("%s: %w: %w", filename, ErrInvalid, err)
 	}
+	m.nodes = nodes{top: map[string]*yaml.Node{}, images: map[string]*yaml.Node{}, steps: map[string][]*yaml.Node{}}
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		key, val := root.Content[i].Value, root.Content[i+1]
+		m.nodes.top[key] = val
 		switch {
 		case key == "mixins":
 			mixins, err := parseMixins(val)
 			if err != nil {
-				return nil, posErr(filename, val, "mixins", err)
+				return nil, m.fieldErr(val, "mixins", err)
 			}
 			m.Mixins = mixins
 		case key == "required":
 			req, err := parseRequired(val)
 			if err != nil {
-				return nil, posErr(filename, val, "required", err)
+				return nil, m.fieldErr(val, "required", err)
 			}
 			m.Required = req
+		case key == "parameters":
+			m.nodes.parameters = seqItems(val)
+		case key == "outputs":
+			m.nodes.outputs = seqItems(val)
+		case key == "credentials":
+			m.nodes.credentials = seqItems(val)
+		case key == "files":
+			m.nodes.files = seqItems(val)
+		case key == "images":
+			if val.Kind == yaml.MappingNode {
+				for j := 0; j+1 < len(val.Content); j += 2 {
+					m.nodes.images[val.Content[j].Value] = val.Content[j+1]
+				}
+			}
+		case key == "dependencies":
+			if req := fieldNode(val, "requires"); req != nil {
+				m.nodes.deps = seqItems(req)
+			}
 		case key == "invocationImage" || key == "tag":
 			m.Warnings = append(m.Warnings, fmt.Sprintf("WARNING: The %q field has been deprecated and can no longer be user-specified; it is ignored", key))
 		case !knownKeys[key]:
-			steps, err := parseSteps(val)
+			if val.Kind == yaml.ScalarNode && val.Tag == "!!null" {
+				continue // "upgrade:" with nothing under it declares no action
+			}
+			steps, err := parseSteps(key, val)
 			if err != nil {
-				return nil, posErr(filename, val, key, err)
+				return nil, err.withFile(filename)
 			}
 			m.Actions[key] = steps
+			m.nodes.steps[key] = seqItems(val)
 		}
 	}
-	markDefaults(root, m)
+	markDefaults(m)
+	if err := m.setDefaults(); err != nil {
+		return nil, err
+	}
+	vars, err := template.Variables(string(data), m.UsesDollarDelimiters())
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w: parse the templates used in the manifest: %w", filename, ErrInvalid, err)
+	}
+	m.TemplateVariables = vars
 	return m, nil
 }
 
-func posErr(filename string, n *yaml.Node, field string, err error) error {
-	return fmt.Errorf("%s:%d: %s: %w: %w", filename, n.Line, field, ErrInvalid, err)
+func seqItems(n *yaml.Node) []*yaml.Node {
+	if n == nil || n.Kind != yaml.SequenceNode {
+		return nil
+	}
+	return n.Content
+}
+
+// fieldNode returns the value node of key in mapping n, or nil.
+func fieldNode(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
 }
 
 func parseMixins(n *yaml.Node) ([]MixinDecl, error) {
@@ -324,69 +418,113 @@ func parseRequired(n *yaml.Node) ([]RequiredExtension, error) {
 	return out, nil
 }
 
-func parseSteps(n *yaml.Node) ([]Step, error) {
+// stepError is a step error found while parsing, before the filename is
+// attached.
+type stepError struct {
+	line  int
+	field string
+	err   error
+}
+
+func (e *stepError) withFile(filename string) error {
+	return &FieldError{File: filename, Line: e.line, Field: e.field, Err: e.err}
+}
+
+func parseSteps(action string, n *yaml.Node) ([]Step, *stepError) {
 	if n.Kind != yaml.SequenceNode {
-		return nil, errors.New("an action must be a list of steps")
+		return nil, &stepError{line: n.Line, field: action, err: fmt.Errorf("validation of action %q failed: an action must be a list of steps", action)}
 	}
 	steps := make([]Step, 0, len(n.Content))
 	for i, item := range n.Content {
-		if item.Kind != yaml.MappingNode {
-			return nil, fmt.Errorf("line %d: failed to validate %s step: a step must be a map of one mixin name to its settings", item.Line, Ordinal(i+1))
-		}
-		if len(item.Content) != 2 {
-			return nil, fmt.Errorf("line %d: failed to validate %s step: malformed step, possibly incorrect indentation", item.Line, Ordinal(i+1))
-		}
-		s := Step{Mixin: item.Content[0].Value, Line: item.Line}
-		body := item.Content[1]
-		if body.Kind != yaml.MappingNode {
-			return nil, fmt.Errorf("line %d: failed to validate %s step: the %s step's settings must be a map", body.Line, Ordinal(i+1), s.Mixin)
-		}
-		if err := body.Decode(&s.Data); err != nil {
-			return nil, err
-		}
-		if d, ok := s.Data["description"]; ok {
-			str, ok := d.(string)
-			if !ok {
-				return nil, fmt.Errorf("line %d: failed to validate %s step: description must be a string", body.Line, Ordinal(i+1))
+		s, err := parseStep(item)
+		if err != nil {
+			return nil, &stepError{
+				line:  item.Line,
+				field: fmt.Sprintf("%s[%d]", action, i),
+				err:   fmt.Errorf("validation of action %q failed: failed to validate %s step: %w", action, Ordinal(i+1), err),
 			}
-			s.Description = str
 		}
 		steps = append(steps, s)
 	}
 	return steps, nil
 }
 
-// markDefaults records which parameters and outputs set default explicitly.
-func markDefaults(root *yaml.Node, m *Manifest) {
-	for i := 0; i+1 < len(root.Content); i += 2 {
-		key, val := root.Content[i].Value, root.Content[i+1]
-		if (key != "parameters" && key != "outputs") || val.Kind != yaml.SequenceNode {
-			continue
-		}
-		for j, item := range val.Content {
-			if !hasKey(item, "default") {
-				continue
-			}
-			if key == "parameters" && j < len(m.Parameters) {
-				m.Parameters[j].HasDefault = true
-			}
-			if key == "outputs" && j < len(m.Outputs) {
-				m.Outputs[j].HasDefault = true
-			}
-		}
+func parseStep(item *yaml.Node) (Step, error) {
+	if item.Kind != yaml.MappingNode {
+		return Step{}, errors.New("a step must be a map of one mixin name to its settings")
 	}
+	if len(item.Content) != 2 {
+		return Step{}, errors.New("malformed step, possibly incorrect indentation")
+	}
+	s := Step{Mixin: item.Content[0].Value, Line: item.Line}
+	body := item.Content[1]
+	if body.Kind != yaml.MappingNode {
+		return Step{}, fmt.Errorf("the %s step's settings must be a map", s.Mixin)
+	}
+	if err := body.Decode(&s.Data); err != nil {
+		return Step{}, err
+	}
+	if d, ok := s.Data["description"]; ok {
+		str, ok := d.(string)
+		if !ok {
+			return Step{}, errors.New("step description must be a string")
+		}
+		s.Description = str
+	}
+	return s, nil
 }
 
-func hasKey(n *yaml.Node, key string) bool {
-	if n.Kind != yaml.MappingNode {
-		return false
+// ParseStep parses the YAML of one step, a single-key map of a mixin name to
+// its settings, as StepYAML returns it (after rendering, typically).
+func ParseStep(data []byte) (Step, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return Step{}, fmt.Errorf("parse step: %w: %w", ErrInvalid, err)
 	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return true
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
+		return Step{}, fmt.Errorf("parse step: %w: empty document", ErrInvalid)
+	}
+	s, err := parseStep(doc.Content[0])
+	if err != nil {
+		return Step{}, fmt.Errorf("parse step: %w: %w", ErrInvalid, err)
+	}
+	s.Line = 0
+	return s, nil
+}
+
+// StepYAML returns the YAML text of the index-th step (0-based) of action,
+// re-encoded from the parsed document: "<mixin>:\n  key: value...". The
+// runtime renders templates on this text, one step at a time, then parses
+// the result with ParseStep (porter-compat.md 2.1).
+func (m *Manifest) StepYAML(action string, index int) ([]byte, error) {
+	items := m.nodes.steps[action]
+	if index < 0 || index >= len(items) {
+		return nil, fmt.Errorf("step %d of action %q: %w", index, action, ErrNotFound)
+	}
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(items[index]); err != nil {
+		return nil, fmt.Errorf("encode step %d of action %q: %w", index, action, err)
+	}
+	if err := enc.Close(); err != nil {
+		return nil, fmt.Errorf("encode step %d of action %q: %w", index, action, err)
+	}
+	return buf.Bytes(), nil
+}
+
+// markDefaults records which parameters and outputs set a non-null default.
+func markDefaults(m *Manifest) {
+	for i, n := range m.nodes.parameters {
+		if d := fieldNode(n, "default"); d != nil && d.Tag != "!!null" && i < len(m.Parameters) {
+			m.Parameters[i].HasDefault = true
 		}
 	}
-	return false
+	for i, n := range m.nodes.outputs {
+		if d := fieldNode(n, "default"); d != nil && d.Tag != "!!null" && i < len(m.Outputs) {
+			m.Outputs[i].HasDefault = true
+		}
+	}
 }
 
 // ActionNames returns every action with steps, sorted.
@@ -436,10 +574,10 @@ func AppliesTo(applyTo []string, action string) bool {
 // ResolvePath makes a manifest path absolute inside the bundle image:
 // relative paths are joined to /cnab/app.
 func ResolvePath(p string) string {
-	if p == "" || filepath.IsAbs(p) {
+	if p == "" || path.IsAbs(p) {
 		return p
 	}
-	return "/cnab/app/" + strings.TrimPrefix(p, "./")
+	return path.Join(BundleDir, p)
 }
 
 // Ordinal renders 1 as "1st", 2 as "2nd" and so on.

@@ -1,0 +1,159 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+	"gopkg.in/yaml.v3"
+)
+
+// Config is StackHub's resolved configuration. Each field is set, in order
+// of precedence, by its flag, its STACKHUB_* environment variable, the
+// config file, or its default.
+type Config struct {
+	Addr          string
+	DataDir       string
+	Catalog       string
+	Prefix        string
+	PortMin       int
+	PortMax       int
+	Jobs          int
+	WaitTimeout   time.Duration
+	LogLevel      string
+	RuntimeBinary string
+	// Server is the URL of the StackHub service the client commands talk to.
+	Server string
+}
+
+// setting is one configuration key: its flag name, its env var and how to
+// set it from text.
+type setting struct {
+	flag string
+	def  string
+	help string
+	set  func(c *Config, v string) error
+}
+
+func settings() []setting {
+	return []setting{
+		{"addr", "127.0.0.1:9000", "address the service listens on", func(c *Config, v string) error { c.Addr = v; return nil }},
+		{"data", "", "data folder (SQLite store); default $XDG_DATA_HOME/stackhub, or /var/lib/stackhub as root", func(c *Config, v string) error { c.DataDir = v; return nil }},
+		{"catalog", "", "folder of bundle folders to serve as the catalog; default the built-in catalog", func(c *Config, v string) error { c.Catalog = v; return nil }},
+		{"prefix", "stackhub", "prefix of container names: <prefix>-<app>", func(c *Config, v string) error { c.Prefix = v; return nil }},
+		{"port-min", "9001", "lowest host port handed to apps", intSetter(func(c *Config, n int) { c.PortMin = n })},
+		{"port-max", "9999", "highest host port handed to apps", intSetter(func(c *Config, n int) { c.PortMax = n })},
+		{"jobs", "4", "how many installs, upgrades and uninstalls run at once", intSetter(func(c *Config, n int) { c.Jobs = n })},
+		{"wait-timeout", "2m", "how long an install waits for its containers to be healthy", func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				return err
+			}
+			c.WaitTimeout = d
+			return nil
+		}},
+		{"log-level", "info", "log level: debug, info, warn or error", func(c *Config, v string) error { c.LogLevel = v; return nil }},
+		{"runtime-binary", "", "static linux stackhub binary put into bundle images; default this binary", func(c *Config, v string) error { c.RuntimeBinary = v; return nil }},
+		{"server", "http://127.0.0.1:9000", "URL of the StackHub service (client commands)", func(c *Config, v string) error { c.Server = strings.TrimRight(v, "/"); return nil }},
+	}
+}
+
+func intSetter(f func(c *Config, n int)) func(c *Config, v string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("%q is not a number", v)
+		}
+		f(c, n)
+		return nil
+	}
+}
+
+func envName(flag string) string {
+	return "STACKHUB_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
+// addConfigFlags declares the flags of the named settings on fs.
+func addConfigFlags(fs *pflag.FlagSet, names ...string) {
+	want := map[string]bool{}
+	for _, n := range names {
+		want[n] = true
+	}
+	for _, s := range settings() {
+		if want[s.flag] {
+			fs.String(s.flag, s.def, fmt.Sprintf("%s (env %s)", s.help, envName(s.flag)))
+		}
+	}
+}
+
+// loadConfig resolves every setting: flag > env > file > default.
+func loadConfig(flags *pflag.FlagSet, file string, getenv func(string) string) (*Config, error) {
+	fileValues := map[string]string{}
+	if file == "" {
+		file = getenv("STACKHUB_CONFIG")
+	}
+	explicit := file != ""
+	if file == "" {
+		file = filepath.Join(configDir(getenv), "config.yaml")
+	}
+	data, err := os.ReadFile(file)
+	switch {
+	case err == nil:
+		var raw map[string]any
+		if err := yaml.Unmarshal(data, &raw); err != nil {
+			return nil, &FlagError{Err: fmt.Errorf("config file %s: %w", file, err)}
+		}
+		for k, v := range raw {
+			fileValues[k] = fmt.Sprint(v)
+		}
+	case explicit || !errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("read config file: %w", err)
+	}
+	c := &Config{}
+	for _, s := range settings() {
+		v, from := s.def, "default"
+		if fv, ok := fileValues[s.flag]; ok {
+			v, from = fv, "config file "+file
+		}
+		if ev := getenv(envName(s.flag)); ev != "" {
+			v, from = ev, envName(s.flag)
+		}
+		if flags != nil {
+			if f := flags.Lookup(s.flag); f != nil && f.Changed {
+				v, from = f.Value.String(), "--"+s.flag
+			}
+		}
+		if err := s.set(c, v); err != nil {
+			return nil, &FlagError{Err: fmt.Errorf("%s (from %s): %w", s.flag, from, err)}
+		}
+	}
+	if c.DataDir == "" {
+		c.DataDir = defaultDataDir(getenv)
+	}
+	return c, nil
+}
+
+func defaultDataDir(getenv func(string) string) string {
+	if os.Geteuid() == 0 {
+		return "/var/lib/stackhub"
+	}
+	if d := getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "stackhub")
+	}
+	home, _ := os.UserHomeDir()
+	return filepath.Join(home, ".local", "share", "stackhub")
+}
+
+func configDir(getenv func(string) string) string {
+	if d := getenv("XDG_CONFIG_HOME"); d != "" {
+		return filepath.Join(d, "stackhub")
+	}
+	home, _ := os.UserHomeDir()
+	return filepath.Join(home, ".config", "stackhub")
+}

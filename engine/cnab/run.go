@@ -1,0 +1,165 @@
+package cnab
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/cnabio/cnab-go/action"
+	"github.com/cnabio/cnab-go/bundle"
+	"github.com/cnabio/cnab-go/claim"
+	"github.com/cnabio/cnab-go/driver"
+	"github.com/cnabio/cnab-go/driver/docker"
+	"github.com/cnabio/cnab-go/valuesource"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/mount"
+
+	"github.com/stackhub/stackhub/engine"
+)
+
+// Labels put on invocation containers so orphans can be found after a crash.
+const (
+	LabelInvocation   = "sh.stackhub.invocation"
+	LabelInstallation = "sh.stackhub.installation"
+	LabelRun          = "sh.stackhub.run"
+)
+
+// Runtime runs bundle actions through cnab-go's docker driver.
+type Runtime struct {
+	// Socket is the Docker socket mounted into containers that are allowed
+	// to reach the host's Docker ("" = /var/run/docker.sock).
+	Socket string
+}
+
+var _ engine.BundleRuntime = (*Runtime)(nil)
+
+// NewRuntime returns a Runtime for the local Docker daemon.
+func NewRuntime(socket string) *Runtime {
+	if socket == "" {
+		socket = "/var/run/docker.sock"
+	}
+	return &Runtime{Socket: socket}
+}
+
+// Run executes op.Action in a fresh invocation container and returns the
+// bundle outputs it produced. The returned error carries the container's
+// exit status; outputs collected before a failure are returned with it.
+func (r *Runtime) Run(ctx context.Context, op *engine.Operation) (*engine.OperationResult, error) {
+	var b bundle.Bundle
+	if err := json.Unmarshal(op.BundleJSON, &b); err != nil {
+		return nil, fmt.Errorf("read bundle.json: %w", err)
+	}
+	installation := op.Namespace + "/" + op.Installation
+	c := claim.Claim{
+		SchemaVersion: claim.GetDefaultSchemaVersion(),
+		ID:            op.RunID,
+		Installation:  installation,
+		Revision:      op.Revision,
+		Created:       time.Now(),
+		Action:        op.Action,
+		Bundle:        b,
+		Parameters:    op.Parameters,
+	}
+	if c.ID == "" || c.Revision == "" {
+		id, err := claim.NewULID()
+		if err != nil {
+			return nil, fmt.Errorf("new run id: %w", err)
+		}
+		if c.ID == "" {
+			c.ID = id
+		}
+		if c.Revision == "" {
+			c.Revision = id
+		}
+	}
+
+	d := &docker.Driver{}
+	if err := d.SetConfig(map[string]string{"CLEANUP_CONTAINERS": "true"}); err != nil {
+		return nil, fmt.Errorf("configure docker driver: %w", err)
+	}
+	out, errw := op.Out, op.Err
+	if out == nil {
+		out = io.Discard
+	}
+	if errw == nil {
+		errw = out
+	}
+	d.SetContainerOut(out)
+	d.SetContainerErr(errw)
+	d.AddConfigurationOptions(r.containerOptions(op))
+
+	a := action.New(d)
+	creds := valuesource.Set{}
+	for k, v := range op.Credentials {
+		creds[k] = v
+	}
+	result, _, err := a.Run(ctx, c, creds, func(o *driver.Operation) error {
+		if op.Image != "" {
+			o.Image.Image = op.Image
+			o.Image.Digest = ""
+		}
+		o.Environment["PORTER_INSTALLATION_NAME"] = op.Installation
+		o.Environment["PORTER_INSTALLATION_NAMESPACE"] = op.Namespace
+		o.Environment["PORTER_INSTALLATION_ID"] = op.InstallationID
+		o.Out, o.Err = out, errw
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("run %s: %w", op.Action, err)
+	}
+	res := &engine.OperationResult{Outputs: make(map[string][]byte, len(result.Outputs))}
+	for k, v := range result.Outputs {
+		res.Outputs[k] = []byte(v)
+	}
+	if result.Error != nil {
+		return res, fmt.Errorf("%s action failed: %w", op.Action, result.Error)
+	}
+	return res, nil
+}
+
+func (r *Runtime) containerOptions(op *engine.Operation) docker.ConfigurationOption {
+	return func(cfg *container.Config, host *container.HostConfig) error {
+		if cfg.Labels == nil {
+			cfg.Labels = map[string]string{}
+		}
+		cfg.Labels[LabelInvocation] = "true"
+		cfg.Labels[LabelInstallation] = op.Installation
+		cfg.Labels[LabelRun] = op.RunID
+		if op.HostNetwork {
+			host.NetworkMode = "host"
+		}
+		if op.AllowDockerHost {
+			host.Mounts = append(host.Mounts, mount.Mount{
+				Type:   mount.TypeBind,
+				Source: r.Socket,
+				Target: "/var/run/docker.sock",
+			})
+			// The image runs as a non-root user: give it the socket's group.
+			if gid, ok := socketGroup(r.Socket); ok {
+				host.GroupAdd = append(host.GroupAdd, strconv.Itoa(gid))
+			}
+		}
+		return nil
+	}
+}
+
+func socketGroup(path string) (int, bool) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0, false
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return 0, false
+	}
+	return int(st.Gid), true
+}
+
+// ErrNoOutput is returned when a required output is missing.
+var ErrNoOutput = errors.New("output not produced")

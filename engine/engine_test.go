@@ -1,0 +1,238 @@
+package engine_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/stackhub/stackhub/engine"
+	"github.com/stackhub/stackhub/engine/enginetest"
+	"github.com/stackhub/stackhub/engine/manifest"
+	"github.com/stackhub/stackhub/engine/sqlite"
+)
+
+const helloManifest = `schemaVersion: 1.0.1
+name: hello
+version: 0.1.0
+mixins: [stackhub]
+install:
+  - stackhub:
+      compose: docker-compose.yml
+      ports:
+        - {name: port, service: web, target: 8080}
+        - {name: db_port, service: db, target: 5432}
+uninstall:
+  - stackhub:
+      compose: docker-compose.yml
+`
+
+type converterFunc func(m *manifest.Manifest, req engine.ConvertRequest) ([]byte, error)
+
+func (f converterFunc) Convert(m *manifest.Manifest, req engine.ConvertRequest) ([]byte, error) {
+	return f(m, req)
+}
+
+type proberFunc func(port int, proto string) bool
+
+func (f proberFunc) Free(port int, proto string) bool { return f(port, proto) }
+
+type testEngine struct {
+	*engine.Engine
+	store  engine.Store
+	docker *enginetest.DockerFunc
+	runs   chan *engine.Operation
+}
+
+// newTestEngine builds an engine over a real SQLite file and fakes for
+// Docker and the bundle runtime. runErr decides each run's outcome.
+func newTestEngine(t *testing.T, runErr func(op *engine.Operation) error, published ...int) *testEngine {
+	t.Helper()
+	store, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "test.db"), nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { store.Close() })
+	bin := filepath.Join(t.TempDir(), "stackhub")
+	require.NoError(t, os.WriteFile(bin, []byte("binary"), 0o755))
+	var mu sync.Mutex
+	images := map[string]bool{}
+	var pub []engine.PublishedPort
+	for _, p := range published {
+		pub = append(pub, engine.PublishedPort{Port: p, Protocol: "tcp", Container: "someone-else"})
+	}
+	d := &enginetest.DockerFunc{
+		ImageExistsFunc: func(ctx context.Context, ref string) (bool, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			return images[ref], nil
+		},
+		BuildImageFunc: func(ctx context.Context, _ io.Reader, tags []string, labels map[string]string) error {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, tag := range tags {
+				images[tag] = true
+			}
+			return nil
+		},
+		PublishedPortsFunc: func(ctx context.Context) ([]engine.PublishedPort, error) { return pub, nil },
+	}
+	runs := make(chan *engine.Operation, 100)
+	rt := &enginetest.BundleRuntimeFunc{RunFunc: func(ctx context.Context, op *engine.Operation) (*engine.OperationResult, error) {
+		runs <- op
+		if runErr != nil {
+			if err := runErr(op); err != nil {
+				return &engine.OperationResult{}, err
+			}
+		}
+		return &engine.OperationResult{Outputs: map[string][]byte{"port": []byte("x")}}, nil
+	}}
+	cat := engine.NewDirCatalog(fstest.MapFS{
+		"hello/porter.yaml":        {Data: []byte(helloManifest)},
+		"hello/docker-compose.yml": {Data: []byte("services: {}\n")},
+	})
+	conv := converterFunc(func(m *manifest.Manifest, req engine.ConvertRequest) ([]byte, error) {
+		return []byte(`{"name":"hello","parameters":{"stackhub-context":{"definition":"c"}},"definitions":{"c":{"type":"string","default":""}}}`), nil
+	})
+	eng, err := engine.New(engine.Config{PortMin: 9001, PortMax: 9010, RuntimeBinary: bin}, engine.Deps{
+		Store: store, Docker: d, Runtime: rt, Converter: conv, Catalog: cat,
+		Ports: proberFunc(func(port int, proto string) bool { return port != 9002 }),
+	})
+	require.NoError(t, err)
+	t.Cleanup(eng.Close)
+	return &testEngine{Engine: eng, store: store, docker: d, runs: runs}
+}
+
+func waitStatus(t *testing.T, e *testEngine, name string, want engine.Status) *engine.Installation {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		inst, err := e.store.GetInstallation(t.Context(), "", name)
+		require.NoError(t, err)
+		if inst.Status == want {
+			return inst
+		}
+		require.True(t, time.Now().Before(deadline), "status stayed %s (%s)", inst.Status, inst.Reason)
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestInstallLeasesFreePortsAndRuns(t *testing.T) {
+	e := newTestEngine(t, nil, 9001)
+	inst, err := e.Install(t.Context(), engine.InstallOptions{App: "hello"})
+	require.NoError(t, err)
+	assert.Equal(t, "stackhub-hello", inst.ContainerName)
+	// 9001 is published by a container, 9002 has a host listener.
+	assert.Equal(t, map[string]int{"db_port": 9004, "port": 9003}, inst.Ports)
+	assert.Equal(t, engine.StatusInstalling, inst.Status)
+
+	op := <-e.runs
+	assert.Equal(t, "install", op.Action)
+	assert.True(t, op.AllowDockerHost)
+	assert.Contains(t, op.Parameters["stackhub-context"], `"port":9003`)
+	waitStatus(t, e, "hello", engine.StatusRunning)
+
+	_, err = e.Install(t.Context(), engine.InstallOptions{App: "hello"})
+	require.ErrorIs(t, err, engine.ErrConflict)
+	assert.Contains(t, err.Error(), "already installed")
+
+	// A second installation of the same app gets other ports.
+	inst2, err := e.Install(t.Context(), engine.InstallOptions{App: "hello", Name: "hello2"})
+	require.NoError(t, err)
+	assert.Equal(t, map[string]int{"db_port": 9006, "port": 9005}, inst2.Ports)
+	waitStatus(t, e, "hello2", engine.StatusRunning)
+
+	require.NoError(t, e.Uninstall(t.Context(), engine.UninstallOptions{Name: "hello"}))
+	leases, err := e.store.ListPortLeases(t.Context())
+	require.NoError(t, err)
+	assert.Len(t, leases, 2, "only hello2's leases remain")
+	_, err = e.Get(t.Context(), "hello")
+	require.ErrorIs(t, err, engine.ErrNotFound)
+}
+
+func TestFailedInstallFreesPortsAndCanBeRetried(t *testing.T) {
+	fail := true
+	var mu sync.Mutex
+	e := newTestEngine(t, func(op *engine.Operation) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if fail && op.Action == "install" {
+			return errors.New("container exit code: 1")
+		}
+		return nil
+	})
+	_, err := e.Install(t.Context(), engine.InstallOptions{App: "hello"})
+	require.NoError(t, err)
+	inst := waitStatus(t, e, "hello", engine.StatusFailed)
+	assert.Contains(t, inst.Reason, "exit code: 1")
+	assert.Equal(t, "2", inst.Status.PRDStatus())
+	leases, err := e.store.ListPortLeases(t.Context())
+	require.NoError(t, err)
+	assert.Empty(t, leases)
+
+	mu.Lock()
+	fail = false
+	mu.Unlock()
+	_, err = e.Install(t.Context(), engine.InstallOptions{App: "hello"})
+	require.NoError(t, err, "a failed install can be retried")
+	waitStatus(t, e, "hello", engine.StatusRunning)
+}
+
+func TestInstallRefusesBadInput(t *testing.T) {
+	e := newTestEngine(t, nil)
+	tests := []struct {
+		name string
+		opts engine.InstallOptions
+		kind error
+	}{
+		{"empty", engine.InstallOptions{}, engine.ErrInvalid},
+		{"traversal", engine.InstallOptions{App: "../etc"}, engine.ErrInvalid},
+		{"shell", engine.InstallOptions{App: "a;b"}, engine.ErrInvalid},
+		{"unknown", engine.InstallOptions{App: "nope"}, engine.ErrNotFound},
+		{"bad installation name", engine.InstallOptions{App: "hello", Name: "Blog 2"}, engine.ErrInvalid},
+		{"unknown parameter", engine.InstallOptions{App: "hello", Parameters: map[string]string{"x": "1"}}, engine.ErrInvalid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := e.Install(t.Context(), tt.opts)
+			require.ErrorIs(t, err, tt.kind)
+			assert.NotEmpty(t, engine.HintOf(err), "every refusal says how to fix it")
+		})
+	}
+	list, err := e.List(t.Context())
+	require.NoError(t, err)
+	assert.Empty(t, list)
+}
+
+func TestConcurrentInstallsGetDisjointPorts(t *testing.T) {
+	e := newTestEngine(t, nil)
+	var wg sync.WaitGroup
+	results := make([]*engine.Installation, 4)
+	errs := make([]error, 4)
+	for i := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i], errs[i] = e.Install(t.Context(), engine.InstallOptions{App: "hello", Name: "h" + string(rune('a'+i))})
+		}()
+	}
+	wg.Wait()
+	seen := map[int]bool{}
+	for i := range 4 {
+		require.NoError(t, errs[i])
+		for _, p := range results[i].Ports {
+			assert.False(t, seen[p], "port %d handed out twice", p)
+			seen[p] = true
+		}
+	}
+	// The range 9001-9010 minus 9002 holds 9 ports: a fifth install of two
+	// ports does not fit.
+	_, err := e.Install(t.Context(), engine.InstallOptions{App: "hello", Name: "he"})
+	require.ErrorIs(t, err, engine.ErrUnavailable)
+}

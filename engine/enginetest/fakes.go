@@ -1,0 +1,183 @@
+// Package enginetest holds test doubles and contract suites for the engine's
+// interfaces: XxxFunc fakes (a struct of func fields; a method calls its
+// field, or returns a harmless zero value when the field is nil) and
+// StoreContract, which every engine.Store implementation must pass. It is
+// imported by tests only and must not import Docker, cnab-go or
+// database/sql.
+package enginetest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"strings"
+
+	"github.com/stackhub/stackhub/engine"
+)
+
+var (
+	_ engine.Docker        = (*DockerFunc)(nil)
+	_ engine.BundleRuntime = (*BundleRuntimeFunc)(nil)
+	_ engine.HostProbe     = (*HostProbeFunc)(nil)
+	_ engine.Catalog       = (*CatalogFunc)(nil)
+)
+
+// DockerFunc is a fake engine.Docker.
+type DockerFunc struct {
+	PingFunc              func(ctx context.Context) error
+	ImageExistsFunc       func(ctx context.Context, ref string) (bool, error)
+	BuildImageFunc        func(ctx context.Context, buildContext io.Reader, tags []string, labels map[string]string) error
+	PublishedPortsFunc    func(ctx context.Context) ([]engine.PublishedPort, error)
+	ProjectContainersFunc func(ctx context.Context, project string) ([]engine.ContainerState, error)
+	ManagedContainersFunc func(ctx context.Context) ([]engine.ContainerState, error)
+	RemoveProjectFunc     func(ctx context.Context, project string, purge bool) error
+	EventsFunc            func(ctx context.Context) (<-chan engine.ContainerEvent, <-chan error)
+	InfoFunc              func(ctx context.Context) (engine.EngineInfo, error)
+	SocketPathFunc        func() string
+	ContainerLogsFunc     func(ctx context.Context, container string, tail int, follow bool) (io.ReadCloser, error)
+}
+
+// Ping calls PingFunc; nil answers as a healthy daemon.
+func (d *DockerFunc) Ping(ctx context.Context) error {
+	if d.PingFunc == nil {
+		return nil
+	}
+	return d.PingFunc(ctx)
+}
+
+// ImageExists calls ImageExistsFunc; nil reports no image.
+func (d *DockerFunc) ImageExists(ctx context.Context, ref string) (bool, error) {
+	if d.ImageExistsFunc == nil {
+		return false, nil
+	}
+	return d.ImageExistsFunc(ctx, ref)
+}
+
+// BuildImage calls BuildImageFunc; nil succeeds without reading the context.
+func (d *DockerFunc) BuildImage(ctx context.Context, buildContext io.Reader, tags []string, labels map[string]string) error {
+	if d.BuildImageFunc == nil {
+		return nil
+	}
+	return d.BuildImageFunc(ctx, buildContext, tags, labels)
+}
+
+// PublishedPorts calls PublishedPortsFunc; nil reports none.
+func (d *DockerFunc) PublishedPorts(ctx context.Context) ([]engine.PublishedPort, error) {
+	if d.PublishedPortsFunc == nil {
+		return nil, nil
+	}
+	return d.PublishedPortsFunc(ctx)
+}
+
+// ProjectContainers calls ProjectContainersFunc; nil reports none.
+func (d *DockerFunc) ProjectContainers(ctx context.Context, project string) ([]engine.ContainerState, error) {
+	if d.ProjectContainersFunc == nil {
+		return nil, nil
+	}
+	return d.ProjectContainersFunc(ctx, project)
+}
+
+// ManagedContainers calls ManagedContainersFunc; nil reports none.
+func (d *DockerFunc) ManagedContainers(ctx context.Context) ([]engine.ContainerState, error) {
+	if d.ManagedContainersFunc == nil {
+		return nil, nil
+	}
+	return d.ManagedContainersFunc(ctx)
+}
+
+// RemoveProject calls RemoveProjectFunc; nil succeeds.
+func (d *DockerFunc) RemoveProject(ctx context.Context, project string, purge bool) error {
+	if d.RemoveProjectFunc == nil {
+		return nil
+	}
+	return d.RemoveProjectFunc(ctx, project, purge)
+}
+
+// Events calls EventsFunc; nil returns channels that carry nothing and
+// close when ctx ends, as the real stream does.
+func (d *DockerFunc) Events(ctx context.Context) (<-chan engine.ContainerEvent, <-chan error) {
+	if d.EventsFunc != nil {
+		return d.EventsFunc(ctx)
+	}
+	events := make(chan engine.ContainerEvent)
+	errs := make(chan error)
+	go func() {
+		<-ctx.Done()
+		close(events)
+		close(errs)
+	}()
+	return events, errs
+}
+
+// Info calls InfoFunc; nil returns a zero EngineInfo.
+func (d *DockerFunc) Info(ctx context.Context) (engine.EngineInfo, error) {
+	if d.InfoFunc == nil {
+		return engine.EngineInfo{}, nil
+	}
+	return d.InfoFunc(ctx)
+}
+
+// SocketPath calls SocketPathFunc; nil returns "".
+func (d *DockerFunc) SocketPath() string {
+	if d.SocketPathFunc == nil {
+		return ""
+	}
+	return d.SocketPathFunc()
+}
+
+// ContainerLogs calls ContainerLogsFunc; nil returns an empty log.
+func (d *DockerFunc) ContainerLogs(ctx context.Context, container string, tail int, follow bool) (io.ReadCloser, error) {
+	if d.ContainerLogsFunc == nil {
+		return io.NopCloser(strings.NewReader("")), nil
+	}
+	return d.ContainerLogsFunc(ctx, container, tail, follow)
+}
+
+// BundleRuntimeFunc is a fake engine.BundleRuntime.
+type BundleRuntimeFunc struct {
+	RunFunc func(ctx context.Context, op *engine.Operation) (*engine.OperationResult, error)
+}
+
+// Run calls RunFunc; nil succeeds with no outputs.
+func (b *BundleRuntimeFunc) Run(ctx context.Context, op *engine.Operation) (*engine.OperationResult, error) {
+	if b.RunFunc == nil {
+		return &engine.OperationResult{}, nil
+	}
+	return b.RunFunc(ctx, op)
+}
+
+// HostProbeFunc is a fake engine.HostProbe.
+type HostProbeFunc struct {
+	SampleFunc func(ctx context.Context) (*engine.ServerStatus, error)
+}
+
+// Sample calls SampleFunc; nil returns an all-zero status.
+func (h *HostProbeFunc) Sample(ctx context.Context) (*engine.ServerStatus, error) {
+	if h.SampleFunc == nil {
+		return &engine.ServerStatus{}, nil
+	}
+	return h.SampleFunc(ctx)
+}
+
+// CatalogFunc is a fake engine.Catalog.
+type CatalogFunc struct {
+	ListFunc func(ctx context.Context) ([]engine.App, error)
+	OpenFunc func(ctx context.Context, name string) (fs.FS, error)
+}
+
+// List calls ListFunc; nil returns an empty catalog.
+func (c *CatalogFunc) List(ctx context.Context) ([]engine.App, error) {
+	if c.ListFunc == nil {
+		return nil, nil
+	}
+	return c.ListFunc(ctx)
+}
+
+// Open calls OpenFunc; nil answers ErrNotFound, as an empty catalog would.
+func (c *CatalogFunc) Open(ctx context.Context, name string) (fs.FS, error) {
+	if c.OpenFunc == nil {
+		return nil, fmt.Errorf("open app %q: %w", name, engine.ErrNotFound)
+	}
+	return c.OpenFunc(ctx, name)
+}

@@ -1,0 +1,362 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+	"time"
+
+	"github.com/stackhub/stackhub/engine/manifest"
+)
+
+// Install validates, reserves ports, records the installation and queues
+// the install job. It returns at once with the installation, its container
+// name and its ports; the job does the rest.
+func (e *Engine) Install(ctx context.Context, opts InstallOptions) (*Installation, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	fsys, err := e.deps.Catalog.Open(ctx, opts.App)
+	if err != nil {
+		return nil, err
+	}
+	m, err := loadManifest(fsys, opts.App)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkParameters(m, opts.Parameters, manifest.ActionInstall); err != nil {
+		return nil, err
+	}
+
+	e.leaseMu.Lock()
+	defer e.leaseMu.Unlock()
+	existing, err := e.deps.Store.GetInstallation(ctx, e.cfg.Namespace, opts.Name)
+	switch {
+	case err == nil && existing.Status != StatusFailed && existing.Status != StatusUninstalled:
+		return nil, NewUserError(ErrConflict, fmt.Sprintf("%s is already installed (status %s)", opts.Name, existing.Status),
+			fmt.Sprintf("uninstall it first, or install under another name (stackhub install %s --name %s-2)", opts.App, opts.Name))
+	case err != nil && !errors.Is(err, ErrNotFound):
+		return nil, fmt.Errorf("install %s: %w", opts.Name, err)
+	}
+	// A live container of that name that StackHub does not know is the
+	// user's: never replace it.
+	if existing == nil {
+		cs, err := e.deps.Docker.ProjectContainers(ctx, e.Project(opts.Name))
+		if err != nil {
+			return nil, fmt.Errorf("install %s: %w", opts.Name, err)
+		}
+		if len(cs) > 0 {
+			return nil, NewUserError(ErrConflict, fmt.Sprintf("containers of project %s already exist (%s)", e.Project(opts.Name), cs[0].Name),
+				"remove them with docker rm -f, or install under another name")
+		}
+	}
+	ports, err := e.leasePorts(ctx, opts.Name, PortSpecs(m), nil)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now().UTC()
+	inst := &Installation{
+		ID:            NewID(),
+		Name:          opts.Name,
+		Namespace:     e.cfg.Namespace,
+		App:           opts.App,
+		BundleVersion: m.Version,
+		Status:        StatusInstalling,
+		ContainerName: e.ContainerName(opts.Name),
+		Ports:         ports,
+		Parameters:    opts.Parameters,
+		LastAction:    manifest.ActionInstall,
+		Created:       now,
+		Modified:      now,
+	}
+	job := &Job{ID: NewID(), Installation: opts.Name, Action: manifest.ActionInstall, Status: JobQueued, Created: now}
+	inst.JobID = job.ID
+	if existing != nil {
+		inst.ID = existing.ID
+		inst.Created = existing.Created
+		err = e.deps.Store.UpdateInstallation(ctx, inst)
+	} else {
+		err = e.deps.Store.CreateInstallation(ctx, inst)
+	}
+	if err != nil {
+		_ = e.deps.Store.ReleasePorts(ctx, opts.Name)
+		return nil, fmt.Errorf("record installation %s: %w", opts.Name, err)
+	}
+	if err := e.deps.Store.CreateJob(ctx, job); err != nil {
+		return nil, fmt.Errorf("record job: %w", err)
+	}
+	e.log.Info("install queued", "installation", opts.Name, "app", opts.App, "ports", ports, "job", job.ID)
+	e.startJob(job, func(ctx context.Context) error {
+		return e.runInstall(ctx, inst.Name, fsys, m)
+	})
+	cp := *inst
+	return &cp, nil
+}
+
+func loadManifest(fsys fs.FS, app string) (*manifest.Manifest, error) {
+	data, err := fs.ReadFile(fsys, "porter.yaml")
+	if err != nil {
+		return nil, fmt.Errorf("read %s/porter.yaml: %w", app, err)
+	}
+	m, err := manifest.Parse(data, app+"/porter.yaml")
+	if err != nil {
+		return nil, NewUserError(ErrInvalid, fmt.Sprintf("bundle %s is broken: %v", app, err), "run stackhub bundle lint on it")
+	}
+	return m, nil
+}
+
+// checkParameters refuses parameters the bundle does not define.
+func checkParameters(m *manifest.Manifest, params map[string]string, action string) error {
+	for k := range params {
+		found := false
+		for _, p := range m.Parameters {
+			if p.Name == k {
+				found = true
+				break
+			}
+		}
+		if !found {
+			names := make([]string, 0, len(m.Parameters))
+			for _, p := range m.Parameters {
+				names = append(names, p.Name)
+			}
+			hint := "this bundle takes no parameters"
+			if len(names) > 0 {
+				hint = "its parameters are: " + strings.Join(names, ", ")
+			}
+			return NewUserError(ErrInvalid, fmt.Sprintf("bundle %s has no parameter %q", m.Name, k), hint)
+		}
+	}
+	return nil
+}
+
+// startJob runs fn on the engine's lifetime context, bounded by the job
+// semaphore, and records the job's end.
+func (e *Engine) startJob(job *Job, fn func(ctx context.Context) error) {
+	e.jobs.Add(1)
+	go func() {
+		defer e.jobs.Done()
+		ctx := e.base
+		select {
+		case e.sem <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
+		defer func() { <-e.sem }()
+		job.Status = JobRunning
+		_ = e.deps.Store.UpdateJob(ctx, job)
+		err := fn(ctx)
+		done := time.Now().UTC()
+		job.Finished = &done
+		job.Status = JobSucceeded
+		if err != nil {
+			job.Status = JobFailed
+			job.Message = err.Error()
+		}
+		// Record the end even when the server is shutting down.
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if uerr := e.deps.Store.UpdateJob(wctx, job); uerr != nil {
+			e.log.Error("record job end", "job", job.ID, "err", uerr)
+		}
+	}()
+}
+
+// runInstall is the install job: build the image if needed, run the install
+// action, record the outcome. On failure, whatever the action created is
+// removed and the ports are freed.
+func (e *Engine) runInstall(ctx context.Context, name string, fsys fs.FS, m *manifest.Manifest) error {
+	lock := e.lockInstallation(name)
+	lock.Lock()
+	defer lock.Unlock()
+	inst, err := e.deps.Store.GetInstallation(ctx, e.cfg.Namespace, name)
+	if err != nil {
+		return fmt.Errorf("install %s: %w", name, err)
+	}
+	runErr := e.runAction(ctx, inst, fsys, m, manifest.ActionInstall)
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	now := time.Now().UTC()
+	inst.Modified = now
+	if runErr != nil {
+		inst.Status = StatusFailed
+		inst.Reason = runErr.Error()
+		if err := e.deps.Docker.RemoveProject(wctx, e.Project(name), false); err != nil {
+			e.log.Warn("clean up failed install", "installation", name, "err", err)
+		}
+		if err := e.deps.Store.ReleasePorts(wctx, name); err != nil {
+			e.log.Warn("release ports", "installation", name, "err", err)
+		}
+		e.log.Error("install failed", "installation", name, "err", runErr)
+	} else {
+		inst.Status = StatusRunning
+		inst.Reason = ""
+		inst.Installed = &now
+		inst.Uninstalled = nil
+		e.log.Info("installed", "installation", name, "ports", inst.Ports)
+	}
+	if err := e.deps.Store.UpdateInstallation(wctx, inst); err != nil {
+		return fmt.Errorf("record install of %s: %w", name, err)
+	}
+	e.refreshLive(wctx, name)
+	return runErr
+}
+
+// Uninstall removes an installation's containers and networks (and volumes
+// with Purge) and frees its ports. It waits for the work to finish.
+func (e *Engine) Uninstall(ctx context.Context, opts UninstallOptions) error {
+	if err := opts.Validate(); err != nil {
+		return err
+	}
+	inst, err := e.deps.Store.GetInstallation(ctx, e.cfg.Namespace, opts.Name)
+	if errors.Is(err, ErrNotFound) || (err == nil && inst.Status == StatusUninstalled) {
+		return NewUserError(ErrNotFound, fmt.Sprintf("%s is not installed", opts.Name), "list installed apps with getAllAppInfo or `stackhub list`")
+	}
+	if err != nil {
+		return fmt.Errorf("uninstall %s: %w", opts.Name, err)
+	}
+	lock := e.lockInstallation(opts.Name)
+	if !lock.TryLock() {
+		return NewUserError(ErrConflict, fmt.Sprintf("%s is busy (%s)", opts.Name, inst.Status), "wait for the running job to finish, then retry")
+	}
+	defer lock.Unlock()
+	inst, err = e.deps.Store.GetInstallation(ctx, e.cfg.Namespace, opts.Name)
+	if err != nil {
+		return fmt.Errorf("uninstall %s: %w", opts.Name, err)
+	}
+	prev := inst.Status
+	inst.Status = StatusUninstalling
+	inst.LastAction = manifest.ActionUninstall
+	inst.Modified = time.Now().UTC()
+	if err := e.deps.Store.UpdateInstallation(ctx, inst); err != nil {
+		return fmt.Errorf("uninstall %s: %w", opts.Name, err)
+	}
+	// The work must finish even if the caller goes away.
+	wctx := context.WithoutCancel(ctx)
+	runErr := e.uninstallAction(wctx, inst, opts.Purge)
+	now := time.Now().UTC()
+	inst.Modified = now
+	if runErr != nil {
+		inst.Status = prev
+		if prev == StatusRunning {
+			inst.Status = StatusFailed
+		}
+		inst.Reason = "uninstall failed: " + runErr.Error()
+		_ = e.deps.Store.UpdateInstallation(wctx, inst)
+		e.refreshLive(wctx, opts.Name)
+		return &UserError{
+			Msg:  fmt.Sprintf("uninstall %s failed; its containers may still be running (%s): %v", opts.Name, describePorts(inst.Ports), runErr),
+			Hint: fmt.Sprintf("look with `docker ps --filter label=com.docker.compose.project=%s` and stop them by hand with `docker rm -f %s`", e.Project(opts.Name), inst.ContainerName),
+			Err:  runErr,
+		}
+	}
+	if err := e.deps.Store.ReleasePorts(wctx, opts.Name); err != nil {
+		return fmt.Errorf("release ports of %s: %w", opts.Name, err)
+	}
+	inst.Status = StatusUninstalled
+	inst.Reason = ""
+	inst.Uninstalled = &now
+	if err := e.deps.Store.UpdateInstallation(wctx, inst); err != nil {
+		return fmt.Errorf("record uninstall of %s: %w", opts.Name, err)
+	}
+	e.live.forget(e.Project(opts.Name))
+	e.log.Info("uninstalled", "installation", opts.Name)
+	return nil
+}
+
+// uninstallAction runs the bundle's uninstall action; if the bundle cannot
+// run at all (for example it was removed from the catalog), StackHub removes
+// the project's containers and networks itself.
+func (e *Engine) uninstallAction(ctx context.Context, inst *Installation, purge bool) error {
+	fsys, err := e.deps.Catalog.Open(ctx, inst.App)
+	if err != nil {
+		e.log.Warn("bundle gone; removing the project directly", "installation", inst.Name, "err", err)
+		return e.deps.Docker.RemoveProject(ctx, e.Project(inst.Name), purge)
+	}
+	m, err := loadManifest(fsys, inst.App)
+	if err != nil {
+		return err
+	}
+	if err := e.runAction(ctx, inst, fsys, m, manifest.ActionUninstall, actionOptions{purge: purge}); err != nil {
+		return err
+	}
+	// The action removed what it knows of; make sure no container of the
+	// project survives (a half-created container of a failed install).
+	cs, err := e.deps.Docker.ProjectContainers(ctx, e.Project(inst.Name))
+	if err != nil {
+		return err
+	}
+	if len(cs) > 0 || purge {
+		return e.deps.Docker.RemoveProject(ctx, e.Project(inst.Name), purge)
+	}
+	return nil
+}
+
+func describePorts(ports map[string]int) string {
+	if len(ports) == 0 {
+		return "no ports"
+	}
+	var parts []string
+	for _, k := range sortedKeys(ports) {
+		parts = append(parts, fmt.Sprintf("%s %d", k, ports[k]))
+	}
+	return "ports " + strings.Join(parts, ", ")
+}
+
+// UninstallAll uninstalls every installation, one after the other.
+func (e *Engine) UninstallAll(ctx context.Context) ([]UninstallOutcome, error) {
+	list, err := e.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]UninstallOutcome, 0, len(list))
+	var failed int
+	for _, inst := range list {
+		o := UninstallOutcome{Name: inst.Name}
+		if err := e.Uninstall(ctx, UninstallOptions{Name: inst.Name}); err != nil {
+			o.Error = err.Error()
+			failed++
+		}
+		out = append(out, o)
+	}
+	if failed > 0 {
+		return out, fmt.Errorf("%d of %d uninstalls failed", failed, len(list))
+	}
+	return out, nil
+}
+
+// Get returns one installation with its live status.
+func (e *Engine) Get(ctx context.Context, name string) (*Installation, error) {
+	if err := ValidateName("appName", name); err != nil {
+		return nil, err
+	}
+	inst, err := e.deps.Store.GetInstallation(ctx, e.cfg.Namespace, name)
+	if errors.Is(err, ErrNotFound) || (err == nil && inst.Status == StatusUninstalled) {
+		return nil, NewUserError(ErrNotFound, fmt.Sprintf("%s is not installed", name), "install it first, or list installed apps with getAllAppInfo")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get %s: %w", name, err)
+	}
+	e.applyLive(inst)
+	return inst, nil
+}
+
+// List returns every installation (uninstalled ones excluded), with live
+// status.
+func (e *Engine) List(ctx context.Context) ([]*Installation, error) {
+	all, err := e.deps.Store.ListInstallations(ctx, e.cfg.Namespace)
+	if err != nil {
+		return nil, fmt.Errorf("list installations: %w", err)
+	}
+	out := all[:0]
+	for _, inst := range all {
+		if inst.Status == StatusUninstalled {
+			continue
+		}
+		e.applyLive(inst)
+		out = append(out, inst)
+	}
+	return out, nil
+}

@@ -1,0 +1,212 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// liveState is the containers of every StackHub project as Docker last
+// reported them, kept current from Docker's event stream so that status
+// requests never call Docker.
+type liveState struct {
+	mu       sync.RWMutex
+	projects map[string][]ContainerState
+	ready    bool
+}
+
+func newLiveState() *liveState {
+	return &liveState{projects: map[string][]ContainerState{}}
+}
+
+func (l *liveState) set(project string, cs []ContainerState) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(cs) == 0 {
+		delete(l.projects, project)
+		return
+	}
+	l.projects[project] = cs
+}
+
+func (l *liveState) forget(project string) { l.set(project, nil) }
+
+func (l *liveState) get(project string) ([]ContainerState, bool) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	cs := l.projects[project]
+	return cs, l.ready
+}
+
+func (l *liveState) replace(all []ContainerState) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.projects = map[string][]ContainerState{}
+	for _, c := range all {
+		l.projects[c.Project] = append(l.projects[c.Project], c)
+	}
+	l.ready = true
+}
+
+func (l *liveState) setReady(r bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.ready = r
+}
+
+// Unmanaged lists the StackHub-labelled projects no installation record
+// claims.
+func (e *Engine) Unmanaged(ctx context.Context) ([]string, error) {
+	all, err := e.deps.Store.ListInstallations(ctx, e.cfg.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	known := map[string]bool{}
+	for _, inst := range all {
+		if inst.Status != StatusUninstalled {
+			known[e.Project(inst.Name)] = true
+		}
+	}
+	e.live.mu.RLock()
+	defer e.live.mu.RUnlock()
+	var out []string
+	for p := range e.live.projects {
+		if !known[p] {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// refreshLive re-reads one installation's containers.
+func (e *Engine) refreshLive(ctx context.Context, installation string) {
+	p := e.Project(installation)
+	cs, err := e.deps.Docker.ProjectContainers(ctx, p)
+	if err != nil {
+		e.log.Warn("refresh containers", "project", p, "err", err)
+		return
+	}
+	e.live.set(p, cs)
+}
+
+// watch keeps liveState current: a full listing, then one project re-read
+// per container event; on a broken stream it lists again after a pause.
+func (e *Engine) watch(ctx context.Context) {
+	for ctx.Err() == nil {
+		evCtx, cancel := context.WithCancel(ctx)
+		events, errs := e.deps.Docker.Events(evCtx)
+		all, err := e.deps.Docker.ManagedContainers(ctx)
+		if err != nil {
+			e.live.setReady(false)
+			e.log.Warn("list containers", "err", err)
+		} else {
+			e.live.replace(all)
+		}
+	loop:
+		for {
+			select {
+			case <-ctx.Done():
+				break loop
+			case ev, ok := <-events:
+				if !ok {
+					break loop
+				}
+				if ev.Project == "" {
+					continue
+				}
+				cs, err := e.deps.Docker.ProjectContainers(ctx, ev.Project)
+				if err == nil {
+					e.live.set(ev.Project, cs)
+				}
+			case err := <-errs:
+				if ctx.Err() == nil {
+					e.log.Warn("docker events stopped; retrying", "err", err)
+				}
+				break loop
+			}
+		}
+		cancel()
+		e.live.setReady(false)
+		select {
+		case <-ctx.Done():
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
+
+// applyLive folds the live container state into an installation's status:
+// an installation recorded as running whose containers vanished, exited or
+// turned unhealthy shows as failed, with the reason.
+func (e *Engine) applyLive(inst *Installation) {
+	if inst.Status != StatusRunning {
+		return
+	}
+	cs, known := e.live.get(e.Project(inst.Name))
+	if !known {
+		return
+	}
+	if len(cs) == 0 {
+		inst.Status = StatusFailed
+		inst.Reason = "its containers are gone (removed outside StackHub); uninstall and install it again"
+		return
+	}
+	for _, c := range cs {
+		switch {
+		case c.State != "running":
+			inst.Status = StatusFailed
+			inst.Reason = fmt.Sprintf("container %s is %s", c.Name, c.State)
+			return
+		case c.Health == "unhealthy":
+			inst.Status = StatusFailed
+			inst.Reason = fmt.Sprintf("container %s is unhealthy", c.Name)
+			return
+		}
+	}
+}
+
+// recover ends the jobs a crash interrupted: their installations are marked
+// failed with the reason, half-created containers are removed and ports of
+// failed installs freed, so that every installation can be retried or
+// removed.
+func (e *Engine) recover(ctx context.Context) error {
+	jobs, err := e.deps.Store.ListJobs(ctx, JobQueued, JobRunning)
+	if err != nil {
+		return fmt.Errorf("list interrupted jobs: %w", err)
+	}
+	now := time.Now().UTC()
+	for _, j := range jobs {
+		j.Status = JobFailed
+		j.Message = "interrupted: StackHub stopped while this job ran"
+		j.Finished = &now
+		if err := e.deps.Store.UpdateJob(ctx, j); err != nil {
+			return fmt.Errorf("end interrupted job %s: %w", j.ID, err)
+		}
+	}
+	all, err := e.deps.Store.ListInstallations(ctx, e.cfg.Namespace)
+	if err != nil {
+		return fmt.Errorf("list installations: %w", err)
+	}
+	for _, inst := range all {
+		switch inst.Status {
+		case StatusInstalling:
+			if err := e.deps.Docker.RemoveProject(ctx, e.Project(inst.Name), false); err != nil {
+				e.log.Warn("clean up interrupted install", "installation", inst.Name, "err", err)
+			}
+			if err := e.deps.Store.ReleasePorts(ctx, inst.Name); err != nil {
+				return fmt.Errorf("release ports of %s: %w", inst.Name, err)
+			}
+		case StatusUpgrading, StatusUninstalling:
+		default:
+			continue
+		}
+		e.log.Warn("ending interrupted job", "installation", inst.Name, "status", inst.Status)
+		inst.Reason = fmt.Sprintf("interrupted while %s: StackHub stopped; retry, or uninstall", inst.Status)
+		inst.Status = StatusFailed
+		inst.Modified = now
+		if err := e.deps.Store.UpdateInstallation(ctx, inst); err != nil {
+			return fmt.Errorf("mark %s failed: %w", inst.Name, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,285 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/stackhub/stackhub/engine/manifest"
+)
+
+// LogsOutput is the output that holds an invocation container's log.
+const LogsOutput = "io.cnab.outputs.invocationImageLogs"
+
+// ContextParameter is the internal parameter that tells the stackhub mixin
+// which ports StackHub leased and how to name things.
+const ContextParameter = "stackhub-context"
+
+// MixinContext is the JSON value of ContextParameter.
+type MixinContext struct {
+	Ports       map[string]int `json:"ports"`
+	Prefix      string         `json:"prefix"`
+	PortMin     int            `json:"portMin"`
+	PortMax     int            `json:"portMax"`
+	WaitTimeout string         `json:"waitTimeout"`
+	HostNetwork bool           `json:"hostNetwork"`
+	Purge       bool           `json:"purge,omitempty"`
+}
+
+type actionOptions struct {
+	purge bool
+}
+
+// runAction runs one action of inst's bundle in an invocation container and
+// records the run, its results and its outputs.
+func (e *Engine) runAction(ctx context.Context, inst *Installation, fsys fs.FS, m *manifest.Manifest, action string, opts ...actionOptions) error {
+	var o actionOptions
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	image, bundleJSON, digest, err := e.ensureImage(ctx, inst.App, fsys, m)
+	if err != nil {
+		return fmt.Errorf("prepare bundle %s: %w", inst.App, err)
+	}
+	params, err := e.resolveParameters(ctx, inst, bundleJSON, action, o)
+	if err != nil {
+		return err
+	}
+	run := &Run{
+		ID: NewID(), Revision: NewID(), Installation: inst.Name, Namespace: inst.Namespace,
+		Action: action, BundleDigest: digest, Bundle: bundleJSON, Parameters: params, Created: time.Now().UTC(),
+	}
+	if err := e.deps.Store.InsertRun(ctx, run); err != nil {
+		return fmt.Errorf("record run: %w", err)
+	}
+	inst.LastRunID = run.ID
+	if err := e.deps.Store.InsertResult(ctx, &Result{ID: NewID(), RunID: run.ID, Status: ResultRunning, Created: time.Now().UTC()}); err != nil {
+		return fmt.Errorf("record run start: %w", err)
+	}
+	logs := &tailBuffer{max: 256 << 10}
+	res, runErr := e.deps.Runtime.Run(ctx, &Operation{
+		Action: action, Installation: inst.Name, Namespace: inst.Namespace, InstallationID: inst.ID,
+		RunID: run.ID, Revision: run.Revision, BundleJSON: bundleJSON, Image: image, Parameters: params,
+		AllowDockerHost: true, HostNetwork: true, Out: logs, Err: logs,
+	})
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	result := &Result{ID: NewID(), RunID: run.ID, Status: ResultSucceeded, Created: time.Now().UTC()}
+	if runErr != nil {
+		result.Status = ResultFailed
+		result.Message = runErr.Error()
+	}
+	if err := e.deps.Store.InsertResult(wctx, result); err != nil {
+		e.log.Error("record run result", "run", run.ID, "err", err)
+	}
+	sensitive := map[string]bool{}
+	for _, out := range m.Outputs {
+		sensitive[out.Name] = out.Sensitive
+	}
+	if res != nil {
+		for _, name := range sortedKeys(res.Outputs) {
+			out := &Output{Name: name, Installation: inst.Name, Namespace: inst.Namespace, RunID: run.ID, ResultID: result.ID,
+				Sensitive: sensitive[name], Value: res.Outputs[name], Created: time.Now().UTC()}
+			if err := e.deps.Store.InsertOutput(wctx, out); err != nil {
+				e.log.Error("record output", "run", run.ID, "output", name, "err", err)
+			}
+		}
+	}
+	if err := e.deps.Store.InsertOutput(wctx, &Output{Name: LogsOutput, Installation: inst.Name, Namespace: inst.Namespace,
+		RunID: run.ID, ResultID: result.ID, Value: logs.Bytes(), Created: time.Now().UTC()}); err != nil {
+		e.log.Error("record logs", "run", run.ID, "err", err)
+	}
+	e.log.Debug("action finished", "installation", inst.Name, "action", action, "run", run.ID, "err", runErr)
+	if runErr != nil {
+		if tail := logs.Tail(6); tail != "" {
+			return fmt.Errorf("%s failed: %s (%w)", action, tail, runErr)
+		}
+		return fmt.Errorf("%s failed: %w", action, runErr)
+	}
+	return nil
+}
+
+// bundleDoc is the part of bundle.json the engine reads to resolve values.
+type bundleDoc struct {
+	Parameters map[string]struct {
+		Definition string   `json:"definition"`
+		Required   bool     `json:"required"`
+		ApplyTo    []string `json:"applyTo"`
+	} `json:"parameters"`
+	Definitions map[string]map[string]any  `json:"definitions"`
+	Custom      map[string]json.RawMessage `json:"custom"`
+}
+
+type paramSources map[string]struct {
+	Sources map[string]struct {
+		Name       string `json:"name"`
+		Dependency string `json:"dependency"`
+	} `json:"sources"`
+}
+
+// resolveParameters computes the typed value of every parameter that
+// applies to action, lowest precedence first: bundle default, parameter
+// source (an earlier output), the user's value.
+func (e *Engine) resolveParameters(ctx context.Context, inst *Installation, bundleJSON []byte, action string, o actionOptions) (map[string]any, error) {
+	var b bundleDoc
+	if err := json.Unmarshal(bundleJSON, &b); err != nil {
+		return nil, fmt.Errorf("read bundle.json: %w", err)
+	}
+	var sources paramSources
+	if raw, ok := b.Custom["io.cnab.parameter-sources"]; ok {
+		_ = json.Unmarshal(raw, &sources)
+	}
+	var outputs map[string][]byte
+	loadOutputs := func() map[string][]byte {
+		if outputs == nil {
+			outputs = map[string][]byte{}
+			list, err := e.deps.Store.ListOutputs(ctx, inst.Namespace, inst.Name)
+			if err == nil {
+				for _, out := range list {
+					outputs[out.Name] = out.Value
+				}
+			}
+		}
+		return outputs
+	}
+	params := map[string]any{}
+	for _, name := range sortedKeys(b.Parameters) {
+		p := b.Parameters[name]
+		if !manifest.AppliesTo(p.ApplyTo, action) {
+			continue
+		}
+		def := b.Definitions[p.Definition]
+		if name == ContextParameter {
+			ctxJSON, err := json.Marshal(MixinContext{
+				Ports: inst.Ports, Prefix: e.cfg.Prefix, PortMin: e.cfg.PortMin, PortMax: e.cfg.PortMax,
+				WaitTimeout: e.cfg.WaitTimeout.String(), HostNetwork: true, Purge: o.purge,
+			})
+			if err != nil {
+				return nil, fmt.Errorf("encode mixin context: %w", err)
+			}
+			params[name] = string(ctxJSON)
+			continue
+		}
+		if v, ok := inst.Parameters[name]; ok {
+			typed, err := typedValue(name, v, def)
+			if err != nil {
+				return nil, err
+			}
+			params[name] = typed
+			continue
+		}
+		if src, ok := sources[name]; ok {
+			if s, ok := src.Sources["output"]; ok {
+				if val, ok := loadOutputs()[s.Name]; ok {
+					if def["contentEncoding"] == "base64" {
+						params[name] = base64.StdEncoding.EncodeToString(val)
+					} else {
+						typed, err := typedValue(name, string(val), def)
+						if err != nil {
+							return nil, err
+						}
+						params[name] = typed
+					}
+					continue
+				}
+			}
+		}
+		if d, ok := def["default"]; ok {
+			params[name] = d
+			continue
+		}
+		if p.Required {
+			return nil, NewUserError(ErrInvalid, fmt.Sprintf("parameter %q is required for %s", name, action),
+				fmt.Sprintf("pass it, for example --param %s=VALUE", name))
+		}
+	}
+	return params, nil
+}
+
+// typedValue converts a user's string to the parameter's JSON type.
+func typedValue(name, v string, def map[string]any) (any, error) {
+	t, _ := def["type"].(string)
+	bad := func(err error) error {
+		return NewUserError(ErrInvalid, fmt.Sprintf("parameter %q must be of type %s, got %q", name, t, v), err.Error())
+	}
+	switch t {
+	case "integer":
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil {
+			return nil, bad(err)
+		}
+		return n, nil
+	case "number":
+		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil {
+			return nil, bad(err)
+		}
+		return f, nil
+	case "boolean":
+		bv, err := strconv.ParseBool(strings.TrimSpace(v))
+		if err != nil {
+			return nil, bad(err)
+		}
+		return bv, nil
+	case "object", "array":
+		var x any
+		if err := json.Unmarshal([]byte(v), &x); err != nil {
+			return nil, bad(err)
+		}
+		return x, nil
+	}
+	return v, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// tailBuffer keeps the last max bytes written to it.
+type tailBuffer struct {
+	mu  sync.Mutex
+	buf []byte
+	max int
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, p...)
+	if len(t.buf) > t.max {
+		t.buf = append([]byte(nil), t.buf[len(t.buf)-t.max:]...)
+	}
+	return len(p), nil
+}
+
+// Bytes returns a copy of what is kept.
+func (t *tailBuffer) Bytes() []byte {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]byte(nil), t.buf...)
+}
+
+// Tail returns the last n non-empty lines joined with " | ".
+func (t *tailBuffer) Tail(n int) string {
+	lines := bytes.Split(bytes.TrimSpace(t.Bytes()), []byte("\n"))
+	var keep []string
+	for i := len(lines) - 1; i >= 0 && len(keep) < n; i-- {
+		if l := strings.TrimSpace(string(lines[i])); l != "" {
+			keep = append([]string{l}, keep...)
+		}
+	}
+	return strings.Join(keep, " | ")
+}

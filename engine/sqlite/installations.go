@@ -1,0 +1,408 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/stackhub/stackhub/engine"
+)
+
+const installationColumns = `id, namespace, name, app, bundle_version, bundle_digest, status, reason,
+	container_name, ports, parameters, last_action, last_run_id, job_id, created, modified, installed, uninstalled`
+
+// CreateInstallation inserts inst, filling an empty ID and zero Created and
+// Modified; ErrConflict if the name is taken in its namespace.
+func (s *Store) CreateInstallation(ctx context.Context, inst *engine.Installation) error {
+	now := time.Now().UTC()
+	if inst.ID == "" {
+		inst.ID = newID()
+	}
+	if inst.Created.IsZero() {
+		inst.Created = now
+	}
+	if inst.Modified.IsZero() {
+		inst.Modified = inst.Created
+	}
+	ports, params, err := installationJSON(inst)
+	if err != nil {
+		return fmt.Errorf("create installation %q: %w", inst.Name, err)
+	}
+	_, err = s.exec(ctx, `INSERT INTO installations (`+installationColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		inst.ID, inst.Namespace, inst.Name, inst.App, inst.BundleVersion, inst.BundleDigest, string(inst.Status),
+		inst.Reason, inst.ContainerName, ports, params, inst.LastAction, inst.LastRunID, inst.JobID,
+		fmtTime(inst.Created), fmtTime(inst.Modified), fmtTimePtr(inst.Installed), fmtTimePtr(inst.Uninstalled))
+	if isUnique(err) {
+		return fmt.Errorf("create installation %q: %w", inst.Name, engine.NewUserError(engine.ErrConflict,
+			fmt.Sprintf("installation %q already exists", inst.Name),
+			"choose another name, or uninstall the existing installation first"))
+	}
+	if err != nil {
+		return fmt.Errorf("create installation %q: %w", inst.Name, err)
+	}
+	return nil
+}
+
+// UpdateInstallation replaces the stored record found by namespace and name
+// (its ID and Created are kept); a zero Modified becomes now. ErrNotFound if
+// absent.
+func (s *Store) UpdateInstallation(ctx context.Context, inst *engine.Installation) error {
+	if inst.Modified.IsZero() {
+		inst.Modified = time.Now().UTC()
+	}
+	ports, params, err := installationJSON(inst)
+	if err != nil {
+		return fmt.Errorf("update installation %q: %w", inst.Name, err)
+	}
+	n, err := s.exec(ctx, `UPDATE installations SET app = ?, bundle_version = ?, bundle_digest = ?, status = ?,
+		reason = ?, container_name = ?, ports = ?, parameters = ?, last_action = ?, last_run_id = ?, job_id = ?,
+		modified = ?, installed = ?, uninstalled = ?
+		WHERE namespace = ? AND name = ?`,
+		inst.App, inst.BundleVersion, inst.BundleDigest, string(inst.Status), inst.Reason, inst.ContainerName,
+		ports, params, inst.LastAction, inst.LastRunID, inst.JobID, fmtTime(inst.Modified),
+		fmtTimePtr(inst.Installed), fmtTimePtr(inst.Uninstalled), inst.Namespace, inst.Name)
+	if err != nil {
+		return fmt.Errorf("update installation %q: %w", inst.Name, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("update installation %q: %w", inst.Name, notFound("installation", inst.Name))
+	}
+	return nil
+}
+
+// GetInstallation returns ErrNotFound if absent.
+func (s *Store) GetInstallation(ctx context.Context, namespace, name string) (*engine.Installation, error) {
+	row := s.r.QueryRowContext(ctx, `SELECT `+installationColumns+` FROM installations
+		WHERE namespace = ? AND name = ?`, namespace, name)
+	inst, err := scanInstallation(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("get installation %q: %w", name, notFound("installation", name))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get installation %q: %w", name, err)
+	}
+	return inst, nil
+}
+
+// ListInstallations returns every installation of the namespace, sorted by name.
+func (s *Store) ListInstallations(ctx context.Context, namespace string) ([]*engine.Installation, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+installationColumns+` FROM installations
+		WHERE namespace = ? ORDER BY name`, namespace)
+	if err != nil {
+		return nil, fmt.Errorf("list installations: %w", err)
+	}
+	defer rows.Close()
+	var out []*engine.Installation
+	for rows.Next() {
+		inst, err := scanInstallation(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list installations: %w", err)
+		}
+		out = append(out, inst)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list installations: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteInstallation removes the installation, its runs (and so their
+// results and outputs) and its port leases in one transaction; ErrNotFound
+// if absent.
+//
+// Port leases carry no namespace (engine.PortLease has none), so the leases
+// of every installation with this name go.
+func (s *Store) DeleteInstallation(ctx context.Context, namespace, name string) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM installations WHERE namespace = ? AND name = ?`, namespace, name)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return notFound("installation", name)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM runs WHERE namespace = ? AND installation = ?`, namespace, name); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM outputs WHERE namespace = ? AND installation = ?`, namespace, name); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM port_leases WHERE installation = ?`, name)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("delete installation %q: %w", name, err)
+	}
+	return nil
+}
+
+type scanner interface {
+	Scan(dest ...any) error
+}
+
+func scanInstallation(row scanner) (*engine.Installation, error) {
+	var (
+		inst                   engine.Installation
+		status, ports, params  string
+		created, modified      string
+		installed, uninstalled sql.NullString
+	)
+	err := row.Scan(&inst.ID, &inst.Namespace, &inst.Name, &inst.App, &inst.BundleVersion, &inst.BundleDigest,
+		&status, &inst.Reason, &inst.ContainerName, &ports, &params, &inst.LastAction, &inst.LastRunID, &inst.JobID,
+		&created, &modified, &installed, &uninstalled)
+	if err != nil {
+		return nil, err
+	}
+	inst.Status = engine.Status(status)
+	if err := json.Unmarshal([]byte(ports), &inst.Ports); err != nil {
+		return nil, fmt.Errorf("decode ports of %q: %w", inst.Name, err)
+	}
+	if err := json.Unmarshal([]byte(params), &inst.Parameters); err != nil {
+		return nil, fmt.Errorf("decode parameters of %q: %w", inst.Name, err)
+	}
+	if inst.Created, err = parseTime(created); err != nil {
+		return nil, err
+	}
+	if inst.Modified, err = parseTime(modified); err != nil {
+		return nil, err
+	}
+	if inst.Installed, err = parseTimePtr(installed); err != nil {
+		return nil, err
+	}
+	if inst.Uninstalled, err = parseTimePtr(uninstalled); err != nil {
+		return nil, err
+	}
+	return &inst, nil
+}
+
+func installationJSON(inst *engine.Installation) (ports, params string, err error) {
+	p, err := json.Marshal(inst.Ports)
+	if err != nil {
+		return "", "", fmt.Errorf("encode ports: %w", err)
+	}
+	q, err := json.Marshal(inst.Parameters)
+	if err != nil {
+		return "", "", fmt.Errorf("encode parameters: %w", err)
+	}
+	return string(p), string(q), nil
+}
+
+// InsertRun records a run, filling an empty ID and a zero Created;
+// ErrConflict if the ID exists. Parameters round-trip through JSON, so
+// numbers come back as float64.
+func (s *Store) InsertRun(ctx context.Context, run *engine.Run) error {
+	if run.ID == "" {
+		run.ID = newID()
+	}
+	if run.Created.IsZero() {
+		run.Created = time.Now().UTC()
+	}
+	params, err := json.Marshal(run.Parameters)
+	if err != nil {
+		return fmt.Errorf("insert run %q: encode parameters: %w", run.ID, err)
+	}
+	_, err = s.exec(ctx, `INSERT INTO runs (id, namespace, installation, revision, action, bundle_ref,
+		bundle_digest, bundle, parameters, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		run.ID, run.Namespace, run.Installation, run.Revision, run.Action, run.BundleRef, run.BundleDigest,
+		run.Bundle, string(params), fmtTime(run.Created))
+	if isUnique(err) {
+		return fmt.Errorf("insert run %q: %w", run.ID, engine.ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("insert run %q: %w", run.ID, err)
+	}
+	return nil
+}
+
+const runColumns = `id, namespace, installation, revision, action, bundle_ref, bundle_digest, bundle, parameters, created`
+
+// GetRun returns ErrNotFound if absent.
+func (s *Store) GetRun(ctx context.Context, id string) (*engine.Run, error) {
+	run, err := scanRun(s.r.QueryRowContext(ctx, `SELECT `+runColumns+` FROM runs WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("get run %q: %w", id, notFound("run", id))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get run %q: %w", id, err)
+	}
+	return run, nil
+}
+
+// ListRuns returns the installation's runs, newest first.
+func (s *Store) ListRuns(ctx context.Context, namespace, installation string) ([]*engine.Run, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+runColumns+` FROM runs
+		WHERE namespace = ? AND installation = ? ORDER BY created DESC, rowid DESC`, namespace, installation)
+	if err != nil {
+		return nil, fmt.Errorf("list runs of %q: %w", installation, err)
+	}
+	defer rows.Close()
+	var out []*engine.Run
+	for rows.Next() {
+		run, err := scanRun(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list runs of %q: %w", installation, err)
+		}
+		out = append(out, run)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list runs of %q: %w", installation, err)
+	}
+	return out, nil
+}
+
+func scanRun(row scanner) (*engine.Run, error) {
+	var (
+		run             engine.Run
+		params, created string
+	)
+	if err := row.Scan(&run.ID, &run.Namespace, &run.Installation, &run.Revision, &run.Action, &run.BundleRef,
+		&run.BundleDigest, &run.Bundle, &params, &created); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(params), &run.Parameters); err != nil {
+		return nil, fmt.Errorf("decode parameters of run %q: %w", run.ID, err)
+	}
+	var err error
+	if run.Created, err = parseTime(created); err != nil {
+		return nil, err
+	}
+	return &run, nil
+}
+
+// InsertResult records a status change of a run, filling an empty ID and a
+// zero Created; ErrNotFound if the run does not exist.
+func (s *Store) InsertResult(ctx context.Context, res *engine.Result) error {
+	if res.ID == "" {
+		res.ID = newID()
+	}
+	if res.Created.IsZero() {
+		res.Created = time.Now().UTC()
+	}
+	_, err := s.exec(ctx, `INSERT INTO results (id, run_id, status, message, created) VALUES (?, ?, ?, ?, ?)`,
+		res.ID, res.RunID, res.Status, res.Message, fmtTime(res.Created))
+	switch {
+	case isForeignKey(err):
+		return fmt.Errorf("insert result of run %q: %w", res.RunID, notFound("run", res.RunID))
+	case isUnique(err):
+		return fmt.Errorf("insert result %q: %w", res.ID, engine.ErrConflict)
+	case err != nil:
+		return fmt.Errorf("insert result of run %q: %w", res.RunID, err)
+	}
+	return nil
+}
+
+// ListResults returns a run's results, oldest first.
+func (s *Store) ListResults(ctx context.Context, runID string) ([]*engine.Result, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id, run_id, status, message, created FROM results
+		WHERE run_id = ? ORDER BY created, rowid`, runID)
+	if err != nil {
+		return nil, fmt.Errorf("list results of run %q: %w", runID, err)
+	}
+	defer rows.Close()
+	var out []*engine.Result
+	for rows.Next() {
+		var (
+			res     engine.Result
+			created string
+		)
+		if err := rows.Scan(&res.ID, &res.RunID, &res.Status, &res.Message, &created); err != nil {
+			return nil, fmt.Errorf("list results of run %q: %w", runID, err)
+		}
+		if res.Created, err = parseTime(created); err != nil {
+			return nil, err
+		}
+		out = append(out, &res)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list results of run %q: %w", runID, err)
+	}
+	return out, nil
+}
+
+// InsertOutput records one output value, filling a zero Created;
+// ErrNotFound if its run does not exist.
+func (s *Store) InsertOutput(ctx context.Context, out *engine.Output) error {
+	if out.Created.IsZero() {
+		out.Created = time.Now().UTC()
+	}
+	_, err := s.exec(ctx, `INSERT INTO outputs (name, namespace, installation, run_id, result_id, sensitive,
+		value, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		out.Name, out.Namespace, out.Installation, out.RunID, out.ResultID, out.Sensitive, out.Value,
+		fmtTime(out.Created))
+	if isForeignKey(err) {
+		return fmt.Errorf("insert output %q: %w", out.Name, notFound("run", out.RunID))
+	}
+	if err != nil {
+		return fmt.Errorf("insert output %q: %w", out.Name, err)
+	}
+	return nil
+}
+
+const outputColumns = `name, namespace, installation, run_id, result_id, sensitive, value, created`
+
+// ListOutputs returns the latest value of every output of the installation,
+// sorted by name.
+func (s *Store) ListOutputs(ctx context.Context, namespace, installation string) ([]*engine.Output, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+outputColumns+` FROM outputs o
+		WHERE namespace = ? AND installation = ?
+		  AND seq = (SELECT MAX(seq) FROM outputs l
+		             WHERE l.namespace = o.namespace AND l.installation = o.installation AND l.name = o.name)
+		ORDER BY name`, namespace, installation)
+	if err != nil {
+		return nil, fmt.Errorf("list outputs of %q: %w", installation, err)
+	}
+	return scanOutputs(rows, installation)
+}
+
+// ListRunOutputs returns the outputs of one run, in the order they were stored.
+func (s *Store) ListRunOutputs(ctx context.Context, runID string) ([]*engine.Output, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+outputColumns+` FROM outputs WHERE run_id = ? ORDER BY seq`, runID)
+	if err != nil {
+		return nil, fmt.Errorf("list outputs of run %q: %w", runID, err)
+	}
+	return scanOutputs(rows, runID)
+}
+
+func scanOutputs(rows *sql.Rows, of string) ([]*engine.Output, error) {
+	defer rows.Close()
+	var out []*engine.Output
+	for rows.Next() {
+		var (
+			o       engine.Output
+			created string
+		)
+		if err := rows.Scan(&o.Name, &o.Namespace, &o.Installation, &o.RunID, &o.ResultID, &o.Sensitive,
+			&o.Value, &created); err != nil {
+			return nil, fmt.Errorf("list outputs of %q: %w", of, err)
+		}
+		var err error
+		if o.Created, err = parseTime(created); err != nil {
+			return nil, err
+		}
+		out = append(out, &o)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list outputs of %q: %w", of, err)
+	}
+	return out, nil
+}
+
+// notFound is ErrNotFound with a message naming the object.
+func notFound(what, name string) error {
+	return engine.NewUserError(engine.ErrNotFound, fmt.Sprintf("%s %q not found", what, name), "")
+}
+
+func normProtocol(p string) string {
+	p = strings.ToLower(strings.TrimSpace(p))
+	if p == "" {
+		return "tcp"
+	}
+	return p
+}
