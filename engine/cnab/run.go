@@ -3,7 +3,7 @@ package cnab
 import (
 	"context"
 	"encoding/json"
-	"errors"
+
 	"fmt"
 	"io"
 	"os"
@@ -160,6 +160,3 @@ func socketGroup(path string) (int, bool) {
 	}
 	return int(st.Gid), true
 }
-
-// ErrNoOutput is returned when a required output is missing.
-var ErrNoOutput = errors.New("output not produced")

@@ -8,19 +8,23 @@ package enginetest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"io/fs"
 	"strings"
 
 	"github.com/stackhub/stackhub/engine"
+	"github.com/stackhub/stackhub/engine/manifest"
 )
 
 var (
-	_ engine.Docker        = (*DockerFunc)(nil)
-	_ engine.BundleRuntime = (*BundleRuntimeFunc)(nil)
-	_ engine.HostProbe     = (*HostProbeFunc)(nil)
-	_ engine.Catalog       = (*CatalogFunc)(nil)
+	_ engine.Docker          = (*DockerFunc)(nil)
+	_ engine.BundleRuntime   = (*BundleRuntimeFunc)(nil)
+	_ engine.HostProbe       = (*HostProbeFunc)(nil)
+	_ engine.Catalog         = (*CatalogFunc)(nil)
+	_ engine.BundleConverter = (*BundleConverterFunc)(nil)
+	_ engine.PortProber      = (*PortProberFunc)(nil)
 )
 
 // DockerFunc is a fake engine.Docker.
@@ -180,4 +184,31 @@ func (c *CatalogFunc) Open(ctx context.Context, name string) (fs.FS, error) {
 		return nil, fmt.Errorf("open app %q: %w", name, engine.ErrNotFound)
 	}
 	return c.OpenFunc(ctx, name)
+}
+
+// BundleConverterFunc is a fake engine.BundleConverter.
+type BundleConverterFunc struct {
+	ConvertFunc func(m *manifest.Manifest, req engine.ConvertRequest) ([]byte, error)
+}
+
+// Convert calls ConvertFunc; nil returns a minimal bundle.json naming the
+// manifest's bundle.
+func (b *BundleConverterFunc) Convert(m *manifest.Manifest, req engine.ConvertRequest) ([]byte, error) {
+	if b.ConvertFunc == nil {
+		return json.Marshal(map[string]string{"schemaVersion": "v1.2.0", "name": m.Name, "version": m.Version})
+	}
+	return b.ConvertFunc(m, req)
+}
+
+// PortProberFunc is a fake engine.PortProber.
+type PortProberFunc struct {
+	FreeFunc func(port int, protocol string) bool
+}
+
+// Free calls FreeFunc; nil reports every port free.
+func (p *PortProberFunc) Free(port int, protocol string) bool {
+	if p.FreeFunc == nil {
+		return true
+	}
+	return p.FreeFunc(port, protocol)
 }

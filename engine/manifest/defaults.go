@@ -70,9 +70,8 @@ func EnvName(name string) string {
 // 1.5, 1.7, 1.11).
 func (m *Manifest) setDefaults() error {
 	switch {
-	case m.SchemaType == "":
+	case m.SchemaType == "", strings.EqualFold(m.SchemaType, "Bundle"):
 		m.SchemaType = "Bundle"
-	case strings.EqualFold(m.SchemaType, "Bundle"):
 	default:
 		return m.fieldErr(m.nodes.top["schemaType"], "schemaType", fmt.Errorf("invalid schemaType %s, expected Bundle", m.SchemaType))
 	}

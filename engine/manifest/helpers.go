@@ -3,6 +3,9 @@ package manifest
 import (
 	"regexp"
 	"sort"
+	"strings"
+
+	"github.com/Masterminds/semver"
 )
 
 // Destination returns where the parameter lands in the bundle image: its
@@ -194,4 +197,23 @@ func sortedKeys(set map[string]bool) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// AllowsPrereleases reports whether the dependency's version is a single
+// prerelease version (e.g. 1.0.0-rc.1), which lets prereleases match.
+func (d DependencyBundle) AllowsPrereleases() bool {
+	if d.Version == "" {
+		return false
+	}
+	v, err := semver.NewVersion(d.Version)
+	return err == nil && v.Prerelease() != ""
+}
+
+// StateDefinitionName is the CNAB definition name of a state variable:
+// <name>-state, without doubling the suffix (hence porter-state).
+func StateDefinitionName(name string) string {
+	if strings.HasSuffix(name, "-state") {
+		return name
+	}
+	return name + "-state"
 }

@@ -2,7 +2,6 @@ package manifest
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/stackhub/stackhub/engine/template"
@@ -230,9 +229,4 @@ func allQuoted(v any) bool {
 	default:
 		return false
 	}
-}
-
-// sortLint orders results by action, step and code, for stable output.
-func sortLint(rs LintResults) {
-	sort.SliceStable(rs, func(i, j int) bool { return rs[i].Code < rs[j].Code })
 }

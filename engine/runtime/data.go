@@ -76,7 +76,7 @@ func (r *run) buildData() (templateData, error) {
 		case c.Env != "":
 			v = r.env[c.Env]
 		case c.Path != "":
-			v = c.Path
+			v = r.paths.Host(manifest.ResolvePath(c.Path))
 		default:
 			return templateData{}, fmt.Errorf("credential: %s is malformed", c.Name)
 		}
@@ -158,7 +158,8 @@ func (r *run) parameterValue(p manifest.Parameter) (any, string, error) {
 		env = manifest.EnvName(p.Name)
 	}
 	if env == "" {
-		return manifest.ResolvePath(p.Path), manifest.ResolvePath(p.Path), nil
+		path := r.paths.Host(manifest.ResolvePath(p.Path))
+		return path, path, nil
 	}
 	raw := r.env[env]
 	if p.Type != "object" {

@@ -14,7 +14,12 @@ import (
 	"github.com/stackhub/stackhub/engine"
 	"github.com/stackhub/stackhub/engine/enginetest"
 	"github.com/stackhub/stackhub/engine/sqlite"
+	"github.com/stackhub/stackhub/service"
 )
+
+// The service declares the accounts interface it needs; the store is its
+// implementation.
+var _ service.Users = (*sqlite.Store)(nil)
 
 func newTestStore(t *testing.T) *sqlite.Store {
 	t.Helper()

@@ -1,6 +1,7 @@
 package template
 
 import (
+	"fmt"
 	"io"
 	"sort"
 	"strings"
@@ -138,4 +139,34 @@ func (m *Masker) emit(final bool) error {
 	}
 	_, err := m.w.Write(m.out)
 	return err
+}
+
+// SensitiveValues returns the strings to mask for one sensitive value: the
+// value itself as the runtime renders it and, for objects and arrays (as
+// decoded from JSON), every leaf and every nested object or array as
+// compact JSON, so that any fragment a step prints is masked.
+func SensitiveValues(v any) []string {
+	var out []string
+	var walk func(v any)
+	walk = func(v any) {
+		switch t := v.(type) {
+		case nil:
+		case string:
+			out = append(out, t)
+		case map[string]any:
+			out = append(out, compactJSON(t))
+			for _, e := range t {
+				walk(e)
+			}
+		case []any:
+			out = append(out, compactJSON(t))
+			for _, e := range t {
+				walk(e)
+			}
+		default:
+			out = append(out, fmt.Sprint(t))
+		}
+	}
+	walk(v)
+	return out
 }

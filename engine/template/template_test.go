@@ -144,6 +144,15 @@ func TestMaskerHoldsBackOnlyPossibleSecretStarts(t *testing.T) {
 	assert.Equal(t, "hello section\nthe secr", buf.String())
 }
 
+func TestSensitiveValues(t *testing.T) {
+	got := SensitiveValues(map[string]any{"user": "admin", "pass": "s3cret", "ports": []any{5432.0}})
+	assert.ElementsMatch(t, []string{
+		`{"pass":"s3cret","ports":[5432],"user":"admin"}`,
+		"admin", "s3cret", "[5432]", "5432",
+	}, got)
+	assert.Equal(t, []string{"plain"}, SensitiveValues("plain"))
+}
+
 func FuzzRender(f *testing.F) {
 	f.Add("${ bundle.name }", "s3cret", true)
 	f.Add("{{ bundle.name }} {{#a}}{{b}}{{/a}}", "x", false)

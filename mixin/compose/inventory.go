@@ -15,16 +15,19 @@ import (
 )
 
 // PublishedPorts returns every host port that a container publishes, or
-// will publish once started, whether it runs or not, mapped to a
-// description of the container. Containers of the project named exclude
-// are skipped (an upgrade may reuse its own ports). A port counts for every
-// protocol.
+// will publish once started, whether it runs or not, plus the ports other
+// installs reserved (see Reserve), mapped to a description of the holder.
+// Containers and reservations of the project named exclude are skipped (an
+// upgrade may reuse its own ports). A port counts for every protocol.
 func PublishedPorts(ctx context.Context, d Docker, exclude string) (map[int]string, error) {
+	used, err := reservedPorts(ctx, d, exclude)
+	if err != nil {
+		return nil, err
+	}
 	res, err := d.ContainerList(ctx, client.ContainerListOptions{All: true})
 	if err != nil {
 		return nil, fmt.Errorf("list containers: %w", err)
 	}
-	used := map[int]string{}
 	for _, c := range res.Items {
 		if exclude != "" && c.Labels[LabelProject] == exclude {
 			continue
@@ -88,14 +91,24 @@ func parseRange(s string) (int, int) {
 	return lo, hi
 }
 
-// Port lock. Port assignment without StackHub's engine must be atomic
-// across every install on the host, and installs run in separate
-// invocation containers that share nothing but the Docker daemon. The
-// daemon reserves container names atomically, so the lock is a container
-// named LockName: creating it takes the lock (a concurrent create fails
-// with a name conflict), removing it releases it. It is only created,
-// never started, so it costs nothing and holds no port. A holder that died
-// is detected by the expiry time in its labels.
+// Port lock and reservations. Port assignment without StackHub's engine
+// must be atomic across every install on the host, and installs run in
+// separate invocation containers that share nothing but the Docker daemon.
+//
+// The daemon reserves container names atomically, so the lock is a
+// container named LockName: creating it takes the lock (a concurrent
+// create fails with a name conflict), removing it releases it. It is only
+// created, never started, so it costs nothing and holds no port. A holder
+// that died is detected by the expiry time in its labels.
+//
+// Under the lock an install reads every port in use (containers, running
+// or not, and reservations), picks its ports and records them as a
+// reservation: an empty volume "<project>_stackhub-ports" whose labels
+// name the ports. Then it releases the lock, so the lock is held only for
+// a few list calls, not for creating networks and containers. Once its
+// containers exist (and so publish the ports) it removes the reservation.
+// A reservation older than ReservationTTL is ignored and removed, in case
+// its install died.
 const (
 	LockName     = "stackhub-port-lock"
 	LabelLock    = "sh.stackhub.lock"
@@ -157,4 +170,64 @@ func LockPorts(ctx context.Context, d Docker, image, owner string, out io.Writer
 		case <-time.After(time.Duration(20+rand.IntN(80)) * time.Millisecond):
 		}
 	}
+}
+
+// Reservation labels and lifetime.
+const (
+	LabelReservation    = "sh.stackhub.reservation"
+	ReservationSuffix   = "_stackhub-ports"
+	ReservationTTL      = 10 * time.Minute
+	labelReservationExp = "sh.stackhub.reservation.expires"
+)
+
+// Reserve records ports as reserved by project until release is called
+// (or ReservationTTL passes). Call it while holding the port lock.
+func Reserve(ctx context.Context, d Docker, project, installation string, ports map[string]int) (func(), error) {
+	name := project + ReservationSuffix
+	labels := map[string]string{
+		LabelReservation:    "true",
+		labelReservationExp: strconv.FormatInt(time.Now().Add(ReservationTTL).Unix(), 10),
+		LabelProject:        project,
+		LabelManaged:        "true",
+		LabelInstallation:   installation,
+	}
+	for n, p := range ports {
+		labels[LabelPortPrefix+n] = strconv.Itoa(p)
+	}
+	// A leftover of an earlier, failed run of the same project goes first.
+	if _, err := d.VolumeRemove(ctx, name, client.VolumeRemoveOptions{Force: true}); err != nil && !cerrdefs.IsNotFound(err) {
+		return nil, fmt.Errorf("replace port reservation %s: %w", name, err)
+	}
+	if _, err := d.VolumeCreate(ctx, client.VolumeCreateOptions{Name: name, Labels: labels}); err != nil {
+		return nil, fmt.Errorf("reserve ports (create volume %s): %w", name, err)
+	}
+	return func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		_, _ = d.VolumeRemove(ctx, name, client.VolumeRemoveOptions{Force: true})
+	}, nil
+}
+
+// reservedPorts lists live reservations of other projects; expired ones
+// are removed.
+func reservedPorts(ctx context.Context, d Docker, exclude string) (map[int]string, error) {
+	res, err := d.VolumeList(ctx, client.VolumeListOptions{Filters: make(client.Filters).Add("label", LabelReservation+"=true")})
+	if err != nil {
+		return nil, fmt.Errorf("list port reservations: %w", err)
+	}
+	used := map[int]string{}
+	now := time.Now().Unix()
+	for _, v := range res.Items {
+		if v.Labels[LabelProject] == exclude {
+			continue
+		}
+		if exp, err := strconv.ParseInt(v.Labels[labelReservationExp], 10, 64); err != nil || now > exp {
+			_, _ = d.VolumeRemove(ctx, v.Name, client.VolumeRemoveOptions{Force: true})
+			continue
+		}
+		for _, p := range LabelPorts(v.Labels) {
+			used[p] = fmt.Sprintf("an install in progress (installation %s)", v.Labels[LabelInstallation])
+		}
+	}
+	return used, nil
 }

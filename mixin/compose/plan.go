@@ -14,8 +14,8 @@ import (
 	"strings"
 	"time"
 
-	cerrdefs "github.com/containerd/errdefs"
 	"github.com/compose-spec/compose-go/v2/types"
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/api/types/network"
@@ -259,13 +259,11 @@ func serviceSpec(o *Options, p *types.Project, s types.ServiceConfig, ids map[st
 
 	maps.Copy(labels, s.Labels)
 	maps.Copy(labels, map[string]string{
-		LabelService:     s.Name,
-		LabelNumber:      "1",
-		LabelOneoff:      "False",
-		LabelWorkingDir:  p.WorkingDir,
-		LabelConfigFiles: strings.Join(o.files(), ","),
-		LabelDependsOn:   strings.Join(deps, ","),
-		LabelImage:       ids[s.Image],
+		LabelService:   s.Name,
+		LabelNumber:    "1",
+		LabelOneoff:    "False",
+		LabelDependsOn: strings.Join(deps, ","),
+		LabelImage:     ids[s.Image],
 	})
 	if s.Name == o.Main {
 		labels[LabelMain] = "true"
@@ -319,19 +317,19 @@ func serviceSpec(o *Options, p *types.Project, s types.ServiceConfig, ids map[st
 	}
 
 	hc := &container.HostConfig{
-		PortBindings: network.PortMap{},
-		Privileged:   s.Privileged,
+		PortBindings:   network.PortMap{},
+		Privileged:     s.Privileged,
 		ReadonlyRootfs: s.ReadOnly,
-		CapAdd:       s.CapAdd,
-		CapDrop:      s.CapDrop,
-		DNS:          dnsAddrs(s.DNS),
-		DNSSearch:    s.DNSSearch,
-		DNSOptions:   s.DNSOpts,
-		SecurityOpt:  s.SecurityOpt,
-		GroupAdd:     s.GroupAdd,
-		ShmSize:      int64(s.ShmSize),
-		Init:         s.Init,
-		Sysctls:      map[string]string(s.Sysctls),
+		CapAdd:         s.CapAdd,
+		CapDrop:        s.CapDrop,
+		DNS:            dnsAddrs(s.DNS),
+		DNSSearch:      s.DNSSearch,
+		DNSOptions:     s.DNSOpts,
+		SecurityOpt:    s.SecurityOpt,
+		GroupAdd:       s.GroupAdd,
+		ShmSize:        int64(s.ShmSize),
+		Init:           s.Init,
+		Sysctls:        map[string]string(s.Sysctls),
 	}
 	if len(s.ExtraHosts) > 0 {
 		hc.ExtraHosts = s.ExtraHosts.AsList(":")
@@ -512,6 +510,10 @@ func serviceSpec(o *Options, p *types.Project, s types.ServiceConfig, ids map[st
 		return nil, err
 	}
 	labels[LabelConfigHash] = hash
+	// Paths are labelled after hashing: moving the bundle directory does
+	// not recreate containers.
+	labels[LabelWorkingDir] = p.WorkingDir
+	labels[LabelConfigFiles] = strings.Join(o.files(), ",")
 	spec.Hash = hash
 	spec.Create = client.ContainerCreateOptions{Name: name, Config: cfg, HostConfig: hc, NetworkingConfig: netCfg}
 	return spec, nil

@@ -12,6 +12,7 @@ import (
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/pkg/stdcopy"
+	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 )
 
@@ -53,9 +54,7 @@ func Containers(ctx context.Context, d Docker, project string) ([]ContainerState
 		if len(c.Names) > 0 {
 			cs.Name = strings.TrimPrefix(c.Names[0], "/")
 		}
-		if c.Health != nil && c.Health.Status != "none" {
-			cs.Health = string(c.Health.Status)
-		}
+		cs.Health = healthOf(c.Health, c.Status)
 		cs.Ports = LabelPorts(c.Labels)
 		for _, dep := range strings.Split(c.Labels[LabelDependsOn], ",") {
 			if name, _, _ := strings.Cut(dep, ":"); name != "" {
@@ -65,6 +64,23 @@ func Containers(ctx context.Context, d Docker, project string) ([]ContainerState
 		out = append(out, cs)
 	}
 	return sortByDeps(out), nil
+}
+
+// healthOf reads the health from the list summary, or from the status
+// text on daemons older than API 1.52 that do not report it.
+func healthOf(h *container.HealthSummary, status string) string {
+	if h != nil && h.Status != container.NoHealthcheck && h.Status != "" {
+		return string(h.Status)
+	}
+	switch {
+	case strings.Contains(status, "(healthy)"):
+		return string(container.Healthy)
+	case strings.Contains(status, "(unhealthy)"):
+		return string(container.Unhealthy)
+	case strings.Contains(status, "(health: starting)"):
+		return string(container.Starting)
+	}
+	return ""
 }
 
 // LabelPorts returns the named ports recorded in a container's labels.

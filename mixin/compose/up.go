@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
-	cerrdefs "github.com/containerd/errdefs"
 	"github.com/compose-spec/compose-go/v2/types"
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 )
@@ -46,12 +46,12 @@ type Deployment struct {
 	plan *Plan
 	out  io.Writer
 
-	ids        map[string]string // service -> container ID
-	newNets    []string
-	newVols    []string
-	newCtrs    []string
-	Recreated  []string // services whose containers were (re)created
-	Unchanged  []string // services whose containers were kept
+	ids       map[string]string // service -> container ID
+	newNets   []string
+	newVols   []string
+	newCtrs   []string
+	Recreated []string // services whose containers were (re)created
+	Unchanged []string // services whose containers were kept
 }
 
 // NewDeployment prepares to apply plan; progress goes to out.
@@ -264,6 +264,7 @@ func startAndWait(ctx context.Context, d Docker, items []startItem, timeout time
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	seen := map[string]bool{}
 	byService := map[string]startItem{}
 	for _, it := range items {
 		byService[it.service] = it
@@ -274,7 +275,7 @@ func startAndWait(ctx context.Context, d Docker, items []startItem, timeout time
 			if !ok {
 				continue
 			}
-			if err := waitFor(ctx, d, di, it.deps[dep], timeout, out); err != nil {
+			if err := waitFor(ctx, d, di, it.deps[dep], timeout, out, seen); err != nil {
 				return err
 			}
 		}
@@ -283,7 +284,7 @@ func startAndWait(ctx context.Context, d Docker, items []startItem, timeout time
 		}
 	}
 	for _, it := range items {
-		if err := waitFor(ctx, d, it, types.ServiceConditionHealthy, timeout, out); err != nil {
+		if err := waitFor(ctx, d, it, types.ServiceConditionHealthy, timeout, out, seen); err != nil {
 			return err
 		}
 	}
@@ -312,7 +313,7 @@ func start(ctx context.Context, d Docker, it startItem, out io.Writer) error {
 // waitFor polls a container until cond holds: service_started (running),
 // service_healthy (running and healthy, or running without a healthcheck)
 // or service_completed_successfully (exited 0).
-func waitFor(ctx context.Context, d Docker, it startItem, cond string, timeout time.Duration, out io.Writer) error {
+func waitFor(ctx context.Context, d Docker, it startItem, cond string, timeout time.Duration, out io.Writer, seen map[string]bool) error {
 	tick := 200 * time.Millisecond
 	last := ""
 	for {
@@ -345,8 +346,11 @@ func waitFor(ctx context.Context, d Docker, it startItem, cond string, timeout t
 		case cond == types.ServiceConditionStarted:
 			return nil
 		case st.Health == nil || st.Health.Status == container.Healthy || st.Health.Status == container.NoHealthcheck:
-			if st.Health != nil && st.Health.Status == container.Healthy {
-				fmt.Fprintf(out, "Container %s is healthy\n", it.name)
+			if st.Health != nil && st.Health.Status == container.Healthy && cond == types.ServiceConditionHealthy {
+				if !seen[it.name] {
+					seen[it.name] = true
+					fmt.Fprintf(out, "Container %s is healthy\n", it.name)
+				}
 			}
 			return nil
 		case st.Health.Status == container.Unhealthy:

@@ -92,7 +92,7 @@ func runServe(ctx context.Context, f *Factory, opts *ServeOptions) error {
 	if err := dk.Ping(ctx); err != nil {
 		return err
 	}
-	probe := host.New(log, host.Options{DataDir: cfg.DataDir})
+	probe := host.New(log, host.Options{DataDir: cfg.DataDir, ListenAddr: cfg.Addr, Containers: dk.ManagedContainers})
 	go probe.Start(ctx)
 
 	eng, err := engine.New(engine.Config{

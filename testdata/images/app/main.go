@@ -13,8 +13,10 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -23,6 +25,14 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: app hello|db|healthcheck ...")
 		os.Exit(2)
 	}
+	// As PID 1 in a container the process gets no default signal
+	// handling: exit on SIGTERM/SIGINT so that docker stop is quick.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, os.Interrupt)
+	go func() {
+		<-sig
+		os.Exit(0)
+	}()
 	var err error
 	switch os.Args[1] {
 	case "hello":

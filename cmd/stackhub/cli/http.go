@@ -1,0 +1,21 @@
+package cli
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/stackhub/stackhub/engine"
+	"github.com/stackhub/stackhub/engine/sqlite"
+	"github.com/stackhub/stackhub/service"
+)
+
+// serveHTTP serves the API until ctx ends.
+func serveHTTP(ctx context.Context, f *Factory, cfg *Config, eng *engine.Engine, store *sqlite.Store, log *slog.Logger) error {
+	srv := service.New(service.Config{
+		DataDir:       cfg.DataDir,
+		AdminPassword: f.Getenv(service.EnvAdminPassword),
+		APIToken:      f.Getenv(service.EnvAPIToken),
+	}, eng, store, log)
+	log.Info("StackHub is serving", "addr", "http://"+cfg.Addr, "data", cfg.DataDir, "version", Version)
+	return srv.Listen(ctx, cfg.Addr)
+}

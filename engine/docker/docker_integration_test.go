@@ -1,0 +1,121 @@
+//go:build integration
+
+package docker_test
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/stackhub/stackhub/engine/build"
+	"github.com/stackhub/stackhub/engine/docker"
+)
+
+const sleeper = `package main
+
+import (
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	c := make(chan os.Signal, 1)
+	signal.Notify(c, syscall.SIGTERM, os.Interrupt)
+	<-c
+}
+`
+
+func run(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(name, args...).CombinedOutput()
+	require.NoError(t, err, "%s %v: %s", name, args, out)
+	return strings.TrimSpace(string(out))
+}
+
+func freePort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// TestClientAgainstRealEngine builds an image from a static binary through
+// the Engine API, then checks ports, project listing and removal.
+func TestClientAgainstRealEngine(t *testing.T) {
+	c, err := docker.New()
+	require.NoError(t, err)
+	require.NoError(t, c.Ping(t.Context()), "a Docker Engine must answer")
+
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "main.go"), []byte(sleeper), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module sleeper\n\ngo 1.22\n"), 0o644))
+	cmd := exec.Command("go", "build", "-o", "sleeper", ".")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-mod=mod")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, string(out))
+
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	suffix := hex.EncodeToString(b)
+	tag := "stackhub-test/adapter:" + suffix
+	t.Cleanup(func() { _ = exec.Command("docker", "rmi", "-f", tag).Run() })
+
+	ctx, err := build.BaseContext(filepath.Join(dir, "sleeper"))
+	require.NoError(t, err)
+	ok, err := c.ImageExists(t.Context(), tag)
+	require.NoError(t, err)
+	require.False(t, ok)
+	require.NoError(t, c.BuildImage(t.Context(), ctx, []string{tag}, map[string]string{"sh.stackhub.test": "1"}))
+	ok, err = c.ImageExists(t.Context(), tag)
+	require.NoError(t, err)
+	require.True(t, ok)
+
+	project := "shtest-" + suffix
+	running, stopped := freePort(t), freePort(t)
+	t.Cleanup(func() { _ = c.RemoveProject(t.Context(), project, true) })
+	run(t, "docker", "network", "create", "--label", docker.LabelProject+"="+project, project+"_default")
+	run(t, "docker", "run", "-d", "--name", project+"-web", "--network", project+"_default",
+		"--label", docker.LabelProject+"="+project, "--label", docker.LabelService+"=web", "--label", docker.LabelManaged+"=true",
+		"-p", "127.0.0.1:"+strconv.Itoa(running)+":80", "--entrypoint", "/usr/local/bin/stackhub", tag)
+	run(t, "docker", "create", "--name", project+"-db",
+		"--label", docker.LabelProject+"="+project, "--label", docker.LabelService+"=db",
+		"-p", "127.0.0.1:"+strconv.Itoa(stopped)+":5432", "--entrypoint", "/usr/local/bin/stackhub", tag)
+
+	ports, err := c.PublishedPorts(t.Context())
+	require.NoError(t, err)
+	found := map[int]string{}
+	for _, p := range ports {
+		found[p.Port] = p.Container
+	}
+	assert.Equal(t, project+"-web", found[running], "a running container's port")
+	assert.Equal(t, project+"-db", found[stopped], "a stopped container's port is taken too")
+
+	cs, err := c.ProjectContainers(t.Context(), project)
+	require.NoError(t, err)
+	require.Len(t, cs, 2)
+	assert.Equal(t, project+"-db", cs[0].Name)
+	assert.Equal(t, "created", cs[0].State)
+	assert.Equal(t, "running", cs[1].State)
+	assert.Equal(t, "web", cs[1].Service)
+
+	require.NoError(t, c.RemoveProject(t.Context(), project, false))
+	cs, err = c.ProjectContainers(t.Context(), project)
+	require.NoError(t, err)
+	assert.Empty(t, cs)
+	assert.Empty(t, run(t, "docker", "network", "ls", "-q", "--filter", "label="+docker.LabelProject+"="+project))
+
+	info, err := c.Info(t.Context())
+	require.NoError(t, err)
+	assert.NotEmpty(t, info.Version)
+}

@@ -1,0 +1,231 @@
+package service
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/argon2"
+
+	"github.com/stackhub/stackhub/engine"
+)
+
+// adminUser is the account created on first start.
+const adminUser = "admin"
+
+// InitialPasswordFile is the file in the data directory that receives the
+// generated admin password on first start.
+const InitialPasswordFile = "initial-admin-password"
+
+// argon2id parameters: OWASP's 19 MiB, 2 passes, 1 lane. A login costs a
+// few tens of milliseconds and as much memory, which the rate limit keeps
+// from piling up.
+const (
+	argonTime    = 2
+	argonMemory  = 19 * 1024
+	argonThreads = 1
+	argonKeyLen  = 32
+	argonSaltLen = 16
+)
+
+// HashPassword returns the argon2id PHC string of password
+// ($argon2id$v=19$m=...,t=...,p=...$salt$hash).
+func HashPassword(password string) (string, error) {
+	salt := make([]byte, argonSaltLen)
+	if _, err := rand.Read(salt); err != nil {
+		return "", fmt.Errorf("hash password: %w", err)
+	}
+	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	b64 := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
+		b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+}
+
+// VerifyPassword reports whether password matches the PHC string encoded,
+// using the parameters recorded in it.
+func VerifyPassword(encoded, password string) (bool, error) {
+	parts := strings.Split(encoded, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" {
+		return false, errors.New("verify password: not an argon2id hash")
+	}
+	var version int
+	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
+		return false, fmt.Errorf("verify password: unsupported argon2 version %q", parts[2])
+	}
+	var (
+		memory, passes uint32
+		threads        uint8
+	)
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &memory, &passes, &threads); err != nil {
+		return false, fmt.Errorf("verify password: parameters %q: %w", parts[3], err)
+	}
+	if memory == 0 || memory > 1<<21 || passes == 0 || passes > 16 || threads == 0 {
+		return false, fmt.Errorf("verify password: parameters %q out of range", parts[3])
+	}
+	b64 := base64.RawStdEncoding
+	salt, err := b64.DecodeString(parts[4])
+	if err != nil {
+		return false, fmt.Errorf("verify password: salt: %w", err)
+	}
+	want, err := b64.DecodeString(parts[5])
+	if err != nil || len(want) == 0 {
+		return false, fmt.Errorf("verify password: hash: %w", err)
+	}
+	got := argon2.IDKey([]byte(password), salt, passes, memory, threads, uint32(len(want)))
+	return subtle.ConstantTimeCompare(got, want) == 1, nil
+}
+
+// dummyHash is verified against when the user does not exist, so a login
+// takes as long for unknown users as for known ones.
+var dummyHash = sync.OnceValue(func() string {
+	h, _ := HashPassword("stackhub-no-such-user")
+	return h
+})
+
+// randomSecret returns n random bytes, base64url-encoded without padding.
+func randomSecret(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// EnsureAdmin creates the admin user on first start: with AdminPassword if
+// set, else with a random password written once to
+// <DataDir>/initial-admin-password (mode 0600), whose path (never the
+// password) is logged. It does nothing if the admin exists.
+func (s *Server) EnsureAdmin(ctx context.Context) error {
+	_, err := s.users.PasswordHash(ctx, adminUser)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, engine.ErrNotFound) {
+		return fmt.Errorf("ensure admin user: %w", err)
+	}
+	password, file := s.cfg.AdminPassword, ""
+	if password == "" {
+		if s.cfg.DataDir == "" {
+			return fmt.Errorf("ensure admin user: %w", engine.NewUserError(engine.ErrInvalid,
+				"no data directory to write the initial admin password to",
+				"set the data directory, or set "+EnvAdminPassword))
+		}
+		password = randomSecret(18)
+		file = filepath.Join(s.cfg.DataDir, InitialPasswordFile)
+		if err := writeSecretFile(file, password+"\n"); err != nil {
+			return fmt.Errorf("ensure admin user: %w", err)
+		}
+	}
+	hash, err := HashPassword(password)
+	if err != nil {
+		return fmt.Errorf("ensure admin user: %w", err)
+	}
+	if err := s.users.CreateUser(ctx, adminUser, hash); err != nil {
+		if file != "" {
+			_ = os.Remove(file)
+		}
+		if errors.Is(err, engine.ErrConflict) {
+			return nil // another process created it first
+		}
+		return fmt.Errorf("ensure admin user: %w", err)
+	}
+	if file != "" {
+		s.log.Warn("created the admin user with a generated password; read it, log in, then delete the file",
+			"username", adminUser, "passwordFile", file)
+	} else {
+		s.log.Info("created the admin user with the password from the environment",
+			"username", adminUser, "env", EnvAdminPassword)
+	}
+	return nil
+}
+
+// writeSecretFile writes data to path, readable by the owner only.
+func writeSecretFile(path, data string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	// The file may have existed with a wider mode.
+	if err := f.Chmod(0o600); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if _, err := f.WriteString(data); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// loginLimiter counts failed logins per key (a user or a client IP) over a
+// sliding window.
+type loginLimiter struct {
+	max    int
+	window time.Duration
+
+	mu       sync.Mutex
+	failures map[string][]time.Time
+}
+
+func newLoginLimiter(max int, window time.Duration) *loginLimiter {
+	return &loginLimiter{max: max, window: window, failures: map[string][]time.Time{}}
+}
+
+// blocked reports whether any key has used up its failures at now.
+func (l *loginLimiter) blocked(now time.Time, keys ...string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, k := range keys {
+		if len(l.prune(k, now)) >= l.max {
+			return true
+		}
+	}
+	return false
+}
+
+// fail records one failure against every key.
+func (l *loginLimiter) fail(now time.Time, keys ...string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	// Keep memory bounded under a spray of usernames: drop idle keys.
+	if len(l.failures) > 10000 {
+		for k := range l.failures {
+			l.prune(k, now)
+		}
+	}
+	for _, k := range keys {
+		l.failures[k] = append(l.prune(k, now), now)
+	}
+}
+
+// reset forgets the failures of key.
+func (l *loginLimiter) reset(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.failures, key)
+}
+
+// prune drops failures older than the window; the caller holds mu.
+func (l *loginLimiter) prune(key string, now time.Time) []time.Time {
+	list := l.failures[key]
+	i := 0
+	for i < len(list) && now.Sub(list[i]) >= l.window {
+		i++
+	}
+	list = list[i:]
+	if len(list) == 0 {
+		delete(l.failures, key)
+		return nil
+	}
+	l.failures[key] = list
+	return list
+}

@@ -1,0 +1,397 @@
+package service
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/stackhub/stackhub/engine"
+)
+
+// okEngine answers every call with a plausible result.
+func okEngine() *fakeEngine {
+	return &fakeEngine{
+		InstallFunc: func(context.Context, engine.InstallOptions) (*engine.Installation, error) {
+			return redmine(engine.StatusInstalling, ""), nil
+		},
+		UninstallFunc:    func(context.Context, engine.UninstallOptions) error { return nil },
+		UninstallAllFunc: func(context.Context) ([]engine.UninstallOutcome, error) { return nil, nil },
+		GetFunc: func(context.Context, string) (*engine.Installation, error) {
+			return redmine(engine.StatusRunning, ""), nil
+		},
+		ListFunc:   func(context.Context) ([]*engine.Installation, error) { return nil, nil },
+		ServerFunc: func(context.Context) (*engine.ServerStatus, error) { return serverStatus(), nil },
+		AppsFunc:   func(context.Context) ([]engine.App, error) { return nil, nil },
+		JobFunc: func(_ context.Context, id string) (*engine.Job, error) {
+			return &engine.Job{ID: id, Status: engine.JobRunning, Created: t0}, nil
+		},
+	}
+}
+
+// concrete fills a route pattern's parameters.
+func concrete(path string) string {
+	path = strings.ReplaceAll(path, ":name", "redmine")
+	return strings.ReplaceAll(path, ":id", "01HZX0JOB")
+}
+
+// TestEveryRouteNeedsAuth walks the route table: every route but login and
+// health answers 401 without credentials, or with bad ones, and the
+// engine is never reached.
+func TestEveryRouteNeedsAuth(t *testing.T) {
+	eng := okEngine()
+	s, _ := newTestServer(t, eng)
+	var public []string
+	creds := map[string]map[string]string{
+		"none":         nil,
+		"wrong token":  {"Authorization": "Bearer shk_wrong"},
+		"basic":        {"Authorization": "Basic YWRtaW46czNjcmV0LXB3"},
+		"empty bearer": {"Authorization": "Bearer "},
+		"bad cookie":   {"Cookie": sessionCookie + "=forged"},
+	}
+	for _, r := range s.routes() {
+		if r.public {
+			public = append(public, r.method+" "+r.path)
+			continue
+		}
+		for credName, headers := range creds {
+			t.Run(r.method+" "+r.path+"/"+credName, func(t *testing.T) {
+				res := do(t, s, request{method: r.method, target: concrete(r.path), headers: headers, anonymous: true})
+				assert.Equal(t, http.StatusUnauthorized, res.status, "body: %s", res.body)
+				assert.Equal(t, `Bearer realm="stackhub"`, res.headers.Get("WWW-Authenticate"))
+				if isPRD(r.path) {
+					code, msg, _ := envelopeOf(t, res.body)
+					assert.Equal(t, "0", code)
+					assert.Contains(t, msg, "未登录")
+				} else {
+					var body errorBody
+					require.NoError(t, json.Unmarshal(res.body, &body))
+					assert.NotEmpty(t, body.Error)
+					assert.Contains(t, body.Hint, "/api/v1/login")
+				}
+			})
+		}
+	}
+	assert.ElementsMatch(t, []string{"GET /health", "POST /api/v1/login"}, public)
+	assert.Zero(t, eng.calls.Load())
+}
+
+func TestHealth(t *testing.T) {
+	s, _ := newTestServer(t, &fakeEngine{})
+	res := do(t, s, request{method: http.MethodGet, target: "/health", anonymous: true})
+	assert.Equal(t, http.StatusOK, res.status)
+	assert.JSONEq(t, `{"status":"ok"}`, string(res.body))
+	assert.Equal(t, "req-test", res.headers.Get("X-Request-ID"))
+}
+
+// login logs in as admin and returns the session cookie and CSRF token.
+func login(t *testing.T, s *Server) (cookie, csrf string) {
+	t.Helper()
+	res := do(t, s, request{method: http.MethodPost, target: "/api/v1/login", anonymous: true,
+		body: `{"username":"admin","password":"s3cret-pw"}`, ctype: "application/json"})
+	require.Equal(t, http.StatusOK, res.status, "body: %s", res.body)
+	var out loginResponse
+	require.NoError(t, json.Unmarshal(res.body, &out))
+	for _, c := range res.cookies {
+		if c.Name == sessionCookie {
+			return c.Value, out.CSRFToken
+		}
+	}
+	t.Fatal("no session cookie")
+	return "", ""
+}
+
+func TestAuthTable(t *testing.T) {
+	s, users := newTestServer(t, okEngine())
+	require.NoError(t, s.EnsureAdmin(t.Context()))
+	cookie, csrf := login(t, s)
+	stored := "shk_stored-token-for-tests"
+	require.NoError(t, users.CreateToken(t.Context(), hashSecret(stored), "admin", "ci"))
+
+	withCookie := func(extra map[string]string) map[string]string {
+		h := map[string]string{"Cookie": sessionCookie + "=" + cookie}
+		for k, v := range extra {
+			h[k] = v
+		}
+		return h
+	}
+	tests := []struct {
+		name       string
+		method     string
+		target     string
+		headers    map[string]string
+		wantStatus int
+	}{
+		{"no credentials", http.MethodGet, "/getAllAppInfo", nil, http.StatusUnauthorized},
+		{"bootstrap token", http.MethodGet, "/getAllAppInfo", map[string]string{"Authorization": "Bearer " + testToken}, http.StatusOK},
+		{"bearer scheme is case-insensitive", http.MethodGet, "/getAllAppInfo", map[string]string{"Authorization": "bearer " + testToken}, http.StatusOK},
+		{"stored token", http.MethodGet, "/api/v1/installations", map[string]string{"Authorization": "Bearer " + stored}, http.StatusOK},
+		{"stored token mutates without CSRF", http.MethodPost, "/installApp?appName=redmine", map[string]string{"Authorization": "Bearer " + stored}, http.StatusAccepted},
+		{"wrong token", http.MethodGet, "/getAllAppInfo", map[string]string{"Authorization": "Bearer shk_nope"}, http.StatusUnauthorized},
+		{"basic scheme", http.MethodGet, "/getAllAppInfo", map[string]string{"Authorization": "Basic " + testToken}, http.StatusUnauthorized},
+		{"cookie reads", http.MethodGet, "/getAllAppInfo", withCookie(nil), http.StatusOK},
+		{"cookie reads REST", http.MethodGet, "/api/v1/server", withCookie(nil), http.StatusOK},
+		{"cookie POST without CSRF", http.MethodPost, "/installApp?appName=redmine", withCookie(nil), http.StatusForbidden},
+		{"cookie POST wrong CSRF", http.MethodPost, "/installApp?appName=redmine", withCookie(map[string]string{"X-CSRF-Token": "nope"}), http.StatusForbidden},
+		{"cookie POST with CSRF", http.MethodPost, "/installApp?appName=redmine", withCookie(map[string]string{"X-CSRF-Token": csrf}), http.StatusAccepted},
+		{"cookie GET that mutates needs CSRF", http.MethodGet, "/uninstallApp?appName=redmine", withCookie(nil), http.StatusForbidden},
+		{"cookie GET that mutates with CSRF", http.MethodGet, "/uninstallApp?appName=redmine", withCookie(map[string]string{"X-CSRF-Token": csrf}), http.StatusOK},
+		{"cookie DELETE without CSRF", http.MethodDelete, "/api/v1/installations/redmine", withCookie(nil), http.StatusForbidden},
+		{"forged cookie", http.MethodGet, "/getAllAppInfo", map[string]string{"Cookie": sessionCookie + "=forged"}, http.StatusUnauthorized},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := do(t, s, request{method: tt.method, target: tt.target, headers: tt.headers, anonymous: true})
+			assert.Equal(t, tt.wantStatus, res.status, "body: %s", res.body)
+		})
+	}
+
+	t.Run("expired session", func(t *testing.T) {
+		s.now = func() time.Time { return time.Now().Add(25 * time.Hour) }
+		t.Cleanup(func() { s.now = time.Now })
+		res := do(t, s, request{method: http.MethodGet, target: "/getAllAppInfo", headers: withCookie(nil), anonymous: true})
+		assert.Equal(t, http.StatusUnauthorized, res.status)
+	})
+}
+
+func TestLogin(t *testing.T) {
+	tests := []struct {
+		name       string
+		body       string
+		ctype      string
+		wantStatus int
+		wantErr    string
+	}{
+		{"json", `{"username":"admin","password":"s3cret-pw"}`, "application/json", http.StatusOK, ""},
+		{"form", "username=admin&password=s3cret-pw", "application/x-www-form-urlencoded", http.StatusOK, ""},
+		{"wrong password", `{"username":"admin","password":"nope"}`, "application/json", http.StatusUnauthorized, "wrong username or password"},
+		{"unknown user", `{"username":"root","password":"s3cret-pw"}`, "application/json", http.StatusUnauthorized, "wrong username or password"},
+		{"missing password", `{"username":"admin"}`, "application/json", http.StatusBadRequest, "username and password are required"},
+		{"malformed", `{"username":`, "application/json", http.StatusBadRequest, "not valid JSON"},
+		{"password in query only", "", "", http.StatusBadRequest, "username and password are required"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, users := newTestServer(t, &fakeEngine{})
+			require.NoError(t, s.EnsureAdmin(t.Context()))
+			target := "/api/v1/login"
+			if tt.body == "" {
+				target += "?username=admin&password=s3cret-pw"
+			}
+			res := do(t, s, request{method: http.MethodPost, target: target, body: tt.body, ctype: tt.ctype, anonymous: true})
+			require.Equal(t, tt.wantStatus, res.status, "body: %s", res.body)
+			if tt.wantErr != "" {
+				var body errorBody
+				require.NoError(t, json.Unmarshal(res.body, &body))
+				assert.Contains(t, body.Error, tt.wantErr)
+				assert.NotEmpty(t, body.Hint)
+				return
+			}
+			var out loginResponse
+			require.NoError(t, json.Unmarshal(res.body, &out))
+			assert.Equal(t, "admin", out.Username)
+			assert.Len(t, out.CSRFToken, 43, "32 random bytes, base64url")
+			require.Len(t, res.cookies, 1)
+			c := res.cookies[0]
+			assert.Equal(t, sessionCookie, c.Name)
+			assert.Len(t, c.Value, 43, "32 random bytes, base64url")
+			assert.True(t, c.HttpOnly)
+			assert.Equal(t, http.SameSiteStrictMode, c.SameSite)
+			assert.Equal(t, "/", c.Path)
+			users.mu.Lock()
+			defer users.mu.Unlock()
+			_, plain := users.sessions[c.Value]
+			assert.False(t, plain, "the session id is stored hashed")
+			sess, hashed := users.sessions[hashSecret(c.Value)]
+			assert.True(t, hashed)
+			assert.Equal(t, hashSecret(out.CSRFToken), sess.csrf, "the CSRF token is stored hashed")
+		})
+	}
+}
+
+func TestLoginRateLimit(t *testing.T) {
+	s, _ := newTestServer(t, okEngine())
+	require.NoError(t, s.EnsureAdmin(t.Context()))
+	now := time.Now()
+	s.now = func() time.Time { return now }
+	attempt := func(user, pw string) response {
+		return do(t, s, request{method: http.MethodPost, target: "/api/v1/login", anonymous: true,
+			body: `{"username":"` + user + `","password":"` + pw + `"}`, ctype: "application/json"})
+	}
+	for i := range 5 {
+		res := attempt("admin", "wrong")
+		require.Equal(t, http.StatusUnauthorized, res.status, "attempt %d", i+1)
+	}
+	res := attempt("admin", "s3cret-pw")
+	assert.Equal(t, http.StatusTooManyRequests, res.status, "even the right password waits")
+	assert.Equal(t, "60", res.headers.Get("Retry-After"))
+	var body errorBody
+	require.NoError(t, json.Unmarshal(res.body, &body))
+	assert.Equal(t, "too many failed logins", body.Error)
+	assert.Equal(t, "wait a minute and try again", body.Hint)
+
+	res = attempt("someone-else", "x")
+	assert.Equal(t, http.StatusTooManyRequests, res.status, "the client IP is limited too")
+
+	now = now.Add(61 * time.Second)
+	res = attempt("admin", "s3cret-pw")
+	assert.Equal(t, http.StatusOK, res.status, "the window slides")
+}
+
+func TestLogoutAndTokens(t *testing.T) {
+	s, users := newTestServer(t, okEngine())
+	require.NoError(t, s.EnsureAdmin(t.Context()))
+	cookie, csrf := login(t, s)
+	headers := map[string]string{"Cookie": sessionCookie + "=" + cookie, "X-CSRF-Token": csrf}
+
+	res := do(t, s, request{method: http.MethodPost, target: "/api/v1/tokens", headers: headers, anonymous: true,
+		body: `{"name":"ci"}`, ctype: "application/json"})
+	require.Equal(t, http.StatusCreated, res.status, "body: %s", res.body)
+	var tok tokenResponse
+	require.NoError(t, json.Unmarshal(res.body, &tok))
+	assert.True(t, strings.HasPrefix(tok.Token, "shk_"))
+	assert.Equal(t, "ci", tok.Name)
+	assert.Equal(t, "admin", tok.User)
+	users.mu.Lock()
+	assert.Equal(t, "admin", users.tokens[hashSecret(tok.Token)], "stored by hash")
+	_, plain := users.tokens[tok.Token]
+	users.mu.Unlock()
+	assert.False(t, plain)
+
+	res = do(t, s, request{method: http.MethodGet, target: "/getAllAppInfo", anonymous: true,
+		headers: map[string]string{"Authorization": "Bearer " + tok.Token}})
+	assert.Equal(t, http.StatusOK, res.status)
+
+	res = do(t, s, request{method: http.MethodPost, target: "/api/v1/tokens", body: `{"name":"bad name!"}`, ctype: "application/json"})
+	assert.Equal(t, http.StatusBadRequest, res.status)
+
+	res = do(t, s, request{method: http.MethodPost, target: "/api/v1/logout", headers: headers, anonymous: true})
+	require.Equal(t, http.StatusOK, res.status, "body: %s", res.body)
+	require.Len(t, res.cookies, 1)
+	assert.Empty(t, res.cookies[0].Value, "the cookie is cleared")
+
+	res = do(t, s, request{method: http.MethodGet, target: "/getAllAppInfo", anonymous: true,
+		headers: map[string]string{"Cookie": sessionCookie + "=" + cookie}})
+	assert.Equal(t, http.StatusUnauthorized, res.status, "the session is gone")
+}
+
+func TestEnsureAdmin(t *testing.T) {
+	tests := []struct {
+		name     string
+		password string
+		noDir    bool
+		existing bool
+		wantFile bool
+		wantErr  bool
+	}{
+		{name: "password from env", password: "from-env-pw"},
+		{name: "generated", wantFile: true},
+		{name: "admin exists", existing: true},
+		{name: "no data dir", noDir: true, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			dir := t.TempDir()
+			cfg := Config{DataDir: dir, AdminPassword: tt.password}
+			if tt.noDir {
+				cfg.DataDir = ""
+			}
+			users := newMemUsers()
+			if tt.existing {
+				require.NoError(t, users.CreateUser(t.Context(), "admin", "$argon2id$existing"))
+			}
+			s := New(cfg, &fakeEngine{}, users, slog.New(slog.NewTextHandler(&logs, nil)))
+			err := s.EnsureAdmin(t.Context())
+			if tt.wantErr {
+				require.Error(t, err)
+				require.ErrorIs(t, err, engine.ErrInvalid)
+				return
+			}
+			require.NoError(t, err)
+			hash, err := users.PasswordHash(t.Context(), "admin")
+			require.NoError(t, err)
+			file := filepath.Join(dir, InitialPasswordFile)
+			data, ferr := os.ReadFile(file)
+			switch {
+			case tt.existing:
+				assert.Equal(t, "$argon2id$existing", hash)
+				assert.ErrorIs(t, ferr, os.ErrNotExist)
+			case tt.wantFile:
+				require.NoError(t, ferr)
+				info, err := os.Stat(file)
+				require.NoError(t, err)
+				assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())
+				pw := strings.TrimSpace(string(data))
+				assert.Len(t, pw, 24)
+				ok, err := VerifyPassword(hash, pw)
+				require.NoError(t, err)
+				assert.True(t, ok)
+				assert.Contains(t, logs.String(), file, "the file's path is logged")
+				assert.NotContains(t, logs.String(), pw, "the password is not")
+			default:
+				assert.ErrorIs(t, ferr, os.ErrNotExist)
+				ok, err := VerifyPassword(hash, tt.password)
+				require.NoError(t, err)
+				assert.True(t, ok)
+				assert.NotContains(t, logs.String(), tt.password)
+			}
+			// A second start changes nothing.
+			require.NoError(t, s.EnsureAdmin(t.Context()))
+			again, err := users.PasswordHash(t.Context(), "admin")
+			require.NoError(t, err)
+			assert.Equal(t, hash, again)
+		})
+	}
+}
+
+func TestBootstrapTokenTooShort(t *testing.T) {
+	s := New(Config{APIToken: "short"}, okEngine(), newMemUsers(), nil)
+	res := do(t, s, request{method: http.MethodGet, target: "/getAllAppInfo", anonymous: true,
+		headers: map[string]string{"Authorization": "Bearer short"}})
+	assert.Equal(t, http.StatusUnauthorized, res.status)
+}
+
+func TestPasswordHash(t *testing.T) {
+	hash, err := HashPassword("correct horse")
+	require.NoError(t, err)
+	assert.True(t, strings.HasPrefix(hash, "$argon2id$v=19$m=19456,t=2,p=1$"))
+	other, err := HashPassword("correct horse")
+	require.NoError(t, err)
+	assert.NotEqual(t, hash, other, "salted")
+
+	tests := []struct {
+		name    string
+		hash    string
+		pw      string
+		want    bool
+		wantErr bool
+	}{
+		{"right", hash, "correct horse", true, false},
+		{"wrong", hash, "correct horse ", false, false},
+		{"empty", hash, "", false, false},
+		{"not argon2id", "$2a$10$abcdefghijklmnopqrstuv", "x", false, true},
+		{"garbage", "plain", "x", false, true},
+		{"huge memory", "$argon2id$v=19$m=99999999,t=2,p=1$c2FsdHNhbHQ$aGFzaA", "x", false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ok, err := VerifyPassword(tt.hash, tt.pw)
+			if tt.wantErr {
+				require.Error(t, err)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, ok)
+		})
+	}
+}

@@ -1,0 +1,252 @@
+package service
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/stackhub/stackhub/engine"
+)
+
+// The REST API under /api/v1. Its DTOs are kept apart from the engine's
+// types so the API stays stable while the engine changes; installation
+// parameters (which may hold secrets) are never returned.
+
+type portDTO struct {
+	Name     string `json:"name"`
+	Service  string `json:"service,omitempty"`
+	Target   int    `json:"target,omitempty"`
+	Protocol string `json:"protocol,omitempty"`
+}
+
+type appDTO struct {
+	Name        string    `json:"name"`
+	Title       string    `json:"title"`
+	Version     string    `json:"version"`
+	Description string    `json:"description,omitempty"`
+	Category    string    `json:"category,omitempty"`
+	Ports       []portDTO `json:"ports"`
+}
+
+type installationDTO struct {
+	Name          string         `json:"name"`
+	App           string         `json:"app"`
+	Version       string         `json:"version"`
+	Status        string         `json:"status"`
+	Reason        string         `json:"reason,omitempty"`
+	ContainerName string         `json:"containerName"`
+	Ports         map[string]int `json:"ports"`
+	JobID         string         `json:"jobId,omitempty"`
+	Created       time.Time      `json:"created"`
+	Modified      time.Time      `json:"modified"`
+	Installed     *time.Time     `json:"installed,omitempty"`
+}
+
+func toInstallationDTO(inst *engine.Installation) installationDTO {
+	ports := inst.Ports
+	if ports == nil {
+		ports = map[string]int{}
+	}
+	return installationDTO{
+		Name: inst.Name, App: inst.App, Version: inst.BundleVersion, Status: string(inst.Status),
+		Reason: inst.Reason, ContainerName: inst.ContainerName, Ports: ports, JobID: inst.JobID,
+		Created: inst.Created.UTC(), Modified: inst.Modified.UTC(), Installed: utcPtr(inst.Installed),
+	}
+}
+
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+type jobDTO struct {
+	ID           string     `json:"id"`
+	Installation string     `json:"installation"`
+	Action       string     `json:"action"`
+	Status       string     `json:"status"`
+	Message      string     `json:"message,omitempty"`
+	Created      time.Time  `json:"created"`
+	Finished     *time.Time `json:"finished,omitempty"`
+}
+
+type diskDTO struct {
+	Mount   string  `json:"mount"`
+	Total   uint64  `json:"total"`
+	Used    uint64  `json:"used"`
+	Percent float64 `json:"percent"`
+}
+
+type riskDTO struct {
+	ID       string `json:"id"`
+	Severity string `json:"severity"`
+	What     string `json:"what"`
+	Fix      string `json:"fix"`
+}
+
+type serverDTO struct {
+	CPUPercent    float64   `json:"cpuPercent"`
+	MemoryPercent float64   `json:"memoryPercent"`
+	MemoryTotal   uint64    `json:"memoryTotal"`
+	MemoryUsed    uint64    `json:"memoryUsed"`
+	DiskPercent   float64   `json:"diskPercent"`
+	DiskTotal     uint64    `json:"diskTotal"`
+	DiskUsed      uint64    `json:"diskUsed"`
+	Disks         []diskDTO `json:"disks"`
+	Load          []float64 `json:"load"`
+	UptimeSeconds uint64    `json:"uptimeSeconds"`
+	Hostname      string    `json:"hostname"`
+	OS            string    `json:"os"`
+	Kernel        string    `json:"kernel"`
+	Risks         []riskDTO `json:"risks"`
+	Sampled       time.Time `json:"sampled"`
+}
+
+// listApps answers the catalog: {"apps":[...]}.
+func (s *Server) listApps(c *fiber.Ctx) error {
+	apps, err := s.eng.Apps(c.UserContext())
+	if err != nil {
+		return fmt.Errorf("list apps: %w", err)
+	}
+	out := make([]appDTO, 0, len(apps))
+	for _, a := range apps {
+		d := appDTO{Name: a.Name, Title: a.Title, Version: a.Version, Description: a.Description,
+			Category: a.Category, Ports: make([]portDTO, 0, len(a.Ports))}
+		for _, p := range a.Ports {
+			d.Ports = append(d.Ports, portDTO{Name: p.Name, Service: p.Service, Target: p.Target, Protocol: p.Protocol})
+		}
+		out = append(out, d)
+	}
+	return c.JSON(fiber.Map{"apps": out})
+}
+
+// listInstallations answers {"installations":[...]}.
+func (s *Server) listInstallations(c *fiber.Ctx) error {
+	list, err := s.eng.List(c.UserContext())
+	if err != nil {
+		return fmt.Errorf("list installations: %w", err)
+	}
+	out := make([]installationDTO, 0, len(list))
+	for _, inst := range list {
+		out = append(out, toInstallationDTO(inst))
+	}
+	return c.JSON(fiber.Map{"installations": out})
+}
+
+type installRequest struct {
+	App        string            `json:"app"`
+	Name       string            `json:"name"`
+	Parameters map[string]string `json:"parameters"`
+}
+
+// createInstallation starts an install: body {"app","name","parameters"}
+// (JSON, or form fields app and name). It answers 202 with the
+// installation and a Location of the job to follow.
+func (s *Server) createInstallation(c *fiber.Ctx) error {
+	var req installRequest
+	kind, err := bodyKindOf(c)
+	if err != nil {
+		return err
+	}
+	switch kind {
+	case bodyJSON:
+		if err := decodeJSON(c, &req); err != nil {
+			return err
+		}
+	case bodyForm:
+		in, err := bindStrings(c, false, "app", "name")
+		if err != nil {
+			return err
+		}
+		req.App, req.Name = in["app"], in["name"]
+	}
+	opts := engine.InstallOptions{App: req.App, Name: req.Name, Parameters: req.Parameters}
+	if err := opts.Validate(); err != nil {
+		return err
+	}
+	inst, err := s.eng.Install(c.UserContext(), opts)
+	if err != nil {
+		return fmt.Errorf("install %q: %w", opts.Name, err)
+	}
+	if inst.JobID != "" {
+		c.Location("/api/v1/jobs/" + inst.JobID)
+	}
+	return c.Status(fiber.StatusAccepted).JSON(toInstallationDTO(inst))
+}
+
+// nameParam returns the :name path parameter, checked.
+func nameParam(c *fiber.Ctx) (string, error) {
+	name := c.Params("name")
+	if err := engine.ValidateName("installation name", name); err != nil {
+		return "", err
+	}
+	return name, nil
+}
+
+// getInstallation answers one installation.
+func (s *Server) getInstallation(c *fiber.Ctx) error {
+	name, err := nameParam(c)
+	if err != nil {
+		return err
+	}
+	inst, err := s.eng.Get(c.UserContext(), name)
+	if err != nil {
+		return fmt.Errorf("get installation %q: %w", name, err)
+	}
+	return c.JSON(toInstallationDTO(inst))
+}
+
+// deleteInstallation uninstalls and waits; ?purge=true also deletes the
+// app's data volumes.
+func (s *Server) deleteInstallation(c *fiber.Ctx) error {
+	name, err := nameParam(c)
+	if err != nil {
+		return err
+	}
+	purge := c.QueryBool("purge", false)
+	if err := s.eng.Uninstall(c.UserContext(), engine.UninstallOptions{Name: name, Purge: purge}); err != nil {
+		return fmt.Errorf("uninstall %q: %w", name, err)
+	}
+	return c.JSON(fiber.Map{"name": name, "status": string(engine.StatusUninstalled), "purged": purge})
+}
+
+// getJob answers one job.
+func (s *Server) getJob(c *fiber.Ctx) error {
+	id := c.Params("id")
+	if !plainID(id) {
+		return &apiError{kind: engine.ErrInvalid, msg: errTextNameBad, msgArgs: []any{shorten(id)}, hint: hintNameBad}
+	}
+	job, err := s.eng.Job(c.UserContext(), id)
+	if err != nil {
+		return fmt.Errorf("get job %q: %w", id, err)
+	}
+	return c.JSON(jobDTO{
+		ID: job.ID, Installation: job.Installation, Action: job.Action, Status: job.Status, Message: job.Message,
+		Created: job.Created.UTC(), Finished: utcPtr(job.Finished),
+	})
+}
+
+// getServer answers the host's latest health sample.
+func (s *Server) getServer(c *fiber.Ctx) error {
+	st, err := s.eng.Server(c.UserContext())
+	if err != nil {
+		return fmt.Errorf("sample server: %w", err)
+	}
+	out := serverDTO{
+		CPUPercent: st.CPUPercent, MemoryPercent: st.MemoryPercent, MemoryTotal: st.MemoryTotal,
+		MemoryUsed: st.MemoryUsed, DiskPercent: st.DiskPercent, DiskTotal: st.DiskTotal, DiskUsed: st.DiskUsed,
+		Disks: make([]diskDTO, 0, len(st.Disks)), Load: []float64{st.Load1, st.Load5, st.Load15},
+		UptimeSeconds: st.UptimeSeconds, Hostname: st.Hostname, OS: st.OS, Kernel: st.Kernel,
+		Risks: make([]riskDTO, 0, len(st.Risks)), Sampled: st.Sampled.UTC(),
+	}
+	for _, d := range st.Disks {
+		out.Disks = append(out.Disks, diskDTO(d))
+	}
+	for _, r := range st.Risks {
+		out.Risks = append(out.Risks, riskDTO(r))
+	}
+	return c.JSON(out)
+}

@@ -1,0 +1,77 @@
+package service
+
+import (
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+// route is one entry of the route table.
+type route struct {
+	method  string
+	path    string
+	handler fiber.Handler
+	// public routes answer without authentication; only login and health.
+	public bool
+	// mutates marks routes that change state, whatever their method (the
+	// product document's endpoints change state over GET): callers
+	// authenticated by session cookie must send the CSRF token.
+	mutates bool
+}
+
+// prdPaths are the product document's endpoints; they answer the
+// {"code","message","data"} envelope, errors included.
+var prdPaths = map[string]bool{
+	"/installApp":      true,
+	"/uninstallApp":    true,
+	"/getAppInfo":      true,
+	"/getAllAppInfo":   true,
+	"/uninstallAllApp": true,
+	"/searchServer":    true,
+}
+
+// isPRD reports whether path is one of the product document's endpoints.
+func isPRD(path string) bool {
+	if len(path) > 1 {
+		path = strings.TrimSuffix(path, "/")
+	}
+	return prdPaths[path]
+}
+
+// routes is every route the service serves.
+func (s *Server) routes() []route {
+	rs := []route{
+		{method: fiber.MethodGet, path: "/health", handler: s.health, public: true},
+		{method: fiber.MethodPost, path: "/api/v1/login", handler: s.login, public: true},
+		{method: fiber.MethodPost, path: "/api/v1/logout", handler: s.logout, mutates: true},
+		{method: fiber.MethodPost, path: "/api/v1/tokens", handler: s.createToken, mutates: true},
+
+		{method: fiber.MethodGet, path: "/api/v1/apps", handler: s.listApps},
+		{method: fiber.MethodGet, path: "/api/v1/installations", handler: s.listInstallations},
+		{method: fiber.MethodPost, path: "/api/v1/installations", handler: s.createInstallation, mutates: true},
+		{method: fiber.MethodGet, path: "/api/v1/installations/:name", handler: s.getInstallation},
+		{method: fiber.MethodDelete, path: "/api/v1/installations/:name", handler: s.deleteInstallation, mutates: true},
+		{method: fiber.MethodGet, path: "/api/v1/jobs/:id", handler: s.getJob},
+		{method: fiber.MethodGet, path: "/api/v1/server", handler: s.getServer},
+	}
+	// The product document's endpoints answer GET (query parameters) and
+	// POST (JSON or form body) alike.
+	prd := []struct {
+		path    string
+		handler fiber.Handler
+		mutates bool
+	}{
+		{"/installApp", s.installApp, true},
+		{"/uninstallApp", s.uninstallApp, true},
+		{"/getAppInfo", s.getAppInfo, false},
+		{"/getAllAppInfo", s.getAllAppInfo, false},
+		{"/uninstallAllApp", s.uninstallAllApp, true},
+		{"/searchServer", s.searchServer, false},
+	}
+	for _, p := range prd {
+		for _, m := range []string{fiber.MethodGet, fiber.MethodPost} {
+			rs = append(rs, route{method: m, path: p.path, handler: p.handler, mutates: p.mutates})
+		}
+	}
+	return rs
+}

@@ -1,0 +1,233 @@
+// Package service is StackHub's HTTP face: a fiber app serving the product
+// document's endpoints (/installApp, /getAppInfo, ...) with their
+// {"code","message","data"} envelope, a REST API under /api/v1, login,
+// sessions and API tokens. Handlers bind a request, make one call on the
+// Engine interface declared here, and map the result to a response DTO.
+//
+// It must not import Docker, database/sql or cnab-go: the engine and its
+// adapters own those, and reach this package only through the Engine and
+// Users interfaces.
+package service
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync/atomic"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/stackhub/stackhub/engine"
+)
+
+// Environment variables cmd/ reads into Config.
+const (
+	// EnvAdminPassword sets the password of the admin user created on first
+	// start. Without it a random password is written to
+	// <DataDir>/initial-admin-password.
+	EnvAdminPassword = "STACKHUB_ADMIN_PASSWORD"
+	// EnvAPIToken, if set, is accepted as an admin API token
+	// (Authorization: Bearer <token>) for as long as it stays set; meant for
+	// scripts, CI and tests. It is kept in memory, never stored.
+	EnvAPIToken = "STACKHUB_API_TOKEN"
+)
+
+// Config is the service's resolved configuration; zero fields take the
+// defaults given.
+type Config struct {
+	// DataDir is where initial-admin-password is written on first start.
+	DataDir string
+	// AdminPassword is the first admin's password (from EnvAdminPassword).
+	AdminPassword string
+	// APIToken is a bootstrap admin token (from EnvAPIToken); at least 16
+	// characters, else it is ignored with an error in the log.
+	APIToken string
+	// BodyLimit caps request bodies in bytes (default 64 KiB); larger ones
+	// get 413.
+	BodyLimit int
+	// RequestTimeout bounds one request's work (default 5 minutes: the
+	// synchronous uninstalls wait for Docker).
+	RequestTimeout time.Duration
+	// ShutdownTimeout is how long Listen waits for in-flight requests when
+	// its context ends (default 30 seconds).
+	ShutdownTimeout time.Duration
+	// SessionTTL is how long a login lasts (default 24 hours).
+	SessionTTL time.Duration
+	// SecureCookies marks the session cookie Secure; set it when StackHub
+	// is served over TLS (directly or behind a proxy). Requests that arrive
+	// over TLS get Secure cookies regardless.
+	SecureCookies bool
+	// LoginFailures is how many failed logins per user and per client IP
+	// are allowed within LoginWindow before 429 (default 5 per minute).
+	LoginFailures int
+	LoginWindow   time.Duration
+}
+
+func (c *Config) setDefaults() {
+	if c.BodyLimit <= 0 {
+		c.BodyLimit = 64 << 10
+	}
+	if c.RequestTimeout <= 0 {
+		c.RequestTimeout = 5 * time.Minute
+	}
+	if c.ShutdownTimeout <= 0 {
+		c.ShutdownTimeout = 30 * time.Second
+	}
+	if c.SessionTTL <= 0 {
+		c.SessionTTL = 24 * time.Hour
+	}
+	if c.LoginFailures <= 0 {
+		c.LoginFailures = 5
+	}
+	if c.LoginWindow <= 0 {
+		c.LoginWindow = time.Minute
+	}
+}
+
+// Engine is what the handlers need of *engine.Engine.
+type Engine interface {
+	Install(ctx context.Context, opts engine.InstallOptions) (*engine.Installation, error)
+	Uninstall(ctx context.Context, opts engine.UninstallOptions) error
+	UninstallAll(ctx context.Context) ([]engine.UninstallOutcome, error)
+	Get(ctx context.Context, name string) (*engine.Installation, error)
+	List(ctx context.Context) ([]*engine.Installation, error)
+	Server(ctx context.Context) (*engine.ServerStatus, error)
+	Apps(ctx context.Context) ([]engine.App, error)
+	Job(ctx context.Context, id string) (*engine.Job, error)
+}
+
+var _ Engine = (*engine.Engine)(nil)
+
+// Users keeps accounts; *sqlite.Store implements it. Only hashes cross this
+// interface: passwords as argon2id PHC strings, session ids, CSRF tokens and
+// API tokens as SHA-256 hex digests. Lookups of absent or expired records
+// return errors wrapping engine.ErrNotFound.
+type Users interface {
+	// CreateUser fails with ErrConflict if the username is taken.
+	CreateUser(ctx context.Context, username, passwordHash string) error
+	PasswordHash(ctx context.Context, username string) (string, error)
+	CreateSession(ctx context.Context, idHash, username, csrfHash string, expires time.Time) error
+	SessionUser(ctx context.Context, idHash string, now time.Time) (username, csrfHash string, err error)
+	DeleteSession(ctx context.Context, idHash string) error
+	CreateToken(ctx context.Context, tokenHash, username, name string) error
+	TokenUser(ctx context.Context, tokenHash string) (string, error)
+}
+
+// Server is the HTTP service.
+type Server struct {
+	cfg   Config
+	eng   Engine
+	users Users
+	log   *slog.Logger
+	app   *fiber.App
+
+	// base is the context request contexts derive from; Listen replaces it
+	// with one that outlives its own context by the shutdown grace period.
+	base atomic.Pointer[context.Context]
+	// bootstrapHash is the SHA-256 of Config.APIToken, or "".
+	bootstrapHash string
+	limiter       *loginLimiter
+	now           func() time.Time
+}
+
+// New builds the service and its routes. Call EnsureAdmin (Listen does)
+// before serving.
+func New(cfg Config, eng Engine, users Users, log *slog.Logger) *Server {
+	cfg.setDefaults()
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{cfg: cfg, eng: eng, users: users, log: log, now: time.Now}
+	base := context.Background()
+	s.base.Store(&base)
+	s.limiter = newLoginLimiter(cfg.LoginFailures, cfg.LoginWindow)
+	switch {
+	case cfg.APIToken == "":
+	case len(cfg.APIToken) < 16:
+		log.Error("ignoring the bootstrap API token: it is shorter than 16 characters", "env", EnvAPIToken)
+	default:
+		s.bootstrapHash = hashSecret(cfg.APIToken)
+	}
+
+	s.app = fiber.New(fiber.Config{
+		ErrorHandler: s.handleError,
+		// fasthttp drops bodies past this hard cap while reading, before any
+		// handler runs; the bodyLimit middleware enforces cfg.BodyLimit with
+		// a proper answer.
+		BodyLimit: max(cfg.BodyLimit, 1<<20),
+		// Handlers pass strings from the request on to install jobs that
+		// outlive the request; fiber would otherwise reuse their bytes.
+		Immutable:             true,
+		CaseSensitive:         true,
+		DisableStartupMessage: true,
+		ReadTimeout:           30 * time.Second,
+		IdleTimeout:           2 * time.Minute,
+		AppName:               "stackhub",
+	})
+	s.app.Use(s.requestID, s.recoverPanic, s.bodyLimit, s.userContext)
+	for _, r := range s.routes() {
+		chain := []fiber.Handler{r.handler}
+		if !r.public {
+			chain = []fiber.Handler{s.authenticate(r), r.handler}
+		}
+		s.app.Add(r.method, r.path, chain...)
+	}
+	return s
+}
+
+// App returns the fiber app, for tests (app.Test) and for mounting.
+func (s *Server) App() *fiber.App { return s.app }
+
+// Listen makes sure the admin user exists, then serves on addr until ctx
+// ends. In-flight requests then get ShutdownTimeout to finish before their
+// contexts are cancelled.
+func (s *Server) Listen(ctx context.Context, addr string) error {
+	if err := s.EnsureAdmin(ctx); err != nil {
+		return err
+	}
+	base, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelBase()
+	s.base.Store(&base)
+
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	s.log.Info("serving HTTP", "addr", ln.Addr().String())
+	served := make(chan error, 1)
+	go func() { served <- s.app.Listener(ln) }()
+
+	select {
+	case err := <-served:
+		if err != nil {
+			return fmt.Errorf("serve on %s: %w", addr, err)
+		}
+		return nil
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down HTTP", "grace", s.cfg.ShutdownTimeout)
+	shutCtx, cancel := context.WithTimeout(base, s.cfg.ShutdownTimeout)
+	defer cancel()
+	err = s.app.ShutdownWithContext(shutCtx)
+	cancelBase()
+	if serveErr := <-served; serveErr != nil && err == nil {
+		err = serveErr
+	}
+	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("shut down HTTP: %w", err)
+	}
+	return nil
+}
+
+// hashSecret is how session ids, CSRF tokens and API tokens are stored:
+// they are random and long, so a plain SHA-256 is enough.
+func hashSecret(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}
