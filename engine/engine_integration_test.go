@@ -113,7 +113,22 @@ func TestEngineInstallsAndUninstallsOnRealDocker(t *testing.T) {
 	assert.Equal(t, e.prefix+"-hello", got["containerName"])
 	assert.Contains(t, got[engine.LogsOutput], "execution completed successfully")
 
+	images := func() string {
+		out, err := exec.Command("docker", "images", "-q", "--filter", "label="+engine.LabelBundleDigest).Output()
+		require.NoError(t, err)
+		return string(out)
+	}
+	before := images()
+
 	require.NoError(t, e.Uninstall(t.Context(), engine.UninstallOptions{Name: "hello"}))
 	_, err = e.Get(t.Context(), "hello")
 	require.ErrorIs(t, err, engine.ErrNotFound)
+
+	// Installing the unchanged bundle again reuses its image.
+	_, err = e.Install(t.Context(), engine.InstallOptions{App: "hello"})
+	require.NoError(t, err)
+	inst = e.wait(t, "hello")
+	require.Equal(t, engine.StatusRunning, inst.Status, inst.Reason)
+	assert.Equal(t, before, images(), "no bundle image was built again")
+	require.NoError(t, e.Uninstall(t.Context(), engine.UninstallOptions{Name: "hello"}))
 }

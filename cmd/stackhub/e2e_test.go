@@ -313,6 +313,27 @@ func TestWalkingSkeleton(t *testing.T) {
 	assert.NotContains(t, e.raw, `"hello-db"`)
 }
 
+// TestFailedInstallShowsReasonAndLeavesNothing installs a bundle whose
+// container never turns healthy.
+func TestFailedInstallShowsReasonAndLeavesNothing(t *testing.T) {
+	s := startServer(t)
+	e := s.postJSON("/installApp", map[string]string{"appName": "hello-broken"})
+	require.Equal(t, "1", e.Code, e.raw)
+	port, err := strconv.Atoi(fmt.Sprint(e.Data["port"]))
+	require.NoError(t, err, e.raw)
+
+	e = s.waitStatus("hello-broken", 3*time.Minute)
+	require.Equal(t, "2", e.Data["status"], e.raw)
+	assert.Contains(t, fmt.Sprint(e.Data["info"]), "healthy", "the reason says what went wrong: %s", e.raw)
+	assert.Empty(t, dockerLines(t, "ps", "-aq", "--filter", "label=com.docker.compose.project="+s.prefix+"-hello-broken"))
+	assert.Empty(t, dockerLines(t, "network", "ls", "-q", "--filter", "label=com.docker.compose.project="+s.prefix+"-hello-broken"))
+	assert.True(t, portFree(port), "the failed install's port is free")
+
+	// A failed install can be removed.
+	e = s.postJSON("/uninstallApp", map[string]string{"appName": "hello-broken"})
+	require.Equal(t, "1", e.Code, e.raw)
+}
+
 func TestBadInputIsRefusedAndCreatesNothing(t *testing.T) {
 	s := startServer(t)
 	tests := []struct {
