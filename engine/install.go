@@ -18,7 +18,7 @@ func (e *Engine) Install(ctx context.Context, opts InstallOptions) (*Installatio
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	fsys, err := e.deps.Catalog.Open(ctx, opts.App)
+	fsys, err := e.openSource(ctx, &opts)
 	if err != nil {
 		return nil, err
 	}
@@ -63,6 +63,7 @@ func (e *Engine) Install(ctx context.Context, opts InstallOptions) (*Installatio
 		Namespace:     e.cfg.Namespace,
 		App:           opts.App,
 		BundleVersion: m.Version,
+		Reference:     opts.Reference,
 		Status:        StatusInstalling,
 		ContainerName: e.ContainerName(opts.Name),
 		Ports:         ports,
@@ -132,38 +133,6 @@ func checkParameters(m *manifest.Manifest, params map[string]string, action stri
 	return nil
 }
 
-// startJob runs fn on the engine's lifetime context, bounded by the job
-// semaphore, and records the job's end.
-func (e *Engine) startJob(job *Job, fn func(ctx context.Context) error) {
-	e.jobs.Add(1)
-	go func() {
-		defer e.jobs.Done()
-		ctx := e.base
-		select {
-		case e.sem <- struct{}{}:
-		case <-ctx.Done():
-			return
-		}
-		defer func() { <-e.sem }()
-		job.Status = JobRunning
-		_ = e.deps.Store.UpdateJob(ctx, job)
-		err := fn(ctx)
-		done := time.Now().UTC()
-		job.Finished = &done
-		job.Status = JobSucceeded
-		if err != nil {
-			job.Status = JobFailed
-			job.Message = err.Error()
-		}
-		// Record the end even when the server is shutting down.
-		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		if uerr := e.deps.Store.UpdateJob(wctx, job); uerr != nil {
-			e.log.Error("record job end", "job", job.ID, "err", uerr)
-		}
-	}()
-}
-
 // runInstall is the install job: build the image if needed, run the install
 // action, record the outcome. On failure, whatever the action created is
 // removed and the ports are freed.
@@ -175,6 +144,7 @@ func (e *Engine) runInstall(ctx context.Context, name string, fsys fs.FS, m *man
 	if err != nil {
 		return fmt.Errorf("install %s: %w", name, err)
 	}
+	e.step(ctx, "prepare bundle "+inst.App+" "+m.Version, 10)
 	runErr := e.runAction(ctx, inst, fsys, m, manifest.ActionInstall)
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
@@ -183,6 +153,9 @@ func (e *Engine) runInstall(ctx context.Context, name string, fsys fs.FS, m *man
 	if runErr != nil {
 		inst.Status = StatusFailed
 		inst.Reason = runErr.Error()
+		if h := HintOf(runErr); h != "" {
+			inst.Reason += " (hint: " + h + ")"
+		}
 		if err := e.deps.Docker.RemoveProject(wctx, e.Project(name), false); err != nil {
 			e.log.Warn("clean up failed install", "installation", name, "err", err)
 		}
@@ -270,7 +243,7 @@ func (e *Engine) Uninstall(ctx context.Context, opts UninstallOptions) error {
 // run at all (for example it was removed from the catalog), StackHub removes
 // the project's containers and networks itself.
 func (e *Engine) uninstallAction(ctx context.Context, inst *Installation, purge bool) error {
-	fsys, err := e.deps.Catalog.Open(ctx, inst.App)
+	fsys, err := e.openInstalled(ctx, inst)
 	if err != nil {
 		e.log.Warn("bundle gone; removing the project directly", "installation", inst.Name, "err", err)
 		return e.deps.Docker.RemoveProject(ctx, e.Project(inst.Name), purge)

@@ -36,6 +36,9 @@ type MixinContext struct {
 
 type actionOptions struct {
 	purge bool
+	// local marks runs of the authoring lifecycle (stackhub bundle ...):
+	// see bundle_lifecycle.go.
+	local *localRun
 }
 
 // runAction runs one action of inst's bundle in an invocation container and
@@ -45,7 +48,7 @@ func (e *Engine) runAction(ctx context.Context, inst *Installation, fsys fs.FS, 
 	if len(opts) > 0 {
 		o = opts[0]
 	}
-	image, bundleJSON, digest, err := e.ensureImage(ctx, inst.App, fsys, m)
+	image, bundleJSON, digest, err := e.bundleImage(ctx, inst, fsys, m)
 	if err != nil {
 		return fmt.Errorf("prepare bundle %s: %w", inst.App, err)
 	}
@@ -53,9 +56,12 @@ func (e *Engine) runAction(ctx context.Context, inst *Installation, fsys fs.FS, 
 	if err != nil {
 		return err
 	}
+	if o.local != nil {
+		return e.runLocalAction(ctx, inst, m, action, image, bundleJSON, digest, params, o.local)
+	}
 	run := &Run{
 		ID: NewID(), Revision: NewID(), Installation: inst.Name, Namespace: inst.Namespace,
-		Action: action, BundleDigest: digest, Bundle: bundleJSON, Parameters: params, Created: time.Now().UTC(),
+		Action: action, BundleRef: inst.Reference, BundleDigest: digest, Bundle: bundleJSON, Parameters: params, Created: time.Now().UTC(),
 	}
 	if err := e.deps.Store.InsertRun(ctx, run); err != nil {
 		return fmt.Errorf("record run: %w", err)
@@ -68,7 +74,7 @@ func (e *Engine) runAction(ctx context.Context, inst *Installation, fsys fs.FS, 
 	res, runErr := e.deps.Runtime.Run(ctx, &Operation{
 		Action: action, Installation: inst.Name, Namespace: inst.Namespace, InstallationID: inst.ID,
 		RunID: run.ID, Revision: run.Revision, BundleJSON: bundleJSON, Image: image, Parameters: params,
-		AllowDockerHost: true, HostNetwork: true, Out: logs, Err: logs,
+		AllowDockerHost: requiresDocker(m), HostNetwork: true, Out: logs, Err: logs,
 	})
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
@@ -99,10 +105,7 @@ func (e *Engine) runAction(ctx context.Context, inst *Installation, fsys fs.FS, 
 	}
 	e.log.Debug("action finished", "installation", inst.Name, "action", action, "run", run.ID, "err", runErr)
 	if runErr != nil {
-		if tail := logs.Tail(6); tail != "" {
-			return fmt.Errorf("%s failed: %s (%w)", action, tail, runErr)
-		}
-		return fmt.Errorf("%s failed: %w", action, runErr)
+		return actionError(action, string(logs.Bytes()), runErr)
 	}
 	return nil
 }
@@ -168,7 +171,11 @@ func (e *Engine) resolveParameters(ctx context.Context, inst *Installation, bund
 			params[name] = string(ctxJSON)
 			continue
 		}
-		if v, ok := inst.Parameters[name]; ok {
+		v, ok := inst.Parameters[name]
+		if o.local != nil {
+			v, ok = o.local.parameter(name, inst)
+		}
+		if ok {
 			typed, err := typedValue(name, v, def)
 			if err != nil {
 				return nil, err
