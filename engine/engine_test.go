@@ -24,6 +24,7 @@ const helloManifest = `schemaVersion: 1.0.1
 name: hello
 version: 0.1.0
 mixins: [stackhub]
+required: [docker]
 install:
   - stackhub:
       compose: docker-compose.yml

@@ -34,10 +34,26 @@ type InstallOptions struct {
 	Name string
 	// Parameters are bundle parameter values given by the user.
 	Parameters map[string]string
+	// Reference installs the bundle published at this OCI reference
+	// instead of a catalog app (App and Name then default to its name).
+	Reference string
+	// Insecure allows plain HTTP and unverified TLS for Reference.
+	Insecure bool
+	// Archive installs from a thick bundle archive file, with no registry.
+	Archive string
 }
 
 // Validate checks the options and fills Name.
 func (o *InstallOptions) Validate() error {
+	if o.Reference != "" || o.Archive != "" {
+		if o.App != "" {
+			return NewUserError(ErrInvalid, "pass an app, a reference or an archive, not several", "")
+		}
+		if o.Name != "" {
+			return ValidateName("installation name", o.Name)
+		}
+		return nil
+	}
 	if err := ValidateName("appName", o.App); err != nil {
 		return err
 	}

@@ -65,7 +65,10 @@ type Installation struct {
 	App           string `json:"app"`
 	BundleVersion string `json:"bundleVersion"`
 	BundleDigest  string `json:"bundleDigest,omitempty"`
-	Status        Status `json:"status"`
+	// Reference is the OCI reference (or "archive:<file>") the bundle was
+	// installed from; empty for bundles from the catalog.
+	Reference string `json:"reference,omitempty"`
+	Status    Status `json:"status"`
 	// Reason says why the installation failed, or what it is doing.
 	Reason        string            `json:"reason,omitempty"`
 	ContainerName string            `json:"containerName"`
@@ -153,6 +156,24 @@ type Job struct {
 	Finished     *time.Time `json:"finished,omitempty"`
 }
 
+// AuditEntry is one line of the audit log: who did what to which object.
+type AuditEntry struct {
+	ID     int64     `json:"id"`
+	User   string    `json:"user"`
+	Action string    `json:"action"`
+	Target string    `json:"target,omitempty"`
+	Job    string    `json:"job,omitempty"`
+	IP     string    `json:"ip,omitempty"`
+	Time   time.Time `json:"time"`
+}
+
+// Account is a user of the service, without secrets.
+type Account struct {
+	Username string    `json:"username"`
+	Role     string    `json:"role"`
+	Created  time.Time `json:"created"`
+}
+
 // ServerStatus is the host's health at a glance.
 type ServerStatus struct {
 	CPUPercent    float64     `json:"cpuPercent"`
@@ -230,6 +251,10 @@ type Store interface {
 	GetJob(ctx context.Context, id string) (*Job, error)
 	// ListJobs returns jobs in the given states (all when empty), newest first.
 	ListJobs(ctx context.Context, states ...string) ([]*Job, error)
+	// AppendJobEvent records one event of a job (status, step, log line).
+	AppendJobEvent(ctx context.Context, ev *JobEvent) error
+	// ListJobEvents returns a job's events in Seq order.
+	ListJobEvents(ctx context.Context, jobID string) ([]*JobEvent, error)
 
 	Close() error
 }
@@ -254,6 +279,10 @@ type Docker interface {
 	// RemoveProject removes every container and network of a compose project,
 	// and its volumes when purge is set.
 	RemoveProject(ctx context.Context, project string, purge bool) error
+	// RemoveInvocations force-removes the invocation containers (label
+	// sh.stackhub.invocation=true) of the given runs, running or not: after
+	// a crash they would otherwise go on deploying.
+	RemoveInvocations(ctx context.Context, runIDs []string) error
 	// Events streams container events until ctx ends.
 	Events(ctx context.Context) (<-chan ContainerEvent, <-chan error)
 	// Info returns engine facts.

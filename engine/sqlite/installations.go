@@ -13,7 +13,8 @@ import (
 )
 
 const installationColumns = `id, namespace, name, app, bundle_version, bundle_digest, status, reason,
-	container_name, ports, parameters, last_action, last_run_id, job_id, created, modified, installed, uninstalled`
+	container_name, ports, parameters, last_action, last_run_id, job_id, created, modified, installed, uninstalled,
+	reference`
 
 // CreateInstallation inserts inst, filling an empty ID and zero Created and
 // Modified; ErrConflict if the name is taken in its namespace.
@@ -33,10 +34,11 @@ func (s *Store) CreateInstallation(ctx context.Context, inst *engine.Installatio
 		return fmt.Errorf("create installation %q: %w", inst.Name, err)
 	}
 	_, err = s.exec(ctx, `INSERT INTO installations (`+installationColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		inst.ID, inst.Namespace, inst.Name, inst.App, inst.BundleVersion, inst.BundleDigest, string(inst.Status),
 		inst.Reason, inst.ContainerName, ports, params, inst.LastAction, inst.LastRunID, inst.JobID,
-		fmtTime(inst.Created), fmtTime(inst.Modified), fmtTimePtr(inst.Installed), fmtTimePtr(inst.Uninstalled))
+		fmtTime(inst.Created), fmtTime(inst.Modified), fmtTimePtr(inst.Installed), fmtTimePtr(inst.Uninstalled),
+		inst.Reference)
 	if isUnique(err) {
 		return fmt.Errorf("create installation %q: %w", inst.Name, engine.NewUserError(engine.ErrConflict,
 			fmt.Sprintf("installation %q already exists", inst.Name),
@@ -61,11 +63,11 @@ func (s *Store) UpdateInstallation(ctx context.Context, inst *engine.Installatio
 	}
 	n, err := s.exec(ctx, `UPDATE installations SET app = ?, bundle_version = ?, bundle_digest = ?, status = ?,
 		reason = ?, container_name = ?, ports = ?, parameters = ?, last_action = ?, last_run_id = ?, job_id = ?,
-		modified = ?, installed = ?, uninstalled = ?
+		modified = ?, installed = ?, uninstalled = ?, reference = ?
 		WHERE namespace = ? AND name = ?`,
 		inst.App, inst.BundleVersion, inst.BundleDigest, string(inst.Status), inst.Reason, inst.ContainerName,
 		ports, params, inst.LastAction, inst.LastRunID, inst.JobID, fmtTime(inst.Modified),
-		fmtTimePtr(inst.Installed), fmtTimePtr(inst.Uninstalled), inst.Namespace, inst.Name)
+		fmtTimePtr(inst.Installed), fmtTimePtr(inst.Uninstalled), inst.Reference, inst.Namespace, inst.Name)
 	if err != nil {
 		return fmt.Errorf("update installation %q: %w", inst.Name, err)
 	}
@@ -156,7 +158,7 @@ func scanInstallation(row scanner) (*engine.Installation, error) {
 	)
 	err := row.Scan(&inst.ID, &inst.Namespace, &inst.Name, &inst.App, &inst.BundleVersion, &inst.BundleDigest,
 		&status, &inst.Reason, &inst.ContainerName, &ports, &params, &inst.LastAction, &inst.LastRunID, &inst.JobID,
-		&created, &modified, &installed, &uninstalled)
+		&created, &modified, &installed, &uninstalled, &inst.Reference)
 	if err != nil {
 		return nil, err
 	}

@@ -150,23 +150,36 @@ func (s *Store) migrate(ctx context.Context) error {
 func (s *Store) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+		return diskFull(fmt.Errorf("begin: %w", err))
 	}
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback()
-		return err
+		return diskFull(err)
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
+		return diskFull(fmt.Errorf("commit: %w", err))
 	}
 	return nil
+}
+
+// diskFull turns SQLite's "database or disk is full" into an
+// ErrUnavailable the user can act on; other errors pass unchanged.
+func diskFull(err error) error {
+	if err == nil || sqliteCode(err)&0xff != sqlite3.SQLITE_FULL {
+		return err
+	}
+	return &engine.UserError{
+		Msg:  "the disk that holds StackHub's data is full",
+		Hint: "free space on it (df -h shows which), then retry",
+		Err:  fmt.Errorf("%w: %w", engine.ErrUnavailable, err),
+	}
 }
 
 // exec runs one write statement and returns the number of rows it changed.
 func (s *Store) exec(ctx context.Context, query string, args ...any) (int64, error) {
 	res, err := s.w.ExecContext(ctx, query, args...)
 	if err != nil {
-		return 0, err
+		return 0, diskFull(err)
 	}
 	return res.RowsAffected()
 }
