@@ -8,6 +8,7 @@ LDFLAGS := -s -w -X github.com/stackhub/stackhub/cmd/stackhub/cli.Version=$(VERS
 BIN := bin/stackhub
 GO_SOURCES := $(shell find . -name '*.go' -not -path './.cache/*') go.mod go.sum
 INTEGRATION_TIMEOUT ?= 12m
+FUZZTIME ?= 60s
 
 .DEFAULT_GOAL := help
 
@@ -27,9 +28,17 @@ build: $(BIN) ## Build the static binaries into bin/
 run: build ## Start StackHub on 127.0.0.1:9000 with the embedded store and the built-in catalog
 	$(BIN) serve
 
+.PHONY: base-images
+base-images: ## Make stackhub/debian-base:bookworm (debootstrap, cached), the base of exec bundles
+	sh testdata/images/debian-base.sh
+
 .PHONY: test-images
-test-images: ## Build the offline fixture images (FROM scratch, nothing pulled)
+test-images: base-images ## Build the offline fixture images (FROM scratch, nothing pulled)
 	bash testdata/images/build.sh
+
+.PHONY: registry
+registry: ## Run a throwaway OCI registry (docker-registry) on a free loopback port; prints its address
+	sh testdata/registry/run.sh
 
 .PHONY: test-unit
 test-unit: ## Run the unit tests
@@ -44,6 +53,16 @@ test: build test-images ## Run every test: unit, then integration and end-to-end
 	go vet ./...
 	go vet -tags=integration ./...
 	STACKHUB_BIN=$(CURDIR)/$(BIN) go test -count=1 -tags=integration -timeout $(INTEGRATION_TIMEOUT) -p 1 ./...
+
+.PHONY: fuzz
+fuzz: ## Run every fuzz target for FUZZTIME each (60s by default)
+	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./engine/manifest/
+	go test -run '^$$' -fuzz '^FuzzRender$$' -fuzztime $(FUZZTIME) ./engine/template/
+	go test -run '^$$' -fuzz '^FuzzPRDRequest$$' -fuzztime $(FUZZTIME) ./service/
+
+.PHONY: bench
+bench: build test-images ## Measure install, API, scale and footprint against references (table + out/bench/*.json)
+	go run ./bench -bin $(CURDIR)/$(BIN) -out $(CURDIR)/out/bench $(BENCH_FLAGS)
 
 .PHONY: fmt
 fmt: ## Format the code

@@ -36,6 +36,9 @@ type Config struct {
 	WaitTimeout time.Duration
 	// Version is StackHub's version, stamped into bundles.
 	Version string
+	// DebianBase is the base image of bundles that use exec or a dockerfile
+	// template (default stackhub/debian-base:bookworm, see `make base-images`).
+	DebianBase string
 }
 
 // Deps are the engine's adapters.
@@ -48,6 +51,9 @@ type Deps struct {
 	Catalog   Catalog
 	Ports     PortProber
 	Logger    *slog.Logger
+	// Registry publishes and pulls bundles (optional: nil disables
+	// publish, install by reference and archives).
+	Registry Registry
 }
 
 // Engine orchestrates installs, upgrades and uninstalls.
@@ -70,6 +76,7 @@ type Engine struct {
 
 	images *imageCache
 	live   *liveState
+	hub    *jobHub
 }
 
 // New builds an engine. Call Start to begin background work and Close to
@@ -119,7 +126,9 @@ func New(cfg Config, deps Deps) (*Engine, error) {
 		opLocks: map[string]*sync.Mutex{},
 		images:  newImageCache(),
 		live:    newLiveState(),
+		hub:     newJobHub(),
 	}
+	e.deps.Runtime = jobRuntime{e: e, next: deps.Runtime}
 	return e, nil
 }
 

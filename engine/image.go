@@ -5,6 +5,7 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"strings"
@@ -78,18 +79,16 @@ func repository(ref string) string {
 	return ref
 }
 
-// baseImage makes sure the shared base image (the static runtime binary on
-// scratch) exists and returns its reference.
-func (e *Engine) baseImage(ctx context.Context) (string, error) {
+// binaryDigest returns the runtime binary's digest, cached by its identity.
+func (e *Engine) binaryDigest() (string, error) {
 	fi, err := os.Stat(e.cfg.RuntimeBinary)
 	if err != nil {
 		return "", NewUserError(ErrUnavailable, fmt.Sprintf("runtime binary %s is missing", e.cfg.RuntimeBinary),
 			"build it with `make build`, or pass --runtime-binary")
 	}
 	key := fmt.Sprintf("%s:%d:%d", e.cfg.RuntimeBinary, fi.Size(), fi.ModTime().UnixNano())
-	l := e.images.lock("base")
-	l.Lock()
-	defer l.Unlock()
+	e.images.mu.Lock()
+	defer e.images.mu.Unlock()
 	if e.images.binKey != key {
 		d, err := build.FileDigest(e.cfg.RuntimeBinary)
 		if err != nil {
@@ -97,7 +96,49 @@ func (e *Engine) baseImage(ctx context.Context) (string, error) {
 		}
 		e.images.binKey, e.images.binDigest = key, d
 	}
-	ref := "stackhub/runtime:" + e.images.binDigest[:16]
+	return e.images.binDigest, nil
+}
+
+// debianBase returns the configured Debian base image, or a clear error
+// when it is not present.
+func (e *Engine) debianBase(ctx context.Context) (string, error) {
+	img := e.cfg.DebianBase
+	if img == "" {
+		img = build.DefaultDebianBase
+	}
+	ok, err := e.deps.Docker.ImageExists(ctx, img)
+	if err != nil {
+		return "", err
+	}
+	if !ok {
+		return "", NewUserError(ErrUnavailable, fmt.Sprintf("the Debian base image %s is missing", img),
+			"bundles that use the exec mixin or a dockerfile template are built on it: run `make base-images` "+
+				"(debootstrap, no registry needed), or pull or build a Debian image and name it with --debian-base")
+	}
+	return img, nil
+}
+
+// baseImage makes sure the shared base image (the static runtime binary on
+// scratch) exists and returns its reference.
+func (e *Engine) baseImage(ctx context.Context) (string, error) {
+	return e.runtimeImage(ctx, "")
+}
+
+// runtimeImage makes sure the shared runtime image on from ("" = scratch)
+// exists and returns its reference. Every bundle on the same base shares
+// it, so a bundle image adds one small layer.
+func (e *Engine) runtimeImage(ctx context.Context, from string) (string, error) {
+	binDigest, err := e.binaryDigest()
+	if err != nil {
+		return "", err
+	}
+	ref := "stackhub/runtime:" + binDigest[:16]
+	if from != "" {
+		ref = "stackhub/runtime-debian:" + binDigest[:16] + "-" + shortHash(from)
+	}
+	l := e.images.lock("base:" + ref)
+	l.Lock()
+	defer l.Unlock()
 	ok, err := e.deps.Docker.ImageExists(ctx, ref)
 	if err != nil {
 		return "", err
@@ -105,27 +146,87 @@ func (e *Engine) baseImage(ctx context.Context) (string, error) {
 	if ok {
 		return ref, nil
 	}
-	bctx, err := build.BaseContext(e.cfg.RuntimeBinary)
+	bctx, err := build.RuntimeContext(e.cfg.RuntimeBinary, from)
 	if err != nil {
 		return "", err
 	}
-	e.log.Info("building base image", "image", ref)
-	if err := e.deps.Docker.BuildImage(ctx, bctx, []string{ref}, map[string]string{LabelRuntime: e.images.binDigest}); err != nil {
+	e.log.Info("building base image", "image", ref, "from", from)
+	if err := e.deps.Docker.BuildImage(ctx, bctx, []string{ref}, map[string]string{LabelRuntime: binDigest}); err != nil {
 		return "", err
 	}
 	return ref, nil
 }
 
+func shortHash(s string) string {
+	sum := md5.Sum([]byte(s))
+	return hex.EncodeToString(sum[:])[:8]
+}
+
+// needsShell tells whether a bundle's image must be Debian-based: it uses a
+// mixin other than stackhub (exec runs commands through a shell) or a
+// dockerfile template.
+func needsShell(m *manifest.Manifest) bool {
+	if m.Dockerfile != "" {
+		return true
+	}
+	for _, mx := range m.Mixins {
+		if mx.Name != "stackhub" {
+			return true
+		}
+	}
+	return false
+}
+
+// imageOptions are build inputs beyond the bundle folder.
+type imageOptions struct {
+	// BuildArgs are --build-arg values for a dockerfile template.
+	BuildArgs map[string]string
+}
+
 // ensureImage returns the invocation image and bundle.json for a bundle,
 // building the image only when the bundle's content digest has no image yet.
 func (e *Engine) ensureImage(ctx context.Context, app string, fsys fs.FS, m *manifest.Manifest) (image string, bundleJSON []byte, digest string, err error) {
-	base, err := e.baseImage(ctx)
-	if err != nil {
-		return "", nil, "", err
+	image, bundleJSON, digest, _, err = e.ensureImageWith(ctx, app, fsys, m, imageOptions{})
+	return image, bundleJSON, digest, err
+}
+
+// ensureImageWith is ensureImage with build options; built reports whether
+// an image was built (false: the bundle was up to date).
+func (e *Engine) ensureImageWith(ctx context.Context, app string, fsys fs.FS, m *manifest.Manifest, o imageOptions) (image string, bundleJSON []byte, digest string, built bool, err error) {
+	var base, from string
+	if needsShell(m) {
+		if from, err = e.debianBase(ctx); err != nil {
+			return "", nil, "", false, err
+		}
 	}
-	digest, err = build.Digest(fsys, "base="+base, "stackhub="+e.cfg.Version)
+	var buildArgs map[string]string
+	if m.Dockerfile != "" {
+		if err := build.CheckTemplateName(m.Dockerfile); err != nil {
+			return "", nil, "", false, NewUserError(ErrInvalid, err.Error(), "")
+		}
+		custom, err := build.CustomBuildArgs(m.Custom)
+		if err != nil {
+			return "", nil, "", false, NewUserError(ErrInvalid, err.Error(), "")
+		}
+		buildArgs = custom
+		for k, v := range o.BuildArgs {
+			buildArgs[k] = v
+		}
+		binDigest, err := e.binaryDigest()
+		if err != nil {
+			return "", nil, "", false, err
+		}
+		base = "template:" + from + ":" + binDigest
+	} else if base, err = e.runtimeImage(ctx, from); err != nil {
+		return "", nil, "", false, err
+	}
+	extra := []string{"base=" + base, "stackhub=" + e.cfg.Version, "manifest=" + string(m.Raw)}
+	for _, k := range sortedKeys(buildArgs) {
+		extra = append(extra, "arg="+k+"="+buildArgs[k])
+	}
+	digest, err = build.Digest(fsys, extra...)
 	if err != nil {
-		return "", nil, "", err
+		return "", nil, "", false, err
 	}
 	ref := BundleReference(m)
 	porterImage := InvocationImageFor(ref)
@@ -139,29 +240,53 @@ func (e *Engine) ensureImage(ctx context.Context, app string, fsys fs.FS, m *man
 	e.images.mu.Unlock()
 	if ok {
 		if exists, err := e.deps.Docker.ImageExists(ctx, image); err == nil && exists {
-			return image, cached, digest, nil
+			return image, cached, digest, false, nil
 		}
 	}
 	bundleJSON, err = e.deps.Converter.Convert(m, ConvertRequest{InvocationImage: porterImage, ManifestDigest: digest, Version: e.cfg.Version})
 	if err != nil {
-		return "", nil, "", NewUserError(ErrInvalid, fmt.Sprintf("bundle %s cannot be converted: %v", app, err), "run `stackhub bundle lint` on it")
+		return "", nil, "", false, NewUserError(ErrInvalid, fmt.Sprintf("bundle %s cannot be converted: %v", app, err), "run `stackhub bundle lint` on it")
 	}
 	exists, err := e.deps.Docker.ImageExists(ctx, image)
 	if err != nil {
-		return "", nil, "", err
+		return "", nil, "", false, err
 	}
 	if !exists {
-		bctx, err := build.BundleContext(build.BundleContextOptions{Base: base, Files: fsys, Manifest: m.Raw, BundleJSON: bundleJSON})
+		var bctx io.Reader
+		if m.Dockerfile != "" {
+			rewrite := map[string]string{}
+			if ok, _ := e.deps.Docker.ImageExists(ctx, build.PorterDefaultBase); !ok {
+				rewrite[build.PorterDefaultBase] = from
+			}
+			bctx, _, err = build.TemplateContext(build.TemplateContextOptions{
+				Binary: e.cfg.RuntimeBinary, Files: fsys, Template: m.Dockerfile, MixinLines: mixinLines(m),
+				Manifest: m.Raw, BundleJSON: bundleJSON, BuildArgs: buildArgs, FromRewrite: rewrite,
+			})
+		} else {
+			bctx, err = build.BundleContext(build.BundleContextOptions{Base: base, Files: fsys, Manifest: m.Raw, BundleJSON: bundleJSON})
+		}
 		if err != nil {
-			return "", nil, "", err
+			return "", nil, "", false, err
 		}
 		e.log.Info("building bundle image", "app", app, "image", image)
 		if err := e.deps.Docker.BuildImage(ctx, bctx, []string{image, porterImage}, map[string]string{LabelBundleDigest: digest}); err != nil {
-			return "", nil, "", err
+			return "", nil, "", false, err
 		}
+		built = true
 	}
 	e.images.mu.Lock()
 	e.images.bundles[image] = bundleJSON
 	e.images.mu.Unlock()
-	return image, bundleJSON, digest, nil
+	return image, bundleJSON, digest, built, nil
+}
+
+// mixinLines are the mixins' build output in manifest order.
+func mixinLines(m *manifest.Manifest) []string {
+	var lines []string
+	for _, mx := range m.Mixins {
+		if l, ok := build.MixinBuildLines[mx.Name]; ok {
+			lines = append(lines, l)
+		}
+	}
+	return lines
 }

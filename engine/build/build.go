@@ -123,37 +123,45 @@ func Digest(fsys fs.FS, extra ...string) (string, error) {
 // with the static StackHub binary, the Porter layout's entry points as
 // symlinks to it, a passwd entry for the non-root user and a writable /tmp.
 func BaseContext(binary string) (io.Reader, error) {
+	return RuntimeContext(binary, "")
+}
+
+// RuntimeContext is the build context of a shared runtime image: the static
+// StackHub binary and the Porter layout's entry points on from. An empty
+// from means scratch (bundles that use only the stackhub mixin); otherwise
+// from is a Debian image (bundles that use exec, which needs a shell), and
+// the non-root user is made with Porter's PORTER_INIT lines.
+func RuntimeContext(binary, from string) (io.Reader, error) {
 	bin, err := os.ReadFile(binary)
 	if err != nil {
 		return nil, fmt.Errorf("read runtime binary: %w", err)
 	}
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
-	dockerfile := strings.Join([]string{
-		"FROM scratch",
-		"COPY rootfs/ /",
-		fmt.Sprintf("USER %d:%d", UID, GID),
-		"WORKDIR " + AppDir,
-		"ENV HOME=/home/" + User + " PATH=/usr/local/bin:/cnab/app",
-		`CMD ["/cnab/app/run"]`,
-		"",
-	}, "\n")
 	w := &tarWriter{tw: tw}
-	w.file("Dockerfile", []byte(dockerfile), 0o644, 0, 0)
-	for _, d := range []string{"rootfs", "rootfs/usr", "rootfs/usr/local", "rootfs/usr/local/bin", "rootfs/etc"} {
+	w.file("Dockerfile", []byte(RuntimeDockerfile(from)), 0o644, 0, 0)
+	dirs := []string{"rootfs", "rootfs/usr", "rootfs/usr/local", "rootfs/usr/local/bin"}
+	if from == "" {
+		dirs = append(dirs, "rootfs/etc")
+	}
+	for _, d := range dirs {
 		w.dir(d, 0o755, 0, 0)
 	}
-	w.dir("rootfs/tmp", 0o1777, 0, 0)
-	w.dir("rootfs/home", 0o755, 0, 0)
-	w.dir("rootfs/home/"+User, 0o775, UID, GID)
+	if from == "" {
+		w.dir("rootfs/tmp", 0o1777, 0, 0)
+		w.dir("rootfs/home", 0o755, 0, 0)
+		w.dir("rootfs/home/"+User, 0o775, UID, GID)
+	}
 	for _, d := range []string{"rootfs/cnab", "rootfs/cnab/app", "rootfs/cnab/app/runtimes", "rootfs/cnab/app/mixins",
 		"rootfs/cnab/app/mixins/stackhub", "rootfs/cnab/app/mixins/stackhub/runtimes",
 		"rootfs/cnab/app/mixins/exec", "rootfs/cnab/app/mixins/exec/runtimes", "rootfs/cnab/app/outputs",
 		"rootfs/cnab/app/porter", "rootfs/cnab/app/porter/outputs"} {
 		w.dir(d, 0o775, UID, GID)
 	}
-	w.file("rootfs/etc/passwd", []byte(fmt.Sprintf("root:x:0:0:root:/root:/sbin/nologin\n%s:x:%d:%d:%s:/home/%s:/sbin/nologin\n", User, UID, GID, User, User)), 0o644, 0, 0)
-	w.file("rootfs/etc/group", []byte("root:x:0:\n"), 0o644, 0, 0)
+	if from == "" {
+		w.file("rootfs/etc/passwd", []byte(fmt.Sprintf("root:x:0:0:root:/root:/sbin/nologin\n%s:x:%d:%d:%s:/home/%s:/sbin/nologin\n", User, UID, GID, User, User)), 0o644, 0, 0)
+		w.file("rootfs/etc/group", []byte("root:x:0:\n"), 0o644, 0, 0)
+	}
 	w.file("rootfs"+BinaryPath, bin, 0o755, 0, 0)
 	for _, l := range Links {
 		w.link("rootfs/"+l, BinaryPath)
@@ -165,6 +173,29 @@ func BaseContext(binary string) (io.Reader, error) {
 		return nil, fmt.Errorf("stage base image: %w", err)
 	}
 	return &buf, nil
+}
+
+// RuntimeDockerfile is the Dockerfile of a shared runtime image (see
+// RuntimeContext).
+func RuntimeDockerfile(from string) string {
+	var lines []string
+	if from == "" {
+		lines = []string{"FROM scratch", "COPY rootfs/ /"}
+	} else {
+		lines = append([]string{"FROM " + from}, InitLines()...)
+		lines = append(lines, "COPY rootfs/ /")
+	}
+	lines = append(lines,
+		fmt.Sprintf("USER %d:%d", UID, GID),
+		"WORKDIR "+AppDir,
+	)
+	if from == "" {
+		lines = append(lines, "ENV HOME=/home/"+User+" PATH=/usr/local/bin:/cnab/app")
+	} else {
+		lines = append(lines, "ENV HOME=/home/"+User)
+	}
+	lines = append(lines, `CMD ["/cnab/app/run"]`, "")
+	return strings.Join(lines, "\n")
 }
 
 // BundleContextOptions describes one bundle image.
@@ -180,9 +211,10 @@ type BundleContextOptions struct {
 }
 
 // BundleContext is the build context of one bundle's image: its files under
-// /cnab/app, the canonical manifest and bundle.json, as one layer on Base.
+// /cnab/app (less what .dockerignore excludes), the canonical manifest and
+// bundle.json, as one layer on Base.
 func BundleContext(opts BundleContextOptions) (io.Reader, error) {
-	files, err := BundleFiles(opts.Files)
+	files, err := contextFiles(opts.Files)
 	if err != nil {
 		return nil, err
 	}
@@ -231,6 +263,26 @@ func BundleContext(opts BundleContextOptions) (io.Reader, error) {
 		return nil, fmt.Errorf("stage bundle image: %w", err)
 	}
 	return &buf, nil
+}
+
+// contextFiles lists the bundle files that go into an image: BundleFiles
+// less what .dockerignore excludes.
+func contextFiles(fsys fs.FS) ([]string, error) {
+	files, err := BundleFiles(fsys)
+	if err != nil {
+		return nil, err
+	}
+	ig, err := LoadIgnore(fsys)
+	if err != nil {
+		return nil, err
+	}
+	kept := files[:0]
+	for _, f := range files {
+		if !ig.Excluded(f) {
+			kept = append(kept, f)
+		}
+	}
+	return kept, nil
 }
 
 type tarWriter struct {

@@ -207,12 +207,11 @@ func copyFile(src, dst string) error {
 }
 
 // packState archives every state variable whose file exists into
-// /cnab/app/outputs/porter-state. Actions that don't modify the
-// installation never persist state.
+// /cnab/app/outputs/porter-state. It is always written, as Porter's
+// runtime does: bundle.json declares porter-state as a required output of
+// every action; the host does not keep it for actions that don't modify
+// the installation.
 func (r *run) packState() error {
-	if !r.modifies() {
-		return nil
-	}
 	var buf bytes.Buffer
 	gz := gzip.NewWriter(&buf)
 	tw := tar.NewWriter(gz)

@@ -15,6 +15,7 @@ import (
 	"github.com/stackhub/stackhub/engine/cnab"
 	"github.com/stackhub/stackhub/engine/docker"
 	"github.com/stackhub/stackhub/engine/host"
+	"github.com/stackhub/stackhub/engine/registry"
 	"github.com/stackhub/stackhub/engine/sqlite"
 )
 
@@ -100,7 +101,7 @@ func runServe(ctx context.Context, f *Factory, opts *ServeOptions) error {
 		JobConcurrency: cfg.Jobs, WaitTimeout: cfg.WaitTimeout, Version: Version,
 	}, engine.Deps{
 		Store: store, Docker: dk, Runtime: cnab.NewRuntime(dk.SocketPath()), Converter: cnab.Converter{},
-		Host: probe, Catalog: catalog, Ports: engine.BindProber{}, Logger: log,
+		Host: probe, Catalog: catalog, Ports: engine.BindProber{}, Registry: registry.New(dk.API(), log), Logger: log,
 	})
 	if err != nil {
 		return err
@@ -114,4 +115,3 @@ func runServe(ctx context.Context, f *Factory, opts *ServeOptions) error {
 	}
 	return serveHTTP(ctx, f, cfg, eng, store, log)
 }
-

@@ -1,0 +1,229 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"gopkg.in/yaml.v3"
+
+	"github.com/stackhub/stackhub/engine"
+	"github.com/stackhub/stackhub/engine/build"
+	"github.com/stackhub/stackhub/engine/cnab"
+	"github.com/stackhub/stackhub/engine/docker"
+	"github.com/stackhub/stackhub/engine/manifest"
+	"github.com/stackhub/stackhub/engine/sqlite"
+)
+
+// BundleSubcommands are extra `stackhub bundle` subcommands registered by
+// other files of this package (publish, archive) from their init functions.
+var BundleSubcommands []func(f *Factory) *cobra.Command
+
+func newBundleCmd(f *Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "bundle",
+		Short: "Author and run Porter bundles locally (create, lint, build, explain, install, ...)",
+		Long: "Work on a Porter bundle (porter.yaml) the way the porter CLI does: scaffold, lint, build and explain it,\n" +
+			"and install, upgrade, invoke and uninstall it on the local Docker Engine. State is kept in the data folder.",
+	}
+	cmd.AddCommand(newBundleCreateCmd(f), newBundleLintCmd(f), newBundleBuildCmd(f), newBundleExplainCmd(f), newBundleSchemaCmd(f))
+	for _, a := range []string{manifest.ActionInstall, manifest.ActionUpgrade, "invoke", manifest.ActionUninstall} {
+		cmd.AddCommand(newBundleActionCmd(f, a))
+	}
+	cmd.AddCommand(newBundleShowCmd(f), newBundleListCmd(f), newBundleOutputsCmd(f), newBundleLogsCmd(f), newBundleInstallationCmd(f))
+	for _, sub := range BundleSubcommands {
+		cmd.AddCommand(sub(f))
+	}
+	return cmd
+}
+
+// localFlags are the settings of commands that run the local engine.
+func addLocalFlags(cmd *cobra.Command) {
+	addConfigFlags(cmd.Flags(), "data", "runtime-binary", "log-level")
+	cmd.Flags().String("debian-base", "", "Debian image that exec and dockerfile-template bundles are built on (env STACKHUB_DEBIAN_BASE; default "+build.DefaultDebianBase+")")
+}
+
+// localEngine opens the local engine: SQLite in the data folder and the
+// local Docker Engine, as porter does on the author's machine.
+func localEngine(ctx context.Context, f *Factory, cmd *cobra.Command) (*engine.Engine, func(), error) {
+	cfg, err := f.Config(cmd)
+	if err != nil {
+		return nil, nil, err
+	}
+	level := cfg.LogLevel
+	if !cmd.Flags().Changed("log-level") && f.Getenv("STACKHUB_LOG_LEVEL") == "" {
+		level = "warn"
+	}
+	log, err := newLogger(f, level)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, nil, &engine.UserError{Msg: fmt.Sprintf("create data folder %s: %v", cfg.DataDir, err), Hint: "pass a writable folder with --data", Err: err}
+	}
+	store, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "stackhub.db"), log)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open store: %w", err)
+	}
+	dk, err := docker.New()
+	if err != nil {
+		store.Close()
+		return nil, nil, err
+	}
+	closeAll := func() { dk.Close(); store.Close() }
+	if err := dk.Ping(ctx); err != nil {
+		closeAll()
+		return nil, nil, err
+	}
+	debian, _ := cmd.Flags().GetString("debian-base")
+	if debian == "" {
+		debian = f.Getenv("STACKHUB_DEBIAN_BASE")
+	}
+	eng, err := engine.New(engine.Config{RuntimeBinary: cfg.RuntimeBinary, Version: Version, DebianBase: debian, Prefix: cfg.Prefix},
+		engine.Deps{Store: store, Docker: dk, Runtime: cnab.NewRuntime(dk.SocketPath()), Converter: cnab.Converter{},
+			Catalog: engine.NewDirCatalog(os.DirFS(os.TempDir())), Ports: engine.BindProber{}, Logger: log})
+	if err != nil {
+		closeAll()
+		return nil, nil, err
+	}
+	return eng, func() { eng.Close(); closeAll() }, nil
+}
+
+// bundleSource is a bundle folder and its parsed manifest.
+type bundleSource struct {
+	Dir      string
+	File     string
+	Manifest *manifest.Manifest
+}
+
+// manifestOverrides are porter build's --name, --version and --custom.
+type manifestOverrides struct {
+	Name    string
+	Version string
+	Custom  []string
+}
+
+// loadBundle reads -f (default ./porter.yaml), applies the overrides and
+// returns the canonical manifest.
+func loadBundle(file string, o manifestOverrides) (*bundleSource, error) {
+	if file == "" {
+		file = "porter.yaml"
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, &engine.UserError{Msg: fmt.Sprintf("read manifest %s: %v", file, err), Hint: "run this in a bundle folder, pass -f path/to/porter.yaml, or create one with stackhub bundle create NAME", Err: engine.ErrInvalid}
+	}
+	if o.Name != "" || o.Version != "" || len(o.Custom) > 0 {
+		if data, err = applyOverrides(data, o); err != nil {
+			return nil, err
+		}
+	}
+	m, err := manifest.Parse(data, file)
+	if err != nil {
+		return nil, &engine.UserError{Msg: err.Error(), Err: engine.ErrInvalid}
+	}
+	abs, err := filepath.Abs(filepath.Dir(file))
+	if err != nil {
+		return nil, fmt.Errorf("resolve bundle folder: %w", err)
+	}
+	return &bundleSource{Dir: abs, File: file, Manifest: m}, nil
+}
+
+// applyOverrides sets name, version and custom.<path> in the manifest text.
+func applyOverrides(data []byte, o manifestOverrides) ([]byte, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil || len(doc.Content) == 0 {
+		return nil, fmt.Errorf("parse manifest for overrides: %w", err)
+	}
+	root := doc.Content[0]
+	set := func(parent *yaml.Node, key string, val *yaml.Node) {
+		for i := 0; i+1 < len(parent.Content); i += 2 {
+			if parent.Content[i].Value == key {
+				parent.Content[i+1] = val
+				return
+			}
+		}
+		parent.Content = append(parent.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: key}, val)
+	}
+	child := func(parent *yaml.Node, key string) *yaml.Node {
+		for i := 0; i+1 < len(parent.Content); i += 2 {
+			if parent.Content[i].Value == key && parent.Content[i+1].Kind == yaml.MappingNode {
+				return parent.Content[i+1]
+			}
+		}
+		n := &yaml.Node{Kind: yaml.MappingNode}
+		set(parent, key, n)
+		return n
+	}
+	str := func(v string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Value: v} }
+	if o.Name != "" {
+		set(root, "name", str(o.Name))
+	}
+	if o.Version != "" {
+		set(root, "version", str(o.Version))
+	}
+	for _, kv := range o.Custom {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, &FlagError{Err: fmt.Errorf("invalid --custom %q: use KEY=VALUE (KEY may be a.b.c)", kv)}
+		}
+		parts := strings.Split(k, ".")
+		n := child(root, "custom")
+		for _, p := range parts[:len(parts)-1] {
+			n = child(n, p)
+		}
+		set(n, parts[len(parts)-1], str(v))
+	}
+	out, err := yaml.Marshal(&doc)
+	if err != nil {
+		return nil, fmt.Errorf("write manifest: %w", err)
+	}
+	return out, nil
+}
+
+// printJSONOrYAML writes v in the chosen format.
+func writeStructured(w io.Writer, format string, v any) error {
+	switch format {
+	case "json":
+		return writeJSON(w, v)
+	case "yaml":
+		b, err := yaml.Marshal(jsonRoundTrip(v))
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(b)
+		return err
+	}
+	return &FlagError{Err: fmt.Errorf("unsupported output format %q", format)}
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// jsonRoundTrip turns v into plain maps and slices, so YAML output uses
+// the JSON field names.
+func jsonRoundTrip(v any) any {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return v
+	}
+	var out any
+	if err := json.Unmarshal(b, &out); err != nil {
+		return v
+	}
+	return out
+}
+
+// discardLogger is a logger that drops everything (used by bundle
+// subcommands that keep stderr for their own output).
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

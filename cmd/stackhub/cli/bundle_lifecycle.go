@@ -1,0 +1,180 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/stackhub/stackhub/engine"
+	"github.com/stackhub/stackhub/engine/credentials"
+	"github.com/stackhub/stackhub/engine/manifest"
+)
+
+// BundleActionOptions are the inputs of stackhub bundle install, upgrade,
+// invoke and uninstall.
+type BundleActionOptions struct {
+	Action          string
+	File            string
+	Params          []string
+	ParamSets       []string
+	Creds           []string
+	CredSets        []string
+	Force           bool
+	AllowDockerHost bool
+	Output          string
+}
+
+func newBundleActionCmd(f *Factory, verb string) *cobra.Command {
+	o := &BundleActionOptions{}
+	cmd := &cobra.Command{
+		Use:   verb + " [NAME]",
+		Short: fmt.Sprintf("Run %s on a local bundle, like porter %s", verb, verb),
+		Example: fmt.Sprintf("  stackhub bundle %s\n  stackhub bundle %s myapp -f porter.yaml --param log-level=3 --param-set params.yaml --cred token=abc --cred-set creds.yaml",
+			verb, verb),
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name := ""
+			if len(args) == 1 {
+				name = args[0]
+			}
+			action := verb
+			if verb == "invoke" {
+				if o.Action == "" {
+					return &FlagError{Err: fmt.Errorf("--action is required")}
+				}
+				action = o.Action
+			}
+			return runBundleAction(cmd, f, o, verb, action, name)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&o.File, "file", "f", "porter.yaml", "path to the bundle's manifest")
+	fl.StringArrayVar(&o.Params, "param", nil, "parameter value NAME=VALUE (repeatable; @file reads an object parameter from a file)")
+	fl.StringArrayVarP(&o.ParamSets, "param-set", "p", nil, "parameter set file in Porter's format (repeatable; later sets win)")
+	fl.StringArrayVar(&o.Creds, "cred", nil, "credential value NAME=VALUE (repeatable)")
+	fl.StringArrayVarP(&o.CredSets, "cred-set", "c", nil, "credential set file in Porter's format (repeatable; later sets win)")
+	fl.BoolVar(&o.AllowDockerHost, "allow-docker-host-access", false, "let bundles that require the docker extension use the host's Docker")
+	fl.StringVarP(&o.Output, "output", "o", "", "print the result as json or yaml")
+	switch verb {
+	case manifest.ActionInstall:
+		fl.BoolVar(&o.Force, "force", false, "install again even if the installation succeeded before")
+	case "invoke":
+		fl.StringVar(&o.Action, "action", "", "the custom action to run (required)")
+	}
+	addLocalFlags(cmd)
+	return cmd
+}
+
+func runBundleAction(cmd *cobra.Command, f *Factory, o *BundleActionOptions, verb, action, name string) error {
+	ctx := cmd.Context()
+	src, err := loadBundle(o.File, manifestOverrides{})
+	if err != nil {
+		return err
+	}
+	m := src.Manifest
+	params := map[string]string{}
+	for _, kv := range o.Params {
+		k, v, err := credentials.ParseAssignment(kv)
+		if err != nil {
+			return &FlagError{Err: fmt.Errorf("--param: %w", err)}
+		}
+		if p, ok := m.Parameter(k); ok && p.Type == "object" && strings.HasPrefix(v, "@") {
+			data, err := os.ReadFile(v[1:])
+			if err != nil {
+				return fmt.Errorf("unable to read file for object parameter %s at %s: %w", k, v[1:], err)
+			}
+			v = string(data)
+		}
+		params[k] = v
+	}
+	creds := map[string]string{}
+	for _, kv := range o.Creds {
+		k, v, err := credentials.ParseAssignment(kv)
+		if err != nil {
+			return &FlagError{Err: fmt.Errorf("--cred: %w", err)}
+		}
+		creds[k] = v
+	}
+	fileParams := map[string]bool{}
+	for _, p := range m.Parameters {
+		if p.IsFile() {
+			fileParams[p.Name] = true
+		}
+	}
+	opts := engine.BundleRunOptions{
+		Dir: os.DirFS(src.Dir), Manifest: m, Name: name, Params: params, Creds: creds,
+		Force: o.Force, AllowDockerHost: o.AllowDockerHost, Out: f.IO.Out,
+	}
+	for _, file := range o.ParamSets {
+		s, err := credentials.Load(file, credentials.TypeParameterSet)
+		if err != nil {
+			return err
+		}
+		vals, err := s.Resolve(ctx, credentials.ResolveOptions{PathAsValue: fileParams})
+		if err != nil {
+			return err
+		}
+		opts.ParamSets = append(opts.ParamSets, vals)
+		opts.ParamSetNames = append(opts.ParamSetNames, s.Name)
+	}
+	for _, file := range o.CredSets {
+		s, err := credentials.Load(file, credentials.TypeCredentialSet)
+		if err != nil {
+			return err
+		}
+		vals, err := s.Resolve(ctx, credentials.ResolveOptions{})
+		if err != nil {
+			return err
+		}
+		opts.CredSets = append(opts.CredSets, vals)
+		opts.CredSetNames = append(opts.CredSetNames, s.Name)
+	}
+	if o.Output != "" {
+		opts.Out = f.IO.ErrOut // keep stdout for the document
+	}
+	eng, closeEng, err := localEngine(ctx, f, cmd)
+	if err != nil {
+		return err
+	}
+	defer closeEng()
+	if name == "" {
+		name = m.Name
+	}
+	displayName := "/" + name
+	_ = displayName
+	var res *engine.BundleRunResult
+	switch verb {
+	case manifest.ActionInstall:
+		res, err = eng.InstallBundle(ctx, opts)
+	case manifest.ActionUpgrade:
+		res, err = eng.UpgradeBundle(ctx, opts)
+	case manifest.ActionUninstall:
+		res, err = eng.UninstallBundle(ctx, opts)
+	default:
+		opts.Action = action
+		res, err = eng.InvokeBundle(ctx, opts)
+	}
+	if err != nil {
+		return err
+	}
+	if o.Output != "" && res != nil && res.Installation != nil {
+		doc, derr := installationDoc(ctx, eng, res.Installation, true)
+		if derr != nil {
+			return derr
+		}
+		return writeStructured(f.IO.Out, o.Output, doc)
+	}
+	return nil
+}
+
+func sortedNames[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

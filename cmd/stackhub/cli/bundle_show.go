@@ -1,0 +1,446 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/stackhub/stackhub/engine"
+)
+
+// installationJSON is porter show -o json's document (porter-compat.md 7.3).
+type installationJSON struct {
+	SchemaType     string            `json:"schemaType"`
+	SchemaVersion  string            `json:"schemaVersion"`
+	ID             string            `json:"id"`
+	Name           string            `json:"name"`
+	Namespace      string            `json:"namespace"`
+	Uninstalled    bool              `json:"uninstalled,omitempty"`
+	Bundle         map[string]string `json:"bundle"`
+	Custom         map[string]any    `json:"custom"`
+	Labels         map[string]string `json:"labels,omitempty"`
+	CredentialSets []string          `json:"credentialSets,omitempty"`
+	ParameterSets  []string          `json:"parameterSets,omitempty"`
+	Parameters     map[string]any    `json:"parameters,omitempty"`
+	Status         statusJSON        `json:"status"`
+	Calculated     calculatedJSON    `json:"_calculated"`
+}
+
+type statusJSON struct {
+	RunID           string     `json:"runId"`
+	Action          string     `json:"action"`
+	ResultID        string     `json:"resultId"`
+	ResultStatus    string     `json:"resultStatus"`
+	Created         time.Time  `json:"created"`
+	Modified        time.Time  `json:"modified"`
+	Installed       *time.Time `json:"installed"`
+	Uninstalled     *time.Time `json:"uninstalled"`
+	BundleReference string     `json:"bundleReference"`
+	BundleVersion   string     `json:"bundleVersion"`
+	BundleDigest    string     `json:"bundleDigest"`
+}
+
+type calculatedJSON struct {
+	ResolvedParameters        []resolvedParam `json:"resolvedParameters"`
+	DisplayInstallationState  string          `json:"displayInstallationState"`
+	DisplayInstallationStatus string          `json:"displayInstallationStatus"`
+}
+
+type resolvedParam struct {
+	Name      string `json:"name"`
+	Type      string `json:"type"`
+	Sensitive bool   `json:"sensitive"`
+	Value     any    `json:"value"`
+}
+
+// bundleDefs reads the types and sensitivity of a bundle.json's
+// parameters and outputs.
+type bundleDefs struct {
+	Parameters map[string]struct {
+		Definition string `json:"definition"`
+	} `json:"parameters"`
+	Outputs map[string]struct {
+		Definition string `json:"definition"`
+	} `json:"outputs"`
+	Definitions map[string]struct {
+		Type      any    `json:"type"`
+		WriteOnly bool   `json:"writeOnly"`
+		Comment   string `json:"$comment"`
+		Encoding  string `json:"contentEncoding"`
+	} `json:"definitions"`
+}
+
+func readDefs(bundleJSON []byte) bundleDefs {
+	var d bundleDefs
+	_ = json.Unmarshal(bundleJSON, &d)
+	return d
+}
+
+func (d bundleDefs) param(name string) (typ string, sensitive, internal bool) {
+	def := d.Definitions[d.Parameters[name].Definition]
+	return fmt.Sprint(def.Type), def.WriteOnly, def.Comment == "porter-internal"
+}
+
+func (d bundleDefs) output(name string) (typ string, sensitive, internal, ok bool) {
+	o, ok := d.Outputs[name]
+	if !ok {
+		return "", false, false, false
+	}
+	def := d.Definitions[o.Definition]
+	typ = fmt.Sprint(def.Type)
+	if def.Encoding == "base64" {
+		typ = "file"
+	}
+	return typ, def.WriteOnly, def.Comment == "porter-internal", true
+}
+
+func installationDoc(ctx context.Context, eng *engine.Engine, inst *engine.Installation, resolve bool) (*installationJSON, error) {
+	st := eng.Store()
+	doc := &installationJSON{
+		SchemaType: "Installation", SchemaVersion: "1.0.2", ID: inst.ID, Name: inst.Name, Namespace: inst.Namespace,
+		Uninstalled: false, Bundle: map[string]string{}, Custom: map[string]any{},
+		Status: statusJSON{Action: inst.LastAction, Created: inst.Created, Modified: inst.Modified,
+			Installed: inst.Installed, Uninstalled: inst.Uninstalled, BundleVersion: inst.BundleVersion,
+			BundleDigest: inst.BundleDigest, BundleReference: inst.Reference},
+	}
+	if inst.Reference != "" {
+		doc.Bundle["repository"] = inst.Reference
+	}
+	if resolve && len(inst.Parameters) > 0 {
+		doc.Parameters = map[string]any{}
+		for k, v := range inst.Parameters {
+			doc.Parameters[k] = v
+		}
+	}
+	if inst.LastRunID != "" {
+		run, err := st.GetRun(ctx, inst.LastRunID)
+		if err == nil {
+			doc.Status.RunID = run.ID
+			doc.Status.Action = run.Action
+			doc.Status.BundleDigest = run.BundleDigest
+			if results, err := st.ListResults(ctx, run.ID); err == nil && len(results) > 0 {
+				last := results[len(results)-1]
+				doc.Status.ResultID, doc.Status.ResultStatus = last.ID, last.Status
+			}
+			if resolve {
+				defs := readDefs(run.Bundle)
+				doc.Calculated.ResolvedParameters = []resolvedParam{}
+				for _, name := range sortedNames(run.Parameters) {
+					typ, sensitive, internal := defs.param(name)
+					if internal || strings.HasPrefix(name, "porter-") {
+						continue
+					}
+					doc.Calculated.ResolvedParameters = append(doc.Calculated.ResolvedParameters,
+						resolvedParam{Name: name, Type: typ, Sensitive: sensitive, Value: run.Parameters[name]})
+				}
+			}
+		}
+	}
+	switch {
+	case inst.Uninstalled != nil && (inst.Installed == nil || !inst.Installed.After(*inst.Uninstalled)):
+		doc.Calculated.DisplayInstallationState = "uninstalled"
+	case inst.Installed != nil:
+		doc.Calculated.DisplayInstallationState = "installed"
+	default:
+		doc.Calculated.DisplayInstallationState = "defined"
+	}
+	switch inst.Status {
+	case engine.StatusInstalling:
+		doc.Calculated.DisplayInstallationStatus = "installing"
+	case engine.StatusUpgrading:
+		doc.Calculated.DisplayInstallationStatus = "upgrading"
+	case engine.StatusUninstalling:
+		doc.Calculated.DisplayInstallationStatus = "uninstalling"
+	default:
+		doc.Calculated.DisplayInstallationStatus = doc.Status.ResultStatus
+	}
+	return doc, nil
+}
+
+func newBundleShowCmd(f *Factory) *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:     "show NAME",
+		Short:   "Show an installation made with stackhub bundle install, like porter show",
+		Example: "  stackhub bundle show hello -o json",
+		Args:    exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			eng, closeEng, err := localEngine(ctx, f, cmd)
+			if err != nil {
+				return err
+			}
+			defer closeEng()
+			inst, err := getInstallation(ctx, eng, args[0])
+			if err != nil {
+				return err
+			}
+			doc, err := installationDoc(ctx, eng, inst, true)
+			if err != nil {
+				return err
+			}
+			if output == "plaintext" || output == "" {
+				w := f.IO.Out
+				fmt.Fprintf(w, "Name: %s\nNamespace: %s\nCreated: %s\nModified: %s\n\n", doc.Name, doc.Namespace, doc.Status.Created.Format(time.RFC3339), doc.Status.Modified.Format(time.RFC3339))
+				fmt.Fprintln(w, "Parameters:")
+				tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
+				fmt.Fprintln(tw, "Name\tValue")
+				for _, p := range doc.Calculated.ResolvedParameters {
+					v := fmt.Sprint(p.Value)
+					if p.Sensitive {
+						v = "******"
+					}
+					fmt.Fprintf(tw, "%s\t%s\n", p.Name, v)
+				}
+				tw.Flush()
+				fmt.Fprintf(w, "\nStatus:\n  Version: %s\n  Last Action: %s\n  Status: %s\n  Digest: %s\n", doc.Status.BundleVersion, doc.Status.Action, doc.Status.ResultStatus, doc.Status.BundleDigest)
+				return nil
+			}
+			return writeStructured(f.IO.Out, output, doc)
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "plaintext", "output format: plaintext, json or yaml")
+	addLocalFlags(cmd)
+	return cmd
+}
+
+func getInstallation(ctx context.Context, eng *engine.Engine, name string) (*engine.Installation, error) {
+	inst, err := eng.Store().GetInstallation(ctx, eng.Config().Namespace, name)
+	if errors.Is(err, engine.ErrNotFound) {
+		return nil, &engine.UserError{Msg: fmt.Sprintf("could not find installation %s/%s: Installation not found", eng.Config().Namespace, name), Err: engine.ErrNotFound}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get installation %s: %w", name, err)
+	}
+	return inst, nil
+}
+
+func newBundleListCmd(f *Factory) *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List installations, like porter list",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			eng, closeEng, err := localEngine(ctx, f, cmd)
+			if err != nil {
+				return err
+			}
+			defer closeEng()
+			list, err := eng.Store().ListInstallations(ctx, eng.Config().Namespace)
+			if err != nil {
+				return fmt.Errorf("list installations: %w", err)
+			}
+			docs := []*installationJSON{}
+			for _, inst := range list {
+				d, err := installationDoc(ctx, eng, inst, false)
+				if err != nil {
+					return err
+				}
+				docs = append(docs, d)
+			}
+			for i := 1; i < len(docs); i++ { // newest modified first
+				for j := i; j > 0 && docs[j].Status.Modified.After(docs[j-1].Status.Modified); j-- {
+					docs[j], docs[j-1] = docs[j-1], docs[j]
+				}
+			}
+			if output == "plaintext" || output == "" {
+				tw := tabwriter.NewWriter(f.IO.Out, 0, 4, 3, ' ', 0)
+				fmt.Fprintln(tw, "NAMESPACE\tNAME\tVERSION\tSTATE\tSTATUS\tMODIFIED")
+				for _, d := range docs {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", d.Namespace, d.Name, d.Status.BundleVersion, d.Calculated.DisplayInstallationState,
+						d.Calculated.DisplayInstallationStatus, d.Status.Modified.Format(time.RFC3339))
+				}
+				return tw.Flush()
+			}
+			return writeStructured(f.IO.Out, output, docs)
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "plaintext", "output format: plaintext, json or yaml")
+	addLocalFlags(cmd)
+	return cmd
+}
+
+type outputJSON struct {
+	Name      string `json:"name"`
+	Type      string `json:"type"`
+	Sensitive bool   `json:"sensitive"`
+	Value     string `json:"value"`
+}
+
+// installationOutputs lists the latest value of every output the bundle
+// defines, internal ones hidden.
+func installationOutputs(ctx context.Context, eng *engine.Engine, inst *engine.Installation) ([]outputJSON, error) {
+	st := eng.Store()
+	outs, err := st.ListOutputs(ctx, inst.Namespace, inst.Name)
+	if err != nil {
+		return nil, fmt.Errorf("list outputs: %w", err)
+	}
+	var defs bundleDefs
+	if inst.LastRunID != "" {
+		if run, err := st.GetRun(ctx, inst.LastRunID); err == nil {
+			defs = readDefs(run.Bundle)
+		}
+	}
+	list := []outputJSON{}
+	for _, o := range outs {
+		typ, sensitive, internal, ok := defs.output(o.Name)
+		if !ok || internal || strings.HasPrefix(o.Name, "porter-") {
+			continue
+		}
+		list = append(list, outputJSON{Name: o.Name, Type: typ, Sensitive: sensitive || o.Sensitive, Value: string(o.Value)})
+	}
+	return list, nil
+}
+
+func newBundleOutputsCmd(f *Factory) *cobra.Command {
+	cmd := &cobra.Command{Use: "outputs", Short: "List or show an installation's outputs"}
+	var output, inst string
+	list := &cobra.Command{
+		Use:     "list",
+		Short:   "List an installation's outputs, like porter installation outputs list",
+		Example: "  stackhub bundle outputs list -i hello -o json",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			eng, closeEng, err := localEngine(ctx, f, cmd)
+			if err != nil {
+				return err
+			}
+			defer closeEng()
+			in, err := getInstallation(ctx, eng, inst)
+			if err != nil {
+				return err
+			}
+			outs, err := installationOutputs(ctx, eng, in)
+			if err != nil {
+				return err
+			}
+			if output == "plaintext" || output == "" {
+				tw := tabwriter.NewWriter(f.IO.Out, 0, 4, 3, ' ', 0)
+				fmt.Fprintln(tw, "Name\tType\tValue")
+				for _, o := range outs {
+					v := o.Value
+					if o.Sensitive {
+						v = "******"
+					} else if len(v) > 60 {
+						v = v[:57] + "..."
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\n", o.Name, o.Type, strings.ReplaceAll(v, "\n", " "))
+				}
+				return tw.Flush()
+			}
+			return writeStructured(f.IO.Out, output, outs)
+		},
+	}
+	list.Flags().StringVarP(&output, "output", "o", "plaintext", "output format: plaintext, json or yaml")
+	list.Flags().StringVarP(&inst, "installation", "i", "", "the installation (required)")
+	addLocalFlags(list)
+	var showInst string
+	show := &cobra.Command{
+		Use:   "show NAME",
+		Short: "Print one output's raw value, like porter installation outputs show",
+		Args:  exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			eng, closeEng, err := localEngine(ctx, f, cmd)
+			if err != nil {
+				return err
+			}
+			defer closeEng()
+			in, err := getInstallation(ctx, eng, showInst)
+			if err != nil {
+				return err
+			}
+			outs, err := installationOutputs(ctx, eng, in)
+			if err != nil {
+				return err
+			}
+			for _, o := range outs {
+				if o.Name == args[0] {
+					_, err := fmt.Fprint(f.IO.Out, o.Value)
+					return err
+				}
+			}
+			return &engine.UserError{Msg: fmt.Sprintf("output %s not found for installation %s", args[0], showInst), Err: engine.ErrNotFound}
+		},
+	}
+	show.Flags().StringVarP(&showInst, "installation", "i", "", "the installation (required)")
+	addLocalFlags(show)
+	cmd.AddCommand(list, show)
+	return cmd
+}
+
+func newBundleLogsCmd(f *Factory) *cobra.Command {
+	var inst, runID string
+	cmd := &cobra.Command{
+		Use:     "logs",
+		Short:   "Print the invocation container's log of a run, like porter logs",
+		Example: "  stackhub bundle logs -i hello\n  stackhub bundle logs -r 01H...",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			eng, closeEng, err := localEngine(ctx, f, cmd)
+			if err != nil {
+				return err
+			}
+			defer closeEng()
+			if runID == "" {
+				in, err := getInstallation(ctx, eng, inst)
+				if err != nil {
+					return err
+				}
+				runs, err := eng.Store().ListRuns(ctx, in.Namespace, in.Name)
+				if err != nil || len(runs) == 0 {
+					return &engine.UserError{Msg: "no logs found", Err: engine.ErrNotFound}
+				}
+				runID = runs[0].ID
+			}
+			outs, err := eng.Store().ListRunOutputs(ctx, runID)
+			if err != nil {
+				return fmt.Errorf("list run outputs: %w", err)
+			}
+			for _, o := range outs {
+				if o.Name == engine.LogsOutput {
+					_, err := f.IO.Out.Write(o.Value)
+					return err
+				}
+			}
+			return &engine.UserError{Msg: "no logs found", Err: engine.ErrNotFound}
+		},
+	}
+	cmd.Flags().StringVarP(&inst, "installation", "i", "", "the installation")
+	cmd.Flags().StringVarP(&runID, "run", "r", "", "the run")
+	addLocalFlags(cmd)
+	return cmd
+}
+
+func newBundleInstallationCmd(f *Factory) *cobra.Command {
+	cmd := &cobra.Command{Use: "installation", Short: "Manage installation records"}
+	var force bool
+	del := &cobra.Command{
+		Use:   "delete NAME",
+		Short: "Delete an installation's records, like porter installation delete",
+		Args:  exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			eng, closeEng, err := localEngine(ctx, f, cmd)
+			if err != nil {
+				return err
+			}
+			defer closeEng()
+			return eng.DeleteInstallation(ctx, args[0], force)
+		},
+	}
+	del.Flags().BoolVar(&force, "force", false, "delete even when the last action was not a successful uninstall")
+	addLocalFlags(del)
+	cmd.AddCommand(del)
+	return cmd
+}

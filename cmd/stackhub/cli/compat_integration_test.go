@@ -1,0 +1,203 @@
+//go:build integration
+
+package cli_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/stackhub/stackhub/cmd/stackhub/cli"
+	"github.com/stackhub/stackhub/engine/docker"
+)
+
+// compat runs `stackhub bundle ...` in-process against one data folder.
+type compat struct {
+	t   *testing.T
+	env map[string]string
+}
+
+func newCompat(t *testing.T) *compat {
+	t.Helper()
+	dk, err := docker.New()
+	require.NoError(t, err)
+	require.NoError(t, dk.Ping(t.Context()), "the compatibility suite needs a running Docker Engine")
+	dk.Close()
+	bin := os.Getenv("STACKHUB_BIN")
+	if bin == "" {
+		bin = filepath.Join(t.TempDir(), "stackhub")
+		cmd := exec.Command("go", "build", "-o", bin, "..")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, string(out))
+	}
+	return &compat{t: t, env: map[string]string{
+		"STACKHUB_DATA": t.TempDir(), "STACKHUB_RUNTIME_BINARY": bin, "STACKHUB_CONFIG": "/dev/null",
+	}}
+}
+
+// on returns c reporting to the subtest t.
+func (c *compat) on(t *testing.T) *compat { return &compat{t: t, env: c.env} }
+
+func (c *compat) run(args ...string) (stdout, stderr string, code int) {
+	c.t.Helper()
+	var out, errOut bytes.Buffer
+	f := &cli.Factory{IO: cli.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}, Getenv: func(k string) string {
+		if v, ok := c.env[k]; ok {
+			return v
+		}
+		return os.Getenv(k)
+	}}
+	code = cli.Run(c.t.Context(), f, append([]string{"bundle"}, args...))
+	return out.String(), errOut.String(), code
+}
+
+func (c *compat) ok(args ...string) string {
+	c.t.Helper()
+	out, errOut, code := c.run(args...)
+	require.Equal(c.t, 0, code, "stackhub bundle %s\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), out, errOut)
+	return out
+}
+
+func (c *compat) fails(args ...string) string {
+	c.t.Helper()
+	out, errOut, code := c.run(args...)
+	require.NotEqual(c.t, 0, code, "stackhub bundle %s should fail\nstdout:\n%s", strings.Join(args, " "), out)
+	return errOut
+}
+
+func (c *compat) output(inst, name string) string {
+	c.t.Helper()
+	return c.ok("outputs", "show", name, "-i", inst)
+}
+
+func bundleFile(name string) string {
+	return filepath.Join("..", "..", "..", "testdata", "compat", name, "porter.yaml")
+}
+
+func TestCompat(t *testing.T) {
+	c := newCompat(t)
+
+	t.Run("params", func(t *testing.T) {
+		c := c.on(t)
+		f := bundleFile("params")
+		cfg := filepath.Join(t.TempDir(), "cfg.txt")
+		require.NoError(t, os.WriteFile(cfg, []byte("hi"), 0o644))
+		errOut := c.fails("install", "-f", f)
+		assert.Contains(t, errOut, `Error: parameter "password" is required for install`)
+		out := c.ok("install", "-f", f, "--param", "password=s3cret", "--param", "config-file="+cfg, "--param", "log-level=7")
+		assert.Contains(t, out, "the password is *******", "sensitive values are masked")
+		assert.NotContains(t, out, "s3cret")
+		assert.Equal(t, `color=red level=7 ratio=0.5 debug=false tags=["a","b"] cfg={"name":"alice"} name=alice file=hi upgrade=unset`, c.output("compat-params", "summary"))
+		assert.Contains(t, c.fails("upgrade", "-f", f, "--param", "color=purple"), "Error: invalid value for parameter color: purple is not one of the allowed values [red green blue]")
+		assert.Contains(t, c.fails("upgrade", "-f", f, "--param", "log-level=12"), "Error: invalid value for parameter log-level: 12 is greater than the maximum 11")
+		c.ok("upgrade", "-f", f, "--param", "color=green")
+		assert.Equal(t, `color=green level=7 ratio=0.5 debug=false tags=["a","b"] cfg={"name":"alice"} name=x file=hi upgrade=up`, c.output("compat-params", "summary"),
+			"--param values persist across upgrades; applyTo limits upgrade-only")
+		c.ok("uninstall", "-f", f)
+		var doc map[string]any
+		require.NoError(t, json.Unmarshal([]byte(c.ok("show", "compat-params", "-o", "json")), &doc))
+		calc := doc["_calculated"].(map[string]any)
+		assert.Equal(t, "uninstalled", calc["displayInstallationState"])
+		assert.Equal(t, "succeeded", calc["displayInstallationStatus"])
+		c.ok("installation", "delete", "compat-params")
+	})
+
+	t.Run("creds", func(t *testing.T) {
+		c := c.on(t)
+		f := bundleFile("creds")
+		assert.Contains(t, c.fails("install", "-f", f), "Error: bundle requires credential for token")
+		kube := filepath.Join(t.TempDir(), "kubeconfig")
+		require.NoError(t, os.WriteFile(kube, []byte("kube-content"), 0o644))
+		set := filepath.Join(t.TempDir(), "creds.yaml")
+		require.NoError(t, os.WriteFile(set, []byte("schemaType: CredentialSet\nschemaVersion: 1.0.1\nname: mycreds\ncredentials:\n"+
+			"  - name: token\n    source: {env: COMPAT_TOKEN}\n  - name: kubeconfig\n    source: {path: "+kube+"}\n"), 0o644))
+		assert.Contains(t, c.fails("install", "-f", f, "--cred-set", set), "environment variable COMPAT_TOKEN is not defined")
+		t.Setenv("COMPAT_TOKEN", "tok-123")
+		out := c.ok("install", "-f", f, "--cred-set", set)
+		assert.Contains(t, out, "token is *******")
+		assert.Equal(t, "len=7 kube=kube-content", c.output("compat-creds", "seen"))
+		assert.Contains(t, c.fails("uninstall", "-f", f), "Error: bundle requires credential for token", "creds are not remembered")
+		c.ok("uninstall", "-f", f, "--cred", "token=other")
+	})
+
+	t.Run("outputs", func(t *testing.T) {
+		c := c.on(t)
+		f := bundleFile("outputs")
+		c.ok("install", "-f", f)
+		assert.Equal(t, `["sally","wei"]`, c.output("compat-outputs", "users"))
+		assert.Equal(t, "sally", c.output("compat-outputs", "first"))
+		assert.Equal(t, "TestA\nTestC", c.output("compat-outputs", "failed"))
+		assert.Equal(t, "report of install\n", c.output("compat-outputs", "report"))
+		assert.Equal(t, "from a file\n", c.output("compat-outputs", "fromfile"))
+		var outs []map[string]any
+		require.NoError(t, json.Unmarshal([]byte(c.ok("outputs", "list", "-i", "compat-outputs", "-o", "json")), &outs))
+		for _, o := range outs {
+			if o["name"] == "secret" {
+				assert.Equal(t, true, o["sensitive"])
+				assert.Equal(t, "hunter2", o["value"])
+			}
+		}
+		plain := c.ok("outputs", "list", "-i", "compat-outputs")
+		assert.Contains(t, plain, "******")
+		assert.NotContains(t, plain, "hunter2")
+		c.ok("upgrade", "-f", f)
+		assert.Equal(t, "wei", c.output("compat-outputs", "first"))
+		assert.Contains(t, c.ok("logs", "-i", "compat-outputs"), "execution completed successfully!")
+		c.ok("uninstall", "-f", f)
+	})
+
+	t.Run("state, custom actions and parameter sources", func(t *testing.T) {
+		c := c.on(t)
+		f := bundleFile("state")
+		assert.Contains(t, c.fails("invoke", "-f", f, "--action", "status"), "Error: could not find installation /compat-state: Installation not found")
+		assert.Contains(t, c.ok("invoke", "-f", f, "--action", "dry-run"), "DRYRUN nothing to do", "stateless actions need no installation")
+		c.ok("install", "-f", f)
+		assert.Equal(t, "1", c.output("compat-state", "count"))
+		assert.Contains(t, c.ok("invoke", "-f", f, "--action", "status"), "STATUS count=1")
+		c.ok("invoke", "-f", f, "--action", "bump")
+		assert.Equal(t, "2", c.output("compat-state", "count"))
+		out := c.ok("upgrade", "-f", f)
+		assert.Contains(t, out, "previous endpoint: http://example.test/1", "parameter source from the install's output")
+		assert.Equal(t, "3", c.output("compat-state", "count"), "state survives install, custom action and upgrade")
+		assert.Contains(t, c.ok("uninstall", "-f", f), "STATUS count=3 endpoint=http://example.test/3")
+		assert.Contains(t, c.fails("upgrade", "-f", f), "Error: The installation cannot be upgraded, because it is not installed.")
+		c.ok("installation", "delete", "compat-state")
+	})
+
+	t.Run("templates", func(t *testing.T) {
+		c := c.on(t)
+		c.ok("install", "-f", bundleFile("alpha"), "--param", "who=ana")
+		assert.Equal(t, "hola ana from compat-alpha ${NOT_A_TEMPLATE}", c.output("compat-alpha", "said"))
+		assert.Contains(t, c.fails("install", "-f", bundleFile("alpha")), "Error: The installation has already been successfully installed")
+		c.ok("uninstall", "-f", bundleFile("alpha"))
+
+		errOut := c.fails("install", "-f", bundleFile("missingvar"))
+		assert.Contains(t, errOut, "container exit code: 1")
+		logs := c.ok("logs", "-i", "compat-missingvar")
+		assert.Contains(t, logs, `missing variable "bundle.custom.nothere"`)
+		assert.Contains(t, c.fails("installation", "delete", "compat-missingvar"),
+			"Error: it is unsafe to delete an installation when the last action wasn't a successful uninstall; if you are sure it should be deleted, retry the last command with the --force flag")
+		c.ok("installation", "delete", "compat-missingvar", "--force")
+	})
+
+	t.Run("dockerfile template and ignoreError", func(t *testing.T) {
+		c := c.on(t)
+		f := bundleFile("dockerfile")
+		t.Cleanup(func() { _ = os.RemoveAll(filepath.Join(filepath.Dir(f), ".cnab")) })
+		c.ok("build", "-f", f)
+		assert.Contains(t, c.ok("build", "-f", f), "Bundle is up-to-date!")
+		c.ok("install", "-f", f)
+		assert.Equal(t, "app 1.2.3 by nonroot secret-file=absent user=65532", c.output("compat-dockerfile", "built"))
+		c.ok("upgrade", "-f", f)
+		assert.Contains(t, c.fails("uninstall", "-f", f), "container exit code: 1")
+		c.ok("installation", "delete", "compat-dockerfile", "--force")
+	})
+}

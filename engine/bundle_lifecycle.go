@@ -1,0 +1,486 @@
+package engine
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/stackhub/stackhub/engine/manifest"
+)
+
+// Porter's refusals (porter-compat.md 7.1), worded for StackHub's commands.
+const (
+	msgAlreadyInstalled = "The installation has already been successfully installed and as a protection against accidentally " +
+		"overwriting existing installations, stackhub bundle install cannot be repeated. Verify the installation name and " +
+		"namespace, and if correct, use stackhub bundle upgrade. You can skip this check by using the --force flag."
+	msgNotInstalled = "The installation cannot be upgraded, because it is not installed. Verify the installation name and " +
+		"namespace, and if correct, use stackhub bundle install."
+	msgUnsafeDelete = "it is unsafe to delete an installation when the last action wasn't a successful uninstall"
+)
+
+// ErrUnsafeDelete is returned when deleting an installation whose last
+// action was not a successful uninstall.
+var ErrUnsafeDelete = errors.New(msgUnsafeDelete)
+
+// BundleRunOptions describe one lifecycle action on a local bundle folder
+// (the authoring path: `stackhub bundle install|upgrade|invoke|uninstall`).
+type BundleRunOptions struct {
+	// Dir is the bundle folder (porter.yaml and its files).
+	Dir fs.FS
+	// Manifest is the parsed manifest (overrides applied); read from Dir
+	// when nil.
+	Manifest *manifest.Manifest
+	// Name is the installation name; default the bundle's name.
+	Name string
+	// Action is the custom action to invoke (InvokeBundle only).
+	Action string
+	// Params are this invocation's --param values.
+	Params map[string]string
+	// ParamSets are the resolved values of each --param-set, in order
+	// (later sets win); ParamSetNames are their names.
+	ParamSets     []map[string]string
+	ParamSetNames []string
+	// Creds are this invocation's --cred NAME=VALUE values.
+	Creds map[string]string
+	// CredSets are the resolved values of each --cred-set, in order.
+	CredSets     []map[string]string
+	CredSetNames []string
+	// Force re-installs a succeeded installation, or deletes one whose last
+	// action failed.
+	Force bool
+	// AllowDockerHost lets bundles that declare `required: [docker]` reach
+	// the host's Docker.
+	AllowDockerHost bool
+	// Out receives the invocation container's output as it runs.
+	Out io.Writer
+}
+
+// BundleRunResult is what a lifecycle action did.
+type BundleRunResult struct {
+	// Installation is the record after the action (nil for an ephemeral
+	// stateless invocation).
+	Installation *Installation
+	// Run is the recorded run (nil when the action is not recorded).
+	Run *Run
+	// Outputs are the bundle outputs the action produced.
+	Outputs map[string][]byte
+}
+
+// localRun carries what runAction needs for the authoring lifecycle.
+type localRun struct {
+	m         *manifest.Manifest
+	params    map[string]string
+	setParams map[string]string
+	creds     map[string]string
+	allowHost bool
+	out       io.Writer
+	record    bool
+	modifies  bool
+	result    *BundleRunResult
+	setNames  []string
+	credNames []string
+	// started is set once the parameters were accepted and the action ran.
+	started bool
+}
+
+// parameter returns a user value for name with Porter's precedence: this
+// invocation's --param, then parameter sets, then the values persisted on
+// the installation by earlier --param. File parameters naming an existing
+// file are read and base64-encoded.
+func (l *localRun) parameter(name string, inst *Installation) (string, bool) {
+	v, ok := l.params[name]
+	if !ok {
+		v, ok = l.setParams[name]
+	}
+	if !ok && inst != nil {
+		v, ok = inst.Parameters[name]
+	}
+	if !ok {
+		return "", false
+	}
+	if p, found := l.m.Parameter(name); found && p.IsFile() {
+		if data, err := os.ReadFile(v); err == nil {
+			return base64.StdEncoding.EncodeToString(data), true
+		}
+	}
+	return v, true
+}
+
+func notFound(ns, name string) error {
+	return NewUserError(ErrNotFound, fmt.Sprintf("could not find installation %s/%s: Installation not found", ns, name),
+		"list installations with stackhub bundle list")
+}
+
+func (e *Engine) prepareLocal(opts *BundleRunOptions) (*manifest.Manifest, error) {
+	m := opts.Manifest
+	if m == nil {
+		var err error
+		if m, err = loadManifest(opts.Dir, "."); err != nil {
+			return nil, err
+		}
+	}
+	if opts.Name == "" {
+		opts.Name = m.Name
+	}
+	if err := ValidateName("installation", opts.Name); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// checkExtensions applies Porter's rules for required extensions (1.12).
+func checkExtensions(m *manifest.Manifest, allowHost bool) error {
+	for _, r := range m.Required {
+		switch r.Name {
+		case "docker", "io.cnab.docker":
+			if !allowHost {
+				return NewUserError(ErrInvalid, `extension "io.cnab.docker" is required but allow-docker-host-access was not enabled`,
+					"pass --allow-docker-host-access if you trust this bundle with the host's Docker")
+			}
+		default:
+			return NewUserError(ErrInvalid, "unsupported required extension: "+r.Name, "only docker is supported")
+		}
+	}
+	return nil
+}
+
+// requiresDocker tells whether the manifest declares the docker extension.
+func requiresDocker(m *manifest.Manifest) bool {
+	for _, r := range m.Required {
+		if r.Name == "docker" || r.Name == "io.cnab.docker" {
+			return true
+		}
+	}
+	return false
+}
+
+// resolveCredentials merges credential sets (later wins) and --cred values,
+// drops what the bundle does not define or what does not apply to action,
+// and refuses a missing required credential.
+func resolveCredentials(m *manifest.Manifest, action string, sets []map[string]string, flags map[string]string) (map[string]string, error) {
+	merged := map[string]string{}
+	for _, s := range sets {
+		for k, v := range s {
+			merged[k] = v
+		}
+	}
+	for k, v := range flags {
+		if _, ok := m.Credential(k); !ok {
+			return nil, NewUserError(ErrInvalid, fmt.Sprintf("bundle %s has no credential %q", m.Name, k), "")
+		}
+		merged[k] = v
+	}
+	out := map[string]string{}
+	for _, c := range m.CredentialsFor(action) {
+		v, ok := merged[c.Name]
+		if !ok {
+			if c.Required {
+				return nil, NewUserError(ErrInvalid, "bundle requires credential for "+c.Name,
+					fmt.Sprintf("pass --cred %s=VALUE or a credential set with --cred-set FILE", c.Name))
+			}
+			continue
+		}
+		out[c.Name] = v
+	}
+	return out, nil
+}
+
+// isInstalled is Porter's IsInstalled: a successful install not followed by
+// a successful uninstall.
+func isInstalled(inst *Installation) bool {
+	return inst.Installed != nil && inst.Status != StatusUninstalled
+}
+
+// InstallBundle runs install on a local bundle folder, refusing to repeat a
+// succeeded install unless Force is set.
+func (e *Engine) InstallBundle(ctx context.Context, opts BundleRunOptions) (*BundleRunResult, error) {
+	return e.runBundle(ctx, opts, manifest.ActionInstall)
+}
+
+// UpgradeBundle runs upgrade on an installed installation.
+func (e *Engine) UpgradeBundle(ctx context.Context, opts BundleRunOptions) (*BundleRunResult, error) {
+	return e.runBundle(ctx, opts, manifest.ActionUpgrade)
+}
+
+// UninstallBundle runs uninstall on an existing installation.
+func (e *Engine) UninstallBundle(ctx context.Context, opts BundleRunOptions) (*BundleRunResult, error) {
+	return e.runBundle(ctx, opts, manifest.ActionUninstall)
+}
+
+// InvokeBundle runs a custom action. A missing installation is allowed only
+// for actions that neither modify nor keep state (they run ephemerally and
+// nothing is recorded).
+func (e *Engine) InvokeBundle(ctx context.Context, opts BundleRunOptions) (*BundleRunResult, error) {
+	if opts.Action == "" {
+		return nil, NewUserError(ErrInvalid, "--action is required", "name the custom action, for example --action status")
+	}
+	return e.runBundle(ctx, opts, opts.Action)
+}
+
+func (e *Engine) runBundle(ctx context.Context, opts BundleRunOptions, action string) (*BundleRunResult, error) {
+	m, err := e.prepareLocal(&opts)
+	if err != nil {
+		return nil, err
+	}
+	if !m.HasAction(action) {
+		names := m.ActionNames()
+		return nil, NewUserError(ErrInvalid, fmt.Sprintf("unsupported action %q, the bundle defines: %s", action, strings.Join(names, ", ")), "")
+	}
+	if err := checkExtensions(m, opts.AllowDockerHost); err != nil {
+		return nil, err
+	}
+	if err := checkParameters(m, opts.Params, action); err != nil {
+		return nil, err
+	}
+	ca := m.CustomAction(action)
+	modifies := action == manifest.ActionInstall || action == manifest.ActionUpgrade || action == manifest.ActionUninstall || ca.Modifies
+	stateless := !modifies && ca.Stateless
+	record := modifies || !stateless
+	if !record {
+		for _, o := range m.OutputsFor(action) {
+			if !strings.HasPrefix(o.Name, "porter-") {
+				record = true
+			}
+		}
+	}
+
+	l := e.lockInstallation(opts.Name)
+	l.Lock()
+	defer l.Unlock()
+	ns := e.cfg.Namespace
+	inst, err := e.deps.Store.GetInstallation(ctx, ns, opts.Name)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return nil, fmt.Errorf("get installation %s: %w", opts.Name, err)
+	}
+	if errors.Is(err, ErrNotFound) {
+		inst = nil
+	}
+	switch action {
+	case manifest.ActionInstall:
+		if inst != nil && isInstalled(inst) && !opts.Force {
+			return nil, NewUserError(ErrConflict, msgAlreadyInstalled, "")
+		}
+	case manifest.ActionUpgrade:
+		if inst == nil {
+			return nil, notFound(ns, opts.Name)
+		}
+		if !isInstalled(inst) {
+			return nil, NewUserError(ErrConflict, msgNotInstalled, "")
+		}
+	default:
+		if inst == nil && !stateless {
+			return nil, notFound(ns, opts.Name)
+		}
+	}
+
+	creds, err := resolveCredentials(m, action, opts.CredSets, opts.Creds)
+	if err != nil {
+		return nil, err
+	}
+	setParams := map[string]string{}
+	for _, s := range opts.ParamSets {
+		for k, v := range s {
+			if _, ok := m.Parameter(k); ok {
+				setParams[k] = v
+			}
+		}
+	}
+
+	now := time.Now().UTC()
+	ephemeral := inst == nil && action != manifest.ActionInstall
+	if ephemeral {
+		inst = &Installation{ID: NewID(), Name: opts.Name, Namespace: ns, App: m.Name, BundleVersion: m.Version, Created: now, Modified: now}
+		record = false
+	}
+	if action == manifest.ActionInstall {
+		if inst == nil {
+			inst = &Installation{ID: NewID(), Name: opts.Name, Namespace: ns, App: m.Name, Created: now}
+			inst.ContainerName = e.ContainerName(opts.Name)
+			if specs := PortSpecs(m); len(specs) > 0 {
+				e.leaseMu.Lock()
+				ports, err := e.leasePorts(ctx, opts.Name, specs, nil)
+				e.leaseMu.Unlock()
+				if err != nil {
+					return nil, err
+				}
+				inst.Ports = ports
+			}
+			inst.Status, inst.LastAction, inst.Modified, inst.BundleVersion = StatusInstalling, action, now, m.Version
+			if err := e.deps.Store.CreateInstallation(ctx, inst); err != nil {
+				_ = e.deps.Store.ReleasePorts(ctx, opts.Name)
+				return nil, fmt.Errorf("record installation %s: %w", opts.Name, err)
+			}
+		}
+	}
+	lr := &localRun{m: m, params: opts.Params, setParams: setParams, creds: creds, allowHost: opts.AllowDockerHost,
+		out: opts.Out, record: record, modifies: modifies, result: &BundleRunResult{}, setNames: opts.ParamSetNames, credNames: opts.CredSetNames}
+	if modifies && !ephemeral {
+		inst.Status = map[string]Status{manifest.ActionInstall: StatusInstalling, manifest.ActionUpgrade: StatusUpgrading,
+			manifest.ActionUninstall: StatusUninstalling}[action]
+		if inst.Status == "" {
+			inst.Status = StatusRunning
+		}
+		inst.LastAction, inst.Modified, inst.Reason = action, now, ""
+		if err := e.deps.Store.UpdateInstallation(ctx, inst); err != nil {
+			return nil, fmt.Errorf("record installation %s: %w", opts.Name, err)
+		}
+	}
+	runErr := e.runAction(ctx, inst, opts.Dir, m, action, actionOptions{local: lr})
+	res := lr.result
+	if !ephemeral {
+		res.Installation = inst
+	}
+	if modifies && !ephemeral {
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		done := time.Now().UTC()
+		inst.Modified = done
+		switch {
+		case runErr != nil:
+			inst.Status, inst.Reason = StatusFailed, runErr.Error()
+		case action == manifest.ActionUninstall:
+			inst.Status, inst.Uninstalled = StatusUninstalled, &done
+			_ = e.deps.Store.ReleasePorts(wctx, inst.Name)
+		default:
+			inst.Status = StatusRunning
+			if action == manifest.ActionInstall {
+				inst.Installed, inst.Uninstalled = &done, nil
+			}
+		}
+		inst.BundleVersion = m.Version
+		// Remember this invocation's --param values once they were accepted
+		// (they win over earlier ones on later runs).
+		if len(opts.Params) > 0 && lr.started {
+			merged := map[string]string{}
+			for k, v := range inst.Parameters {
+				merged[k] = v
+			}
+			for k, v := range opts.Params {
+				merged[k] = v
+			}
+			inst.Parameters = merged
+		}
+		if err := e.deps.Store.UpdateInstallation(wctx, inst); err != nil {
+			return res, fmt.Errorf("record installation %s: %w", inst.Name, err)
+		}
+	}
+	return res, runErr
+}
+
+// runLocalAction runs an authoring-lifecycle action and records it as Porter
+// does: a run, a `running` result, then `succeeded` or `failed` with its
+// outputs, unless the action is not recorded (1.11).
+func (e *Engine) runLocalAction(ctx context.Context, inst *Installation, m *manifest.Manifest, action, image string, bundleJSON []byte, digest string, params map[string]any, l *localRun) error {
+	for _, name := range sortedKeys(params) {
+		if p, ok := m.Parameter(name); ok && !p.IsFile() {
+			if err := p.CheckValue(params[name]); err != nil {
+				return NewUserError(ErrInvalid, fmt.Sprintf("invalid value for parameter %s: %v", name, err), "")
+			}
+		}
+	}
+	l.started = true
+	run := &Run{
+		ID: NewID(), Revision: NewID(), Installation: inst.Name, Namespace: inst.Namespace,
+		Action: action, BundleDigest: digest, Bundle: bundleJSON, Parameters: params, Created: time.Now().UTC(),
+	}
+	if l.record {
+		if err := e.deps.Store.InsertRun(ctx, run); err != nil {
+			return fmt.Errorf("record run: %w", err)
+		}
+		if l.modifies {
+			inst.LastRunID = run.ID
+		}
+		if err := e.deps.Store.InsertResult(ctx, &Result{ID: NewID(), RunID: run.ID, Status: ResultRunning, Created: time.Now().UTC()}); err != nil {
+			return fmt.Errorf("record run start: %w", err)
+		}
+		l.result.Run = run
+	}
+	logs := &tailBuffer{max: 1 << 20}
+	var out io.Writer = logs
+	if l.out != nil {
+		out = io.MultiWriter(logs, l.out)
+	}
+	res, runErr := e.deps.Runtime.Run(ctx, &Operation{
+		Action: action, Installation: inst.Name, Namespace: inst.Namespace, InstallationID: inst.ID,
+		RunID: run.ID, Revision: run.Revision, BundleJSON: bundleJSON, Image: image, Parameters: params,
+		Credentials: l.creds, AllowDockerHost: l.allowHost && requiresDocker(m), HostNetwork: true, Out: out, Err: out,
+	})
+	if res != nil {
+		l.result.Outputs = res.Outputs
+	}
+	if !l.record {
+		return runErr
+	}
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	result := &Result{ID: NewID(), RunID: run.ID, Status: ResultSucceeded, Created: time.Now().UTC()}
+	if runErr != nil {
+		result.Status, result.Message = ResultFailed, runErr.Error()
+	}
+	if err := e.deps.Store.InsertResult(wctx, result); err != nil {
+		e.log.Error("record run result", "run", run.ID, "err", err)
+	}
+	if res != nil {
+		names := make([]string, 0, len(res.Outputs))
+		for k := range res.Outputs {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		for _, name := range names {
+			if name == "porter-state" && !l.modifies {
+				continue // modifies=false runs never persist state
+			}
+			o := &Output{Name: name, Installation: inst.Name, Namespace: inst.Namespace, RunID: run.ID, ResultID: result.ID,
+				Sensitive: m.IsSensitiveOutput(name), Value: res.Outputs[name], Created: time.Now().UTC()}
+			if err := e.deps.Store.InsertOutput(wctx, o); err != nil {
+				e.log.Error("record output", "run", run.ID, "output", name, "err", err)
+			}
+		}
+	}
+	if err := e.deps.Store.InsertOutput(wctx, &Output{Name: LogsOutput, Installation: inst.Name, Namespace: inst.Namespace,
+		RunID: run.ID, ResultID: result.ID, Value: logs.Bytes(), Created: time.Now().UTC()}); err != nil {
+		e.log.Error("record logs", "run", run.ID, "err", err)
+	}
+	return runErr
+}
+
+// BuildLocalBundle builds a local bundle's image unless it is up to date, and
+// returns its bundle.json, digest and whether an image was built.
+func (e *Engine) BuildLocalBundle(ctx context.Context, dir fs.FS, m *manifest.Manifest, buildArgs map[string]string) (bundleJSON []byte, digest string, built bool, err error) {
+	_, bundleJSON, digest, built, err = e.ensureImageWith(ctx, m.Name, dir, m, imageOptions{BuildArgs: buildArgs})
+	return bundleJSON, digest, built, err
+}
+
+// DeleteInstallation removes an installation's records. It refuses unless
+// the last action was a successful uninstall, or force is set.
+func (e *Engine) DeleteInstallation(ctx context.Context, name string, force bool) error {
+	l := e.lockInstallation(name)
+	l.Lock()
+	defer l.Unlock()
+	inst, err := e.deps.Store.GetInstallation(ctx, e.cfg.Namespace, name)
+	if errors.Is(err, ErrNotFound) {
+		return notFound(e.cfg.Namespace, name)
+	}
+	if err != nil {
+		return fmt.Errorf("get installation %s: %w", name, err)
+	}
+	if !force && !(inst.LastAction == manifest.ActionUninstall && inst.Status == StatusUninstalled) {
+		return NewUserError(ErrConflict, msgUnsafeDelete+"; if you are sure it should be deleted, retry the last command with the --force flag", "")
+	}
+	_ = e.deps.Store.ReleasePorts(ctx, name)
+	if err := e.deps.Store.DeleteInstallation(ctx, e.cfg.Namespace, name); err != nil {
+		return fmt.Errorf("delete installation %s: %w", name, err)
+	}
+	return nil
+}
+
+// Store returns the engine's store, for read-only views (show, list,
+// outputs, logs) of the authoring CLI.
+func (e *Engine) Store() Store { return e.deps.Store }
