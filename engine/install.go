@@ -102,6 +102,11 @@ func loadManifest(fsys fs.FS, app string) (*manifest.Manifest, error) {
 		return nil, fmt.Errorf("read %s/porter.yaml: %w", app, err)
 	}
 	m, err := manifest.Parse(data, app+"/porter.yaml")
+	if err == nil {
+		// Refuse at once what the job would fail on (no install action, an
+		// undeclared mixin ...), before ports are leased.
+		err = m.Validate(manifest.ValidateOptions{})
+	}
 	if err != nil {
 		return nil, NewUserError(ErrInvalid, fmt.Sprintf("bundle %s is broken: %v", app, err), "run stackhub bundle lint on it")
 	}
@@ -144,6 +149,9 @@ func (e *Engine) runInstall(ctx context.Context, name string, fsys fs.FS, m *man
 	if err != nil {
 		return fmt.Errorf("install %s: %w", name, err)
 	}
+	// An earlier run cut off from Docker may have left its invocation
+	// container behind.
+	e.removeInvocations(ctx, name)
 	e.step(ctx, "prepare bundle "+inst.App+" "+m.Version, 10)
 	runErr := e.runAction(ctx, inst, fsys, m, manifest.ActionInstall)
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
@@ -156,6 +164,7 @@ func (e *Engine) runInstall(ctx context.Context, name string, fsys fs.FS, m *man
 		if h := HintOf(runErr); h != "" {
 			inst.Reason += " (hint: " + h + ")"
 		}
+		e.removeInvocations(wctx, name)
 		if err := e.deps.Docker.RemoveProject(wctx, e.Project(name), false); err != nil {
 			e.log.Warn("clean up failed install", "installation", name, "err", err)
 		}
@@ -170,10 +179,12 @@ func (e *Engine) runInstall(ctx context.Context, name string, fsys fs.FS, m *man
 		inst.Uninstalled = nil
 		e.log.Info("installed", "installation", name, "ports", inst.Ports)
 	}
+	// Read the containers first: a status "running" next to a stale live
+	// state (a container still "created", or none yet) shows as failed.
+	e.refreshLive(wctx, name)
 	if err := e.deps.Store.UpdateInstallation(wctx, inst); err != nil {
 		return fmt.Errorf("record install of %s: %w", name, err)
 	}
-	e.refreshLive(wctx, name)
 	return runErr
 }
 

@@ -189,6 +189,12 @@ func (e *Engine) recover(ctx context.Context) error {
 	}
 	for _, inst := range all {
 		switch inst.Status {
+		case StatusInstalling, StatusUpgrading, StatusUninstalling:
+			// An invocation container outlives a killed StackHub and goes on
+			// deploying: remove it before cleaning up after it.
+			e.removeInvocations(ctx, inst.Name)
+		}
+		switch inst.Status {
 		case StatusInstalling:
 			if err := e.deps.Docker.RemoveProject(ctx, e.Project(inst.Name), false); err != nil {
 				e.log.Warn("clean up interrupted install", "installation", inst.Name, "err", err)
@@ -209,4 +215,21 @@ func (e *Engine) recover(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// removeInvocations removes the invocation containers of every run of an
+// installation; finished runs have none left, so only interrupted ones go.
+func (e *Engine) removeInvocations(ctx context.Context, installation string) {
+	runs, err := e.deps.Store.ListRuns(ctx, e.cfg.Namespace, installation)
+	if err != nil {
+		e.log.Warn("list runs of interrupted job", "installation", installation, "err", err)
+		return
+	}
+	ids := make([]string, 0, len(runs))
+	for _, r := range runs {
+		ids = append(ids, r.ID)
+	}
+	if err := e.deps.Docker.RemoveInvocations(ctx, ids); err != nil {
+		e.log.Warn("remove invocation containers of interrupted job", "installation", installation, "err", err)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -35,12 +36,31 @@ func okEngine() *fakeEngine {
 		JobFunc: func(_ context.Context, id string) (*engine.Job, error) {
 			return &engine.Job{ID: id, Status: engine.JobRunning, Created: t0}, nil
 		},
+		UpgradeFunc: func(context.Context, engine.UpgradeOptions) (*engine.Installation, error) {
+			return redmine(engine.StatusUpgrading, ""), nil
+		},
+		ActionFunc: func(_ context.Context, o engine.ActionOptions) (*engine.Job, error) {
+			return &engine.Job{ID: "01HZX0JOB", Installation: o.Name, Action: o.Action, Status: engine.JobQueued, Created: t0}, nil
+		},
+		UninstallJobFunc: func(_ context.Context, o engine.UninstallOptions) (*engine.Job, error) {
+			return &engine.Job{ID: "01HZX0JOB", Installation: o.Name, Action: "uninstall", Status: engine.JobQueued, Created: t0}, nil
+		},
+		LogsFunc: func(context.Context, engine.LogsOptions) (io.ReadCloser, error) {
+			return io.NopCloser(strings.NewReader("hello\n")), nil
+		},
+		JobsFunc: func(context.Context, int) ([]*engine.Job, error) { return nil, nil },
+		JobEventsFunc: func(context.Context, string) ([]engine.JobEvent, <-chan engine.JobEvent, func(), error) {
+			return nil, nil, func() {}, nil
+		},
+		UnmanagedFunc: func(context.Context) ([]string, error) { return nil, nil },
 	}
 }
 
 // concrete fills a route pattern's parameters.
 func concrete(path string) string {
 	path = strings.ReplaceAll(path, ":name", "redmine")
+	path = strings.ReplaceAll(path, ":action", "start")
+	path = strings.ReplaceAll(path, ":user", "someone")
 	return strings.ReplaceAll(path, ":id", "01HZX0JOB")
 }
 
@@ -81,7 +101,9 @@ func TestEveryRouteNeedsAuth(t *testing.T) {
 			})
 		}
 	}
-	assert.ElementsMatch(t, []string{"GET /health", "POST /api/v1/login"}, public)
+	// Registration is public by nature; it answers 403 unless an admin
+	// opened it (TestRoles).
+	assert.ElementsMatch(t, []string{"GET /health", "POST /api/v1/login", "POST /api/v1/register"}, public)
 	assert.Zero(t, eng.calls.Load())
 }
 

@@ -69,8 +69,12 @@ type jobDTO struct {
 	Action       string     `json:"action"`
 	Status       string     `json:"status"`
 	Message      string     `json:"message,omitempty"`
+	Progress     int        `json:"progress"`
+	Step         string     `json:"step,omitempty"`
 	Created      time.Time  `json:"created"`
 	Finished     *time.Time `json:"finished,omitempty"`
+	// Events is the path of the job's Server-Sent Events stream.
+	Events string `json:"events"`
 }
 
 type diskDTO struct {
@@ -171,6 +175,7 @@ func (s *Server) createInstallation(c *fiber.Ctx) error {
 	if err != nil {
 		return fmt.Errorf("install %q: %w", opts.Name, err)
 	}
+	s.audit(c, "install", opts.Name, inst.JobID)
 	if inst.JobID != "" {
 		c.Location("/api/v1/jobs/" + inst.JobID)
 	}
@@ -199,20 +204,6 @@ func (s *Server) getInstallation(c *fiber.Ctx) error {
 	return c.JSON(toInstallationDTO(inst))
 }
 
-// deleteInstallation uninstalls and waits; ?purge=true also deletes the
-// app's data volumes.
-func (s *Server) deleteInstallation(c *fiber.Ctx) error {
-	name, err := nameParam(c)
-	if err != nil {
-		return err
-	}
-	purge := c.QueryBool("purge", false)
-	if err := s.eng.Uninstall(c.UserContext(), engine.UninstallOptions{Name: name, Purge: purge}); err != nil {
-		return fmt.Errorf("uninstall %q: %w", name, err)
-	}
-	return c.JSON(fiber.Map{"name": name, "status": string(engine.StatusUninstalled), "purged": purge})
-}
-
 // getJob answers one job.
 func (s *Server) getJob(c *fiber.Ctx) error {
 	id := c.Params("id")
@@ -223,10 +214,16 @@ func (s *Server) getJob(c *fiber.Ctx) error {
 	if err != nil {
 		return fmt.Errorf("get job %q: %w", id, err)
 	}
-	return c.JSON(jobDTO{
+	return c.JSON(s.toJobDTO(job))
+}
+
+func (s *Server) toJobDTO(job *engine.Job) jobDTO {
+	progress, step := s.eng.JobProgress(job)
+	return jobDTO{
 		ID: job.ID, Installation: job.Installation, Action: job.Action, Status: job.Status, Message: job.Message,
-		Created: job.Created.UTC(), Finished: utcPtr(job.Finished),
-	})
+		Progress: progress, Step: step, Created: job.Created.UTC(), Finished: utcPtr(job.Finished),
+		Events: "/api/v1/jobs/" + job.ID + "/events",
+	}
 }
 
 // getServer answers the host's latest health sample.

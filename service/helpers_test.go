@@ -41,6 +41,13 @@ type fakeEngine struct {
 	ServerFunc       func(ctx context.Context) (*engine.ServerStatus, error)
 	AppsFunc         func(ctx context.Context) ([]engine.App, error)
 	JobFunc          func(ctx context.Context, id string) (*engine.Job, error)
+	UpgradeFunc      func(ctx context.Context, opts engine.UpgradeOptions) (*engine.Installation, error)
+	ActionFunc       func(ctx context.Context, opts engine.ActionOptions) (*engine.Job, error)
+	UninstallJobFunc func(ctx context.Context, opts engine.UninstallOptions) (*engine.Job, error)
+	LogsFunc         func(ctx context.Context, opts engine.LogsOptions) (io.ReadCloser, error)
+	JobsFunc         func(ctx context.Context, limit int) ([]*engine.Job, error)
+	JobEventsFunc    func(ctx context.Context, id string) ([]engine.JobEvent, <-chan engine.JobEvent, func(), error)
+	UnmanagedFunc    func(ctx context.Context) ([]string, error)
 
 	calls atomic.Int32
 }
@@ -111,6 +118,70 @@ func (f *fakeEngine) Job(ctx context.Context, id string) (*engine.Job, error) {
 		return nil, errUnexpected
 	}
 	return f.JobFunc(ctx, id)
+}
+
+func (f *fakeEngine) Upgrade(ctx context.Context, opts engine.UpgradeOptions) (*engine.Installation, error) {
+	f.calls.Add(1)
+	if f.UpgradeFunc == nil {
+		return nil, errUnexpected
+	}
+	return f.UpgradeFunc(ctx, opts)
+}
+
+func (f *fakeEngine) Action(ctx context.Context, opts engine.ActionOptions) (*engine.Job, error) {
+	f.calls.Add(1)
+	if f.ActionFunc == nil {
+		return nil, errUnexpected
+	}
+	return f.ActionFunc(ctx, opts)
+}
+
+func (f *fakeEngine) UninstallJob(ctx context.Context, opts engine.UninstallOptions) (*engine.Job, error) {
+	f.calls.Add(1)
+	if f.UninstallJobFunc == nil {
+		return nil, errUnexpected
+	}
+	return f.UninstallJobFunc(ctx, opts)
+}
+
+func (f *fakeEngine) Logs(ctx context.Context, opts engine.LogsOptions) (io.ReadCloser, error) {
+	f.calls.Add(1)
+	if f.LogsFunc == nil {
+		return nil, errUnexpected
+	}
+	return f.LogsFunc(ctx, opts)
+}
+
+func (f *fakeEngine) Jobs(ctx context.Context, limit int) ([]*engine.Job, error) {
+	f.calls.Add(1)
+	if f.JobsFunc == nil {
+		return nil, errUnexpected
+	}
+	return f.JobsFunc(ctx, limit)
+}
+
+func (f *fakeEngine) JobEvents(ctx context.Context, id string) ([]engine.JobEvent, <-chan engine.JobEvent, func(), error) {
+	f.calls.Add(1)
+	if f.JobEventsFunc == nil {
+		return nil, nil, nil, errUnexpected
+	}
+	return f.JobEventsFunc(ctx, id)
+}
+
+// JobProgress is pure: it is not counted as an engine call.
+func (f *fakeEngine) JobProgress(job *engine.Job) (int, string) {
+	if job.Status == engine.JobSucceeded {
+		return 100, ""
+	}
+	return 0, ""
+}
+
+func (f *fakeEngine) Unmanaged(ctx context.Context) ([]string, error) {
+	f.calls.Add(1)
+	if f.UnmanagedFunc == nil {
+		return nil, errUnexpected
+	}
+	return f.UnmanagedFunc(ctx)
 }
 
 // memUsers is an in-memory Users.

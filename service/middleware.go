@@ -28,6 +28,8 @@ const (
 	localRequestID localKey = iota
 	localUser
 	localSessionHash
+	localRole
+	localBootstrap
 )
 
 // requestID takes the caller's X-Request-ID when it is short and plain,
@@ -114,6 +116,12 @@ func (s *Server) authenticate(r route) fiber.Handler {
 				return err
 			}
 			c.Locals(localUser, user)
+			if s.bootstrapHash != "" && hashSecret(token) == s.bootstrapHash {
+				c.Locals(localBootstrap, true)
+			}
+			if err := s.authorize(c, r); err != nil {
+				return err
+			}
 			return c.Next()
 		}
 		cookie := c.Cookies(sessionCookie)
@@ -136,6 +144,9 @@ func (s *Server) authenticate(r route) fiber.Handler {
 		}
 		c.Locals(localUser, user)
 		c.Locals(localSessionHash, idHash)
+		if err := s.authorize(c, r); err != nil {
+			return err
+		}
 		return c.Next()
 	}
 }

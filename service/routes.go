@@ -13,6 +13,9 @@ type route struct {
 	handler fiber.Handler
 	// public routes answer without authentication; only login and health.
 	public bool
+	// role is the least role the route needs; empty means viewer for
+	// reads and operator for changes.
+	role string
 	// mutates marks routes that change state, whatever their method (the
 	// product document's endpoints change state over GET): callers
 	// authenticated by session cookie must send the CSRF token.
@@ -43,15 +46,31 @@ func (s *Server) routes() []route {
 	rs := []route{
 		{method: fiber.MethodGet, path: "/health", handler: s.health, public: true},
 		{method: fiber.MethodPost, path: "/api/v1/login", handler: s.login, public: true},
-		{method: fiber.MethodPost, path: "/api/v1/logout", handler: s.logout, mutates: true},
-		{method: fiber.MethodPost, path: "/api/v1/tokens", handler: s.createToken, mutates: true},
+		{method: fiber.MethodPost, path: "/api/v1/logout", handler: s.logout, mutates: true, role: RoleViewer},
+		{method: fiber.MethodPost, path: "/api/v1/tokens", handler: s.createToken, mutates: true, role: RoleViewer},
+		{method: fiber.MethodPost, path: "/api/v1/register", handler: s.register, public: true},
+		{method: fiber.MethodGet, path: "/api/v1/me", handler: s.me},
+		{method: fiber.MethodGet, path: "/api/v1/users", handler: s.listUsers, role: RoleAdmin},
+		{method: fiber.MethodPost, path: "/api/v1/users", handler: s.createUser, mutates: true, role: RoleAdmin},
+		{method: fiber.MethodPatch, path: "/api/v1/users/:user", handler: s.updateUser, mutates: true, role: RoleAdmin},
+		{method: fiber.MethodDelete, path: "/api/v1/users/:user", handler: s.deleteUser, mutates: true, role: RoleAdmin},
+		{method: fiber.MethodGet, path: "/api/v1/settings", handler: s.getSettings, role: RoleAdmin},
+		{method: fiber.MethodPut, path: "/api/v1/settings", handler: s.putSettings, mutates: true, role: RoleAdmin},
+		{method: fiber.MethodGet, path: "/api/v1/audit", handler: s.listAudit, role: RoleAdmin},
 
 		{method: fiber.MethodGet, path: "/api/v1/apps", handler: s.listApps},
 		{method: fiber.MethodGet, path: "/api/v1/installations", handler: s.listInstallations},
 		{method: fiber.MethodPost, path: "/api/v1/installations", handler: s.createInstallation, mutates: true},
 		{method: fiber.MethodGet, path: "/api/v1/installations/:name", handler: s.getInstallation},
 		{method: fiber.MethodDelete, path: "/api/v1/installations/:name", handler: s.deleteInstallation, mutates: true},
+		{method: fiber.MethodPost, path: "/api/v1/installations/:name/upgrade", handler: s.upgradeInstallation, mutates: true},
+		{method: fiber.MethodPost, path: "/api/v1/installations/:name/actions/:action", handler: s.installationAction, mutates: true},
+		{method: fiber.MethodGet, path: "/api/v1/installations/:name/logs", handler: s.installationLogs},
+		{method: fiber.MethodGet, path: "/api/v1/unmanaged", handler: s.listUnmanaged},
+		{method: fiber.MethodGet, path: "/api/v1/jobs", handler: s.listJobs},
 		{method: fiber.MethodGet, path: "/api/v1/jobs/:id", handler: s.getJob},
+		{method: fiber.MethodGet, path: "/api/v1/jobs/:id/events", handler: s.jobEvents},
+		{method: fiber.MethodGet, path: "/api/v1/openapi.json", handler: s.openAPI},
 		{method: fiber.MethodGet, path: "/api/v1/server", handler: s.getServer},
 	}
 	// The product document's endpoints answer GET (query parameters) and

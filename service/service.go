@@ -15,6 +15,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"sync/atomic"
@@ -99,6 +100,14 @@ type Engine interface {
 	Server(ctx context.Context) (*engine.ServerStatus, error)
 	Apps(ctx context.Context) ([]engine.App, error)
 	Job(ctx context.Context, id string) (*engine.Job, error)
+	Upgrade(ctx context.Context, opts engine.UpgradeOptions) (*engine.Installation, error)
+	Action(ctx context.Context, opts engine.ActionOptions) (*engine.Job, error)
+	UninstallJob(ctx context.Context, opts engine.UninstallOptions) (*engine.Job, error)
+	Logs(ctx context.Context, opts engine.LogsOptions) (io.ReadCloser, error)
+	Jobs(ctx context.Context, limit int) ([]*engine.Job, error)
+	JobEvents(ctx context.Context, id string) (past []engine.JobEvent, next <-chan engine.JobEvent, stop func(), err error)
+	JobProgress(job *engine.Job) (progress int, step string)
+	Unmanaged(ctx context.Context) ([]string, error)
 }
 
 var _ Engine = (*engine.Engine)(nil)

@@ -30,6 +30,10 @@ const (
 	LabelService      = "com.docker.compose.service"
 	LabelManaged      = "sh.stackhub.managed"
 	LabelInstallation = "sh.stackhub.installation"
+	// LabelInvocation and LabelRun mark invocation containers (engine/cnab
+	// sets them).
+	LabelInvocation = "sh.stackhub.invocation"
+	LabelRun        = "sh.stackhub.run"
 )
 
 // Client is the engine.Docker implementation over the Engine API.
@@ -299,6 +303,34 @@ func (c *Client) RemoveProject(ctx context.Context, project string, purge bool) 
 			if _, err := c.api.VolumeRemove(ctx, v.Name, client.VolumeRemoveOptions{Force: true}); err != nil && !cerrdefs.IsNotFound(err) {
 				errs = append(errs, wrap(err, fmt.Sprintf("remove volume %s", v.Name)))
 			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// RemoveInvocations force-removes the invocation containers of the given
+// runs, with their anonymous volumes.
+func (c *Client) RemoveInvocations(ctx context.Context, runIDs []string) error {
+	if len(runIDs) == 0 {
+		return nil
+	}
+	want := make(map[string]bool, len(runIDs))
+	for _, id := range runIDs {
+		want[id] = true
+	}
+	f := make(client.Filters).Add("label", LabelInvocation+"=true")
+	list, err := c.api.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
+	if err != nil {
+		return wrap(err, "list invocation containers")
+	}
+	var errs []error
+	for _, s := range list.Items {
+		if !want[s.Labels[LabelRun]] {
+			continue
+		}
+		_, err := c.api.ContainerRemove(ctx, s.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+		if err != nil && !cerrdefs.IsNotFound(err) {
+			errs = append(errs, wrap(err, fmt.Sprintf("remove invocation container %s", containerName(s.Names))))
 		}
 	}
 	return errors.Join(errs...)

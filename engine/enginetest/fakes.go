@@ -36,6 +36,7 @@ type DockerFunc struct {
 	ProjectContainersFunc func(ctx context.Context, project string) ([]engine.ContainerState, error)
 	ManagedContainersFunc func(ctx context.Context) ([]engine.ContainerState, error)
 	RemoveProjectFunc     func(ctx context.Context, project string, purge bool) error
+	RemoveInvocationsFunc func(ctx context.Context, runIDs []string) error
 	EventsFunc            func(ctx context.Context) (<-chan engine.ContainerEvent, <-chan error)
 	InfoFunc              func(ctx context.Context) (engine.EngineInfo, error)
 	SocketPathFunc        func() string
@@ -96,6 +97,14 @@ func (d *DockerFunc) RemoveProject(ctx context.Context, project string, purge bo
 		return nil
 	}
 	return d.RemoveProjectFunc(ctx, project, purge)
+}
+
+// RemoveInvocations calls RemoveInvocationsFunc; nil succeeds.
+func (d *DockerFunc) RemoveInvocations(ctx context.Context, runIDs []string) error {
+	if d.RemoveInvocationsFunc == nil {
+		return nil
+	}
+	return d.RemoveInvocationsFunc(ctx, runIDs)
 }
 
 // Events calls EventsFunc; nil returns channels that carry nothing and

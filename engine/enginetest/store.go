@@ -36,6 +36,7 @@ func StoreContract(t *testing.T, newStore func(t *testing.T) engine.Store) {
 		{"LeasePortsConcurrentDisjoint", testLeasePortsConcurrent},
 		{"LeasePortsConcurrentSamePort", testLeasePortsSamePort},
 		{"Jobs", testJobs},
+		{"JobEvents", testJobEvents},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -577,6 +578,29 @@ func testJobs(t *testing.T, s engine.Store) {
 	assert.Equal(t, []string{"job-3", "job-2"}, ids(some))
 
 	none, err := s.ListJobs(ctx, engine.JobRunning)
+	require.NoError(t, err)
+	assert.Empty(t, none)
+}
+
+func testJobEvents(t *testing.T, s engine.Store) {
+	ctx := t.Context()
+	job := &engine.Job{ID: "J1", Installation: "a", Action: "install", Status: engine.JobRunning, Created: at(0)}
+	require.NoError(t, s.CreateJob(ctx, job))
+	evs := []*engine.JobEvent{
+		{Job: "J1", Seq: 2, Type: engine.JobEventLog, Step: "run install", Progress: 30, Line: "pulling", Time: at(2)},
+		{Job: "J1", Seq: 1, Type: engine.JobEventStatus, Status: engine.JobRunning, Progress: 5, Time: at(1)},
+		{Job: "J2", Seq: 1, Type: engine.JobEventStatus, Status: engine.JobQueued, Time: at(1)},
+	}
+	for _, ev := range evs {
+		require.NoError(t, s.AppendJobEvent(ctx, ev))
+	}
+	require.ErrorIs(t, s.AppendJobEvent(ctx, evs[0]), engine.ErrConflict, "seq is unique per job")
+	got, err := s.ListJobEvents(ctx, "J1")
+	require.NoError(t, err)
+	require.Len(t, got, 2)
+	assert.Equal(t, *evs[1], *got[0])
+	assert.Equal(t, *evs[0], *got[1])
+	none, err := s.ListJobEvents(ctx, "nope")
 	require.NoError(t, err)
 	assert.Empty(t, none)
 }

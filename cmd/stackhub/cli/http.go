@@ -9,6 +9,12 @@ import (
 	"github.com/stackhub/stackhub/service"
 )
 
+// The store keeps roles, settings and the audit log for the service.
+var (
+	_ service.Accounts = (*sqlite.Store)(nil)
+	_ service.Auditor  = (*sqlite.Store)(nil)
+)
+
 // serveHTTP serves the API until ctx ends.
 func serveHTTP(ctx context.Context, f *Factory, cfg *Config, eng *engine.Engine, store *sqlite.Store, log *slog.Logger) error {
 	srv := service.New(service.Config{

@@ -120,6 +120,12 @@ func NewRootCmd(f *Factory) *cobra.Command {
 	root.PersistentFlags().StringVar(&f.configFile, "config", "", "config file (env STACKHUB_CONFIG; default $XDG_CONFIG_HOME/stackhub/config.yaml)")
 	root.AddCommand(newServeCmd(f, nil))
 	root.AddCommand(newVersionCmd(f))
+	root.AddCommand(newBundleCmd(f))
+	root.AddCommand(newLoginCmd(f), newLogoutCmd(f), newInstallCmd(f), newUpgradeCmd(f), newUninstallCmd(f),
+		newActionCmd(f, "start", "Start a stopped installation"),
+		newActionCmd(f, "stop", "Stop an installation (its data is kept)"),
+		newActionCmd(f, "restart", "Restart an installation"),
+		newLogsCmd(f), newListCmd(f), newShowCmd(f), newServerCmd(f), newTokenCmd(f), newUserCmd(f))
 	return root
 }
 

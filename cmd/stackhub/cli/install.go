@@ -1,0 +1,162 @@
+package cli
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/stackhub/stackhub/service/client"
+)
+
+// InstallOptions are the inputs of `stackhub install` and `stackhub upgrade`.
+type InstallOptions struct {
+	App     string
+	Name    string
+	Params  []string
+	NoWait  bool
+	Verbose bool
+	Output  string
+}
+
+func newInstallCmd(f *Factory) *cobra.Command {
+	opts := &InstallOptions{}
+	cmd := &cobra.Command{
+		Use:   "install APP",
+		Short: "Install an app from the catalog",
+		Long: "Install an app from the catalog, with a progress bar until it runs. Install one app several\n" +
+			"times under different names with --name.",
+		Example: "  stackhub install wordpress\n  stackhub install wordpress --name blog2 --param title=Blog\n  stackhub install hello --no-wait -o json",
+		Args:    exactArgs(1),
+		ValidArgsFunction: func(cmd *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+			c, err := f.Client(cmd)
+			if err != nil || len(args) > 0 {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			apps, err := c.Apps(cmd.Context())
+			if err != nil {
+				return nil, cobra.ShellCompDirectiveError
+			}
+			var names []string
+			for _, a := range apps {
+				names = append(names, a.Name)
+			}
+			return names, cobra.ShellCompDirectiveNoFileComp
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.App = args[0]
+			if err := checkOutput(opts.Output); err != nil {
+				return err
+			}
+			params, err := parseParams(opts.Params)
+			if err != nil {
+				return err
+			}
+			c, err := f.Client(cmd)
+			if err != nil {
+				return err
+			}
+			inst, err := c.Install(cmd.Context(), opts.App, opts.Name, params)
+			if err != nil {
+				return err
+			}
+			return finishInstall(cmd, f, c, inst, opts, "install "+inst.Name)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Name, "name", "", "installation name (default: the app's name)")
+	addInstallFlags(cmd, opts)
+	return cmd
+}
+
+func addInstallFlags(cmd *cobra.Command, opts *InstallOptions) {
+	cmd.Flags().StringArrayVarP(&opts.Params, "param", "p", nil, "bundle parameter NAME=VALUE (repeatable)")
+	cmd.Flags().BoolVar(&opts.NoWait, "no-wait", false, "return once the job is queued")
+	cmd.Flags().BoolVarP(&opts.Verbose, "verbose", "v", false, "show the job's log lines")
+	addClientFlags(cmd, &opts.Output)
+}
+
+// finishInstall follows the job (unless --no-wait) and prints the
+// installation.
+func finishInstall(cmd *cobra.Command, f *Factory, c *client.Client, inst *client.Installation, opts *InstallOptions, what string) error {
+	ctx := cmd.Context()
+	if !opts.NoWait && inst.JobID != "" {
+		if err := waitJob(ctx, f, c, inst.JobID, what, opts.Verbose); err != nil {
+			return err
+		}
+		got, err := c.Get(ctx, inst.Name)
+		if err != nil {
+			return err
+		}
+		inst = got
+	}
+	if opts.Output == "json" {
+		return printJSON(f.IO.Out, inst)
+	}
+	printInstallation(f, inst)
+	return nil
+}
+
+func printInstallation(f *Factory, inst *client.Installation) {
+	tw := newTable(f.IO.Out)
+	fmt.Fprintf(tw, "Name:\t%s\n", inst.Name)
+	fmt.Fprintf(tw, "App:\t%s %s\n", inst.App, inst.Version)
+	fmt.Fprintf(tw, "Status:\t%s\n", inst.Status)
+	if inst.Reason != "" {
+		fmt.Fprintf(tw, "Reason:\t%s\n", inst.Reason)
+	}
+	fmt.Fprintf(tw, "Container:\t%s\n", inst.ContainerName)
+	fmt.Fprintf(tw, "Ports:\t%s\n", formatPorts(inst.Ports))
+	if inst.JobID != "" {
+		fmt.Fprintf(tw, "Job:\t%s\n", inst.JobID)
+	}
+	_ = tw.Flush()
+}
+
+func formatPorts(ports map[string]int) string {
+	if len(ports) == 0 {
+		return "-"
+	}
+	keys := make([]string, 0, len(ports))
+	for k := range ports {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s=%d", k, ports[k]))
+	}
+	return strings.Join(parts, ",")
+}
+
+func newUpgradeCmd(f *Factory) *cobra.Command {
+	opts := &InstallOptions{}
+	cmd := &cobra.Command{
+		Use:               "upgrade NAME",
+		Short:             "Upgrade an installation to the catalog's version of its app",
+		Long:              "Upgrade an installation; its ports, data and generated secrets are kept.",
+		Example:           "  stackhub upgrade blog2\n  stackhub upgrade blog2 --param title=News",
+		Args:              exactArgs(1),
+		ValidArgsFunction: completeInstallations(f),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(opts.Output); err != nil {
+				return err
+			}
+			params, err := parseParams(opts.Params)
+			if err != nil {
+				return err
+			}
+			c, err := f.Client(cmd)
+			if err != nil {
+				return err
+			}
+			inst, err := c.Upgrade(cmd.Context(), args[0], params)
+			if err != nil {
+				return err
+			}
+			return finishInstall(cmd, f, c, inst, opts, "upgrade "+args[0])
+		},
+	}
+	addInstallFlags(cmd, opts)
+	return cmd
+}

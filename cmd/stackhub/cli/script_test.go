@@ -1,0 +1,347 @@
+package cli_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/stackhub/stackhub/cmd/stackhub/cli"
+	"github.com/stackhub/stackhub/engine"
+	"github.com/stackhub/stackhub/engine/sqlite"
+	"github.com/stackhub/stackhub/service"
+)
+
+// scriptPassword is the admin's password on the scripts' test services.
+const scriptPassword = "script-admin-pw"
+
+func TestMain(m *testing.M) {
+	os.Exit(testscript.RunMain(m, map[string]func() int{
+		"stackhub": cli.Main,
+		// stackhub-wait-ready waits up to 60 s for $STACKHUB_SERVER/health.
+		"stackhub-wait-ready": waitReady,
+	}))
+}
+
+func waitReady() int {
+	url := os.Getenv("STACKHUB_SERVER") + "/health"
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(url)
+		if err == nil {
+			_ = resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return 0
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	fmt.Fprintln(os.Stderr, "stackhub did not answer on", url)
+	return 1
+}
+
+// TestScript runs the CLI's acceptance scripts against a real service
+// (real routes, auth and SQLite store) over a fake engine.
+func TestScript(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata/script",
+		Setup: func(env *testscript.Env) error {
+			setHome(env)
+			url, stop, err := startFakeService(env.T(), env.WorkDir)
+			if err != nil {
+				return err
+			}
+			env.Defer(stop)
+			env.Setenv("STACKHUB_SERVER", url)
+			env.Setenv("STACKHUB_LANG", "en")
+			env.Setenv("ADMIN_PASSWORD", scriptPassword)
+			return nil
+		},
+	})
+}
+
+// setHome keeps every script's config (and credentials) in $WORK.
+func setHome(env *testscript.Env) {
+	env.Setenv("HOME", env.WorkDir)
+	env.Setenv("XDG_CONFIG_HOME", filepath.Join(env.WorkDir, ".config"))
+	env.Setenv("XDG_DATA_HOME", filepath.Join(env.WorkDir, ".data"))
+}
+
+func startFakeService(t testscript.T, dir string) (string, func(), error) {
+	store, err := sqlite.Open(context.Background(), filepath.Join(dir, ".service.db"), slog.New(slog.DiscardHandler))
+	if err != nil {
+		return "", nil, err
+	}
+	srv := service.New(service.Config{DataDir: dir, AdminPassword: scriptPassword}, newMemEngine(), store, slog.New(slog.DiscardHandler))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Listen(ctx, addr) }()
+	for i := 0; i < 100; i++ {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			_ = c.Close()
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return "http://" + addr, func() {
+		cancel()
+		<-done
+		_ = store.Close()
+	}, nil
+}
+
+// memEngine is a small in-memory engine: jobs finish at once, with a few
+// events, so the scripts exercise the whole client path quickly.
+type memEngine struct {
+	mu     sync.Mutex
+	insts  map[string]*engine.Installation
+	jobs   map[string]*engine.Job
+	events map[string][]engine.JobEvent
+	order  []string
+	port   int
+}
+
+func newMemEngine() *memEngine {
+	return &memEngine{insts: map[string]*engine.Installation{}, jobs: map[string]*engine.Job{}, events: map[string][]engine.JobEvent{}, port: 9001}
+}
+
+var memApps = []engine.App{
+	{Name: "hello", Title: "Hello", Version: "0.2.0", Description: "A tiny web page", Category: "demo",
+		Ports: []engine.PortSpec{{Name: "port", Service: "web", Target: 8080, Protocol: "tcp"}}},
+	{Name: "broken", Title: "Broken", Version: "0.1.0", Description: "Fails to install", Category: "demo"},
+}
+
+func (m *memEngine) job(inst, action string, fail string) *engine.Job {
+	now := time.Now().UTC()
+	j := &engine.Job{ID: engine.NewID(), Installation: inst, Action: action, Status: engine.JobSucceeded, Created: now, Finished: &now}
+	evs := []engine.JobEvent{
+		{Type: engine.JobEventStatus, Status: engine.JobQueued},
+		{Type: engine.JobEventStatus, Status: engine.JobRunning, Progress: 5},
+		{Type: engine.JobEventStep, Step: "run " + action, Progress: 20},
+		{Type: engine.JobEventLog, Step: "run " + action, Line: action + " " + inst + ": working", Progress: 50},
+	}
+	if fail != "" {
+		j.Status, j.Message = engine.JobFailed, fail
+		evs = append(evs, engine.JobEvent{Type: engine.JobEventLog, Line: "error: " + fail, Progress: 50})
+	}
+	evs = append(evs, engine.JobEvent{Type: engine.JobEventStatus, Status: j.Status, Progress: 100})
+	for i := range evs {
+		evs[i].Job, evs[i].Seq, evs[i].Time = j.ID, i+1, now
+	}
+	m.jobs[j.ID] = j
+	m.events[j.ID] = evs
+	m.order = append(m.order, j.ID)
+	return j
+}
+
+func (m *memEngine) Install(_ context.Context, o engine.InstallOptions) (*engine.Installation, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var app *engine.App
+	for i := range memApps {
+		if memApps[i].Name == o.App {
+			app = &memApps[i]
+		}
+	}
+	if app == nil {
+		return nil, engine.NewUserError(engine.ErrNotFound, fmt.Sprintf("app %q is not in the catalog", o.App), "list the catalog with `stackhub list --apps`")
+	}
+	if old, ok := m.insts[o.Name]; ok && old.Status != engine.StatusFailed {
+		return nil, engine.NewUserError(engine.ErrConflict, fmt.Sprintf("%s is already installed (status %s)", o.Name, old.Status),
+			fmt.Sprintf("uninstall it first, or install under another name (stackhub install %s --name %s-2)", o.App, o.Name))
+	}
+	now := time.Now().UTC()
+	inst := &engine.Installation{Name: o.Name, App: o.App, BundleVersion: "0.1.0", Status: engine.StatusRunning,
+		ContainerName: "stackhub-" + o.Name, Ports: map[string]int{}, Parameters: o.Parameters, Created: now, Modified: now, Installed: &now}
+	for _, p := range app.Ports {
+		inst.Ports[p.Name] = m.port
+		m.port++
+	}
+	fail := ""
+	if o.App == "broken" {
+		fail = "install failed: container web exited with code 1"
+		inst.Status, inst.Reason, inst.Installed = engine.StatusFailed, fail, nil
+	}
+	inst.JobID = m.job(o.Name, "install", fail).ID
+	m.insts[o.Name] = inst
+	cp := *inst
+	return &cp, nil
+}
+
+func (m *memEngine) get(name string) (*engine.Installation, error) {
+	inst, ok := m.insts[name]
+	if !ok {
+		return nil, engine.NewUserError(engine.ErrNotFound, fmt.Sprintf("%s is not installed", name), "list installations with `stackhub list`")
+	}
+	return inst, nil
+}
+
+func (m *memEngine) Uninstall(_ context.Context, o engine.UninstallOptions) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, err := m.get(o.Name); err != nil {
+		return err
+	}
+	delete(m.insts, o.Name)
+	return nil
+}
+
+func (m *memEngine) UninstallJob(ctx context.Context, o engine.UninstallOptions) (*engine.Job, error) {
+	if err := m.Uninstall(ctx, o); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.job(o.Name, "uninstall", ""), nil
+}
+
+func (m *memEngine) UninstallAll(ctx context.Context) ([]engine.UninstallOutcome, error) {
+	return nil, nil
+}
+
+func (m *memEngine) Get(_ context.Context, name string) (*engine.Installation, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	inst, err := m.get(name)
+	if err != nil {
+		return nil, err
+	}
+	cp := *inst
+	return &cp, nil
+}
+
+func (m *memEngine) List(context.Context) ([]*engine.Installation, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []*engine.Installation
+	for _, inst := range m.insts {
+		cp := *inst
+		out = append(out, &cp)
+	}
+	sortInsts(out)
+	return out, nil
+}
+
+func sortInsts(l []*engine.Installation) {
+	for i := 1; i < len(l); i++ {
+		for j := i; j > 0 && l[j].Name < l[j-1].Name; j-- {
+			l[j], l[j-1] = l[j-1], l[j]
+		}
+	}
+}
+
+func (m *memEngine) Server(context.Context) (*engine.ServerStatus, error) {
+	return &engine.ServerStatus{CPUPercent: 10, MemoryPercent: 54, MemoryTotal: 8 << 30, Hostname: "box", OS: "linux",
+		Disks:         []engine.DiskUsage{{Mount: "/", Total: 100 << 30, Percent: 40}},
+		Risks:         []engine.Risk{{ID: "docker-socket", Severity: "high", What: "a container mounts the Docker socket", Fix: "remove the mount"}},
+		UptimeSeconds: 3600, Sampled: time.Now()}, nil
+}
+
+func (m *memEngine) Apps(context.Context) ([]engine.App, error) { return memApps, nil }
+
+func (m *memEngine) Job(_ context.Context, id string) (*engine.Job, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	j, ok := m.jobs[id]
+	if !ok {
+		return nil, engine.NewUserError(engine.ErrNotFound, "job "+id+" not found", "")
+	}
+	cp := *j
+	return &cp, nil
+}
+
+func (m *memEngine) Upgrade(_ context.Context, o engine.UpgradeOptions) (*engine.Installation, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	inst, err := m.get(o.Name)
+	if err != nil {
+		return nil, err
+	}
+	inst.BundleVersion = "0.2.0"
+	inst.JobID = m.job(o.Name, "upgrade", "").ID
+	cp := *inst
+	return &cp, nil
+}
+
+func (m *memEngine) Action(_ context.Context, o engine.ActionOptions) (*engine.Job, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	inst, err := m.get(o.Name)
+	if err != nil {
+		return nil, err
+	}
+	switch o.Action {
+	case "stop":
+		inst.Status = engine.StatusStopped
+	case "start", "restart":
+		inst.Status = engine.StatusRunning
+	default:
+		return nil, engine.NewUserError(engine.ErrInvalid, fmt.Sprintf("bundle %s has no action %q", inst.App, o.Action), "its actions are: restart, start, stop")
+	}
+	return m.job(o.Name, o.Action, ""), nil
+}
+
+func (m *memEngine) Logs(_ context.Context, o engine.LogsOptions) (io.ReadCloser, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, err := m.get(o.Name); err != nil {
+		return nil, err
+	}
+	lines := []string{"line 1", "line 2", "line 3"}
+	if o.Tail > 0 && o.Tail < len(lines) {
+		lines = lines[len(lines)-o.Tail:]
+	}
+	return io.NopCloser(strings.NewReader(strings.Join(lines, "\n") + "\n")), nil
+}
+
+func (m *memEngine) Jobs(_ context.Context, limit int) ([]*engine.Job, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []*engine.Job
+	for i := len(m.order) - 1; i >= 0 && (limit == 0 || len(out) < limit); i-- {
+		out = append(out, m.jobs[m.order[i]])
+	}
+	return out, nil
+}
+
+func (m *memEngine) JobEvents(_ context.Context, id string) ([]engine.JobEvent, <-chan engine.JobEvent, func(), error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	evs, ok := m.events[id]
+	if !ok {
+		return nil, nil, nil, engine.NewUserError(engine.ErrNotFound, "job "+id+" not found", "")
+	}
+	return evs, nil, func() {}, nil
+}
+
+func (m *memEngine) JobProgress(j *engine.Job) (int, string) {
+	if j.Status == engine.JobSucceeded {
+		return 100, ""
+	}
+	return 0, ""
+}
+
+func (m *memEngine) Unmanaged(context.Context) ([]string, error) { return nil, nil }
