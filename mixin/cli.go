@@ -17,7 +17,7 @@ type usageError struct{ error }
 // Main runs the mixin's command line with args (without the program name)
 // and returns the process exit code: 0, 1 on errors, 2 on usage errors.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	ctx, cancel := ctxWithSignals()
+	ctx, cancel := signalContext()
 	defer cancel()
 	m := New(stdin, stdout, stderr)
 	return m.Run(ctx, args)

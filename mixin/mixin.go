@@ -9,7 +9,6 @@
 package mixin
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
@@ -220,9 +219,4 @@ func printError(w io.Writer, err error) {
 	} else if client.IsErrConnectionFailed(err) {
 		fmt.Fprintln(w, "Hint: the stackhub mixin needs the Docker socket: declare `required: [docker]` in porter.yaml and run porter with --allow-docker-host-access")
 	}
-}
-
-// ctxWithSignals is overridable in tests.
-var ctxWithSignals = func() (context.Context, context.CancelFunc) {
-	return signalContext()
 }
