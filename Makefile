@@ -50,8 +50,6 @@ test-integration: build test-images ## Run the tests on the real Docker Engine
 
 .PHONY: test
 test: build test-images ## Run every test: unit, then integration and end-to-end on the real Docker Engine
-	go vet ./...
-	go vet -tags=integration ./...
 	STACKHUB_BIN=$(CURDIR)/$(BIN) go test -count=1 -tags=integration -timeout $(INTEGRATION_TIMEOUT) -p 1 ./...
 
 .PHONY: fuzz
@@ -69,9 +67,10 @@ fmt: ## Format the code
 	gofmt -w $$(git ls-files '*.go')
 
 .PHONY: lint
-lint: ## Check formatting and vet
+lint: ## Check formatting and vet (with and without the integration tag)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 	go vet ./...
+	go vet -tags=integration ./...
 
 .PHONY: check
 check: lint test ## Everything CI runs

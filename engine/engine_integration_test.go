@@ -12,6 +12,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -114,9 +117,11 @@ func TestEngineInstallsAndUninstallsOnRealDocker(t *testing.T) {
 	assert.Contains(t, got[engine.LogsOutput], "execution completed successfully")
 
 	images := func() string {
-		out, err := exec.Command("docker", "images", "-q", "--filter", "label="+engine.LabelBundleDigest).Output()
+		out, err := exec.Command("docker", "images", "-q", "--no-trunc", "--filter", "label="+engine.LabelBundleDigest).Output()
 		require.NoError(t, err)
-		return string(out)
+		ids := strings.Fields(string(out))
+		sort.Strings(ids)
+		return strings.Join(slices.Compact(ids), " ")
 	}
 	before := images()
 
