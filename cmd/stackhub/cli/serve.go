@@ -27,7 +27,7 @@ type ServeOptions struct {
 func newServeCmd(f *Factory, runF func(context.Context, *ServeOptions) error) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Start the StackHub service (HTTP API, web page, jobs)",
+		Short: "Start the StackHub service (HTTP API and jobs)",
 		Long: "Start the StackHub service. It keeps its state in an embedded SQLite file in the data folder,\n" +
 			"talks to the local Docker Engine, and serves the HTTP API on --addr.",
 		Example: "  stackhub serve\n  stackhub serve --addr 127.0.0.1:9000 --data /var/lib/stackhub --catalog ./bundles",
