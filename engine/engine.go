@@ -74,9 +74,10 @@ type Engine struct {
 	opMu    sync.Mutex
 	opLocks map[string]*sync.Mutex
 
-	images *imageCache
-	live   *liveState
-	hub    *jobHub
+	images  *imageCache
+	secrets defaultSecrets
+	live    *liveState
+	hub     *jobHub
 }
 
 // New builds an engine. Call Start to begin background work and Close to
@@ -199,6 +200,7 @@ func (e *Engine) Server(ctx context.Context) (*ServerStatus, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sample host: %w", err)
 	}
+	st.Risks = append(st.Risks, e.credentialRisks(ctx)...)
 	return st, nil
 }
 

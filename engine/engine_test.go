@@ -36,6 +36,20 @@ uninstall:
       compose: docker-compose.yml
 `
 
+const credsManifest = `schemaVersion: 1.0.1
+name: creds
+version: 0.1.0
+mixins: [stackhub]
+parameters:
+  - {name: admin_password, type: string, sensitive: true, default: admin}
+  - {name: db_password, type: string, sensitive: true, default: ""}
+  - {name: title, type: string, default: Hi}
+install:
+  - stackhub: {compose: docker-compose.yml}
+uninstall:
+  - stackhub: {compose: docker-compose.yml}
+`
+
 type converterFunc func(m *manifest.Manifest, req engine.ConvertRequest) ([]byte, error)
 
 func (f converterFunc) Convert(m *manifest.Manifest, req engine.ConvertRequest) ([]byte, error) {
@@ -97,12 +111,16 @@ func newTestEngine(t *testing.T, runErr func(op *engine.Operation) error, publis
 	cat := engine.NewDirCatalog(fstest.MapFS{
 		"hello/porter.yaml":        {Data: []byte(helloManifest)},
 		"hello/docker-compose.yml": {Data: []byte("services: {}\n")},
+		"creds/porter.yaml":        {Data: []byte(credsManifest)},
 	})
 	conv := converterFunc(func(m *manifest.Manifest, req engine.ConvertRequest) ([]byte, error) {
 		return []byte(`{"name":"hello","parameters":{"stackhub-context":{"definition":"c"}},"definitions":{"c":{"type":"string","default":""}}}`), nil
 	})
 	eng, err := engine.New(engine.Config{PortMin: 9001, PortMax: 9010, RuntimeBinary: bin}, engine.Deps{
 		Store: store, Docker: d, Runtime: rt, Converter: conv, Catalog: cat,
+		Host: &enginetest.HostProbeFunc{SampleFunc: func(ctx context.Context) (*engine.ServerStatus, error) {
+			return &engine.ServerStatus{}, nil
+		}},
 		Ports: proberFunc(func(port int, proto string) bool { return port != 9002 }),
 	})
 	require.NoError(t, err)
@@ -236,4 +254,27 @@ func TestConcurrentInstallsGetDisjointPorts(t *testing.T) {
 	// ports does not fit.
 	_, err := e.Install(t.Context(), engine.InstallOptions{App: "hello", Name: "he"})
 	require.ErrorIs(t, err, engine.ErrUnavailable)
+}
+
+func TestServerFlagsDefaultCredentials(t *testing.T) {
+	e := newTestEngine(t, nil)
+	_, err := e.Install(t.Context(), engine.InstallOptions{App: "creds"})
+	require.NoError(t, err)
+	_, err = e.Install(t.Context(), engine.InstallOptions{App: "creds", Name: "creds2", Parameters: map[string]string{"admin_password": "s3cret-Pw"}})
+	require.NoError(t, err)
+	waitStatus(t, e, "creds", engine.StatusRunning)
+	waitStatus(t, e, "creds2", engine.StatusRunning)
+
+	st, err := e.Server(t.Context())
+	require.NoError(t, err)
+	var ids []string
+	for _, r := range st.Risks {
+		ids = append(ids, r.ID)
+		if r.ID == "default-credentials:creds" {
+			assert.Contains(t, r.What, "admin_password")
+			assert.NotContains(t, r.What, "db_password", "an empty default is generated, not shared")
+			assert.NotEmpty(t, r.Fix)
+		}
+	}
+	assert.Equal(t, []string{"default-credentials:creds"}, ids, "creds2 set its own password")
 }
