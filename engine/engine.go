@@ -176,6 +176,26 @@ func (e *Engine) lockInstallation(name string) *sync.Mutex {
 	return m
 }
 
+// lockContext locks mu, giving up when ctx ends. sync.Mutex cannot wait
+// on a channel, so it polls; the locks it waits for are held briefly.
+func lockContext(ctx context.Context, mu *sync.Mutex) error {
+	if mu.TryLock() {
+		return nil
+	}
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for the installation's lock: %w", context.Cause(ctx))
+		case <-t.C:
+			if mu.TryLock() {
+				return nil
+			}
+		}
+	}
+}
+
 // Apps lists the catalog.
 func (e *Engine) Apps(ctx context.Context) ([]App, error) {
 	return e.deps.Catalog.List(ctx)

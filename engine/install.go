@@ -202,8 +202,17 @@ func (e *Engine) Uninstall(ctx context.Context, opts UninstallOptions) error {
 		return fmt.Errorf("uninstall %s: %w", opts.Name, err)
 	}
 	lock := e.lockInstallation(opts.Name)
-	if !lock.TryLock() {
-		return NewUserError(ErrConflict, fmt.Sprintf("%s is busy (%s)", opts.Name, inst.Status), "wait for the running job to finish, then retry")
+	switch inst.Status {
+	case StatusInstalling, StatusUpgrading, StatusUninstalling:
+		if !lock.TryLock() {
+			return NewUserError(ErrConflict, fmt.Sprintf("%s is busy (%s)", opts.Name, inst.Status), "wait for the running job to finish, then retry")
+		}
+	default:
+		// A job that just recorded a settled status may still hold the
+		// lock for a moment: wait for it rather than answer busy.
+		if err := lockContext(ctx, lock); err != nil {
+			return fmt.Errorf("uninstall %s: %w", opts.Name, err)
+		}
 	}
 	defer lock.Unlock()
 	inst, err = e.deps.Store.GetInstallation(ctx, e.cfg.Namespace, opts.Name)

@@ -114,7 +114,7 @@ func (e *Engine) Upgrade(ctx context.Context, opts UpgradeOptions) (*Installatio
 	if err := settled(inst, "upgrade"); err != nil {
 		return nil, err
 	}
-	fsys, err := e.deps.Catalog.Open(ctx, inst.App)
+	fsys, err := e.openInstalled(ctx, inst)
 	if err != nil {
 		return nil, err
 	}
@@ -226,7 +226,7 @@ func (e *Engine) Action(ctx context.Context, opts ActionOptions) (*Job, error) {
 	if err := settled(inst, opts.Action); err != nil {
 		return nil, err
 	}
-	fsys, err := e.deps.Catalog.Open(ctx, inst.App)
+	fsys, err := e.openInstalled(ctx, inst)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"io"
 	"io/fs"
@@ -243,4 +244,76 @@ func TestLifecycleRefusals(t *testing.T) {
 	require.NoError(t, err, "a failed upgrade can be retried")
 	waitJob(t, e, up.JobID)
 	require.NoError(t, e.Uninstall(ctx, engine.UninstallOptions{Name: "hello"}))
+}
+
+// TestLifecycleFromReference checks that an installation made from a
+// registry reference is upgraded, stopped and started with its stored
+// bundle, not with the catalog's app of the same name.
+func TestLifecycleFromReference(t *testing.T) {
+	catalogVersion := "0.1.0"
+	e, store, _ := newLifecycleEngine(t, &catalogVersion, nil)
+	ctx := t.Context()
+	porter := strings.Replace(lifecycleManifest, "%s", "9.9.9", 1)
+	bundleJSON := []byte(`{"name":"hello","version":"9.9.9","invocationImages":[{"image":"localhost:5000/hello:v9.9.9",` +
+		`"imageType":"docker","contentDigest":"sha256:` + strings.Repeat("a", 64) + `"}],` +
+		`"custom":{"sh.porter":{"manifest":"` + base64.StdEncoding.EncodeToString([]byte(porter)) + `"}}}`)
+	var pulled []string
+	e.UseRegistry(&enginetest.RegistryFunc{
+		PullBundleFunc: func(_ context.Context, ref string, _ bool) (*engine.RemoteBundle, error) {
+			return &engine.RemoteBundle{Reference: ref, Digest: "sha256:" + strings.Repeat("b", 64), BundleJSON: bundleJSON}, nil
+		},
+		PullImageFunc: func(_ context.Context, ref, tag string) error { pulled = append(pulled, ref+" as "+tag); return nil },
+	})
+
+	inst, err := e.Install(ctx, engine.InstallOptions{Reference: "localhost:5000/hello:v9.9.9"})
+	require.NoError(t, err)
+	assert.Equal(t, "hello", inst.Name, "the name defaults to the bundle's")
+	job, _ := waitJob(t, e, inst.JobID)
+	require.Equal(t, engine.JobSucceeded, job.Status, job.Message)
+	require.Len(t, pulled, 1)
+
+	tests := []struct {
+		name   string
+		run    func() (string, error)
+		status engine.Status
+	}{
+		{"stop", func() (string, error) {
+			j, err := e.Action(ctx, engine.ActionOptions{Name: "hello", Action: "stop"})
+			if err != nil {
+				return "", err
+			}
+			return j.ID, nil
+		}, engine.StatusStopped},
+		{"start", func() (string, error) {
+			j, err := e.Action(ctx, engine.ActionOptions{Name: "hello", Action: "start"})
+			if err != nil {
+				return "", err
+			}
+			return j.ID, nil
+		}, engine.StatusRunning},
+		{"upgrade", func() (string, error) {
+			up, err := e.Upgrade(ctx, engine.UpgradeOptions{Name: "hello"})
+			if err != nil {
+				return "", err
+			}
+			return up.JobID, nil
+		}, engine.StatusRunning},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			id, err := tt.run()
+			require.NoError(t, err)
+			job, _ := waitJob(t, e, id)
+			require.Equal(t, engine.JobSucceeded, job.Status, job.Message)
+			got, err := store.GetInstallation(ctx, "", "hello")
+			require.NoError(t, err)
+			assert.Equal(t, tt.status, got.Status)
+			assert.Equal(t, "9.9.9", got.BundleVersion, "the stored bundle, not the catalog's 0.1.0")
+			runs, err := store.ListRuns(ctx, "", "hello")
+			require.NoError(t, err)
+			require.NotEmpty(t, runs)
+			assert.Equal(t, "localhost:5000/hello:v9.9.9", runs[0].BundleRef)
+			assert.JSONEq(t, string(bundleJSON), string(runs[0].Bundle))
+		})
+	}
 }

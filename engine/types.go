@@ -192,7 +192,20 @@ type ServerStatus struct {
 	OS            string      `json:"os"`
 	Kernel        string      `json:"kernel"`
 	Risks         []Risk      `json:"risks"`
-	Sampled       time.Time   `json:"sampled"`
+	// Network holds the byte and packet counters of each interface.
+	Network []NetStat `json:"network,omitempty"`
+	// Docker holds the engine's facts; nil when Docker did not answer.
+	Docker  *EngineInfo `json:"docker,omitempty"`
+	Sampled time.Time   `json:"sampled"`
+}
+
+// NetStat is one network interface's counters since boot.
+type NetStat struct {
+	Interface   string `json:"interface"`
+	BytesSent   uint64 `json:"bytesSent"`
+	BytesRecv   uint64 `json:"bytesRecv"`
+	PacketsSent uint64 `json:"packetsSent"`
+	PacketsRecv uint64 `json:"packetsRecv"`
 }
 
 // DiskUsage is one mounted filesystem.

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"cmp"
 	"fmt"
 	"time"
 
@@ -144,9 +145,22 @@ type installRequest struct {
 	App        string            `json:"app"`
 	Name       string            `json:"name"`
 	Parameters map[string]string `json:"parameters"`
+	// Reference installs a bundle published to an OCI registry instead of
+	// a catalog app.
+	Reference        string `json:"reference"`
+	InsecureRegistry bool   `json:"insecureRegistry"`
+	// Archive is a thick bundle archive on the server's filesystem. Only
+	// admins may name one: it reads any file the server can read.
+	Archive string `json:"archive"`
 }
 
-// createInstallation starts an install: body {"app","name","parameters"}
+var (
+	errTextArchiveRole = text{"只有管理员可以从服务器上的归档文件安装", "only admins may install from an archive file on the server"}
+	hintArchiveRole    = text{"在本机运行 stackhub bundle install --archive FILE", "run stackhub bundle install --archive FILE on the machine that holds the file"}
+)
+
+// createInstallation starts an install: body {"app","name","parameters"},
+// or {"reference","insecureRegistry"} or {"archive"} instead of "app"
 // (JSON, or form fields app and name). It answers 202 with the
 // installation and a Location of the job to follow.
 func (s *Server) createInstallation(c *fiber.Ctx) error {
@@ -167,15 +181,19 @@ func (s *Server) createInstallation(c *fiber.Ctx) error {
 		}
 		req.App, req.Name = in["app"], in["name"]
 	}
-	opts := engine.InstallOptions{App: req.App, Name: req.Name, Parameters: req.Parameters}
+	if req.Archive != "" && s.roleOf(c) != RoleAdmin {
+		return &apiError{kind: errForbidden, msg: errTextArchiveRole, hint: hintArchiveRole}
+	}
+	opts := engine.InstallOptions{App: req.App, Name: req.Name, Parameters: req.Parameters,
+		Reference: req.Reference, Insecure: req.InsecureRegistry, Archive: req.Archive}
 	if err := opts.Validate(); err != nil {
 		return err
 	}
 	inst, err := s.eng.Install(c.UserContext(), opts)
 	if err != nil {
-		return fmt.Errorf("install %q: %w", opts.Name, err)
+		return fmt.Errorf("install %q: %w", cmp.Or(opts.Name, opts.App, opts.Reference, opts.Archive), err)
 	}
-	s.audit(c, "install", opts.Name, inst.JobID)
+	s.audit(c, "install", inst.Name, inst.JobID)
 	if inst.JobID != "" {
 		c.Location("/api/v1/jobs/" + inst.JobID)
 	}

@@ -254,8 +254,18 @@ type prdServerData struct {
 	Kernel   string    `json:"kernel"`
 	Disks    []prdDisk `json:"disks"`
 	Risks    []prdRisk `json:"risks"`
-	Sampled  string    `json:"sampled"`
-	Info     string    `json:"info"`
+	// Docker is the engine's version ("" when Docker did not answer);
+	// Network the counters of each interface, as decimal strings.
+	Docker  string   `json:"docker"`
+	Network []prdNet `json:"network"`
+	Sampled string   `json:"sampled"`
+	Info    string   `json:"info"`
+}
+
+type prdNet struct {
+	Interface string `json:"interface"`
+	BytesSent string `json:"bytesSent"`
+	BytesRecv string `json:"bytesRecv"`
 }
 
 // searchServer answers the host's health: cpu, memory and disk use as
@@ -288,6 +298,14 @@ func (s *Server) searchServer(c *fiber.Ctx) error {
 			Mount: d.Mount, Total: strconv.FormatUint(d.Total, 10), Used: strconv.FormatUint(d.Used, 10),
 			Percent: percent(d.Percent),
 		})
+	}
+	data.Network = make([]prdNet, 0, len(st.Network))
+	for _, n := range st.Network {
+		data.Network = append(data.Network, prdNet{Interface: n.Interface,
+			BytesSent: strconv.FormatUint(n.BytesSent, 10), BytesRecv: strconv.FormatUint(n.BytesRecv, 10)})
+	}
+	if st.Docker != nil {
+		data.Docker = st.Docker.Version
 	}
 	risks := append([]engine.Risk(nil), st.Risks...)
 	sort.SliceStable(risks, func(i, j int) bool { return severityRank(risks[i].Severity) < severityRank(risks[j].Severity) })

@@ -157,6 +157,8 @@ func TestRoles(t *testing.T) {
 		{"viewer makes own token", eve, "POST", "/api/v1/tokens", `{"name":"mine"}`, 201, ""},
 		{"viewer sees self", eve, "GET", "/api/v1/me", "", 200, "viewer"},
 		{"operator installs", ops, "POST", "/api/v1/installations", `{"app":"redmine"}`, 202, ""},
+		{"operator cannot install an archive", ops, "POST", "/api/v1/installations", `{"archive":"/etc/shadow"}`, 403, "only admins"},
+		{"operator installs a reference", ops, "POST", "/api/v1/installations", `{"reference":"localhost:5000/hello:v1"}`, 202, ""},
 		{"operator stops", ops, "POST", "/api/v1/installations/redmine/actions/stop", "", 202, ""},
 		{"operator cannot list users", ops, "GET", "/api/v1/users", "", 403, "admin"},
 		{"admin lists users", admin, "GET", "/api/v1/users", "", 200, "eve"},
@@ -205,6 +207,7 @@ func TestRoles(t *testing.T) {
 		"admin set role eve (operator)",
 		"admin create user bob (operator)",
 		"ops stop redmine",
+		"ops install redmine", // by reference (the fake engine answers redmine)
 		"ops install redmine",
 	}, got)
 	assert.Equal(t, http.StatusOK, res.status)

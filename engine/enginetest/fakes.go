@@ -25,6 +25,7 @@ var (
 	_ engine.Catalog         = (*CatalogFunc)(nil)
 	_ engine.BundleConverter = (*BundleConverterFunc)(nil)
 	_ engine.PortProber      = (*PortProberFunc)(nil)
+	_ engine.Registry        = (*RegistryFunc)(nil)
 )
 
 // DockerFunc is a fake engine.Docker.
@@ -220,4 +221,94 @@ func (p *PortProberFunc) Free(port int, protocol string) bool {
 		return true
 	}
 	return p.FreeFunc(port, protocol)
+}
+
+// RegistryFunc is a fake engine.Registry. Its methods call their field; a
+// nil field answers engine.ErrUnavailable (Exists: false, nil).
+type RegistryFunc struct {
+	ExistsFunc       func(ctx context.Context, ref string, insecure bool) (bool, error)
+	PushImageFunc    func(ctx context.Context, local, target string) (string, error)
+	PushBundleFunc   func(ctx context.Context, ref string, b *engine.RemoteBundle, insecure bool) (*engine.RemoteBundle, error)
+	PullBundleFunc   func(ctx context.Context, ref string, insecure bool) (*engine.RemoteBundle, error)
+	PullImageFunc    func(ctx context.Context, ref, tag string) error
+	WriteArchiveFunc func(ctx context.Context, w io.Writer, b *engine.RemoteBundle, opts engine.ArchiveWriteOptions) error
+	ReadArchiveFunc  func(ctx context.Context, path string) (*engine.RemoteBundle, error)
+	LoadArchiveFunc  func(ctx context.Context, path string, tags map[string]string) error
+	PushArchiveFunc  func(ctx context.Context, path, ref string, insecure bool) (*engine.RemoteBundle, error)
+}
+
+func unavailable(op string) error {
+	return fmt.Errorf("fake registry %s: %w", op, engine.ErrUnavailable)
+}
+
+// Exists calls ExistsFunc; nil reports false.
+func (r *RegistryFunc) Exists(ctx context.Context, ref string, insecure bool) (bool, error) {
+	if r.ExistsFunc == nil {
+		return false, nil
+	}
+	return r.ExistsFunc(ctx, ref, insecure)
+}
+
+// PushImage calls PushImageFunc.
+func (r *RegistryFunc) PushImage(ctx context.Context, local, target string) (string, error) {
+	if r.PushImageFunc == nil {
+		return "", unavailable("push image")
+	}
+	return r.PushImageFunc(ctx, local, target)
+}
+
+// PushBundle calls PushBundleFunc.
+func (r *RegistryFunc) PushBundle(ctx context.Context, ref string, b *engine.RemoteBundle, insecure bool) (*engine.RemoteBundle, error) {
+	if r.PushBundleFunc == nil {
+		return nil, unavailable("push bundle")
+	}
+	return r.PushBundleFunc(ctx, ref, b, insecure)
+}
+
+// PullBundle calls PullBundleFunc.
+func (r *RegistryFunc) PullBundle(ctx context.Context, ref string, insecure bool) (*engine.RemoteBundle, error) {
+	if r.PullBundleFunc == nil {
+		return nil, unavailable("pull bundle")
+	}
+	return r.PullBundleFunc(ctx, ref, insecure)
+}
+
+// PullImage calls PullImageFunc.
+func (r *RegistryFunc) PullImage(ctx context.Context, ref, tag string) error {
+	if r.PullImageFunc == nil {
+		return unavailable("pull image")
+	}
+	return r.PullImageFunc(ctx, ref, tag)
+}
+
+// WriteArchive calls WriteArchiveFunc.
+func (r *RegistryFunc) WriteArchive(ctx context.Context, w io.Writer, b *engine.RemoteBundle, opts engine.ArchiveWriteOptions) error {
+	if r.WriteArchiveFunc == nil {
+		return unavailable("write archive")
+	}
+	return r.WriteArchiveFunc(ctx, w, b, opts)
+}
+
+// ReadArchive calls ReadArchiveFunc.
+func (r *RegistryFunc) ReadArchive(ctx context.Context, path string) (*engine.RemoteBundle, error) {
+	if r.ReadArchiveFunc == nil {
+		return nil, unavailable("read archive")
+	}
+	return r.ReadArchiveFunc(ctx, path)
+}
+
+// LoadArchive calls LoadArchiveFunc.
+func (r *RegistryFunc) LoadArchive(ctx context.Context, path string, tags map[string]string) error {
+	if r.LoadArchiveFunc == nil {
+		return unavailable("load archive")
+	}
+	return r.LoadArchiveFunc(ctx, path, tags)
+}
+
+// PushArchive calls PushArchiveFunc.
+func (r *RegistryFunc) PushArchive(ctx context.Context, path, ref string, insecure bool) (*engine.RemoteBundle, error) {
+	if r.PushArchiveFunc == nil {
+		return nil, unavailable("push archive")
+	}
+	return r.PushArchiveFunc(ctx, path, ref, insecure)
 }

@@ -22,6 +22,7 @@ import (
 	gohost "github.com/shirou/gopsutil/v3/host"
 	"github.com/shirou/gopsutil/v3/load"
 	"github.com/shirou/gopsutil/v3/mem"
+	"github.com/shirou/gopsutil/v3/net"
 
 	"github.com/stackhub/stackhub/engine"
 )
@@ -42,6 +43,9 @@ type Options struct {
 	// (engine.Docker's ManagedContainers fits). The engine cannot call
 	// Findings itself (engine/host imports engine), so the probe does.
 	Containers func(ctx context.Context) ([]engine.ContainerState, error)
+	// DockerInfo, if set, reports the Docker engine's facts with every
+	// sample (engine.Docker's Info fits).
+	DockerInfo func(ctx context.Context) (engine.EngineInfo, error)
 }
 
 // containersTimeout bounds the container listing of one sample.
@@ -58,6 +62,7 @@ type source struct {
 	hostname   func() (string, error)
 	platform   func(ctx context.Context) (platform, version string, err error)
 	kernel     func(ctx context.Context) (string, error)
+	network    func(ctx context.Context) ([]net.IOCountersStat, error)
 }
 
 func gopsutilSource() source {
@@ -72,7 +77,8 @@ func gopsutilSource() source {
 			}
 			return ts[0], nil
 		},
-		memory: mem.VirtualMemoryWithContext,
+		memory:  mem.VirtualMemoryWithContext,
+		network: func(ctx context.Context) ([]net.IOCountersStat, error) { return net.IOCountersWithContext(ctx, true) },
 		// all=false keeps filesystems backed by a device (not nodev ones
 		// such as proc, tmpfs, overlay, cgroup).
 		partitions: func(ctx context.Context) ([]disk.PartitionStat, error) { return disk.PartitionsWithContext(ctx, false) },
@@ -204,6 +210,25 @@ func (p *Probe) sample(ctx context.Context) *engine.ServerStatus {
 			containers = list
 		}
 	}
+	if p.src.network != nil {
+		if counters, err := p.src.network(ctx); p.check("network", err) {
+			for _, c := range counters {
+				if c.Name == "lo" {
+					continue
+				}
+				st.Network = append(st.Network, engine.NetStat{Interface: c.Name, BytesSent: c.BytesSent, BytesRecv: c.BytesRecv,
+					PacketsSent: c.PacketsSent, PacketsRecv: c.PacketsRecv})
+			}
+		}
+	}
+	if p.opts.DockerInfo != nil {
+		dctx, cancel := context.WithTimeout(ctx, containersTimeout)
+		info, err := p.opts.DockerInfo(dctx)
+		cancel()
+		if p.check("docker", err) {
+			st.Docker = &info
+		}
+	}
 	st.Risks = Findings(st, containers, p.opts.ListenAddr)
 	return st
 }
@@ -333,5 +358,10 @@ func clone(st *engine.ServerStatus) *engine.ServerStatus {
 	c := *st
 	c.Disks = append([]engine.DiskUsage(nil), st.Disks...)
 	c.Risks = append([]engine.Risk(nil), st.Risks...)
+	c.Network = append([]engine.NetStat(nil), st.Network...)
+	if st.Docker != nil {
+		d := *st.Docker
+		c.Docker = &d
+	}
 	return &c
 }

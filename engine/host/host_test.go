@@ -10,6 +10,7 @@ import (
 	"github.com/shirou/gopsutil/v3/disk"
 	"github.com/shirou/gopsutil/v3/load"
 	"github.com/shirou/gopsutil/v3/mem"
+	"github.com/shirou/gopsutil/v3/net"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -152,16 +153,26 @@ func fakeSource(times *cpu.TimesStat) source {
 		hostname: func() (string, error) { return "box", nil },
 		platform: func(context.Context) (string, string, error) { return "ubuntu", "22.04", nil },
 		kernel:   func(context.Context) (string, error) { return "5.15.0", nil },
+		network: func(context.Context) ([]net.IOCountersStat, error) {
+			return []net.IOCountersStat{{Name: "lo", BytesSent: 1}, {Name: "eth0", BytesSent: 10, BytesRecv: 20, PacketsSent: 1, PacketsRecv: 2}}, nil
+		},
 	}
 }
 
 func TestProbeSample(t *testing.T) {
 	times := &cpu.TimesStat{User: 10, System: 10, Idle: 80}
-	p := New(nil, Options{DataDir: "/var/lib/stackhub", ListenAddr: "0.0.0.0:8080"})
+	p := New(nil, Options{DataDir: "/var/lib/stackhub", ListenAddr: "0.0.0.0:8080",
+		DockerInfo: func(context.Context) (engine.EngineInfo, error) {
+			return engine.EngineInfo{Version: "20.10.24", APIVersion: "1.41", Running: 3}, nil
+		}})
 	p.src = fakeSource(times)
 
 	st, err := p.Sample(t.Context())
 	require.NoError(t, err)
+	assert.Equal(t, []engine.NetStat{{Interface: "eth0", BytesSent: 10, BytesRecv: 20, PacketsSent: 1, PacketsRecv: 2}}, st.Network,
+		"every interface but loopback")
+	require.NotNil(t, st.Docker)
+	assert.Equal(t, "20.10.24", st.Docker.Version)
 	assert.InDelta(t, 20, st.CPUPercent, 0.01, "before any tick: the average since boot")
 	assert.InDelta(t, 95, st.MemoryPercent, 0.01)
 	assert.Equal(t, uint64(1000), st.MemoryTotal)

@@ -40,9 +40,10 @@ const busyTimeout = 10 * time.Second
 
 // Store is an engine.Store over one SQLite file. It is safe for concurrent use.
 type Store struct {
-	w   *sql.DB // the single writer connection
-	r   *sql.DB // readers
-	log *slog.Logger
+	w     *sql.DB // the single writer connection
+	r     *sql.DB // readers
+	cache *installationCache
+	log   *slog.Logger
 }
 
 // Open opens (creating if needed) the database at path and applies every
@@ -78,15 +79,22 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*Store, error) {
 		_ = w.Close()
 		return nil, fmt.Errorf("open store %q: %w", path, err)
 	}
+	// Four readers, one of which the installation cache keeps for its
+	// data_version check (cache.go).
 	r.SetMaxOpenConns(4)
 	r.SetMaxIdleConns(4)
 	s.r = r
+	if s.cache, err = newInstallationCache(ctx, r); err != nil {
+		_ = r.Close()
+		_ = w.Close()
+		return nil, fmt.Errorf("open store %q: %w", path, err)
+	}
 	return s, nil
 }
 
 // Close closes the database.
 func (s *Store) Close() error {
-	return errors.Join(s.r.Close(), s.w.Close())
+	return errors.Join(s.cache.close(), s.r.Close(), s.w.Close())
 }
 
 // migrate applies, in order and each in its own transaction, every embedded

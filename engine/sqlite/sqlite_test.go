@@ -177,3 +177,52 @@ func TestUsersSessionsTokens(t *testing.T) {
 	_, err = s.TokenUser(ctx, "tok-404")
 	require.ErrorIs(t, err, engine.ErrNotFound)
 }
+
+// The installation cache must never hide a commit: not our own writes, and
+// not those of another process on the same file (a second stackhub), nor
+// may callers' edits of what it returns reach it.
+func TestInstallationCacheSeesEveryCommit(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "stackhub.db")
+	a, err := sqlite.Open(ctx, path, nil)
+	require.NoError(t, err)
+	defer a.Close()
+	b, err := sqlite.Open(ctx, path, nil)
+	require.NoError(t, err)
+	defer b.Close()
+
+	require.NoError(t, a.CreateInstallation(ctx, &engine.Installation{Name: "redmine", Status: engine.StatusInstalling,
+		Ports: map[string]int{"port": 9001}}))
+	got, err := a.GetInstallation(ctx, "", "redmine")
+	require.NoError(t, err)
+	assert.Equal(t, engine.StatusInstalling, got.Status)
+	got.Ports["port"] = 1 // a caller's edit must not reach the cache
+	got.Status = engine.StatusFailed
+	list, err := b.ListInstallations(ctx, "")
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+
+	// Written through the other store: a's cache must notice.
+	got.Status, got.Ports = engine.StatusRunning, map[string]int{"port": 9002}
+	require.NoError(t, b.UpdateInstallation(ctx, got))
+	again, err := a.GetInstallation(ctx, "", "redmine")
+	require.NoError(t, err)
+	assert.Equal(t, engine.StatusRunning, again.Status)
+	assert.Equal(t, map[string]int{"port": 9002}, again.Ports)
+
+	require.NoError(t, b.CreateInstallation(ctx, &engine.Installation{Name: "wordpress", Status: engine.StatusRunning}))
+	list, err = a.ListInstallations(ctx, "")
+	require.NoError(t, err)
+	require.Len(t, list, 2)
+	list[0].Ports["port"] = 7 // edits of list copies stay local too
+	list, err = a.ListInstallations(ctx, "")
+	require.NoError(t, err)
+	assert.Equal(t, 9002, list[0].Ports["port"])
+
+	require.NoError(t, a.DeleteInstallation(ctx, "", "wordpress"))
+	list, err = b.ListInstallations(ctx, "")
+	require.NoError(t, err)
+	assert.Len(t, list, 1)
+	_, err = b.GetInstallation(ctx, "", "wordpress")
+	require.ErrorIs(t, err, engine.ErrNotFound)
+}

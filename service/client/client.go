@@ -358,8 +358,25 @@ func (c *Client) Get(ctx context.Context, name string) (*Installation, error) {
 
 // Install starts installing app as name (empty: app) with parameters.
 func (c *Client) Install(ctx context.Context, app, name string, params map[string]string) (*Installation, error) {
+	return c.InstallFrom(ctx, InstallRequest{App: app, Name: name, Parameters: params})
+}
+
+// InstallRequest is the body of POST /api/v1/installations: one of App,
+// Reference or Archive (a path on the server; admins only).
+type InstallRequest struct {
+	App              string            `json:"app,omitempty"`
+	Name             string            `json:"name,omitempty"`
+	Parameters       map[string]string `json:"parameters,omitempty"`
+	Reference        string            `json:"reference,omitempty"`
+	InsecureRegistry bool              `json:"insecureRegistry,omitempty"`
+	Archive          string            `json:"archive,omitempty"`
+}
+
+// InstallFrom starts installing a catalog app, a bundle published to a
+// registry, or a bundle archive on the server.
+func (c *Client) InstallFrom(ctx context.Context, req InstallRequest) (*Installation, error) {
 	var out Installation
-	body := map[string]any{"app": app, "name": name, "parameters": params}
+	body := req
 	if err := c.do(ctx, http.MethodPost, "/api/v1/installations", nil, body, &out); err != nil {
 		return nil, err
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/stackhub/stackhub/engine/cnab"
 	"github.com/stackhub/stackhub/engine/docker"
 	"github.com/stackhub/stackhub/engine/manifest"
+	"github.com/stackhub/stackhub/engine/registry"
 	"github.com/stackhub/stackhub/engine/sqlite"
 )
 
@@ -87,7 +88,8 @@ func localEngine(ctx context.Context, f *Factory, cmd *cobra.Command) (*engine.E
 	}
 	eng, err := engine.New(engine.Config{RuntimeBinary: cfg.RuntimeBinary, Version: Version, DebianBase: debian, Prefix: cfg.Prefix},
 		engine.Deps{Store: store, Docker: dk, Runtime: cnab.NewRuntime(dk.SocketPath()), Converter: cnab.Converter{},
-			Catalog: engine.NewDirCatalog(os.DirFS(os.TempDir())), Ports: engine.BindProber{}, Logger: log})
+			Catalog: engine.NewDirCatalog(os.DirFS(os.TempDir())), Ports: engine.BindProber{},
+			Registry: registry.New(dk.API(), log), Logger: log})
 	if err != nil {
 		closeAll()
 		return nil, nil, err

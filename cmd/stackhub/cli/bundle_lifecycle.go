@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"strings"
@@ -25,6 +27,11 @@ type BundleActionOptions struct {
 	Force           bool
 	AllowDockerHost bool
 	Output          string
+	// Reference, Insecure and Archive (install only) install a published
+	// bundle or a bundle archive as an app, instead of the -f folder.
+	Reference string
+	Insecure  bool
+	Archive   string
 }
 
 func newBundleActionCmd(f *Factory, verb string) *cobra.Command {
@@ -39,6 +46,18 @@ func newBundleActionCmd(f *Factory, verb string) *cobra.Command {
 			name := ""
 			if len(args) == 1 {
 				name = args[0]
+			}
+			if o.Reference != "" || o.Archive != "" {
+				if o.Reference != "" && o.Archive != "" {
+					return &FlagError{Err: errors.New("--reference and --archive are mutually exclusive")}
+				}
+				if cmd.Flags().Changed("file") {
+					return &FlagError{Err: errors.New("--file cannot be combined with --reference or --archive")}
+				}
+				return runBundleInstallSource(cmd, f, o, name)
+			}
+			if o.Insecure {
+				return &FlagError{Err: errors.New("--insecure-registry needs --reference")}
 			}
 			action := verb
 			if verb == "invoke" {
@@ -61,6 +80,9 @@ func newBundleActionCmd(f *Factory, verb string) *cobra.Command {
 	switch verb {
 	case manifest.ActionInstall:
 		fl.BoolVar(&o.Force, "force", false, "install again even if the installation succeeded before")
+		fl.StringVar(&o.Reference, "reference", "", "install the bundle published at this OCI reference instead of -f")
+		fl.BoolVar(&o.Insecure, "insecure-registry", false, "allow plain HTTP and unverified TLS for --reference")
+		fl.StringVar(&o.Archive, "archive", "", "install from a thick bundle archive file on this machine instead of -f")
 	case "invoke":
 		fl.StringVar(&o.Action, "action", "", "the custom action to run (required)")
 	}
@@ -168,6 +190,77 @@ func runBundleAction(cmd *cobra.Command, f *Factory, o *BundleActionOptions, ver
 		return writeStructured(f.IO.Out, o.Output, doc)
 	}
 	return nil
+}
+
+// runBundleInstallSource installs a published bundle or an archive as an
+// app, with the local engine, and follows its job to the end.
+func runBundleInstallSource(cmd *cobra.Command, f *Factory, o *BundleActionOptions, name string) error {
+	ctx := cmd.Context()
+	params := map[string]string{}
+	for _, kv := range o.Params {
+		k, v, err := credentials.ParseAssignment(kv)
+		if err != nil {
+			return &FlagError{Err: fmt.Errorf("--param: %w", err)}
+		}
+		params[k] = v
+	}
+	eng, closeEng, err := localEngine(ctx, f, cmd)
+	if err != nil {
+		return err
+	}
+	defer closeEng()
+	inst, err := eng.Install(ctx, engine.InstallOptions{Name: name, Parameters: params,
+		Reference: o.Reference, Insecure: o.Insecure, Archive: o.Archive})
+	if err != nil {
+		return err
+	}
+	out := f.IO.Out
+	if o.Output != "" {
+		out = f.IO.ErrOut // keep stdout for the document
+	}
+	past, next, stop, err := eng.JobEvents(ctx, inst.JobID)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	for _, ev := range past {
+		printJobLine(out, ev)
+	}
+	if next != nil {
+		for ev := range next {
+			printJobLine(out, ev)
+		}
+	}
+	job, err := eng.Job(ctx, inst.JobID)
+	if err != nil {
+		return err
+	}
+	if job.Status != engine.JobSucceeded {
+		return fmt.Errorf("install %s failed: %s", inst.Name, job.Message)
+	}
+	got, err := eng.Get(ctx, inst.Name)
+	if err != nil {
+		return err
+	}
+	if o.Output != "" {
+		doc, err := installationDoc(ctx, eng, got, true)
+		if err != nil {
+			return err
+		}
+		return writeStructured(f.IO.Out, o.Output, doc)
+	}
+	fmt.Fprintf(out, "installed %s (%s %s) from %s\n", got.Name, got.App, got.BundleVersion, got.Reference)
+	return nil
+}
+
+// printJobLine prints a job's log lines and steps.
+func printJobLine(w io.Writer, ev engine.JobEvent) {
+	switch ev.Type {
+	case engine.JobEventLog:
+		fmt.Fprintln(w, ev.Line)
+	case engine.JobEventStep:
+		fmt.Fprintln(w, "==> "+ev.Step)
+	}
 }
 
 func sortedNames[V any](m map[string]V) []string {

@@ -9,8 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stackhub/stackhub/engine"
-	"github.com/stackhub/stackhub/engine/docker"
-	"github.com/stackhub/stackhub/engine/registry"
 )
 
 func init() {
@@ -78,19 +76,9 @@ func newBundlePublishCmd(f *Factory, runF func(context.Context, *cobra.Command, 
 	return cmd
 }
 
-// registryEngine opens the local engine with the registry adapter.
+// registryEngine opens the local engine, which has the registry adapter.
 func registryEngine(ctx context.Context, f *Factory, cmd *cobra.Command) (*engine.Engine, func(), error) {
-	eng, closeEng, err := localEngine(ctx, f, cmd)
-	if err != nil {
-		return nil, nil, err
-	}
-	dk, err := docker.New()
-	if err != nil {
-		closeEng()
-		return nil, nil, err
-	}
-	eng.UseRegistry(registry.New(dk.API(), discardLogger()))
-	return eng, func() { closeEng(); dk.Close() }, nil
+	return localEngine(ctx, f, cmd)
 }
 
 func runPublish(ctx context.Context, f *Factory, cmd *cobra.Command, opts *PublishOptions) error {

@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -12,23 +14,33 @@ import (
 
 // InstallOptions are the inputs of `stackhub install` and `stackhub upgrade`.
 type InstallOptions struct {
-	App     string
-	Name    string
-	Params  []string
-	NoWait  bool
-	Verbose bool
-	Output  string
+	App  string
+	Name string
+	// Reference, Insecure and Archive install a published bundle or a
+	// bundle archive instead of a catalog app.
+	Reference string
+	Insecure  bool
+	Archive   string
+	Params    []string
+	NoWait    bool
+	Verbose   bool
+	Output    string
 }
 
 func newInstallCmd(f *Factory) *cobra.Command {
 	opts := &InstallOptions{}
 	cmd := &cobra.Command{
-		Use:   "install APP",
-		Short: "Install an app from the catalog",
+		Use:   "install [APP]",
+		Short: "Install an app from the catalog, a registry or an archive",
 		Long: "Install an app from the catalog, with a progress bar until it runs. Install one app several\n" +
-			"times under different names with --name.",
-		Example: "  stackhub install wordpress\n  stackhub install wordpress --name blog2 --param title=Blog\n  stackhub install hello --no-wait -o json",
-		Args:    exactArgs(1),
+			"times under different names with --name.\n\n" +
+			"--reference installs a bundle published to an OCI registry instead; --archive installs a thick\n" +
+			"bundle archive (stackhub bundle archive) that is on the server's filesystem, which only admins may\n" +
+			"do. For an archive on this machine with no server, use stackhub bundle install --archive FILE.\n" +
+			"With either, --name defaults to the bundle's name.",
+		Example: "  stackhub install wordpress\n  stackhub install wordpress --name blog2 --param title=Blog\n  stackhub install hello --no-wait -o json\n" +
+			"  stackhub install --reference localhost:5000/hello:v0.1.0 --insecure-registry\n  stackhub install --archive /srv/bundles/hello.tgz --name hello2",
+		Args: maxArgs(1),
 		ValidArgsFunction: func(cmd *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
 			c, err := f.Client(cmd)
 			if err != nil || len(args) > 0 {
@@ -45,7 +57,12 @@ func newInstallCmd(f *Factory) *cobra.Command {
 			return names, cobra.ShellCompDirectiveNoFileComp
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.App = args[0]
+			if len(args) == 1 {
+				opts.App = args[0]
+			}
+			if err := checkInstallSource(opts); err != nil {
+				return err
+			}
 			if err := checkOutput(opts.Output); err != nil {
 				return err
 			}
@@ -57,16 +74,51 @@ func newInstallCmd(f *Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			inst, err := c.Install(cmd.Context(), opts.App, opts.Name, params)
+			archive := opts.Archive
+			if archive != "" {
+				if archive, err = filepath.Abs(archive); err != nil {
+					return fmt.Errorf("archive %s: %w", opts.Archive, err)
+				}
+			}
+			inst, err := c.InstallFrom(cmd.Context(), client.InstallRequest{App: opts.App, Name: opts.Name, Parameters: params,
+				Reference: opts.Reference, InsecureRegistry: opts.Insecure, Archive: archive})
 			if err != nil {
 				return err
 			}
 			return finishInstall(cmd, f, c, inst, opts, "install "+inst.Name)
 		},
 	}
-	cmd.Flags().StringVar(&opts.Name, "name", "", "installation name (default: the app's name)")
+	cmd.Flags().StringVar(&opts.Name, "name", "", "installation name (default: the app's or bundle's name)")
+	addSourceFlags(cmd, opts)
 	addInstallFlags(cmd, opts)
 	return cmd
+}
+
+// addSourceFlags adds --reference, --insecure-registry and --archive.
+func addSourceFlags(cmd *cobra.Command, opts *InstallOptions) {
+	cmd.Flags().StringVar(&opts.Reference, "reference", "", "install the bundle published at this OCI reference (REGISTRY/REPOSITORY:TAG)")
+	cmd.Flags().BoolVar(&opts.Insecure, "insecure-registry", false, "allow plain HTTP and unverified TLS for --reference")
+	cmd.Flags().StringVar(&opts.Archive, "archive", "", "install from a thick bundle archive file")
+}
+
+// checkInstallSource checks that exactly one of APP, --reference and
+// --archive is given.
+func checkInstallSource(opts *InstallOptions) error {
+	n := 0
+	for _, v := range []string{opts.App, opts.Reference, opts.Archive} {
+		if v != "" {
+			n++
+		}
+	}
+	switch {
+	case n == 0:
+		return &FlagError{Err: errors.New("pass an APP, --reference REF or --archive FILE")}
+	case n > 1:
+		return &FlagError{Err: errors.New("APP, --reference and --archive are mutually exclusive")}
+	case opts.Insecure && opts.Reference == "":
+		return &FlagError{Err: errors.New("--insecure-registry needs --reference")}
+	}
+	return nil
 }
 
 func addInstallFlags(cmd *cobra.Command, opts *InstallOptions) {

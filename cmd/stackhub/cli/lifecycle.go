@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -13,6 +14,7 @@ type jobOptions struct {
 	Output  string
 	Purge   bool
 	Yes     bool
+	All     bool
 }
 
 // newActionCmd builds start, stop and restart: each runs the bundle's
@@ -76,15 +78,25 @@ func finishJob(cmd *cobra.Command, f *Factory, jobID, what string, opts *jobOpti
 func newUninstallCmd(f *Factory) *cobra.Command {
 	opts := &jobOptions{}
 	cmd := &cobra.Command{
-		Use:   "uninstall NAME",
+		Use:   "uninstall NAME | --all",
 		Short: "Uninstall an app; its data is kept unless --purge",
 		Example: "  stackhub uninstall blog2 --yes\n" +
-			"  stackhub uninstall blog2 --purge --yes   # also delete its data volumes",
-		Args:              exactArgs(1),
+			"  stackhub uninstall blog2 --purge --yes   # also delete its data volumes\n" +
+			"  stackhub uninstall --all --yes           # every app; lists what was removed and what failed",
+		Args:              maxArgs(1),
 		ValidArgsFunction: completeInstallations(f),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(opts.Output); err != nil {
 				return err
+			}
+			if opts.All {
+				if len(args) > 0 {
+					return &FlagError{Err: errors.New("NAME and --all are mutually exclusive")}
+				}
+				return runUninstallAll(cmd, f, opts)
+			}
+			if len(args) == 0 {
+				return &FlagError{Err: errors.New("pass an installation NAME, or --all")}
 			}
 			q := "Uninstall " + args[0] + " (its data is kept)?"
 			if opts.Purge {
@@ -106,6 +118,75 @@ func newUninstallCmd(f *Factory) *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&opts.Purge, "purge", false, "also delete the app's data volumes")
 	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation")
+	cmd.Flags().BoolVar(&opts.All, "all", false, "uninstall every installed app (the PRD's uninstallAllApp)")
 	addJobFlags(cmd, opts)
 	return cmd
+}
+
+// uninstallOutcome is one row of `stackhub uninstall --all`.
+type uninstallOutcome struct {
+	Name  string `json:"name"`
+	Error string `json:"error,omitempty"`
+}
+
+// runUninstallAll uninstalls every installation one by one, carrying on
+// past failures as uninstallAllApp does, and prints what was removed and
+// what failed. It fails (exit 1) if anything failed.
+func runUninstallAll(cmd *cobra.Command, f *Factory, opts *jobOptions) error {
+	q := "Uninstall EVERY app (their data is kept)?"
+	if opts.Purge {
+		q = "Uninstall EVERY app and DELETE their data?"
+	}
+	if err := confirm(f, opts.Yes, q); err != nil {
+		return err
+	}
+	ctx := cmd.Context()
+	c, err := f.Client(cmd)
+	if err != nil {
+		return err
+	}
+	list, err := c.List(ctx)
+	if err != nil {
+		return err
+	}
+	out := []uninstallOutcome{}
+	failed := 0
+	for _, inst := range list {
+		o := uninstallOutcome{Name: inst.Name}
+		job, err := c.Uninstall(ctx, inst.Name, opts.Purge)
+		if err == nil {
+			err = waitJob(ctx, f, c, job.ID, "uninstall "+inst.Name, opts.Verbose)
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return err
+			}
+			o.Error = err.Error()
+			failed++
+		}
+		out = append(out, o)
+	}
+	if opts.Output == "json" {
+		if err := printJSON(f.IO.Out, out); err != nil {
+			return err
+		}
+	} else {
+		tw := newTable(f.IO.Out)
+		fmt.Fprintln(tw, "NAME\tRESULT")
+		for _, o := range out {
+			res := "removed"
+			if o.Error != "" {
+				res = "failed: " + o.Error
+			}
+			fmt.Fprintf(tw, "%s\t%s\n", o.Name, res)
+		}
+		_ = tw.Flush()
+		if len(out) == 0 {
+			fmt.Fprintln(f.IO.Out, "nothing is installed")
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d uninstalls failed", failed, len(out))
+	}
+	return nil
 }

@@ -155,6 +155,17 @@ func (m *memEngine) Install(_ context.Context, o engine.InstallOptions) (*engine
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
+	// A published bundle or an archive is the hello bundle; the archive
+	// must be an absolute path on the server.
+	if o.Reference != "" || o.Archive != "" {
+		if o.Archive != "" && !filepath.IsAbs(o.Archive) {
+			return nil, engine.NewUserError(engine.ErrInvalid, "archive path "+o.Archive+" is not absolute", "")
+		}
+		o.App = "hello"
+		if o.Name == "" {
+			o.Name = o.App
+		}
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var app *engine.App

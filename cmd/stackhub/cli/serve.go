@@ -93,7 +93,7 @@ func runServe(ctx context.Context, f *Factory, opts *ServeOptions) error {
 	if err := dk.Ping(ctx); err != nil {
 		return err
 	}
-	probe := host.New(log, host.Options{DataDir: cfg.DataDir, ListenAddr: cfg.Addr, Containers: dk.ManagedContainers})
+	probe := host.New(log, host.Options{DataDir: cfg.DataDir, ListenAddr: cfg.Addr, Containers: dk.ManagedContainers, DockerInfo: dk.Info})
 	go probe.Start(ctx)
 
 	eng, err := engine.New(engine.Config{
