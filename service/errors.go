@@ -110,7 +110,7 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 			"status", status, "err", err)
 	}
 	prd := isPRD(c.Path())
-	l := langOf(c, langEN)
+	l := langOf(c, s.apiLang())
 	if prd {
 		l = langOf(c, langZH)
 	}

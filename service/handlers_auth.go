@@ -101,7 +101,7 @@ func (s *Server) logout(c *fiber.Ctx) error {
 		SameSite: fiber.CookieSameSiteStrictMode,
 		Secure:   s.cfg.SecureCookies || c.Protocol() == "https",
 	})
-	return c.JSON(fiber.Map{"status": "ok", "message": msgLoggedOut.in(langOf(c, langEN))})
+	return c.JSON(fiber.Map{"status": "ok", "message": msgLoggedOut.in(langOf(c, s.apiLang()))})
 }
 
 type tokenResponse struct {
@@ -129,6 +129,6 @@ func (s *Server) createToken(c *fiber.Ctx) error {
 	}
 	s.log.Info("created an API token", "username", user, "name", name)
 	return c.Status(fiber.StatusCreated).JSON(tokenResponse{
-		Token: token, Name: name, User: user, Note: msgTokenShownOnce.in(langOf(c, langEN)),
+		Token: token, Name: name, User: user, Note: msgTokenShownOnce.in(langOf(c, s.apiLang())),
 	})
 }

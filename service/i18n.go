@@ -160,3 +160,11 @@ var (
 	opUninstall = text{"卸载", "uninstall of"}
 	opGet       = text{"状态查询", "status query of"}
 )
+
+// apiLang is the /api/v1 default language: the configured one, else English.
+func (s *Server) apiLang() lang {
+	if strings.EqualFold(s.cfg.Lang, "zh") {
+		return langZH
+	}
+	return langEN
+}

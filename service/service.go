@@ -67,6 +67,11 @@ type Config struct {
 	// are allowed within LoginWindow before 429 (default 5 per minute).
 	LoginFailures int
 	LoginWindow   time.Duration
+	// Lang is the language ("en" or "zh") of the /api/v1 messages when the
+	// request states no preference (default "en"). The product document's
+	// endpoints keep its Chinese wording unless the request asks for
+	// English.
+	Lang string
 }
 
 func (c *Config) setDefaults() {

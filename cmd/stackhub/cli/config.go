@@ -27,6 +27,7 @@ type Config struct {
 	Jobs          int
 	WaitTimeout   time.Duration
 	LogLevel      string
+	Lang          string
 	RuntimeBinary string
 	// Server is the URL of the StackHub service the client commands talk to.
 	Server string
@@ -56,6 +57,13 @@ func settings() []setting {
 				return err
 			}
 			c.WaitTimeout = d
+			return nil
+		}},
+		{"lang", "en", "language of API messages when a request states none: en or zh (the PRD endpoints default to Chinese)", func(c *Config, v string) error {
+			if v != "en" && v != "zh" {
+				return fmt.Errorf("%q is not a language StackHub speaks: use en or zh", v)
+			}
+			c.Lang = v
 			return nil
 		}},
 		{"log-level", "info", "log level: debug, info, warn or error", func(c *Config, v string) error { c.LogLevel = v; return nil }},

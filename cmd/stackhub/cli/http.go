@@ -21,6 +21,7 @@ func serveHTTP(ctx context.Context, f *Factory, cfg *Config, eng *engine.Engine,
 		DataDir:       cfg.DataDir,
 		AdminPassword: f.Getenv(service.EnvAdminPassword),
 		APIToken:      f.Getenv(service.EnvAPIToken),
+		Lang:          cfg.Lang,
 	}, eng, store, log)
 	log.Info("StackHub is serving", "addr", "http://"+cfg.Addr, "data", cfg.DataDir, "version", Version)
 	return srv.Listen(ctx, cfg.Addr)
