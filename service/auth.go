@@ -7,8 +7,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -20,10 +18,6 @@ import (
 
 // adminUser is the account created on first start.
 const adminUser = "admin"
-
-// InitialPasswordFile is the file in the data directory that receives the
-// generated admin password on first start.
-const InitialPasswordFile = "initial-admin-password"
 
 // argon2id parameters: OWASP's 19 MiB, 2 passes, 1 lane. A login costs a
 // few tens of milliseconds and as much memory, which the rate limit keeps
@@ -97,10 +91,10 @@ func randomSecret(n int) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// EnsureAdmin creates the admin user on first start: with AdminPassword if
-// set, else with a random password written once to
-// <DataDir>/initial-admin-password (mode 0600), whose path (never the
-// password) is logged. It does nothing if the admin exists.
+// EnsureAdmin creates the admin user on first start with AdminPassword. If
+// none is set, it creates nothing and Listen logs a one-time setup link
+// through which the first visitor who holds it chooses the password. It does
+// nothing if the admin exists.
 func (s *Server) EnsureAdmin(ctx context.Context) error {
 	_, err := s.users.PasswordHash(ctx, adminUser)
 	if err == nil {
@@ -109,62 +103,28 @@ func (s *Server) EnsureAdmin(ctx context.Context) error {
 	if !errors.Is(err, engine.ErrNotFound) {
 		return fmt.Errorf("ensure admin user: %w", err)
 	}
-	password, file := s.cfg.AdminPassword, ""
+	password := s.cfg.AdminPassword
 	if password == "" {
-		if s.cfg.DataDir == "" {
-			return fmt.Errorf("ensure admin user: %w", engine.NewUserError(engine.ErrInvalid,
-				"no data directory to write the initial admin password to",
-				"set the data directory, or set "+EnvAdminPassword))
-		}
-		password = randomSecret(18)
-		file = filepath.Join(s.cfg.DataDir, InitialPasswordFile)
-		if err := writeSecretFile(file, password+"\n"); err != nil {
-			return fmt.Errorf("ensure admin user: %w", err)
-		}
+		// No password given: the first start offers a one-time setup link
+		// (Listen logs it) instead of inventing a password.
+		s.needSetup = true
+		return nil
 	}
 	hash, err := HashPassword(password)
 	if err != nil {
 		return fmt.Errorf("ensure admin user: %w", err)
 	}
 	if err := s.users.CreateUser(ctx, adminUser, hash); err != nil {
-		if file != "" {
-			_ = os.Remove(file)
-		}
 		if errors.Is(err, engine.ErrConflict) {
 			return nil // another process created it first
 		}
 		return fmt.Errorf("ensure admin user: %w", err)
 	}
-	if file != "" {
-		s.log.Warn("created the admin user with a generated password; read it, log in, then delete the file",
-			"username", adminUser, "passwordFile", file)
-	} else {
-		s.log.Info("created the admin user with the password from the environment",
-			"username", adminUser, "env", EnvAdminPassword)
-	}
+	s.log.Info("created the admin user with the password from the environment",
+		"username", adminUser, "env", EnvAdminPassword)
 	return nil
 }
 
-// writeSecretFile writes data to path, readable by the owner only.
-func writeSecretFile(path, data string) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	// The file may have existed with a wider mode.
-	if err := f.Chmod(0o600); err != nil {
-		_ = f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if _, err := f.WriteString(data); err != nil {
-		_ = f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
-}
 
 // loginLimiter counts failed logins per key (a user or a client IP) over a
 // sliding window.

@@ -7,8 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -102,8 +100,9 @@ func TestEveryRouteNeedsAuth(t *testing.T) {
 		}
 	}
 	// Registration is public by nature; it answers 403 unless an admin
-	// opened it (TestRoles).
-	assert.ElementsMatch(t, []string{"GET /health", "POST /api/v1/login", "POST /api/v1/register"}, public)
+	// opened it (TestRoles). Setup answers only to the one-time token
+	// (TestSetupLink).
+	assert.ElementsMatch(t, []string{"GET /health", "POST /api/v1/login", "POST /api/v1/register", "GET /setup", "POST /api/v1/setup"}, public)
 	assert.Zero(t, eng.calls.Load())
 }
 
@@ -308,72 +307,80 @@ func TestLogoutAndTokens(t *testing.T) {
 
 func TestEnsureAdmin(t *testing.T) {
 	tests := []struct {
-		name     string
-		password string
-		noDir    bool
-		existing bool
-		wantFile bool
-		wantErr  bool
+		name      string
+		password  string
+		existing  bool
+		wantSetup bool
 	}{
 		{name: "password from env", password: "from-env-pw"},
-		{name: "generated", wantFile: true},
+		{name: "no password offers a setup link", wantSetup: true},
 		{name: "admin exists", existing: true},
-		{name: "no data dir", noDir: true, wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var logs bytes.Buffer
-			dir := t.TempDir()
-			cfg := Config{DataDir: dir, AdminPassword: tt.password}
-			if tt.noDir {
-				cfg.DataDir = ""
-			}
 			users := newMemUsers()
 			if tt.existing {
 				require.NoError(t, users.CreateUser(t.Context(), "admin", "$argon2id$existing"))
 			}
-			s := New(cfg, &fakeEngine{}, users, slog.New(slog.NewTextHandler(&logs, nil)))
-			err := s.EnsureAdmin(t.Context())
-			if tt.wantErr {
-				require.Error(t, err)
-				require.ErrorIs(t, err, engine.ErrInvalid)
-				return
-			}
-			require.NoError(t, err)
+			s := New(Config{DataDir: t.TempDir(), AdminPassword: tt.password}, &fakeEngine{}, users, slog.New(slog.NewTextHandler(&logs, nil)))
+			require.NoError(t, s.EnsureAdmin(t.Context()))
+			assert.Equal(t, tt.wantSetup, s.needSetup)
 			hash, err := users.PasswordHash(t.Context(), "admin")
-			require.NoError(t, err)
-			file := filepath.Join(dir, InitialPasswordFile)
-			data, ferr := os.ReadFile(file)
 			switch {
+			case tt.wantSetup:
+				require.ErrorIs(t, err, engine.ErrNotFound, "no admin with an invented password")
 			case tt.existing:
+				require.NoError(t, err)
 				assert.Equal(t, "$argon2id$existing", hash)
-				assert.ErrorIs(t, ferr, os.ErrNotExist)
-			case tt.wantFile:
-				require.NoError(t, ferr)
-				info, err := os.Stat(file)
-				require.NoError(t, err)
-				assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())
-				pw := strings.TrimSpace(string(data))
-				assert.Len(t, pw, 24)
-				ok, err := VerifyPassword(hash, pw)
-				require.NoError(t, err)
-				assert.True(t, ok)
-				assert.Contains(t, logs.String(), file, "the file's path is logged")
-				assert.NotContains(t, logs.String(), pw, "the password is not")
 			default:
-				assert.ErrorIs(t, ferr, os.ErrNotExist)
+				require.NoError(t, err)
 				ok, err := VerifyPassword(hash, tt.password)
 				require.NoError(t, err)
 				assert.True(t, ok)
-				assert.NotContains(t, logs.String(), tt.password)
+				assert.NotContains(t, logs.String(), tt.password, "the password is never logged")
 			}
-			// A second start changes nothing.
-			require.NoError(t, s.EnsureAdmin(t.Context()))
-			again, err := users.PasswordHash(t.Context(), "admin")
-			require.NoError(t, err)
-			assert.Equal(t, hash, again)
 		})
 	}
+}
+
+func TestSetupLink(t *testing.T) {
+	users := newMemUsers()
+	s := New(Config{DataDir: t.TempDir(), APIToken: testToken}, &fakeEngine{}, users, slog.New(slog.DiscardHandler))
+	require.NoError(t, s.EnsureAdmin(t.Context()))
+	token := s.offerSetup()
+
+	page := do(t, s, request{method: "GET", target: "/setup?token=" + token, anonymous: true})
+	require.Equal(t, 200, page.status)
+	assert.Contains(t, string(page.body), "/api/v1/setup")
+
+	tests := []struct {
+		name, body string
+		status     int
+	}{
+		{"wrong token", `{"token":"nope","password":"long-enough-pw"}`, 403},
+		{"short password", `{"token":"` + token + `","password":"short"}`, 400},
+		{"the link works", `{"token":"` + token + `","password":"long-enough-pw"}`, 200},
+		{"only once", `{"token":"` + token + `","password":"another-long-pw"}`, 403},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := do(t, s, request{method: "POST", target: "/api/v1/setup", body: tt.body, ctype: "application/json", anonymous: true})
+			assert.Equal(t, tt.status, res.status, string(res.body))
+		})
+	}
+	hash, err := users.PasswordHash(t.Context(), "admin")
+	require.NoError(t, err)
+	ok, err := VerifyPassword(hash, "long-enough-pw")
+	require.NoError(t, err)
+	assert.True(t, ok)
+
+	// An expired link is refused.
+	s2 := New(Config{DataDir: t.TempDir()}, &fakeEngine{}, newMemUsers(), slog.New(slog.DiscardHandler))
+	tok2 := s2.offerSetup()
+	s2.now = func() time.Time { return time.Now().Add(2 * time.Hour) }
+	res := do(t, s2, request{method: "POST", target: "/api/v1/setup", body: `{"token":"` + tok2 + `","password":"long-enough-pw"}`, ctype: "application/json", anonymous: true})
+	assert.Equal(t, 403, res.status, string(res.body))
 }
 
 func TestBootstrapTokenTooShort(t *testing.T) {

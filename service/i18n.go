@@ -147,7 +147,7 @@ var (
 	errTextCSRF         = text{"缺少或错误的CSRF令牌", "the CSRF token is missing or wrong"}
 	hintCSRF            = text{"请在请求头 X-CSRF-Token 中携带登录时返回的 csrfToken", "send the csrfToken the login returned in the X-CSRF-Token header"}
 	errTextLoginFailed  = text{"用户名或密码错误", "wrong username or password"}
-	hintLoginFailed     = text{"首次启动时admin的密码写在数据目录的 initial-admin-password 文件中", "on first start the admin password is written to initial-admin-password in the data directory"}
+	hintLoginFailed     = text{"admin 的密码来自 STACKHUB_ADMIN_PASSWORD，或来自首次启动时日志中的一次性初始化链接", "the admin password comes from STACKHUB_ADMIN_PASSWORD, or from the one-time setup link in the first start's log"}
 	errTextRateLimited  = text{"登录失败次数过多", "too many failed logins"}
 	hintRateLimited     = text{"请一分钟后再试", "wait a minute and try again"}
 	errTextNotFoundPath = text{"接口不存在：%s %s", "no such endpoint: %s %s"}

@@ -46,6 +46,8 @@ func (s *Server) routes() []route {
 	rs := []route{
 		{method: fiber.MethodGet, path: "/health", handler: s.health, public: true},
 		{method: fiber.MethodPost, path: "/api/v1/login", handler: s.login, public: true},
+		{method: fiber.MethodGet, path: "/setup", handler: s.setupPage, public: true},
+		{method: fiber.MethodPost, path: "/api/v1/setup", handler: s.setupAdmin, public: true},
 		{method: fiber.MethodPost, path: "/api/v1/logout", handler: s.logout, mutates: true, role: RoleViewer},
 		{method: fiber.MethodPost, path: "/api/v1/tokens", handler: s.createToken, mutates: true, role: RoleViewer},
 		{method: fiber.MethodPost, path: "/api/v1/register", handler: s.register, public: true},

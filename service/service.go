@@ -29,8 +29,7 @@ import (
 // Environment variables cmd/ reads into Config.
 const (
 	// EnvAdminPassword sets the password of the admin user created on first
-	// start. Without it a random password is written to
-	// <DataDir>/initial-admin-password.
+	// start. Without it the first start logs a one-time setup link.
 	EnvAdminPassword = "STACKHUB_ADMIN_PASSWORD"
 	// EnvAPIToken, if set, is accepted as an admin API token
 	// (Authorization: Bearer <token>) for as long as it stays set; meant for
@@ -41,7 +40,7 @@ const (
 // Config is the service's resolved configuration; zero fields take the
 // defaults given.
 type Config struct {
-	// DataDir is where initial-admin-password is written on first start.
+	// DataDir is StackHub's data directory.
 	DataDir string
 	// AdminPassword is the first admin's password (from EnvAdminPassword).
 	AdminPassword string
@@ -147,6 +146,11 @@ type Server struct {
 	bootstrapHash string
 	limiter       *loginLimiter
 	now           func() time.Time
+	// setup is the one-time admin setup link, when one is offered.
+	setup setupState
+	// needSetup is set by EnsureAdmin when no admin exists and no
+	// password was given: Listen then offers a setup link.
+	needSetup bool
 }
 
 // New builds the service and its routes. Call EnsureAdmin (Listen does)
@@ -214,6 +218,10 @@ func (s *Server) Listen(ctx context.Context, addr string) error {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
 	s.log.Info("serving HTTP", "addr", ln.Addr().String())
+	if s.needSetup {
+		s.log.Warn("no admin user yet: open this one-time link within an hour to choose its password",
+			"url", "http://"+ln.Addr().String()+"/setup?token="+s.offerSetup())
+	}
 	served := make(chan error, 1)
 	go func() { served <- s.app.Listener(ln) }()
 
