@@ -30,6 +30,18 @@ func (e *Engine) Install(ctx context.Context, opts InstallOptions) (*Installatio
 		return nil, err
 	}
 
+	// Ask Docker before taking the lease lock, which serialises installs.
+	projectContainers, err := e.deps.Docker.ProjectContainers(ctx, e.Project(opts.Name))
+	if err != nil {
+		return nil, fmt.Errorf("install %s: %w", opts.Name, err)
+	}
+	var published []PublishedPort
+	if specs := PortSpecs(m); len(specs) > 0 {
+		if published, err = e.deps.Docker.PublishedPorts(ctx); err != nil {
+			return nil, fmt.Errorf("install %s: list published ports: %w", opts.Name, err)
+		}
+	}
+
 	e.leaseMu.Lock()
 	defer e.leaseMu.Unlock()
 	existing, err := e.deps.Store.GetInstallation(ctx, e.cfg.Namespace, opts.Name)
@@ -42,17 +54,11 @@ func (e *Engine) Install(ctx context.Context, opts InstallOptions) (*Installatio
 	}
 	// A live container of that name that StackHub does not know is the
 	// user's: never replace it.
-	if existing == nil {
-		cs, err := e.deps.Docker.ProjectContainers(ctx, e.Project(opts.Name))
-		if err != nil {
-			return nil, fmt.Errorf("install %s: %w", opts.Name, err)
-		}
-		if len(cs) > 0 {
-			return nil, NewUserError(ErrConflict, fmt.Sprintf("containers of project %s already exist (%s)", e.Project(opts.Name), cs[0].Name),
-				"remove them with docker rm -f, or install under another name")
-		}
+	if existing == nil && len(projectContainers) > 0 {
+		return nil, NewUserError(ErrConflict, fmt.Sprintf("containers of project %s already exist (%s)", e.Project(opts.Name), projectContainers[0].Name),
+			"remove them with docker rm -f, or install under another name")
 	}
-	ports, err := e.leasePorts(ctx, opts.Name, PortSpecs(m), nil)
+	ports, err := e.leasePortsWith(ctx, opts.Name, PortSpecs(m), nil, published)
 	if err != nil {
 		return nil, err
 	}

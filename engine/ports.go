@@ -17,13 +17,24 @@ func (e *Engine) leasePorts(ctx context.Context, installation string, specs []Po
 	if len(specs) == 0 {
 		return map[string]int{}, nil
 	}
-	leases, err := e.deps.Store.ListPortLeases(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("list port leases: %w", err)
-	}
 	published, err := e.deps.Docker.PublishedPorts(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list published ports: %w", err)
+	}
+	return e.leasePortsWith(ctx, installation, specs, keep, published)
+}
+
+// leasePortsWith is leasePorts over a listing of published ports taken
+// before the caller locked leaseMu: Docker can be slow under load, and the
+// lock serialises every install. A container that started publishing a
+// port since the listing is still caught by the bind probe.
+func (e *Engine) leasePortsWith(ctx context.Context, installation string, specs []PortSpec, keep map[string]int, published []PublishedPort) (map[string]int, error) {
+	if len(specs) == 0 {
+		return map[string]int{}, nil
+	}
+	leases, err := e.deps.Store.ListPortLeases(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list port leases: %w", err)
 	}
 	type key struct {
 		port  int

@@ -18,6 +18,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"runtime/debug"
 	"sync/atomic"
 	"time"
 
@@ -208,6 +209,9 @@ func (s *Server) Listen(ctx context.Context, addr string) error {
 	if err := s.EnsureAdmin(ctx); err != nil {
 		return err
 	}
+	// Hashing the admin password took argon2id's 19 MiB; an idle server
+	// would otherwise keep that garbage resident until its next GC.
+	debug.FreeOSMemory()
 	base, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelBase()
 	s.base.Store(&base)

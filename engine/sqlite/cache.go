@@ -54,8 +54,11 @@ func (c *installationCache) close() error {
 }
 
 // namespace returns the cached installations of ns, reading them with load
-// when the database changed since they were read (or never were). The
-// caller must not change what it returns: use cloneInstallation.
+// when the database changed since they were read (or never were). With a
+// nil load it returns nil instead of reading: GetInstallation then reads
+// its one row, which during installs (many commits, so many misses) is far
+// cheaper than reloading every installation. The caller must not change
+// what it returns: use cloneInstallation.
 func (c *installationCache) namespace(ctx context.Context, ns string,
 	load func(context.Context, string) ([]*engine.Installation, error)) (*nsInstallations, error) {
 	c.mu.Lock()
@@ -68,7 +71,7 @@ func (c *installationCache) namespace(ctx context.Context, ns string,
 		c.byNS = map[string]*nsInstallations{}
 		c.version = v
 	}
-	if e, ok := c.byNS[ns]; ok {
+	if e, ok := c.byNS[ns]; ok || load == nil {
 		return e, nil
 	}
 	// v was read before the query: if a commit lands in between, the

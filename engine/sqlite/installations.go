@@ -78,18 +78,30 @@ func (s *Store) UpdateInstallation(ctx context.Context, inst *engine.Installatio
 }
 
 // GetInstallation returns ErrNotFound if absent. It answers from the
-// installation cache (see cache.go), which is current as of the last
-// commit to the database.
+// installation cache (see cache.go) when that is current as of the last
+// commit to the database, else with a one-row query.
 func (s *Store) GetInstallation(ctx context.Context, namespace, name string) (*engine.Installation, error) {
-	e, err := s.cache.namespace(ctx, namespace, s.queryInstallations)
+	e, err := s.cache.namespace(ctx, namespace, nil)
 	if err != nil {
 		return nil, fmt.Errorf("get installation %q: %w", name, err)
 	}
-	inst, ok := e.byName[name]
-	if !ok {
+	if e != nil {
+		inst, ok := e.byName[name]
+		if !ok {
+			return nil, fmt.Errorf("get installation %q: %w", name, notFound("installation", name))
+		}
+		return cloneInstallation(inst), nil
+	}
+	row := s.r.QueryRowContext(ctx, `SELECT `+installationColumns+` FROM installations
+		WHERE namespace = ? AND name = ?`, namespace, name)
+	inst, err := scanInstallation(row)
+	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("get installation %q: %w", name, notFound("installation", name))
 	}
-	return cloneInstallation(inst), nil
+	if err != nil {
+		return nil, fmt.Errorf("get installation %q: %w", name, err)
+	}
+	return inst, nil
 }
 
 // ListInstallations returns every installation of the namespace, sorted by

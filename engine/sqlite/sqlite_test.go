@@ -219,6 +219,16 @@ func TestInstallationCacheSeesEveryCommit(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 9002, list[0].Ports["port"])
 
+	// Served from a's cache (just listed), then changed by b.
+	hit, err := a.GetInstallation(ctx, "", "wordpress")
+	require.NoError(t, err)
+	hit.Reason = "edited"
+	hit.Status = engine.StatusFailed
+	require.NoError(t, b.UpdateInstallation(ctx, hit))
+	hit, err = a.GetInstallation(ctx, "", "wordpress")
+	require.NoError(t, err)
+	assert.Equal(t, engine.StatusFailed, hit.Status)
+
 	require.NoError(t, a.DeleteInstallation(ctx, "", "wordpress"))
 	list, err = b.ListInstallations(ctx, "")
 	require.NoError(t, err)
