@@ -712,4 +712,10 @@ func removeByName(re string) {
 	if ids := strings.Fields(string(out)); len(ids) > 0 {
 		_ = exec.Command("docker", append([]string{"network", "rm"}, ids...)...).Run()
 	}
+	// Uninstall keeps an app's named volumes (its data) unless purged: the
+	// bench's apps hold nothing worth keeping.
+	out, _ = exec.Command("docker", "volume", "ls", "-q", "--filter", "name="+re).Output()
+	if ids := strings.Fields(string(out)); len(ids) > 0 {
+		_ = exec.Command("docker", append([]string{"volume", "rm", "-f"}, ids...)...).Run()
+	}
 }
