@@ -277,6 +277,23 @@ type outputJSON struct {
 
 // installationOutputs lists the latest value of every output the bundle
 // defines, internal ones hidden.
+// localInstallationOutputs opens the local engine, finds the installation
+// and returns its outputs: the shared start of `outputs list` and `outputs
+// show`.
+func localInstallationOutputs(cmd *cobra.Command, f *Factory, name string) ([]outputJSON, error) {
+	ctx := cmd.Context()
+	eng, closeEng, err := localEngine(ctx, f, cmd)
+	if err != nil {
+		return nil, err
+	}
+	defer closeEng()
+	in, err := getInstallation(ctx, eng, name)
+	if err != nil {
+		return nil, err
+	}
+	return installationOutputs(ctx, eng, in)
+}
+
 func installationOutputs(ctx context.Context, eng *engine.Engine, inst *engine.Installation) ([]outputJSON, error) {
 	st := eng.Store()
 	outs, err := st.ListOutputs(ctx, inst.Namespace, inst.Name)
@@ -309,17 +326,7 @@ func newBundleOutputsCmd(f *Factory) *cobra.Command {
 		Example: "  stackhub bundle outputs list -i hello -o json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			eng, closeEng, err := localEngine(ctx, f, cmd)
-			if err != nil {
-				return err
-			}
-			defer closeEng()
-			in, err := getInstallation(ctx, eng, inst)
-			if err != nil {
-				return err
-			}
-			outs, err := installationOutputs(ctx, eng, in)
+			outs, err := localInstallationOutputs(cmd, f, inst)
 			if err != nil {
 				return err
 			}
@@ -349,17 +356,7 @@ func newBundleOutputsCmd(f *Factory) *cobra.Command {
 		Short: "Print one output's raw value, like porter installation outputs show",
 		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			eng, closeEng, err := localEngine(ctx, f, cmd)
-			if err != nil {
-				return err
-			}
-			defer closeEng()
-			in, err := getInstallation(ctx, eng, showInst)
-			if err != nil {
-				return err
-			}
-			outs, err := installationOutputs(ctx, eng, in)
+			outs, err := localInstallationOutputs(cmd, f, showInst)
 			if err != nil {
 				return err
 			}
