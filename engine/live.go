@@ -187,6 +187,7 @@ func (e *Engine) recover(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("list installations: %w", err)
 	}
+	var interrupted []string
 	for _, inst := range all {
 		switch inst.Status {
 		case StatusInstalling, StatusUpgrading, StatusUninstalling:
@@ -196,6 +197,7 @@ func (e *Engine) recover(ctx context.Context) error {
 		}
 		switch inst.Status {
 		case StatusInstalling:
+			interrupted = append(interrupted, inst.Name)
 			if err := e.deps.Docker.RemoveProject(ctx, e.Project(inst.Name), false); err != nil {
 				e.log.Warn("clean up interrupted install", "installation", inst.Name, "err", err)
 			}
@@ -214,8 +216,28 @@ func (e *Engine) recover(ctx context.Context) error {
 			return fmt.Errorf("mark %s failed: %w", inst.Name, err)
 		}
 	}
+	if len(interrupted) > 0 {
+		// A request the killed process had in flight (a network or
+		// container create) can still complete at the daemon after the
+		// first pass: let it settle, then sweep once more. Nothing can be
+		// installing these yet, as the service does not serve until now.
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(recoverySettle):
+		}
+		for _, name := range interrupted {
+			e.removeInvocations(ctx, name)
+			if err := e.deps.Docker.RemoveProject(ctx, e.Project(name), false); err != nil {
+				e.log.Warn("clean up interrupted install", "installation", name, "err", err)
+			}
+		}
+	}
 	return nil
 }
+
+// recoverySettle is how long recovery waits before its second sweep.
+var recoverySettle = 1500 * time.Millisecond
 
 // removeInvocations removes the invocation containers of every run of an
 // installation; finished runs have none left, so only interrupted ones go.
