@@ -58,8 +58,20 @@ type BundleRunOptions struct {
 	// AllowDockerHost lets bundles that declare `required: [docker]` reach
 	// the host's Docker.
 	AllowDockerHost bool
+	// Insecure allows plain HTTP and unverified TLS when dependencies are
+	// pulled.
+	Insecure bool
+	// Delete removes the installation's records (and its dependencies')
+	// after a successful uninstall; ForceDelete removes them even when the
+	// uninstall failed.
+	Delete, ForceDelete bool
 	// Out receives the invocation container's output as it runs.
 	Out io.Writer
+
+	// reference is where a dependency's bundle was pulled from; labels
+	// are set on an installation it creates.
+	reference string
+	labels    map[string]string
 }
 
 // BundleRunResult is what a lifecycle action did.
@@ -86,6 +98,9 @@ type localRun struct {
 	result    *BundleRunResult
 	setNames  []string
 	credNames []string
+	// files are written into the invocation container (dependency
+	// bundle.json files).
+	files map[string]string
 	// started is set once the parameters were accepted and the action ran.
 	started bool
 }
@@ -209,9 +224,51 @@ func (e *Engine) UpgradeBundle(ctx context.Context, opts BundleRunOptions) (*Bun
 	return e.runBundle(ctx, opts, manifest.ActionUpgrade)
 }
 
-// UninstallBundle runs uninstall on an existing installation.
+// UninstallBundle runs uninstall on an existing installation, then on its
+// dependencies. With Delete it then removes the records of the
+// installation and of its dependencies; ForceDelete removes them even when
+// the uninstall failed.
 func (e *Engine) UninstallBundle(ctx context.Context, opts BundleRunOptions) (*BundleRunResult, error) {
-	return e.runBundle(ctx, opts, manifest.ActionUninstall)
+	res, err := e.runBundle(ctx, opts, manifest.ActionUninstall)
+	if !opts.Delete && !opts.ForceDelete {
+		return res, err
+	}
+	if err != nil {
+		var ue *UserError
+		if errors.As(err, &ue) && errors.Is(err, ErrNotFound) {
+			return res, err
+		}
+		if !opts.ForceDelete {
+			return res, fmt.Errorf("%w\n%s; if you are sure it should be deleted, retry the last command with the --force-delete flag", err, msgUnsafeDelete)
+		}
+		if opts.Out != nil {
+			fmt.Fprintf(opts.Out, "ignoring the following errors as --force-delete is true: %v\n", err)
+		}
+	}
+	name := opts.Name
+	if name == "" && res != nil && res.Installation != nil {
+		name = res.Installation.Name
+	}
+	if name == "" {
+		m, perr := e.prepareLocal(&opts)
+		if perr != nil {
+			return res, perr
+		}
+		name = m.Name
+	}
+	dependents, derr := e.dependentsOf(ctx, name)
+	if derr != nil {
+		return res, derr
+	}
+	if derr := e.DeleteInstallation(ctx, name, opts.ForceDelete); derr != nil {
+		return res, derr
+	}
+	for _, d := range dependents {
+		if derr := e.DeleteInstallation(ctx, d.Name, opts.ForceDelete); derr != nil && !errors.Is(derr, ErrNotFound) {
+			return res, derr
+		}
+	}
+	return res, nil
 }
 
 // InvokeBundle runs a custom action. A missing installation is allowed only
@@ -236,6 +293,11 @@ func (e *Engine) runBundle(ctx context.Context, opts BundleRunOptions, action st
 	if err := checkExtensions(m, opts.AllowDockerHost); err != nil {
 		return nil, err
 	}
+	rootParams, depFlags, err := dependencyParams(m, opts.Params)
+	if err != nil {
+		return nil, err
+	}
+	opts.Params = rootParams
 	if err := checkParameters(m, opts.Params, action); err != nil {
 		return nil, err
 	}
@@ -293,6 +355,19 @@ func (e *Engine) runBundle(ctx context.Context, opts BundleRunOptions, action st
 		}
 	}
 
+	deps, err := e.resolveDependencies(ctx, m, opts.Name, action, &opts, depFlags)
+	if err != nil {
+		return nil, err
+	}
+	// Dependencies run before the root, except for uninstall (after it).
+	if action != manifest.ActionUninstall {
+		for _, d := range deps {
+			if err := e.runDependency(ctx, ns, opts.Name, d, action, opts); err != nil {
+				return nil, err
+			}
+		}
+	}
+
 	now := time.Now().UTC()
 	ephemeral := inst == nil && action != manifest.ActionInstall
 	if ephemeral {
@@ -301,7 +376,8 @@ func (e *Engine) runBundle(ctx context.Context, opts BundleRunOptions, action st
 	}
 	if action == manifest.ActionInstall {
 		if inst == nil {
-			inst = &Installation{ID: NewID(), Name: opts.Name, Namespace: ns, App: m.Name, Created: now}
+			inst = &Installation{ID: NewID(), Name: opts.Name, Namespace: ns, App: m.Name, Created: now,
+				Reference: opts.reference, Labels: opts.labels}
 			inst.ContainerName = e.ContainerName(opts.Name)
 			if specs := PortSpecs(m); len(specs) > 0 {
 				e.leaseMu.Lock()
@@ -320,7 +396,8 @@ func (e *Engine) runBundle(ctx context.Context, opts BundleRunOptions, action st
 		}
 	}
 	lr := &localRun{m: m, params: opts.Params, setParams: setParams, creds: creds, allowHost: opts.AllowDockerHost,
-		out: opts.Out, record: record, modifies: modifies, result: &BundleRunResult{}, setNames: opts.ParamSetNames, credNames: opts.CredSetNames}
+		out: opts.Out, record: record, modifies: modifies, result: &BundleRunResult{}, setNames: opts.ParamSetNames, credNames: opts.CredSetNames,
+		files: dependencyFiles(deps)}
 	if modifies && !ephemeral {
 		inst.Status = map[string]Status{manifest.ActionInstall: StatusInstalling, manifest.ActionUpgrade: StatusUpgrading,
 			manifest.ActionUninstall: StatusUninstalling}[action]
@@ -355,6 +432,16 @@ func (e *Engine) runBundle(ctx context.Context, opts BundleRunOptions, action st
 			}
 		}
 		inst.BundleVersion = m.Version
+		if opts.reference != "" {
+			inst.Reference = opts.reference
+		}
+		// Sets named on this command replace the installation's list.
+		if len(opts.ParamSetNames) > 0 {
+			inst.ParameterSets = opts.ParamSetNames
+		}
+		if len(opts.CredSetNames) > 0 {
+			inst.CredentialSets = opts.CredSetNames
+		}
 		// Remember this invocation's --param values once they were accepted
 		// (they win over earlier ones on later runs).
 		if len(opts.Params) > 0 && lr.started {
@@ -369,6 +456,13 @@ func (e *Engine) runBundle(ctx context.Context, opts BundleRunOptions, action st
 		}
 		if err := e.deps.Store.UpdateInstallation(wctx, inst); err != nil {
 			return res, fmt.Errorf("record installation %s: %w", inst.Name, err)
+		}
+	}
+	if runErr == nil && action == manifest.ActionUninstall {
+		for _, d := range deps {
+			if err := e.runDependency(ctx, ns, opts.Name, d, action, opts); err != nil {
+				return res, err
+			}
 		}
 	}
 	return res, runErr
@@ -410,7 +504,7 @@ func (e *Engine) runLocalAction(ctx context.Context, inst *Installation, m *mani
 	res, runErr := e.deps.Runtime.Run(ctx, &Operation{
 		Action: action, Installation: inst.Name, Namespace: inst.Namespace, InstallationID: inst.ID,
 		RunID: run.ID, Revision: run.Revision, BundleJSON: bundleJSON, Image: image, Parameters: params,
-		Credentials: l.creds, AllowDockerHost: l.allowHost && requiresDocker(m), HostNetwork: true, Out: out, Err: out,
+		Credentials: l.creds, AllowDockerHost: l.allowHost && requiresDocker(m), HostNetwork: true, Files: l.files, Out: out, Err: out,
 	})
 	if res != nil {
 		l.result.Outputs = res.Outputs

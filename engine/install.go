@@ -26,6 +26,9 @@ func (e *Engine) Install(ctx context.Context, opts InstallOptions) (*Installatio
 	if err != nil {
 		return nil, err
 	}
+	if err := refuseDependencies(m); err != nil {
+		return nil, err
+	}
 	if err := checkParameters(m, opts.Parameters, manifest.ActionInstall); err != nil {
 		return nil, err
 	}

@@ -122,6 +122,9 @@ func (e *Engine) Upgrade(ctx context.Context, opts UpgradeOptions) (*Installatio
 	if err != nil {
 		return nil, err
 	}
+	if err := refuseDependencies(m); err != nil {
+		return nil, err
+	}
 	if err := checkParameters(m, opts.Parameters, manifest.ActionUpgrade); err != nil {
 		return nil, err
 	}

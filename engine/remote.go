@@ -373,14 +373,11 @@ func (e *Engine) openSource(ctx context.Context, opts *InstallOptions) (fs.FS, e
 	if opts.Reference == "" && opts.Archive == "" {
 		return e.deps.Catalog.Open(ctx, opts.App)
 	}
-	reg, err := e.registry()
-	if err != nil {
-		return nil, err
-	}
-	var b *RemoteBundle
+	var fsys fs.FS
 	if opts.Archive != "" {
-		if b, err = reg.ReadArchive(ctx, opts.Archive); err != nil {
-			return nil, fmt.Errorf("read archive %s: %w", opts.Archive, err)
+		var err error
+		if fsys, err = e.openArchive(ctx, opts); err != nil {
+			return nil, err
 		}
 	} else {
 		ref, warning, err := ParseBundleReference(opts.Reference)
@@ -391,42 +388,9 @@ func (e *Engine) openSource(ctx context.Context, opts *InstallOptions) (fs.FS, e
 			e.log.Warn(warning)
 		}
 		opts.Reference = ref
-		if b, err = reg.PullBundle(ctx, ref, opts.Insecure); err != nil {
-			return nil, fmt.Errorf("pull bundle %s: %w", ref, err)
+		if fsys, _, err = e.fetchRemote(ctx, ref, opts.Insecure); err != nil {
+			return nil, err
 		}
-	}
-	inv, err := invocationOf(b.BundleJSON)
-	if err != nil {
-		return nil, err
-	}
-	if inv.ContentDigest == "" {
-		return nil, NewUserError(ErrInvalid, "the bundle's invocation image has no contentDigest",
-			"refusing it: without a digest the image could have been tampered with; republish the bundle")
-	}
-	tag := localInvocationTag(inv)
-	if opts.Archive != "" {
-		if err := reg.LoadArchive(ctx, opts.Archive, map[string]string{inv.ContentDigest: tag}); err != nil {
-			return nil, fmt.Errorf("load images of %s: %w", opts.Archive, err)
-		}
-		if opts.Reference == "" {
-			abs, err := filepath.Abs(opts.Archive)
-			if err != nil {
-				abs = opts.Archive
-			}
-			opts.Reference = archivePrefix + abs
-		}
-	} else {
-		src := inv.Image
-		if r, ok := b.Relocation[inv.Image]; ok {
-			src = r
-		}
-		if err := reg.PullImage(ctx, src, tag); err != nil {
-			return nil, fmt.Errorf("pull invocation image %s: %w", src, err)
-		}
-	}
-	fsys, err := remoteFS(b)
-	if err != nil {
-		return nil, err
 	}
 	m, err := loadManifest(fsys, "bundle")
 	if err != nil {
@@ -442,6 +406,78 @@ func (e *Engine) openSource(ctx context.Context, opts *InstallOptions) (fs.FS, e
 		return nil, err
 	}
 	return fsys, nil
+}
+
+// fetchRemote pulls the bundle published at ref and its invocation image
+// (tagged locally by digest), and returns its bundle folder.
+func (e *Engine) fetchRemote(ctx context.Context, ref string, insecure bool) (fs.FS, *RemoteBundle, error) {
+	reg, err := e.registry()
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := reg.PullBundle(ctx, ref, insecure)
+	if err != nil {
+		return nil, nil, fmt.Errorf("pull bundle %s: %w", ref, err)
+	}
+	inv, err := pinnedInvocation(b)
+	if err != nil {
+		return nil, nil, err
+	}
+	src := inv.Image
+	if r, ok := b.Relocation[inv.Image]; ok {
+		src = r
+	}
+	if err := reg.PullImage(ctx, src, localInvocationTag(inv)); err != nil {
+		return nil, nil, fmt.Errorf("pull invocation image %s: %w", src, err)
+	}
+	fsys, err := remoteFS(b)
+	if err != nil {
+		return nil, nil, err
+	}
+	return fsys, b, nil
+}
+
+// openArchive reads a thick bundle archive, loads its images into the
+// Docker daemon and returns its bundle folder; opts.Reference becomes
+// archive:<absolute path> unless set.
+func (e *Engine) openArchive(ctx context.Context, opts *InstallOptions) (fs.FS, error) {
+	reg, err := e.registry()
+	if err != nil {
+		return nil, err
+	}
+	b, err := reg.ReadArchive(ctx, opts.Archive)
+	if err != nil {
+		return nil, fmt.Errorf("read archive %s: %w", opts.Archive, err)
+	}
+	inv, err := pinnedInvocation(b)
+	if err != nil {
+		return nil, err
+	}
+	if err := reg.LoadArchive(ctx, opts.Archive, map[string]string{inv.ContentDigest: localInvocationTag(inv)}); err != nil {
+		return nil, fmt.Errorf("load images of %s: %w", opts.Archive, err)
+	}
+	if opts.Reference == "" {
+		abs, err := filepath.Abs(opts.Archive)
+		if err != nil {
+			abs = opts.Archive
+		}
+		opts.Reference = archivePrefix + abs
+	}
+	return remoteFS(b)
+}
+
+// pinnedInvocation returns the bundle's invocation image, refusing one
+// without a content digest.
+func pinnedInvocation(b *RemoteBundle) (invocationImage, error) {
+	inv, err := invocationOf(b.BundleJSON)
+	if err != nil {
+		return inv, err
+	}
+	if inv.ContentDigest == "" {
+		return inv, NewUserError(ErrInvalid, "the bundle's invocation image has no contentDigest",
+			"refusing it: without a digest the image could have been tampered with; republish the bundle")
+	}
+	return inv, nil
 }
 
 // openInstalled returns the bundle folder of an existing installation: the

@@ -184,17 +184,23 @@ func (e *Engine) resolveParameters(ctx context.Context, inst *Installation, bund
 			continue
 		}
 		if src, ok := sources[name]; ok {
+			if s, ok := src.Sources["dependencies.output"]; ok {
+				if val, ok := e.dependencyOutput(ctx, inst, s.Dependency, s.Name); ok {
+					v, err := sourcedValue(name, val, def)
+					if err != nil {
+						return nil, err
+					}
+					params[name] = v
+					continue
+				}
+			}
 			if s, ok := src.Sources["output"]; ok {
 				if val, ok := loadOutputs()[s.Name]; ok {
-					if def["contentEncoding"] == "base64" {
-						params[name] = base64.StdEncoding.EncodeToString(val)
-					} else {
-						typed, err := typedValue(name, string(val), def)
-						if err != nil {
-							return nil, err
-						}
-						params[name] = typed
+					v, err := sourcedValue(name, val, def)
+					if err != nil {
+						return nil, err
 					}
+					params[name] = v
 					continue
 				}
 			}
@@ -209,6 +215,30 @@ func (e *Engine) resolveParameters(ctx context.Context, inst *Installation, bund
 		}
 	}
 	return params, nil
+}
+
+// sourcedValue is a parameter's value taken from an output: base64 for a
+// file parameter, else typed from the output's text.
+func sourcedValue(name string, val []byte, def map[string]any) (any, error) {
+	if def["contentEncoding"] == "base64" {
+		return base64.StdEncoding.EncodeToString(val), nil
+	}
+	return typedValue(name, string(val), def)
+}
+
+// dependencyOutput returns the latest value of output name of inst's
+// dependency installation <inst>-<alias>.
+func (e *Engine) dependencyOutput(ctx context.Context, inst *Installation, alias, name string) ([]byte, bool) {
+	list, err := e.deps.Store.ListOutputs(ctx, inst.Namespace, inst.Name+"-"+alias)
+	if err != nil {
+		return nil, false
+	}
+	for _, out := range list {
+		if out.Name == name {
+			return out.Value, true
+		}
+	}
+	return nil, false
 }
 
 // typedValue converts a user's string to the parameter's JSON type.

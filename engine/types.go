@@ -74,13 +74,20 @@ type Installation struct {
 	ContainerName string            `json:"containerName"`
 	Ports         map[string]int    `json:"ports,omitempty"`
 	Parameters    map[string]string `json:"parameters,omitempty"`
-	LastAction    string            `json:"lastAction,omitempty"`
-	LastRunID     string            `json:"lastRunId,omitempty"`
-	JobID         string            `json:"jobId,omitempty"`
-	Created       time.Time         `json:"created"`
-	Modified      time.Time         `json:"modified"`
-	Installed     *time.Time        `json:"installed,omitempty"`
-	Uninstalled   *time.Time        `json:"uninstalled,omitempty"`
+	// Labels are the installation's labels; a dependency installation
+	// carries LabelParentInstallation.
+	Labels map[string]string `json:"labels,omitempty"`
+	// ParameterSets and CredentialSets name the sets the last command used
+	// (omitted on a later command, they are used again).
+	ParameterSets  []string   `json:"parameterSets,omitempty"`
+	CredentialSets []string   `json:"credentialSets,omitempty"`
+	LastAction     string     `json:"lastAction,omitempty"`
+	LastRunID      string     `json:"lastRunId,omitempty"`
+	JobID          string     `json:"jobId,omitempty"`
+	Created        time.Time  `json:"created"`
+	Modified       time.Time  `json:"modified"`
+	Installed      *time.Time `json:"installed,omitempty"`
+	Uninstalled    *time.Time `json:"uninstalled,omitempty"`
 }
 
 // Run is one execution of a bundle action against an installation.
@@ -366,8 +373,11 @@ type Operation struct {
 	AllowDockerHost bool
 	// HostNetwork runs the container in the host's network namespace.
 	HostNetwork bool
-	Out         io.Writer
-	Err         io.Writer
+	// Files are extra files written into the container before it starts,
+	// by absolute path (dependency bundle.json files).
+	Files map[string]string
+	Out   io.Writer
+	Err   io.Writer
 }
 
 // OperationResult is what an action produced.

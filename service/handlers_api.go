@@ -12,7 +12,10 @@ import (
 
 // The REST API under /api/v1. Its DTOs are kept apart from the engine's
 // types so the API stays stable while the engine changes; installation
-// parameters (which may hold secrets) are never returned.
+// parameters (which may hold secrets) are never returned, except in
+// Porter's installation document (?format=porter), whose shape Porter
+// fixes: there sensitive values are masked unless an admin asks for them
+// with ?reveal=true.
 
 type portDTO struct {
 	Name     string `json:"name"`
@@ -128,11 +131,28 @@ func (s *Server) listApps(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"apps": out})
 }
 
-// listInstallations answers {"installations":[...]}.
+// listInstallations answers {"installations":[...]}, or with
+// ?format=porter the array porter list -o json prints.
 func (s *Server) listInstallations(c *fiber.Ctx) error {
+	porter, err := porterFormat(c)
+	if err != nil {
+		return err
+	}
 	list, err := s.eng.List(c.UserContext())
 	if err != nil {
 		return fmt.Errorf("list installations: %w", err)
+	}
+	if porter {
+		docs := make([]*engine.PorterInstallation, 0, len(list))
+		for _, inst := range list {
+			d, err := s.eng.PorterDocument(c.UserContext(), inst, engine.PorterDocOptions{StackHub: true})
+			if err != nil {
+				return fmt.Errorf("describe installation %q: %w", inst.Name, err)
+			}
+			docs = append(docs, d)
+		}
+		engine.SortPorterInstallations(docs)
+		return c.JSON(docs)
 	}
 	out := make([]installationDTO, 0, len(list))
 	for _, inst := range list {
@@ -209,17 +229,64 @@ func nameParam(c *fiber.Ctx) (string, error) {
 	return name, nil
 }
 
-// getInstallation answers one installation.
+// getInstallation answers one installation, or with ?format=porter the
+// document porter show -o json prints; sensitive values in it are masked
+// unless an admin adds ?reveal=true.
 func (s *Server) getInstallation(c *fiber.Ctx) error {
 	name, err := nameParam(c)
 	if err != nil {
 		return err
 	}
+	porter, err := porterFormat(c)
+	if err != nil {
+		return err
+	}
+	reveal, err := queryBool(c, "reveal")
+	if err != nil {
+		return err
+	}
+	if reveal && !porter {
+		return &apiError{kind: engine.ErrInvalid, msg: errTextRevealFormat, hint: hintRevealFormat}
+	}
+	if reveal && s.roleOf(c) != RoleAdmin {
+		user, _ := c.Locals(localUser).(string)
+		return &apiError{kind: errForbidden, msg: errTextRole, msgArgs: []any{RoleAdmin, user, s.roleOf(c)}, hint: hintRole}
+	}
 	inst, err := s.eng.Get(c.UserContext(), name)
 	if err != nil {
 		return fmt.Errorf("get installation %q: %w", name, err)
 	}
-	return c.JSON(toInstallationDTO(inst))
+	if !porter {
+		return c.JSON(toInstallationDTO(inst))
+	}
+	doc, err := s.eng.PorterDocument(c.UserContext(), inst, engine.PorterDocOptions{Resolve: true, Reveal: reveal, StackHub: true})
+	if err != nil {
+		return fmt.Errorf("describe installation %q: %w", name, err)
+	}
+	if reveal {
+		s.audit(c, "reveal-secrets", name, "")
+	}
+	return c.JSON(doc)
+}
+
+var (
+	errTextFormat       = text{"不支持格式%q", "format %q is not supported"}
+	hintFormat          = text{"去掉format，或使用format=porter", "leave format out, or use format=porter"}
+	errTextRevealFormat = text{"reveal只能与format=porter一起使用", "reveal works only with format=porter"}
+	hintRevealFormat    = text{"加上format=porter", "add format=porter"}
+)
+
+// porterFormat reads ?format=: empty answers StackHub's DTO, "porter"
+// Porter's installation document (porter-compat.md 7.3).
+func porterFormat(c *fiber.Ctx) (bool, error) {
+	switch f := c.Query("format"); f {
+	case "":
+		return false, nil
+	case "porter":
+		return true, nil
+	default:
+		return false, &apiError{kind: engine.ErrInvalid, msg: errTextFormat, msgArgs: []any{shorten(f)}, hint: hintFormat}
+	}
 }
 
 // getJob answers one job.

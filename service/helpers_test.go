@@ -48,6 +48,9 @@ type fakeEngine struct {
 	JobsFunc         func(ctx context.Context, limit int) ([]*engine.Job, error)
 	JobEventsFunc    func(ctx context.Context, id string) ([]engine.JobEvent, <-chan engine.JobEvent, func(), error)
 	UnmanagedFunc    func(ctx context.Context) ([]string, error)
+	// PorterDocumentFunc nil builds the document from inst alone, as the
+	// engine does for an installation without runs.
+	PorterDocumentFunc func(ctx context.Context, inst *engine.Installation, opts engine.PorterDocOptions) (*engine.PorterInstallation, error)
 
 	calls atomic.Int32
 }
@@ -182,6 +185,14 @@ func (f *fakeEngine) Unmanaged(ctx context.Context) ([]string, error) {
 		return nil, errUnexpected
 	}
 	return f.UnmanagedFunc(ctx)
+}
+
+func (f *fakeEngine) PorterDocument(ctx context.Context, inst *engine.Installation, opts engine.PorterDocOptions) (*engine.PorterInstallation, error) {
+	f.calls.Add(1)
+	if f.PorterDocumentFunc == nil {
+		return engine.NewPorterInstallation(inst, nil, nil, opts), nil
+	}
+	return f.PorterDocumentFunc(ctx, inst, opts)
 }
 
 // memUsers is an in-memory Users.

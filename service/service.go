@@ -113,6 +113,9 @@ type Engine interface {
 	JobEvents(ctx context.Context, id string) (past []engine.JobEvent, next <-chan engine.JobEvent, stop func(), err error)
 	JobProgress(job *engine.Job) (progress int, step string)
 	Unmanaged(ctx context.Context) ([]string, error)
+	// PorterDocument builds Porter's installation document of inst
+	// (porter-compat.md 7.3).
+	PorterDocument(ctx context.Context, inst *engine.Installation, opts engine.PorterDocOptions) (*engine.PorterInstallation, error)
 }
 
 var _ Engine = (*engine.Engine)(nil)

@@ -108,6 +108,9 @@ func (r *Runtime) Run(ctx context.Context, op *engine.Operation) (*engine.Operat
 		o.Environment["PORTER_INSTALLATION_NAMESPACE"] = op.Namespace
 		o.Environment["PORTER_INSTALLATION_ID"] = op.InstallationID
 		o.Out, o.Err = out, errw
+		for path, content := range op.Files {
+			o.Files[path] = content
+		}
 		return nil
 	})
 	if err != nil {

@@ -66,6 +66,8 @@ func newInstallation(ns, name string) *engine.Installation {
 		ContainerName: "stackhub-" + name,
 		Ports:         map[string]int{"port": 9001, "db_port": 9002},
 		Parameters:    map[string]string{"admin_email": "a@example.com"},
+		Labels:        map[string]string{engine.LabelParentInstallation: "/blog"},
+		ParameterSets: []string{"prod"},
 		LastAction:    "install",
 		LastRunID:     "run-1",
 		JobID:         "job-1",
@@ -88,6 +90,8 @@ func testInstallationRoundTrip(t *testing.T, s engine.Store) {
 	got.Reason = ""
 	got.Ports = map[string]int{"port": 9005}
 	got.Parameters = nil
+	got.Labels = map[string]string{"team": "red"}
+	got.ParameterSets, got.CredentialSets = nil, []string{"creds"}
 	got.Modified = at(10)
 	got.Installed = nil
 	uninstalled := at(11)
@@ -114,6 +118,9 @@ func assertInstallation(t *testing.T, want, got *engine.Installation) {
 	assert.Equal(t, want.ContainerName, got.ContainerName)
 	assert.Equal(t, want.Ports, got.Ports)
 	assert.Equal(t, want.Parameters, got.Parameters)
+	assert.Equal(t, want.Labels, got.Labels)
+	assert.Equal(t, want.ParameterSets, got.ParameterSets)
+	assert.Equal(t, want.CredentialSets, got.CredentialSets)
 	assert.Equal(t, want.LastAction, got.LastAction)
 	assert.Equal(t, want.LastRunID, got.LastRunID)
 	assert.Equal(t, want.JobID, got.JobID)

@@ -217,3 +217,28 @@ func StateDefinitionName(name string) string {
 	}
 	return name + "-state"
 }
+
+// Dependency returns the required bundle with the alias name.
+func (m *Manifest) Dependency(name string) (Dependency, bool) {
+	if m.Dependencies == nil {
+		return Dependency{}, false
+	}
+	for _, d := range m.Dependencies.Requires {
+		if d.Name == name {
+			return d, true
+		}
+	}
+	return Dependency{}, false
+}
+
+// DependencyNames returns the aliases of the required bundles, in order.
+func (m *Manifest) DependencyNames() []string {
+	if m.Dependencies == nil {
+		return nil
+	}
+	names := make([]string, 0, len(m.Dependencies.Requires))
+	for _, d := range m.Dependencies.Requires {
+		names = append(names, d.Name)
+	}
+	return names
+}

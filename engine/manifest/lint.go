@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/stackhub/stackhub/engine/template"
@@ -229,4 +230,59 @@ func allQuoted(v any) bool {
 	default:
 		return false
 	}
+}
+
+// DependencyResolver returns the parameter names of the bundle published
+// at ref.
+type DependencyResolver func(ref string) (parameters []string, err error)
+
+// LintDependencies runs porter-103 (a dependency is given a parameter its
+// bundle does not define) and porter-105 (a dependency's bundle could not
+// be resolved, so porter-103 was skipped for it).
+func LintDependencies(m *Manifest, resolve DependencyResolver) LintResults {
+	if m.Dependencies == nil || resolve == nil {
+		return nil
+	}
+	var results LintResults
+	for _, d := range m.Dependencies.Requires {
+		if len(d.Parameters) == 0 {
+			continue
+		}
+		params, err := resolve(d.Bundle.Reference)
+		if err != nil {
+			results = append(results, LintResult{
+				Level:   LintWarning,
+				Code:    "porter-105",
+				Title:   "Dependency warning",
+				Message: fmt.Sprintf("Unable to resolve dependency %s (%s), so its parameters were not checked: %v", d.Name, d.Bundle.Reference, err),
+				URL:     lintURL + "porter-105",
+			})
+			continue
+		}
+		defined := map[string]bool{}
+		for _, p := range params {
+			defined[p] = true
+		}
+		for _, name := range sortedMapKeys(d.Parameters) {
+			if !defined[name] {
+				results = append(results, LintResult{
+					Level:   LintError,
+					Code:    "porter-103",
+					Title:   "Dependency error",
+					Message: fmt.Sprintf("The dependency %s sets parameter %s, but %s does not define it", d.Name, name, d.Bundle.Reference),
+					URL:     lintURL + "porter-103",
+				})
+			}
+		}
+	}
+	return results
+}
+
+func sortedMapKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

@@ -70,3 +70,40 @@ parameters:
 	p, _ := m.Parameter("previous")
 	assert.Equal(t, []string{"install2", "uninstall"}, p.ApplyTo)
 }
+
+func TestLintDependencies(t *testing.T) {
+	m := &Manifest{Name: "app", Dependencies: &Dependencies{Requires: []Dependency{
+		{Name: "db", Bundle: DependencyBundle{Reference: "example.com/db:v1"}, Parameters: map[string]string{"database": "x", "size": "big"}},
+		{Name: "cache", Bundle: DependencyBundle{Reference: "example.com/cache:v1"}, Parameters: map[string]string{"ttl": "1"}},
+		{Name: "plain", Bundle: DependencyBundle{Reference: "example.com/unreachable:v1"}},
+	}}}
+	tests := []struct {
+		name    string
+		resolve DependencyResolver
+		want    []string
+	}{
+		{"all defined", func(string) ([]string, error) { return []string{"database", "size", "ttl"}, nil }, nil},
+		{"undefined parameter", func(ref string) ([]string, error) {
+			if ref == "example.com/db:v1" {
+				return []string{"database"}, nil
+			}
+			return []string{"ttl"}, nil
+		}, []string{"porter-103: The dependency db sets parameter size, but example.com/db:v1 does not define it"}},
+		{"unresolvable", func(ref string) ([]string, error) {
+			if ref == "example.com/cache:v1" {
+				return nil, assert.AnError
+			}
+			return []string{"database", "size"}, nil
+		}, []string{"porter-105: Unable to resolve dependency cache (example.com/cache:v1), so its parameters were not checked: " + assert.AnError.Error()}},
+		{"no resolver", nil, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			for _, r := range LintDependencies(m, tt.resolve) {
+				got = append(got, r.Code+": "+r.Message)
+			}
+			assert.Equal(t, tt.want, got)
+		})
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"maps"
+	"slices"
 	"sync"
 
 	"github.com/stackhub/stackhub/engine"
@@ -102,6 +103,9 @@ func copyInstallation(dst, inst *engine.Installation) {
 	*dst = *inst
 	dst.Ports = maps.Clone(inst.Ports)
 	dst.Parameters = maps.Clone(inst.Parameters)
+	dst.Labels = maps.Clone(inst.Labels)
+	dst.ParameterSets = slices.Clone(inst.ParameterSets)
+	dst.CredentialSets = slices.Clone(inst.CredentialSets)
 	if inst.Installed != nil {
 		t := *inst.Installed
 		dst.Installed = &t

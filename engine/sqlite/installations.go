@@ -14,7 +14,7 @@ import (
 
 const installationColumns = `id, namespace, name, app, bundle_version, bundle_digest, status, reason,
 	container_name, ports, parameters, last_action, last_run_id, job_id, created, modified, installed, uninstalled,
-	reference`
+	reference, meta`
 
 // CreateInstallation inserts inst, filling an empty ID and zero Created and
 // Modified; ErrConflict if the name is taken in its namespace.
@@ -29,16 +29,16 @@ func (s *Store) CreateInstallation(ctx context.Context, inst *engine.Installatio
 	if inst.Modified.IsZero() {
 		inst.Modified = inst.Created
 	}
-	ports, params, err := installationJSON(inst)
+	ports, params, meta, err := installationJSON(inst)
 	if err != nil {
 		return fmt.Errorf("create installation %q: %w", inst.Name, err)
 	}
 	_, err = s.exec(ctx, `INSERT INTO installations (`+installationColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		inst.ID, inst.Namespace, inst.Name, inst.App, inst.BundleVersion, inst.BundleDigest, string(inst.Status),
 		inst.Reason, inst.ContainerName, ports, params, inst.LastAction, inst.LastRunID, inst.JobID,
 		fmtTime(inst.Created), fmtTime(inst.Modified), fmtTimePtr(inst.Installed), fmtTimePtr(inst.Uninstalled),
-		inst.Reference)
+		inst.Reference, meta)
 	if isUnique(err) {
 		return fmt.Errorf("create installation %q: %w", inst.Name, engine.NewUserError(engine.ErrConflict,
 			fmt.Sprintf("installation %q already exists", inst.Name),
@@ -57,17 +57,17 @@ func (s *Store) UpdateInstallation(ctx context.Context, inst *engine.Installatio
 	if inst.Modified.IsZero() {
 		inst.Modified = time.Now().UTC()
 	}
-	ports, params, err := installationJSON(inst)
+	ports, params, meta, err := installationJSON(inst)
 	if err != nil {
 		return fmt.Errorf("update installation %q: %w", inst.Name, err)
 	}
 	n, err := s.exec(ctx, `UPDATE installations SET app = ?, bundle_version = ?, bundle_digest = ?, status = ?,
 		reason = ?, container_name = ?, ports = ?, parameters = ?, last_action = ?, last_run_id = ?, job_id = ?,
-		modified = ?, installed = ?, uninstalled = ?, reference = ?
+		modified = ?, installed = ?, uninstalled = ?, reference = ?, meta = ?
 		WHERE namespace = ? AND name = ?`,
 		inst.App, inst.BundleVersion, inst.BundleDigest, string(inst.Status), inst.Reason, inst.ContainerName,
 		ports, params, inst.LastAction, inst.LastRunID, inst.JobID, fmtTime(inst.Modified),
-		fmtTimePtr(inst.Installed), fmtTimePtr(inst.Uninstalled), inst.Reference, inst.Namespace, inst.Name)
+		fmtTimePtr(inst.Installed), fmtTimePtr(inst.Uninstalled), inst.Reference, meta, inst.Namespace, inst.Name)
 	if err != nil {
 		return fmt.Errorf("update installation %q: %w", inst.Name, err)
 	}
@@ -185,12 +185,13 @@ func scanInstallation(row scanner) (*engine.Installation, error) {
 	var (
 		inst                   engine.Installation
 		status, ports, params  string
+		meta                   string
 		created, modified      string
 		installed, uninstalled sql.NullString
 	)
 	err := row.Scan(&inst.ID, &inst.Namespace, &inst.Name, &inst.App, &inst.BundleVersion, &inst.BundleDigest,
 		&status, &inst.Reason, &inst.ContainerName, &ports, &params, &inst.LastAction, &inst.LastRunID, &inst.JobID,
-		&created, &modified, &installed, &uninstalled, &inst.Reference)
+		&created, &modified, &installed, &uninstalled, &inst.Reference, &meta)
 	if err != nil {
 		return nil, err
 	}
@@ -201,6 +202,11 @@ func scanInstallation(row scanner) (*engine.Installation, error) {
 	if err := json.Unmarshal([]byte(params), &inst.Parameters); err != nil {
 		return nil, fmt.Errorf("decode parameters of %q: %w", inst.Name, err)
 	}
+	var im installationMeta
+	if err := json.Unmarshal([]byte(meta), &im); err != nil {
+		return nil, fmt.Errorf("decode labels and sets of %q: %w", inst.Name, err)
+	}
+	inst.Labels, inst.ParameterSets, inst.CredentialSets = im.Labels, im.ParameterSets, im.CredentialSets
 	if inst.Created, err = parseTime(created); err != nil {
 		return nil, err
 	}
@@ -216,16 +222,28 @@ func scanInstallation(row scanner) (*engine.Installation, error) {
 	return &inst, nil
 }
 
-func installationJSON(inst *engine.Installation) (ports, params string, err error) {
+// installationMeta is the meta column: what Porter keeps on an
+// installation beside its state.
+type installationMeta struct {
+	Labels         map[string]string `json:"labels,omitempty"`
+	ParameterSets  []string          `json:"parameterSets,omitempty"`
+	CredentialSets []string          `json:"credentialSets,omitempty"`
+}
+
+func installationJSON(inst *engine.Installation) (ports, params, meta string, err error) {
 	p, err := json.Marshal(inst.Ports)
 	if err != nil {
-		return "", "", fmt.Errorf("encode ports: %w", err)
+		return "", "", "", fmt.Errorf("encode ports: %w", err)
 	}
 	q, err := json.Marshal(inst.Parameters)
 	if err != nil {
-		return "", "", fmt.Errorf("encode parameters: %w", err)
+		return "", "", "", fmt.Errorf("encode parameters: %w", err)
 	}
-	return string(p), string(q), nil
+	m, err := json.Marshal(installationMeta{Labels: inst.Labels, ParameterSets: inst.ParameterSets, CredentialSets: inst.CredentialSets})
+	if err != nil {
+		return "", "", "", fmt.Errorf("encode labels and sets: %w", err)
+	}
+	return string(p), string(q), string(m), nil
 }
 
 // InsertRun records a run, filling an empty ID and a zero Created;

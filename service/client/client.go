@@ -356,6 +356,47 @@ func (c *Client) Get(ctx context.Context, name string) (*Installation, error) {
 	return &out, nil
 }
 
+// PorterInstallation returns Porter's installation document of one
+// installation (porter show -o json, porter-compat.md 7.3), with StackHub's
+// facts under "stackhub". Sensitive values are masked unless reveal, which
+// needs the admin role.
+func (c *Client) PorterInstallation(ctx context.Context, name string, reveal bool) (*engine.PorterInstallation, error) {
+	q := url.Values{"format": {"porter"}}
+	if reveal {
+		q.Set("reveal", "true")
+	}
+	var out engine.PorterInstallation
+	if err := c.doNumbers(ctx, http.MethodGet, "/api/v1/installations/"+url.PathEscape(name), q, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// PorterInstallations returns Porter's documents of every installation,
+// without parameters, newest modified first (porter list -o json).
+func (c *Client) PorterInstallations(ctx context.Context) ([]*engine.PorterInstallation, error) {
+	out := []*engine.PorterInstallation{}
+	if err := c.doNumbers(ctx, http.MethodGet, "/api/v1/installations", url.Values{"format": {"porter"}}, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// doNumbers is do for answers with free-form values: numbers are kept as
+// written (json.Number) instead of turning into float64.
+func (c *Client) doNumbers(ctx context.Context, method, path string, query url.Values, out any) error {
+	var raw json.RawMessage
+	if err := c.do(ctx, method, path, query, nil, &raw); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(out); err != nil {
+		return fmt.Errorf("read answer of %s %s: %w", method, path, err)
+	}
+	return nil
+}
+
 // Install starts installing app as name (empty: app) with parameters.
 func (c *Client) Install(ctx context.Context, app, name string, params map[string]string) (*Installation, error) {
 	return c.InstallFrom(ctx, InstallRequest{App: app, Name: name, Parameters: params})

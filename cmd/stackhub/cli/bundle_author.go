@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -8,12 +9,14 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/stackhub/stackhub/engine"
 	"github.com/stackhub/stackhub/engine/cnab"
 	"github.com/stackhub/stackhub/engine/manifest"
+	"github.com/stackhub/stackhub/engine/registry"
 )
 
 func newBundleLintCmd(f *Factory) *cobra.Command {
@@ -28,7 +31,7 @@ func newBundleLintCmd(f *Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			results, err := lintBundle(src.Manifest)
+			results, err := lintBundle(cmd.Context(), src.Manifest)
 			if err != nil {
 				return err
 			}
@@ -58,11 +61,32 @@ func newBundleLintCmd(f *Factory) *cobra.Command {
 }
 
 // lintBundle validates then lints a manifest; validation errors are errors.
-func lintBundle(m *manifest.Manifest) (manifest.LintResults, error) {
+// Dependencies given parameters are pulled from their registry to check
+// those parameters.
+func lintBundle(ctx context.Context, m *manifest.Manifest) (manifest.LintResults, error) {
 	if err := m.Validate(manifest.ValidateOptions{}); err != nil {
 		return nil, &engine.UserError{Msg: err.Error(), Err: engine.ErrInvalid}
 	}
-	return manifest.Lint(m), nil
+	results := manifest.Lint(m)
+	return append(results, manifest.LintDependencies(m, func(ref string) ([]string, error) {
+		ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		defer cancel()
+		b, err := registry.New(nil, nil).PullBundle(ctx, ref, false)
+		if err != nil {
+			return nil, err
+		}
+		var doc struct {
+			Parameters map[string]json.RawMessage `json:"parameters"`
+		}
+		if err := json.Unmarshal(b.BundleJSON, &doc); err != nil {
+			return nil, fmt.Errorf("read bundle.json of %s: %w", ref, err)
+		}
+		names := make([]string, 0, len(doc.Parameters))
+		for name := range doc.Parameters {
+			names = append(names, name)
+		}
+		return names, nil
+	})...), nil
 }
 
 // porterLintJSON is porter lint -o json's shape: Go field names, Level 0
@@ -130,7 +154,7 @@ func runBundleBuild(cmd *cobra.Command, f *Factory, o BuildOptions) error {
 		args[k] = v
 	}
 	if !o.NoLint {
-		results, err := lintBundle(m)
+		results, err := lintBundle(ctx, m)
 		if err != nil {
 			return err
 		}

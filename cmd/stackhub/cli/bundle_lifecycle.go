@@ -26,7 +26,11 @@ type BundleActionOptions struct {
 	CredSets        []string
 	Force           bool
 	AllowDockerHost bool
-	Output          string
+	// Delete and ForceDelete (uninstall only) remove the records after
+	// the uninstall.
+	Delete      bool
+	ForceDelete bool
+	Output      string
 	// Reference, Insecure and Archive (install only) install a published
 	// bundle or a bundle archive as an app, instead of the -f folder.
 	Reference string
@@ -56,9 +60,6 @@ func newBundleActionCmd(f *Factory, verb string) *cobra.Command {
 				}
 				return runBundleInstallSource(cmd, f, o, name)
 			}
-			if o.Insecure {
-				return &FlagError{Err: errors.New("--insecure-registry needs --reference")}
-			}
 			action := verb
 			if verb == "invoke" {
 				if o.Action == "" {
@@ -77,14 +78,17 @@ func newBundleActionCmd(f *Factory, verb string) *cobra.Command {
 	fl.StringArrayVarP(&o.CredSets, "cred-set", "c", nil, "credential set file in Porter's format (repeatable; later sets win)")
 	fl.BoolVar(&o.AllowDockerHost, "allow-docker-host-access", false, "let bundles that require the docker extension use the host's Docker")
 	fl.StringVarP(&o.Output, "output", "o", "", "print the result as json or yaml")
+	fl.BoolVar(&o.Insecure, "insecure-registry", false, "allow plain HTTP and unverified TLS when pulling the bundle or its dependencies")
 	switch verb {
 	case manifest.ActionInstall:
 		fl.BoolVar(&o.Force, "force", false, "install again even if the installation succeeded before")
 		fl.StringVar(&o.Reference, "reference", "", "install the bundle published at this OCI reference instead of -f")
-		fl.BoolVar(&o.Insecure, "insecure-registry", false, "allow plain HTTP and unverified TLS for --reference")
 		fl.StringVar(&o.Archive, "archive", "", "install from a thick bundle archive file on this machine instead of -f")
 	case "invoke":
 		fl.StringVar(&o.Action, "action", "", "the custom action to run (required)")
+	case manifest.ActionUninstall:
+		fl.BoolVar(&o.Delete, "delete", false, "delete the installation's records (and its dependencies') after a successful uninstall")
+		fl.BoolVar(&o.ForceDelete, "force-delete", false, "delete the records even if the uninstall fails")
 	}
 	addLocalFlags(cmd)
 	return cmd
@@ -129,6 +133,7 @@ func runBundleAction(cmd *cobra.Command, f *Factory, o *BundleActionOptions, ver
 	opts := engine.BundleRunOptions{
 		Dir: os.DirFS(src.Dir), Manifest: m, Name: name, Params: params, Creds: creds,
 		Force: o.Force, AllowDockerHost: o.AllowDockerHost, Out: f.IO.Out,
+		Insecure: o.Insecure, Delete: o.Delete, ForceDelete: o.ForceDelete,
 	}
 	for _, file := range o.ParamSets {
 		s, err := credentials.Load(file, credentials.TypeParameterSet)
@@ -162,11 +167,6 @@ func runBundleAction(cmd *cobra.Command, f *Factory, o *BundleActionOptions, ver
 		return err
 	}
 	defer closeEng()
-	if name == "" {
-		name = m.Name
-	}
-	displayName := "/" + name
-	_ = displayName
 	var res *engine.BundleRunResult
 	switch verb {
 	case manifest.ActionInstall:

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -14,57 +15,8 @@ import (
 	"github.com/stackhub/stackhub/engine"
 )
 
-// installationJSON is porter show -o json's document (porter-compat.md 7.3).
-type installationJSON struct {
-	SchemaType     string            `json:"schemaType"`
-	SchemaVersion  string            `json:"schemaVersion"`
-	ID             string            `json:"id"`
-	Name           string            `json:"name"`
-	Namespace      string            `json:"namespace"`
-	Uninstalled    bool              `json:"uninstalled,omitempty"`
-	Bundle         map[string]string `json:"bundle"`
-	Custom         map[string]any    `json:"custom"`
-	Labels         map[string]string `json:"labels,omitempty"`
-	CredentialSets []string          `json:"credentialSets,omitempty"`
-	ParameterSets  []string          `json:"parameterSets,omitempty"`
-	Parameters     map[string]any    `json:"parameters,omitempty"`
-	Status         statusJSON        `json:"status"`
-	Calculated     calculatedJSON    `json:"_calculated"`
-}
-
-type statusJSON struct {
-	RunID           string     `json:"runId"`
-	Action          string     `json:"action"`
-	ResultID        string     `json:"resultId"`
-	ResultStatus    string     `json:"resultStatus"`
-	Created         time.Time  `json:"created"`
-	Modified        time.Time  `json:"modified"`
-	Installed       *time.Time `json:"installed"`
-	Uninstalled     *time.Time `json:"uninstalled"`
-	BundleReference string     `json:"bundleReference"`
-	BundleVersion   string     `json:"bundleVersion"`
-	BundleDigest    string     `json:"bundleDigest"`
-}
-
-type calculatedJSON struct {
-	ResolvedParameters        []resolvedParam `json:"resolvedParameters"`
-	DisplayInstallationState  string          `json:"displayInstallationState"`
-	DisplayInstallationStatus string          `json:"displayInstallationStatus"`
-}
-
-type resolvedParam struct {
-	Name      string `json:"name"`
-	Type      string `json:"type"`
-	Sensitive bool   `json:"sensitive"`
-	Value     any    `json:"value"`
-}
-
-// bundleDefs reads the types and sensitivity of a bundle.json's
-// parameters and outputs.
+// bundleDefs reads the types and sensitivity of a bundle.json's outputs.
 type bundleDefs struct {
-	Parameters map[string]struct {
-		Definition string `json:"definition"`
-	} `json:"parameters"`
 	Outputs map[string]struct {
 		Definition string `json:"definition"`
 	} `json:"outputs"`
@@ -82,11 +34,6 @@ func readDefs(bundleJSON []byte) bundleDefs {
 	return d
 }
 
-func (d bundleDefs) param(name string) (typ string, sensitive, internal bool) {
-	def := d.Definitions[d.Parameters[name].Definition]
-	return fmt.Sprint(def.Type), def.WriteOnly, def.Comment == "porter-internal"
-}
-
 func (d bundleDefs) output(name string) (typ string, sensitive, internal, ok bool) {
 	o, ok := d.Outputs[name]
 	if !ok {
@@ -100,75 +47,22 @@ func (d bundleDefs) output(name string) (typ string, sensitive, internal, ok boo
 	return typ, def.WriteOnly, def.Comment == "porter-internal", true
 }
 
-func installationDoc(ctx context.Context, eng *engine.Engine, inst *engine.Installation, resolve bool) (*installationJSON, error) {
-	st := eng.Store()
-	doc := &installationJSON{
-		SchemaType: "Installation", SchemaVersion: "1.0.2", ID: inst.ID, Name: inst.Name, Namespace: inst.Namespace,
-		Uninstalled: false, Bundle: map[string]string{}, Custom: map[string]any{},
-		Status: statusJSON{Action: inst.LastAction, Created: inst.Created, Modified: inst.Modified,
-			Installed: inst.Installed, Uninstalled: inst.Uninstalled, BundleVersion: inst.BundleVersion,
-			BundleDigest: inst.BundleDigest, BundleReference: inst.Reference},
-	}
-	if inst.Reference != "" {
-		doc.Bundle["repository"] = inst.Reference
-	}
-	if resolve && len(inst.Parameters) > 0 {
-		doc.Parameters = map[string]any{}
-		for k, v := range inst.Parameters {
-			doc.Parameters[k] = v
-		}
-	}
-	if inst.LastRunID != "" {
-		run, err := st.GetRun(ctx, inst.LastRunID)
-		if err == nil {
-			doc.Status.RunID = run.ID
-			doc.Status.Action = run.Action
-			doc.Status.BundleDigest = run.BundleDigest
-			if results, err := st.ListResults(ctx, run.ID); err == nil && len(results) > 0 {
-				last := results[len(results)-1]
-				doc.Status.ResultID, doc.Status.ResultStatus = last.ID, last.Status
-			}
-			if resolve {
-				defs := readDefs(run.Bundle)
-				doc.Calculated.ResolvedParameters = []resolvedParam{}
-				for _, name := range sortedNames(run.Parameters) {
-					typ, sensitive, internal := defs.param(name)
-					if internal || strings.HasPrefix(name, "porter-") {
-						continue
-					}
-					doc.Calculated.ResolvedParameters = append(doc.Calculated.ResolvedParameters,
-						resolvedParam{Name: name, Type: typ, Sensitive: sensitive, Value: run.Parameters[name]})
-				}
-			}
-		}
-	}
-	switch {
-	case inst.Uninstalled != nil && (inst.Installed == nil || !inst.Installed.After(*inst.Uninstalled)):
-		doc.Calculated.DisplayInstallationState = "uninstalled"
-	case inst.Installed != nil:
-		doc.Calculated.DisplayInstallationState = "installed"
-	default:
-		doc.Calculated.DisplayInstallationState = "defined"
-	}
-	switch inst.Status {
-	case engine.StatusInstalling:
-		doc.Calculated.DisplayInstallationStatus = "installing"
-	case engine.StatusUpgrading:
-		doc.Calculated.DisplayInstallationStatus = "upgrading"
-	case engine.StatusUninstalling:
-		doc.Calculated.DisplayInstallationStatus = "uninstalling"
-	default:
-		doc.Calculated.DisplayInstallationStatus = doc.Status.ResultStatus
-	}
-	return doc, nil
+// installationDoc is porter show -o json's document (porter-compat.md 7.3)
+// of an installation of the local engine, sensitive values masked.
+func installationDoc(ctx context.Context, eng *engine.Engine, inst *engine.Installation, resolve bool) (*engine.PorterInstallation, error) {
+	return eng.PorterDocument(ctx, inst, engine.PorterDocOptions{Resolve: resolve})
 }
 
 func newBundleShowCmd(f *Factory) *cobra.Command {
 	var output string
+	var showSecrets bool
 	cmd := &cobra.Command{
-		Use:     "show NAME",
-		Short:   "Show an installation made with stackhub bundle install, like porter show",
-		Example: "  stackhub bundle show hello -o json",
+		Use:   "show NAME",
+		Short: "Show an installation made with stackhub bundle install, like porter show",
+		Long: "Show an installation made with stackhub bundle install, like porter show. -o json and -o yaml print\n" +
+			"Porter's installation document.\n\n" +
+			"Unlike porter, sensitive parameter values are printed as " + engine.MaskedValue + " unless --show-secrets is given.",
+		Example: "  stackhub bundle show hello -o json\n  stackhub bundle show hello -o json --show-secrets",
 		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -181,7 +75,7 @@ func newBundleShowCmd(f *Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			doc, err := installationDoc(ctx, eng, inst, true)
+			doc, err := eng.PorterDocument(ctx, inst, engine.PorterDocOptions{Resolve: true, Reveal: showSecrets})
 			if err != nil {
 				return err
 			}
@@ -193,7 +87,7 @@ func newBundleShowCmd(f *Factory) *cobra.Command {
 				fmt.Fprintln(tw, "Name\tValue")
 				for _, p := range doc.Calculated.ResolvedParameters {
 					v := fmt.Sprint(p.Value)
-					if p.Sensitive {
+					if p.Sensitive && !showSecrets {
 						v = "******"
 					}
 					fmt.Fprintf(tw, "%s\t%s\n", p.Name, v)
@@ -206,6 +100,7 @@ func newBundleShowCmd(f *Factory) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "plaintext", "output format: plaintext, json or yaml")
+	cmd.Flags().BoolVar(&showSecrets, "show-secrets", false, "print sensitive values in plaintext, as porter does")
 	addLocalFlags(cmd)
 	return cmd
 }
@@ -238,18 +133,9 @@ func newBundleListCmd(f *Factory) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("list installations: %w", err)
 			}
-			docs := []*installationJSON{}
-			for _, inst := range list {
-				d, err := installationDoc(ctx, eng, inst, false)
-				if err != nil {
-					return err
-				}
-				docs = append(docs, d)
-			}
-			for i := 1; i < len(docs); i++ { // newest modified first
-				for j := i; j > 0 && docs[j].Status.Modified.After(docs[j-1].Status.Modified); j-- {
-					docs[j], docs[j-1] = docs[j-1], docs[j]
-				}
+			docs, err := eng.PorterDocuments(ctx, list, engine.PorterDocOptions{})
+			if err != nil {
+				return err
 			}
 			if output == "plaintext" || output == "" {
 				tw := tabwriter.NewWriter(f.IO.Out, 0, 4, 3, ' ', 0)
@@ -275,8 +161,6 @@ type outputJSON struct {
 	Value     string `json:"value"`
 }
 
-// installationOutputs lists the latest value of every output the bundle
-// defines, internal ones hidden.
 // localInstallationOutputs opens the local engine, finds the installation
 // and returns its outputs: the shared start of `outputs list` and `outputs
 // show`.
@@ -294,6 +178,8 @@ func localInstallationOutputs(cmd *cobra.Command, f *Factory, name string) ([]ou
 	return installationOutputs(ctx, eng, in)
 }
 
+// installationOutputs lists the latest value of every output the bundle
+// defines, internal ones hidden.
 func installationOutputs(ctx context.Context, eng *engine.Engine, inst *engine.Installation) ([]outputJSON, error) {
 	st := eng.Store()
 	outs, err := st.ListOutputs(ctx, inst.Namespace, inst.Name)
@@ -438,6 +324,61 @@ func newBundleInstallationCmd(f *Factory) *cobra.Command {
 	}
 	del.Flags().BoolVar(&force, "force", false, "delete even when the last action was not a successful uninstall")
 	addLocalFlags(del)
-	cmd.AddCommand(del)
+	cmd.AddCommand(del, newBundleRunsCmd(f))
 	return cmd
+}
+
+func newBundleRunsCmd(f *Factory) *cobra.Command {
+	cmd := &cobra.Command{Use: "runs", Short: "List an installation's runs"}
+	var output string
+	var showSecrets bool
+	list := &cobra.Command{
+		Use:   "list NAME",
+		Short: "List an installation's runs, like porter installation runs list",
+		Long: "List an installation's runs, newest first, like porter installation runs list. -o json and -o yaml print\n" +
+			"Porter's entries: id, bundle, version, action, parameters, started, stopped (null while the run is\n" +
+			"running) and status.\n\n" +
+			"Unlike porter, sensitive parameter values are printed as " + engine.MaskedValue + " unless --show-secrets is given.",
+		Example: "  stackhub bundle installation runs list hello\n  stackhub bundle installation runs list hello -o json",
+		Args:    exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			eng, closeEng, err := localEngine(ctx, f, cmd)
+			if err != nil {
+				return err
+			}
+			defer closeEng()
+			inst, err := getInstallation(ctx, eng, args[0])
+			if err != nil {
+				return err
+			}
+			runs, err := eng.PorterRuns(ctx, inst, showSecrets)
+			if err != nil {
+				return err
+			}
+			if output == "plaintext" || output == "" {
+				return printRuns(f.IO.Out, runs)
+			}
+			return writeStructured(f.IO.Out, output, runs)
+		},
+	}
+	list.Flags().StringVarP(&output, "output", "o", "plaintext", "output format: plaintext, json or yaml")
+	list.Flags().BoolVar(&showSecrets, "show-secrets", false, "print sensitive parameter values in plaintext, as porter does")
+	addLocalFlags(list)
+	cmd.AddCommand(list)
+	return cmd
+}
+
+// printRuns prints porter installation runs list's plaintext table.
+func printRuns(w io.Writer, runs []engine.PorterRun) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
+	fmt.Fprintln(tw, "Run ID\tAction\tStarted\tStopped\tStatus")
+	for _, r := range runs {
+		stopped := ""
+		if r.Stopped != nil {
+			stopped = r.Stopped.Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.Action, r.Started.Format(time.RFC3339), stopped, r.Status)
+	}
+	return tw.Flush()
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -103,10 +104,39 @@ func TestCompat(t *testing.T) {
 			"--param values persist across upgrades; applyTo limits upgrade-only")
 		c.ok("uninstall", "-f", f)
 		var doc map[string]any
-		require.NoError(t, json.Unmarshal([]byte(c.ok("show", "compat-params", "-o", "json")), &doc))
+		shown := c.ok("show", "compat-params", "-o", "json")
+		require.NoError(t, json.Unmarshal([]byte(shown), &doc))
 		calc := doc["_calculated"].(map[string]any)
 		assert.Equal(t, "uninstalled", calc["displayInstallationState"])
 		assert.Equal(t, "succeeded", calc["displayInstallationStatus"])
+		assert.Equal(t, "*******", doc["parameters"].(map[string]any)["password"], "sensitive values are masked")
+		assert.NotContains(t, shown, "s3cret")
+		assert.Contains(t, c.ok("show", "compat-params", "-o", "json", "--show-secrets"), `"password": "s3cret"`)
+
+		// porter installation runs list: newest first, one entry per run.
+		var runs []map[string]any
+		listed := c.ok("installation", "runs", "list", "compat-params", "-o", "json")
+		require.NoError(t, json.Unmarshal([]byte(listed), &runs))
+		require.Len(t, runs, 3)
+		for i, action := range []string{"uninstall", "upgrade", "install"} {
+			assert.Equal(t, action, runs[i]["action"])
+			assert.Equal(t, "succeeded", runs[i]["status"])
+			assert.Equal(t, "0.1.0", runs[i]["version"])
+			assert.NotEmpty(t, runs[i]["id"])
+			started, err := time.Parse(time.RFC3339Nano, runs[i]["started"].(string))
+			require.NoError(t, err)
+			stopped, ok := runs[i]["stopped"].(string)
+			require.True(t, ok, "a finished run has stopped")
+			end, err := time.Parse(time.RFC3339Nano, stopped)
+			require.NoError(t, err)
+			assert.False(t, end.Before(started), "stopped %s before started %s", end, started)
+		}
+		assert.Equal(t, "*******", runs[2]["parameters"].(map[string]any)["password"])
+		assert.NotContains(t, listed, "s3cret")
+		assert.Contains(t, c.ok("installation", "runs", "list", "compat-params", "-o", "json", "--show-secrets"), `"password": "s3cret"`)
+		plain := c.ok("installation", "runs", "list", "compat-params")
+		assert.Regexp(t, `(?m)^Run ID\s+Action\s+Started\s+Stopped\s+Status$`, plain)
+		assert.Regexp(t, `(?m)^\S+\s+install\s+\S+\s+\S+\s+succeeded$`, plain)
 		c.ok("installation", "delete", "compat-params")
 	})
 

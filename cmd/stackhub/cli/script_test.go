@@ -356,3 +356,9 @@ func (m *memEngine) JobProgress(j *engine.Job) (int, string) {
 }
 
 func (m *memEngine) Unmanaged(context.Context) ([]string, error) { return nil, nil }
+
+// PorterDocument builds the document from the installation alone: the
+// memEngine records no runs.
+func (m *memEngine) PorterDocument(_ context.Context, inst *engine.Installation, opts engine.PorterDocOptions) (*engine.PorterInstallation, error) {
+	return engine.NewPorterInstallation(inst, nil, nil, opts), nil
+}

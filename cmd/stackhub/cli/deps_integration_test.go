@@ -1,0 +1,118 @@
+//go:build integration
+
+package cli_test
+
+import (
+	"bufio"
+	"encoding/json"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// startRegistry runs testdata/registry/run.sh (Debian's docker-registry on
+// a free loopback port) until the test ends and returns its address.
+func startRegistry(t *testing.T) string {
+	t.Helper()
+	if _, err := os.Stat("/usr/bin/docker-registry"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("/usr/bin/docker-registry is missing: apt-get install docker-registry (the dependency tests need it)")
+		}
+		t.Skip("/usr/bin/docker-registry is missing: apt-get install docker-registry to run the dependency tests")
+	}
+	cmd := exec.Command("sh", filepath.Join("..", "..", "..", "testdata", "registry", "run.sh"))
+	cmd.Stderr = os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		_ = cmd.Wait()
+	})
+	// The registry's own access log shares stdout: the address is the
+	// line that is nothing but 127.0.0.1:PORT.
+	lines := bufio.NewScanner(stdout)
+	for lines.Scan() {
+		if line := strings.TrimSpace(lines.Text()); strings.HasPrefix(line, "127.0.0.1:") && !strings.Contains(line, " ") {
+			go func() { _, _ = io.Copy(io.Discard, stdout) }()
+			return line
+		}
+	}
+	t.Fatalf("the registry did not start: %v", lines.Err())
+	return ""
+}
+
+// copyBundle copies testdata/compat/<name> into a temp folder, pointing
+// references at registry, and returns the folder.
+func copyBundle(t *testing.T, name, registry string) string {
+	t.Helper()
+	src := filepath.Join("..", "..", "..", "testdata", "compat", name)
+	dst := filepath.Join(t.TempDir(), name)
+	require.NoError(t, os.CopyFS(dst, os.DirFS(src)))
+	yaml := filepath.Join(dst, "porter.yaml")
+	data, err := os.ReadFile(yaml)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(yaml, []byte(strings.ReplaceAll(string(data), "localhost:5000", registry)), 0o644))
+	return dst
+}
+
+// TestCompatDependencies publishes a bundle to a real registry and runs a
+// bundle that requires it: the dependency is installed first as
+// <parent>-<alias> with the manifest's and --param values, its outputs reach
+// the parent through templates and parameter sources, and uninstall
+// --delete removes both.
+func TestCompatDependencies(t *testing.T) {
+	c := newCompat(t)
+	reg := startRegistry(t)
+	db := copyBundle(t, "deps/mydb", reg)
+	app := filepath.Join(copyBundle(t, "deps/app", reg), "porter.yaml")
+	c.ok("publish", "-f", filepath.Join(db, "porter.yaml"), "--insecure-registry")
+
+	assert.Contains(t, c.ok("lint", "-f", app), "Bundle validation was successful")
+	data, err := os.ReadFile(app)
+	require.NoError(t, err)
+	bad := filepath.Join(t.TempDir(), "porter.yaml")
+	require.NoError(t, os.WriteFile(bad, []byte(strings.Replace(string(data), "database: wordpress", "size: big", 1)), 0o644))
+	out, _, code := c.run("lint", "-f", bad)
+	assert.NotEqual(t, 0, code)
+	assert.Contains(t, out, "error(porter-103) - Dependency error\nThe dependency db sets parameter size, but "+reg+"/compat-mydb:v0.1.0 does not define it")
+
+	assert.Contains(t, c.fails("install", "-f", app, "--insecure-registry", "--param", "cache#size=1"),
+		`parameter "cache#size" names dependency "cache", which bundle compat-deps does not require`)
+	assert.Contains(t, c.fails("install", "-f", app, "--insecure-registry", "--param", "db#nope=1"),
+		`--param sets parameter "nope" of dependency db, but bundle compat-mydb has no such parameter`)
+	c.fails("show", "compat-deps-db") // refused before anything ran
+
+	out = c.ok("install", "-f", app, "--insecure-registry", "--param", "db#database=bigdb")
+	assert.Contains(t, out, "dependency db: running install on installation compat-deps-db")
+	assert.Contains(t, out, "creating database bigdb", "--param db#database wins over the manifest's value")
+	assert.Less(t, strings.Index(out, "creating database"), strings.Index(out, "use the database"), "the dependency runs first")
+	assert.Equal(t, "param=db://bigdb@mydb template=db://bigdb@mydb dep=compat-mydb", c.output("compat-deps", "summary"))
+	assert.Equal(t, "dep-s3cret", c.output("compat-deps-db", "password"))
+
+	var dep map[string]any
+	require.NoError(t, json.Unmarshal([]byte(c.ok("show", "compat-deps-db", "-o", "json")), &dep))
+	assert.Equal(t, map[string]any{"sh.porter.parentInstallation": "/compat-deps"}, dep["labels"])
+	assert.Equal(t, reg+"/compat-mydb:v0.1.0", dep["status"].(map[string]any)["bundleReference"])
+
+	assert.Contains(t, c.ok("install", "-f", app, "--insecure-registry", "--force"),
+		"dependency db: installation compat-deps-db is already installed, skipping its install")
+
+	out = c.ok("upgrade", "-f", app, "--insecure-registry")
+	assert.Contains(t, out, "dependency db: running upgrade on installation compat-deps-db")
+	assert.Equal(t, "param=db://wordpress@mydb/v2 template=db://wordpress@mydb/v2 dep=0.1.0", c.output("compat-deps", "summary"),
+		"upgrade runs with the manifest's value again and the dependency's new output")
+
+	out = c.ok("uninstall", "-f", app, "--insecure-registry", "--delete")
+	assert.Less(t, strings.Index(out, "app removed"), strings.Index(out, "dropping database"), "the root uninstalls first")
+	assert.Contains(t, c.fails("show", "compat-deps"), "Installation not found")
+	assert.Contains(t, c.fails("show", "compat-deps-db"), "Installation not found")
+}

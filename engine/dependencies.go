@@ -1,0 +1,255 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"sort"
+	"strings"
+
+	"github.com/Masterminds/semver"
+	"github.com/distribution/reference"
+
+	"github.com/stackhub/stackhub/engine/manifest"
+)
+
+// LabelParentInstallation marks a dependency installation with the
+// installation that required it, as <namespace>/<name> (porter-compat.md 1.10).
+const LabelParentInstallation = "sh.porter.parentInstallation"
+
+// dependency is one required bundle of a root action, resolved: its bundle
+// folder, manifest and the parameters it gets.
+type dependency struct {
+	alias      string
+	name       string // installation name: <parent>-<alias>
+	reference  string
+	fsys       fs.FS
+	m          *manifest.Manifest
+	bundleJSON []byte
+	params     map[string]string
+	existing   *Installation
+}
+
+// dependencyParams separates `<alias>#<param>` values from the root's own
+// parameters. An alias the manifest does not require is an error.
+func dependencyParams(m *manifest.Manifest, params map[string]string) (root map[string]string, deps map[string]map[string]string, err error) {
+	root, deps = map[string]string{}, map[string]map[string]string{}
+	for k, v := range params {
+		alias, name, ok := strings.Cut(k, "#")
+		if !ok {
+			root[k] = v
+			continue
+		}
+		if _, found := m.Dependency(alias); !found {
+			return nil, nil, NewUserError(ErrInvalid, fmt.Sprintf("parameter %q names dependency %q, which bundle %s does not require", k, alias, m.Name),
+				"dependencies: "+strings.Join(m.DependencyNames(), ", "))
+		}
+		if deps[alias] == nil {
+			deps[alias] = map[string]string{}
+		}
+		deps[alias][name] = v
+	}
+	return root, deps, nil
+}
+
+// resolveDependencies finds the bundle of each dependency of m for action
+// and the parameters it gets, lowest precedence first: the manifest's
+// static values, parameter-set entries named <alias>#<param>, then --param
+// <alias>#<param>. Install and upgrade pull the dependency from its
+// reference; the other actions run the bundle its installation recorded.
+func (e *Engine) resolveDependencies(ctx context.Context, m *manifest.Manifest, parent, action string, opts *BundleRunOptions, flags map[string]map[string]string) ([]*dependency, error) {
+	if m.Dependencies == nil || len(m.Dependencies.Requires) == 0 {
+		return nil, nil
+	}
+	var deps []*dependency
+	for _, d := range m.Dependencies.Requires {
+		dep := &dependency{alias: d.Name, name: parent + "-" + d.Name, params: map[string]string{}}
+		existing, err := e.deps.Store.GetInstallation(ctx, e.cfg.Namespace, dep.name)
+		switch {
+		case err == nil:
+			dep.existing = existing
+		case !errors.Is(err, ErrNotFound):
+			return nil, fmt.Errorf("dependency %s: %w", d.Name, err)
+		}
+		if action == manifest.ActionInstall || action == manifest.ActionUpgrade || dep.existing == nil {
+			ref, err := dependencyReference(d)
+			if err != nil {
+				return nil, err
+			}
+			fsys, b, err := e.fetchRemote(ctx, ref, opts.Insecure)
+			if err != nil {
+				return nil, fmt.Errorf("dependency %s: %w", d.Name, err)
+			}
+			dep.fsys, dep.reference, dep.bundleJSON = fsys, b.Reference, b.BundleJSON
+		} else {
+			if dep.fsys, err = e.openInstalled(ctx, dep.existing); err != nil {
+				return nil, fmt.Errorf("dependency %s: %w", d.Name, err)
+			}
+			dep.reference = dep.existing.Reference
+			if dep.bundleJSON, err = fs.ReadFile(dep.fsys, remoteBundleFile); err != nil {
+				return nil, fmt.Errorf("dependency %s: read bundle.json: %w", d.Name, err)
+			}
+		}
+		if dep.m, err = loadManifest(dep.fsys, d.Name); err != nil {
+			return nil, fmt.Errorf("dependency %s: %w", d.Name, err)
+		}
+		if err := checkDependencyVersion(d, dep.m); err != nil {
+			return nil, err
+		}
+		set := func(name, value, from string) error {
+			if _, ok := dep.m.Parameter(name); !ok {
+				return NewUserError(ErrInvalid, fmt.Sprintf("%s sets parameter %q of dependency %s, but bundle %s has no such parameter", from, name, d.Name, dep.m.Name),
+					"its parameters: "+strings.Join(parameterNames(dep.m), ", "))
+			}
+			dep.params[name] = value
+			return nil
+		}
+		for _, k := range sortedKeys(d.Parameters) {
+			if err := set(k, d.Parameters[k], "porter.yaml"); err != nil {
+				return nil, err
+			}
+		}
+		for _, s := range opts.ParamSets {
+			for _, k := range sortedKeys(s) {
+				if name, ok := strings.CutPrefix(k, d.Name+"#"); ok {
+					if err := set(name, s[k], "a parameter set"); err != nil {
+						return nil, err
+					}
+				}
+			}
+		}
+		for _, k := range sortedKeys(flags[d.Name]) {
+			if err := set(k, flags[d.Name][k], "--param"); err != nil {
+				return nil, err
+			}
+		}
+		deps = append(deps, dep)
+	}
+	return deps, nil
+}
+
+// dependencyReference is the reference a dependency is pulled from. Only
+// the exact version strategy is supported: the reference must carry a tag
+// or a digest.
+func dependencyReference(d manifest.Dependency) (string, error) {
+	ref, err := reference.ParseNormalizedNamed(d.Bundle.Reference)
+	if err != nil {
+		return "", NewUserError(ErrInvalid, fmt.Sprintf("invalid reference %q for dependency %s: %v", d.Bundle.Reference, d.Name, err), "")
+	}
+	_, tagged := ref.(reference.Tagged)
+	_, digested := ref.(reference.Digested)
+	if !tagged && !digested {
+		return "", NewUserError(ErrInvalid, fmt.Sprintf("dependency %s: reference %s has no tag or digest and the version strategy is exact", d.Name, d.Bundle.Reference),
+			"pin the version in bundle.reference, for example "+d.Bundle.Reference+":v1.0.0")
+	}
+	return d.Bundle.Reference, nil
+}
+
+// checkDependencyVersion refuses a dependency bundle whose version is
+// outside the manifest's bundle.version range.
+func checkDependencyVersion(d manifest.Dependency, dm *manifest.Manifest) error {
+	if d.Bundle.Version == "" {
+		return nil
+	}
+	c, err := semver.NewConstraint(d.Bundle.Version)
+	if err != nil {
+		return NewUserError(ErrInvalid, fmt.Sprintf("invalid version range %q for dependency %s: %v", d.Bundle.Version, d.Name, err), "")
+	}
+	v, err := semver.NewVersion(dm.Version)
+	if err != nil {
+		return NewUserError(ErrInvalid, fmt.Sprintf("dependency %s: bundle %s has version %q, which is not a semantic version", d.Name, dm.Name, dm.Version), "")
+	}
+	if !c.Check(v) {
+		return NewUserError(ErrInvalid, fmt.Sprintf("dependency %s: %s is version %s, outside the required range %s", d.Name, d.Bundle.Reference, dm.Version, d.Bundle.Version),
+			"point bundle.reference at a version in the range, or widen bundle.version")
+	}
+	return nil
+}
+
+func parameterNames(m *manifest.Manifest) []string {
+	names := make([]string, 0, len(m.Parameters))
+	for _, p := range m.Parameters {
+		names = append(names, p.Name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// dependencyFiles are the dependency bundle.json files the root's runtime
+// reads from /cnab/app/dependencies/<alias>/bundle.json.
+func dependencyFiles(deps []*dependency) map[string]string {
+	if len(deps) == 0 {
+		return nil
+	}
+	files := make(map[string]string, len(deps))
+	for _, d := range deps {
+		files["/cnab/app/dependencies/"+d.alias+"/bundle.json"] = string(d.bundleJSON)
+	}
+	return files
+}
+
+// runDependency runs action on one dependency installation with the root's
+// credential sets and options. An install of a dependency that is already
+// installed is skipped; a custom action the dependency does not define is
+// skipped.
+func (e *Engine) runDependency(ctx context.Context, ns, parent string, dep *dependency, action string, opts BundleRunOptions) error {
+	out := opts.Out
+	if out == nil {
+		out = io.Discard
+	}
+	switch {
+	case action == manifest.ActionInstall && dep.existing != nil && isInstalled(dep.existing):
+		fmt.Fprintf(out, "dependency %s: installation %s is already installed, skipping its install\n", dep.alias, dep.name)
+		return nil
+	case action != manifest.ActionInstall && dep.existing == nil:
+		fmt.Fprintf(out, "dependency %s: installation %s does not exist, skipping %s\n", dep.alias, dep.name, action)
+		return nil
+	case !dep.m.HasAction(action):
+		fmt.Fprintf(out, "dependency %s: bundle %s has no %s action, skipping it\n", dep.alias, dep.m.Name, action)
+		return nil
+	}
+	fmt.Fprintf(out, "dependency %s: running %s on installation %s (%s)\n", dep.alias, action, dep.name, dep.reference)
+	dopts := BundleRunOptions{
+		Dir: dep.fsys, Manifest: dep.m, Name: dep.name, Action: opts.Action, Params: dep.params,
+		CredSets: opts.CredSets, CredSetNames: opts.CredSetNames, AllowDockerHost: opts.AllowDockerHost,
+		Insecure: opts.Insecure, Out: opts.Out, reference: dep.reference,
+		labels: map[string]string{LabelParentInstallation: ns + "/" + parent},
+	}
+	if action == manifest.ActionInstall {
+		dopts.Force = true // a failed earlier install is retried
+	}
+	if _, err := e.runBundle(ctx, dopts, action); err != nil {
+		return fmt.Errorf("dependency %s (installation %s): %w", dep.alias, dep.name, err)
+	}
+	return nil
+}
+
+// dependentsOf returns the installations whose parent label names
+// ns/name, sorted by name.
+func (e *Engine) dependentsOf(ctx context.Context, name string) ([]*Installation, error) {
+	all, err := e.deps.Store.ListInstallations(ctx, e.cfg.Namespace)
+	if err != nil {
+		return nil, fmt.Errorf("list installations: %w", err)
+	}
+	want := e.cfg.Namespace + "/" + name
+	var out []*Installation
+	for _, inst := range all {
+		if inst.Labels[LabelParentInstallation] == want {
+			out = append(out, inst)
+		}
+	}
+	return out, nil
+}
+
+// refuseDependencies refuses, in the service's app lifecycle, a bundle that
+// requires other bundles: only the bundle lifecycle runs dependencies.
+func refuseDependencies(m *manifest.Manifest) error {
+	if names := m.DependencyNames(); len(names) > 0 {
+		return NewUserError(ErrInvalid, fmt.Sprintf("bundle %s requires other bundles (%s), which app installs do not run",
+			m.Name, strings.Join(names, ", ")),
+			"install it with stackhub bundle install --reference REF (or -f porter.yaml), which installs its dependencies first")
+	}
+	return nil
+}
