@@ -2,6 +2,7 @@ package engine
 
 import (
 	"testing"
+	"testing/fstest"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -72,4 +73,23 @@ func TestPublishOptionsValidate(t *testing.T) {
 	require.ErrorIs(t, o.Validate(), ErrInvalid)
 	o = PublishOptions{Archive: "x.tgz", Reference: "r/x:v1", Tag: "a:b"}
 	require.ErrorIs(t, o.Validate(), ErrInvalid)
+}
+
+func TestRelocationFile(t *testing.T) {
+	tests := []struct {
+		name string
+		fsys fstest.MapFS
+		want map[string]string
+	}{
+		{"catalog bundle", fstest.MapFS{"porter.yaml": {Data: []byte("name: x")}}, nil},
+		{"empty map", fstest.MapFS{"relocation-mapping.json": {Data: []byte("{}")}}, nil},
+		{"null map", fstest.MapFS{"relocation-mapping.json": {Data: []byte("null")}}, nil},
+		{"relocated", fstest.MapFS{"relocation-mapping.json": {Data: []byte(`{"a/b:1":"r.example/b@sha256:00"}`)}},
+			map[string]string{"/cnab/app/relocation-mapping.json": `{"a/b:1":"r.example/b@sha256:00"}`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, relocationFile(tt.fsys))
+		})
+	}
 }

@@ -56,7 +56,14 @@ func (e *Engine) runAction(ctx context.Context, inst *Installation, fsys fs.FS, 
 	if err != nil {
 		return err
 	}
+	files := relocationFile(fsys)
 	if o.local != nil {
+		for k, v := range files {
+			if o.local.files == nil {
+				o.local.files = map[string]string{}
+			}
+			o.local.files[k] = v
+		}
 		return e.runLocalAction(ctx, inst, m, action, image, bundleJSON, digest, params, o.local)
 	}
 	run := &Run{
@@ -74,7 +81,7 @@ func (e *Engine) runAction(ctx context.Context, inst *Installation, fsys fs.FS, 
 	res, runErr := e.deps.Runtime.Run(ctx, &Operation{
 		Action: action, Installation: inst.Name, Namespace: inst.Namespace, InstallationID: inst.ID,
 		RunID: run.ID, Revision: run.Revision, BundleJSON: bundleJSON, Image: image, Parameters: params,
-		AllowDockerHost: requiresDocker(m), HostNetwork: true, Out: logs, Err: logs,
+		AllowDockerHost: requiresDocker(m), HostNetwork: true, Files: files, Out: logs, Err: logs,
 	})
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
@@ -108,6 +115,20 @@ func (e *Engine) runAction(ctx context.Context, inst *Installation, fsys fs.FS, 
 		return actionError(action, string(logs.Bytes()), runErr)
 	}
 	return nil
+}
+
+// relocationFile is /cnab/app/relocation-mapping.json for a pulled bundle
+// whose images were relocated (porter-compat.md 5.1), else nil.
+func relocationFile(fsys fs.FS) map[string]string {
+	raw, err := fs.ReadFile(fsys, remoteRelocationFile)
+	if err != nil {
+		return nil
+	}
+	var reloc map[string]string
+	if json.Unmarshal(raw, &reloc) != nil || len(reloc) == 0 {
+		return nil
+	}
+	return map[string]string{"/cnab/app/relocation-mapping.json": string(raw)}
 }
 
 // bundleDoc is the part of bundle.json the engine reads to resolve values.

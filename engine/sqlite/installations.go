@@ -29,7 +29,7 @@ func (s *Store) CreateInstallation(ctx context.Context, inst *engine.Installatio
 	if inst.Modified.IsZero() {
 		inst.Modified = inst.Created
 	}
-	ports, params, meta, err := installationJSON(inst)
+	ports, params, meta, err := s.installationJSON(inst)
 	if err != nil {
 		return fmt.Errorf("create installation %q: %w", inst.Name, err)
 	}
@@ -57,7 +57,7 @@ func (s *Store) UpdateInstallation(ctx context.Context, inst *engine.Installatio
 	if inst.Modified.IsZero() {
 		inst.Modified = time.Now().UTC()
 	}
-	ports, params, meta, err := installationJSON(inst)
+	ports, params, meta, err := s.installationJSON(inst)
 	if err != nil {
 		return fmt.Errorf("update installation %q: %w", inst.Name, err)
 	}
@@ -94,7 +94,7 @@ func (s *Store) GetInstallation(ctx context.Context, namespace, name string) (*e
 	}
 	row := s.r.QueryRowContext(ctx, `SELECT `+installationColumns+` FROM installations
 		WHERE namespace = ? AND name = ?`, namespace, name)
-	inst, err := scanInstallation(row)
+	inst, err := s.scanInstallation(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("get installation %q: %w", name, notFound("installation", name))
 	}
@@ -133,7 +133,7 @@ func (s *Store) queryInstallations(ctx context.Context, namespace string) ([]*en
 	defer rows.Close()
 	var out []*engine.Installation
 	for rows.Next() {
-		inst, err := scanInstallation(rows)
+		inst, err := s.scanInstallation(rows)
 		if err != nil {
 			return nil, fmt.Errorf("list installations: %w", err)
 		}
@@ -181,7 +181,7 @@ type scanner interface {
 	Scan(dest ...any) error
 }
 
-func scanInstallation(row scanner) (*engine.Installation, error) {
+func (s *Store) scanInstallation(row scanner) (*engine.Installation, error) {
 	var (
 		inst                   engine.Installation
 		status, ports, params  string
@@ -199,7 +199,11 @@ func scanInstallation(row scanner) (*engine.Installation, error) {
 	if err := json.Unmarshal([]byte(ports), &inst.Ports); err != nil {
 		return nil, fmt.Errorf("decode ports of %q: %w", inst.Name, err)
 	}
-	if err := json.Unmarshal([]byte(params), &inst.Parameters); err != nil {
+	plain, err := s.sealer.openJSON(params)
+	if err != nil {
+		return nil, fmt.Errorf("decode parameters of %q: %w", inst.Name, err)
+	}
+	if err := json.Unmarshal(plain, &inst.Parameters); err != nil {
 		return nil, fmt.Errorf("decode parameters of %q: %w", inst.Name, err)
 	}
 	var im installationMeta
@@ -230,7 +234,7 @@ type installationMeta struct {
 	CredentialSets []string          `json:"credentialSets,omitempty"`
 }
 
-func installationJSON(inst *engine.Installation) (ports, params, meta string, err error) {
+func (s *Store) installationJSON(inst *engine.Installation) (ports, params, meta string, err error) {
 	p, err := json.Marshal(inst.Ports)
 	if err != nil {
 		return "", "", "", fmt.Errorf("encode ports: %w", err)
@@ -243,7 +247,7 @@ func installationJSON(inst *engine.Installation) (ports, params, meta string, er
 	if err != nil {
 		return "", "", "", fmt.Errorf("encode labels and sets: %w", err)
 	}
-	return string(p), string(q), string(m), nil
+	return string(p), s.sealer.sealJSON(q), string(m), nil
 }
 
 // InsertRun records a run, filling an empty ID and a zero Created;
@@ -263,7 +267,7 @@ func (s *Store) InsertRun(ctx context.Context, run *engine.Run) error {
 	_, err = s.exec(ctx, `INSERT INTO runs (id, namespace, installation, revision, action, bundle_ref,
 		bundle_digest, bundle, parameters, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		run.ID, run.Namespace, run.Installation, run.Revision, run.Action, run.BundleRef, run.BundleDigest,
-		run.Bundle, string(params), fmtTime(run.Created))
+		run.Bundle, s.sealer.sealJSON(params), fmtTime(run.Created))
 	if isUnique(err) {
 		return fmt.Errorf("insert run %q: %w", run.ID, engine.ErrConflict)
 	}
@@ -277,7 +281,7 @@ const runColumns = `id, namespace, installation, revision, action, bundle_ref, b
 
 // GetRun returns ErrNotFound if absent.
 func (s *Store) GetRun(ctx context.Context, id string) (*engine.Run, error) {
-	run, err := scanRun(s.r.QueryRowContext(ctx, `SELECT `+runColumns+` FROM runs WHERE id = ?`, id))
+	run, err := s.scanRun(s.r.QueryRowContext(ctx, `SELECT `+runColumns+` FROM runs WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("get run %q: %w", id, notFound("run", id))
 	}
@@ -297,7 +301,7 @@ func (s *Store) ListRuns(ctx context.Context, namespace, installation string) ([
 	defer rows.Close()
 	var out []*engine.Run
 	for rows.Next() {
-		run, err := scanRun(rows)
+		run, err := s.scanRun(rows)
 		if err != nil {
 			return nil, fmt.Errorf("list runs of %q: %w", installation, err)
 		}
@@ -309,7 +313,7 @@ func (s *Store) ListRuns(ctx context.Context, namespace, installation string) ([
 	return out, nil
 }
 
-func scanRun(row scanner) (*engine.Run, error) {
+func (s *Store) scanRun(row scanner) (*engine.Run, error) {
 	var (
 		run             engine.Run
 		params, created string
@@ -318,10 +322,13 @@ func scanRun(row scanner) (*engine.Run, error) {
 		&run.BundleDigest, &run.Bundle, &params, &created); err != nil {
 		return nil, err
 	}
-	if err := json.Unmarshal([]byte(params), &run.Parameters); err != nil {
+	plain, err := s.sealer.openJSON(params)
+	if err != nil {
 		return nil, fmt.Errorf("decode parameters of run %q: %w", run.ID, err)
 	}
-	var err error
+	if err := json.Unmarshal(plain, &run.Parameters); err != nil {
+		return nil, fmt.Errorf("decode parameters of run %q: %w", run.ID, err)
+	}
 	if run.Created, err = parseTime(created); err != nil {
 		return nil, err
 	}
@@ -384,9 +391,13 @@ func (s *Store) InsertOutput(ctx context.Context, out *engine.Output) error {
 	if out.Created.IsZero() {
 		out.Created = time.Now().UTC()
 	}
+	value := out.Value
+	if out.Sensitive {
+		value = s.sealer.seal(value)
+	}
 	_, err := s.exec(ctx, `INSERT INTO outputs (name, namespace, installation, run_id, result_id, sensitive,
 		value, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		out.Name, out.Namespace, out.Installation, out.RunID, out.ResultID, out.Sensitive, out.Value,
+		out.Name, out.Namespace, out.Installation, out.RunID, out.ResultID, out.Sensitive, value,
 		fmtTime(out.Created))
 	if isForeignKey(err) {
 		return fmt.Errorf("insert output %q: %w", out.Name, notFound("run", out.RunID))
@@ -410,7 +421,7 @@ func (s *Store) ListOutputs(ctx context.Context, namespace, installation string)
 	if err != nil {
 		return nil, fmt.Errorf("list outputs of %q: %w", installation, err)
 	}
-	return scanOutputs(rows, installation)
+	return s.scanOutputs(rows, installation)
 }
 
 // ListRunOutputs returns the outputs of one run, in the order they were stored.
@@ -419,10 +430,10 @@ func (s *Store) ListRunOutputs(ctx context.Context, runID string) ([]*engine.Out
 	if err != nil {
 		return nil, fmt.Errorf("list outputs of run %q: %w", runID, err)
 	}
-	return scanOutputs(rows, runID)
+	return s.scanOutputs(rows, runID)
 }
 
-func scanOutputs(rows *sql.Rows, of string) ([]*engine.Output, error) {
+func (s *Store) scanOutputs(rows *sql.Rows, of string) ([]*engine.Output, error) {
 	defer rows.Close()
 	var out []*engine.Output
 	for rows.Next() {
@@ -437,6 +448,11 @@ func scanOutputs(rows *sql.Rows, of string) ([]*engine.Output, error) {
 		var err error
 		if o.Created, err = parseTime(created); err != nil {
 			return nil, err
+		}
+		if o.Sensitive {
+			if o.Value, err = s.sealer.open(o.Value); err != nil {
+				return nil, fmt.Errorf("output %q of %q: %w", o.Name, of, err)
+			}
 		}
 		out = append(out, &o)
 	}

@@ -44,6 +44,9 @@ type Store struct {
 	r     *sql.DB // readers
 	cache *installationCache
 	log   *slog.Logger
+	// sealer encrypts installation and run parameters and sensitive
+	// outputs at rest (secrets.go).
+	sealer *sealer
 }
 
 // Open opens (creating if needed) the database at path and applies every
@@ -70,6 +73,10 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*Store, error) {
 	w.SetConnMaxLifetime(0)
 
 	s := &Store{w: w, log: log}
+	if s.sealer, err = loadSealer(path); err != nil {
+		_ = w.Close()
+		return nil, fmt.Errorf("open store %q: %w", path, err)
+	}
 	if err := s.migrate(ctx); err != nil {
 		_ = w.Close()
 		return nil, fmt.Errorf("open store %q: %w", path, err)
