@@ -176,6 +176,10 @@ func TestRoles(t *testing.T) {
 		{"register open", nil, "POST", "/api/v1/register", `{"username":"zed","password":"long-enough-pw","role":"admin"}`, 201, `"role":"viewer"`},
 		{"audit log", admin, "GET", "/api/v1/audit?limit=3", "", 200, "register"},
 		{"audit needs admin", ops, "GET", "/api/v1/audit", "", 403, ""},
+		{"profiles need admin", ops, "GET", "/debug/pprof/heap", "", 403, "admin"},
+		{"no anonymous profiles", nil, "GET", "/debug/pprof/goroutine", "", 401, ""},
+		{"admin reads a profile", admin, "GET", "/debug/pprof/goroutine?debug=1", "", 200, "goroutine profile: total"},
+		{"unknown profile", admin, "GET", "/debug/pprof/nope", "", 404, "there is no profile named"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

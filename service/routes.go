@@ -74,6 +74,7 @@ func (s *Server) routes() []route {
 		{method: fiber.MethodGet, path: "/api/v1/jobs/:id/events", handler: s.jobEvents},
 		{method: fiber.MethodGet, path: "/api/v1/openapi.json", handler: s.openAPI},
 		{method: fiber.MethodGet, path: "/api/v1/server", handler: s.getServer},
+		{method: fiber.MethodGet, path: "/debug/pprof/:profile", handler: s.debugProfile, role: RoleAdmin},
 	}
 	// The product document's endpoints answer GET (query parameters) and
 	// POST (JSON or form body) alike.
