@@ -302,21 +302,47 @@ func utcTime(t *time.Time) *time.Time {
 	return &u
 }
 
-// paramDef is what a document needs of a parameter's definition.
+// paramDef is what a document needs of a parameter's or output's
+// definition.
 type paramDef struct {
 	typ       string
 	sensitive bool
 	internal  bool
 }
 
-// bundleParams reads the parameters of a bundle.json: their type ("file"
-// for base64-encoded ones), sensitivity and whether they are internal.
-// An unreadable bundle.json yields none.
+// FieldDef is what a view needs of a bundle parameter's or output's
+// definition: its type ("file" for base64-encoded ones), whether it is
+// sensitive, and whether it is Porter-internal.
+type FieldDef struct {
+	Type      string
+	Sensitive bool
+	Internal  bool
+}
+
+// BundleOutputs reads the output definitions of a bundle.json; an
+// unreadable bundle.json yields none.
+func BundleOutputs(bundleJSON []byte) map[string]FieldDef {
+	_, outs := bundleFields(bundleJSON)
+	out := make(map[string]FieldDef, len(outs))
+	for k, d := range outs {
+		out[k] = FieldDef{Type: d.typ, Sensitive: d.sensitive, Internal: d.internal}
+	}
+	return out
+}
+
+// bundleParams reads the parameter definitions of a bundle.json.
 func bundleParams(bundleJSON []byte) map[string]paramDef {
+	params, _ := bundleFields(bundleJSON)
+	return params
+}
+
+func bundleFields(bundleJSON []byte) (params, outputs map[string]paramDef) {
+	type field struct {
+		Definition string `json:"definition"`
+	}
 	var b struct {
-		Parameters map[string]struct {
-			Definition string `json:"definition"`
-		} `json:"parameters"`
+		Parameters  map[string]field `json:"parameters"`
+		Outputs     map[string]field `json:"outputs"`
 		Definitions map[string]struct {
 			Type      any    `json:"type"`
 			WriteOnly bool   `json:"writeOnly"`
@@ -325,21 +351,24 @@ func bundleParams(bundleJSON []byte) map[string]paramDef {
 		} `json:"definitions"`
 	}
 	if len(bundleJSON) == 0 || json.Unmarshal(bundleJSON, &b) != nil {
-		return nil
+		return nil, nil
 	}
-	defs := make(map[string]paramDef, len(b.Parameters))
-	for name, p := range b.Parameters {
-		d := b.Definitions[p.Definition]
-		typ := ""
-		if d.Type != nil {
-			typ = fmt.Sprint(d.Type)
+	read := func(fields map[string]field) map[string]paramDef {
+		defs := make(map[string]paramDef, len(fields))
+		for name, f := range fields {
+			d := b.Definitions[f.Definition]
+			typ := ""
+			if d.Type != nil {
+				typ = fmt.Sprint(d.Type)
+			}
+			if d.Encoding == "base64" {
+				typ = "file"
+			}
+			defs[name] = paramDef{typ: typ, sensitive: d.WriteOnly, internal: d.Comment == "porter-internal"}
 		}
-		if d.Encoding == "base64" {
-			typ = "file"
-		}
-		defs[name] = paramDef{typ: typ, sensitive: d.WriteOnly, internal: d.Comment == "porter-internal"}
+		return defs
 	}
-	return defs
+	return read(b.Parameters), read(b.Outputs)
 }
 
 // bundleVersion reads the version of a bundle.json.

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,38 +13,6 @@ import (
 
 	"github.com/stackhub/stackhub/engine"
 )
-
-// bundleDefs reads the types and sensitivity of a bundle.json's outputs.
-type bundleDefs struct {
-	Outputs map[string]struct {
-		Definition string `json:"definition"`
-	} `json:"outputs"`
-	Definitions map[string]struct {
-		Type      any    `json:"type"`
-		WriteOnly bool   `json:"writeOnly"`
-		Comment   string `json:"$comment"`
-		Encoding  string `json:"contentEncoding"`
-	} `json:"definitions"`
-}
-
-func readDefs(bundleJSON []byte) bundleDefs {
-	var d bundleDefs
-	_ = json.Unmarshal(bundleJSON, &d)
-	return d
-}
-
-func (d bundleDefs) output(name string) (typ string, sensitive, internal, ok bool) {
-	o, ok := d.Outputs[name]
-	if !ok {
-		return "", false, false, false
-	}
-	def := d.Definitions[o.Definition]
-	typ = fmt.Sprint(def.Type)
-	if def.Encoding == "base64" {
-		typ = "file"
-	}
-	return typ, def.WriteOnly, def.Comment == "porter-internal", true
-}
 
 // installationDoc is porter show -o json's document (porter-compat.md 7.3)
 // of an installation of the local engine, sensitive values masked.
@@ -65,18 +32,11 @@ func newBundleShowCmd(f *Factory) *cobra.Command {
 		Example: "  stackhub bundle show hello -o json\n  stackhub bundle show hello -o json --show-secrets",
 		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			eng, closeEng, err := localEngine(ctx, f, cmd)
-			if err != nil {
+			var doc *engine.PorterInstallation
+			if err := withLocalInstallation(cmd, f, args[0], func(ctx context.Context, eng *engine.Engine, inst *engine.Installation) (err error) {
+				doc, err = eng.PorterDocument(ctx, inst, engine.PorterDocOptions{Resolve: true, Reveal: showSecrets})
 				return err
-			}
-			defer closeEng()
-			inst, err := getInstallation(ctx, eng, args[0])
-			if err != nil {
-				return err
-			}
-			doc, err := eng.PorterDocument(ctx, inst, engine.PorterDocOptions{Resolve: true, Reveal: showSecrets})
-			if err != nil {
+			}); err != nil {
 				return err
 			}
 			if output == "plaintext" || output == "" {
@@ -164,18 +124,28 @@ type outputJSON struct {
 // localInstallationOutputs opens the local engine, finds the installation
 // and returns its outputs: the shared start of `outputs list` and `outputs
 // show`.
-func localInstallationOutputs(cmd *cobra.Command, f *Factory, name string) ([]outputJSON, error) {
+func localInstallationOutputs(cmd *cobra.Command, f *Factory, name string) (outs []outputJSON, err error) {
+	err = withLocalInstallation(cmd, f, name, func(ctx context.Context, eng *engine.Engine, inst *engine.Installation) (err error) {
+		outs, err = installationOutputs(ctx, eng, inst)
+		return err
+	})
+	return outs, err
+}
+
+// withLocalInstallation opens the local engine, finds installation name
+// and calls fn with both.
+func withLocalInstallation(cmd *cobra.Command, f *Factory, name string, fn func(context.Context, *engine.Engine, *engine.Installation) error) error {
 	ctx := cmd.Context()
 	eng, closeEng, err := localEngine(ctx, f, cmd)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer closeEng()
-	in, err := getInstallation(ctx, eng, name)
+	inst, err := getInstallation(ctx, eng, name)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return installationOutputs(ctx, eng, in)
+	return fn(ctx, eng, inst)
 }
 
 // installationOutputs lists the latest value of every output the bundle
@@ -186,19 +156,19 @@ func installationOutputs(ctx context.Context, eng *engine.Engine, inst *engine.I
 	if err != nil {
 		return nil, fmt.Errorf("list outputs: %w", err)
 	}
-	var defs bundleDefs
+	var defs map[string]engine.FieldDef
 	if inst.LastRunID != "" {
 		if run, err := st.GetRun(ctx, inst.LastRunID); err == nil {
-			defs = readDefs(run.Bundle)
+			defs = engine.BundleOutputs(run.Bundle)
 		}
 	}
 	list := []outputJSON{}
 	for _, o := range outs {
-		typ, sensitive, internal, ok := defs.output(o.Name)
-		if !ok || internal || strings.HasPrefix(o.Name, "porter-") {
+		def, ok := defs[o.Name]
+		if !ok || def.Internal || strings.HasPrefix(o.Name, "porter-") {
 			continue
 		}
-		list = append(list, outputJSON{Name: o.Name, Type: typ, Sensitive: sensitive || o.Sensitive, Value: string(o.Value)})
+		list = append(list, outputJSON{Name: o.Name, Type: def.Type, Sensitive: def.Sensitive || o.Sensitive, Value: string(o.Value)})
 	}
 	return list, nil
 }
@@ -342,18 +312,11 @@ func newBundleRunsCmd(f *Factory) *cobra.Command {
 		Example: "  stackhub bundle installation runs list hello\n  stackhub bundle installation runs list hello -o json",
 		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			eng, closeEng, err := localEngine(ctx, f, cmd)
-			if err != nil {
+			var runs []engine.PorterRun
+			if err := withLocalInstallation(cmd, f, args[0], func(ctx context.Context, eng *engine.Engine, inst *engine.Installation) (err error) {
+				runs, err = eng.PorterRuns(ctx, inst, showSecrets)
 				return err
-			}
-			defer closeEng()
-			inst, err := getInstallation(ctx, eng, args[0])
-			if err != nil {
-				return err
-			}
-			runs, err := eng.PorterRuns(ctx, inst, showSecrets)
-			if err != nil {
+			}); err != nil {
 				return err
 			}
 			if output == "plaintext" || output == "" {
