@@ -278,3 +278,45 @@ func TestServerFlagsDefaultCredentials(t *testing.T) {
 	}
 	assert.Equal(t, []string{"default-credentials:creds"}, ids, "creds2 set its own password")
 }
+
+// TestUninstallAllRunsAtOnceAndReportsEach uninstalls several apps, one of
+// which fails: the others are removed, each outcome keeps the list's order,
+// and the uninstalls overlap.
+func TestUninstallAllRunsAtOnceAndReportsEach(t *testing.T) {
+	var mu sync.Mutex
+	running, most := 0, 0
+	e := newTestEngine(t, func(op *engine.Operation) error {
+		if op.Action != "uninstall" {
+			return nil
+		}
+		mu.Lock()
+		running++
+		most = max(most, running)
+		mu.Unlock()
+		time.Sleep(50 * time.Millisecond)
+		mu.Lock()
+		running--
+		mu.Unlock()
+		if op.Installation == "b" {
+			return errors.New("boom")
+		}
+		return nil
+	})
+	for _, name := range []string{"a", "b", "c"} {
+		_, err := e.Install(t.Context(), engine.InstallOptions{App: "hello", Name: name})
+		require.NoError(t, err)
+		waitStatus(t, e, name, engine.StatusRunning)
+	}
+	out, err := e.UninstallAll(t.Context())
+	require.ErrorContains(t, err, "1 of 3 uninstalls failed")
+	require.Len(t, out, 3)
+	assert.Equal(t, []string{"a", "b", "c"}, []string{out[0].Name, out[1].Name, out[2].Name})
+	assert.Empty(t, out[0].Error)
+	assert.Contains(t, out[1].Error, "boom")
+	assert.Empty(t, out[2].Error)
+	assert.Greater(t, most, 1, "uninstalls ran one after the other")
+	list, err := e.List(t.Context())
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	assert.Equal(t, "b", list[0].Name)
+}

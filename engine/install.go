@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/stackhub/stackhub/engine/manifest"
@@ -307,21 +308,33 @@ func describePorts(ports map[string]int) string {
 	return "ports " + strings.Join(parts, ", ")
 }
 
-// UninstallAll uninstalls every installation, one after the other.
+// UninstallAll uninstalls every installation, as many at once as the
+// engine runs jobs; the outcomes keep the list's order.
 func (e *Engine) UninstallAll(ctx context.Context) ([]UninstallOutcome, error) {
 	list, err := e.List(ctx)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]UninstallOutcome, 0, len(list))
+	out := make([]UninstallOutcome, len(list))
+	sem := make(chan struct{}, max(e.cfg.JobConcurrency, 1))
+	var wg sync.WaitGroup
+	for i, inst := range list {
+		out[i].Name = inst.Name
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if err := e.Uninstall(ctx, UninstallOptions{Name: inst.Name}); err != nil {
+				out[i].Error = err.Error()
+			}
+		}()
+	}
+	wg.Wait()
 	var failed int
-	for _, inst := range list {
-		o := UninstallOutcome{Name: inst.Name}
-		if err := e.Uninstall(ctx, UninstallOptions{Name: inst.Name}); err != nil {
-			o.Error = err.Error()
+	for _, o := range out {
+		if o.Error != "" {
 			failed++
 		}
-		out = append(out, o)
 	}
 	if failed > 0 {
 		return out, fmt.Errorf("%d of %d uninstalls failed", failed, len(list))

@@ -94,6 +94,7 @@ func TestCompatDependencies(t *testing.T) {
 	out = c.ok("install", "-f", app, "--insecure-registry", "--param", "db#database=bigdb")
 	assert.Contains(t, out, "dependency db: running install on installation compat-deps-db")
 	assert.Contains(t, out, "creating database bigdb", "--param db#database wins over the manifest's value")
+	assert.Contains(t, out, "use the database")
 	assert.Less(t, strings.Index(out, "creating database"), strings.Index(out, "use the database"), "the dependency runs first")
 	assert.Equal(t, "param=db://bigdb@mydb template=db://bigdb@mydb dep=compat-mydb", c.output("compat-deps", "summary"))
 	assert.Equal(t, "dep-s3cret", c.output("compat-deps-db", "password"))
@@ -106,12 +107,20 @@ func TestCompatDependencies(t *testing.T) {
 	assert.Contains(t, c.ok("install", "-f", app, "--insecure-registry", "--force"),
 		"dependency db: installation compat-deps-db is already installed, skipping its install")
 
+	out = c.ok("invoke", "-f", app, "--action", "status", "--insecure-registry")
+	assert.Contains(t, out, "dependency db: running status on installation compat-deps-db")
+	assert.Contains(t, out, "database wordpress is up")
+	assert.Contains(t, out, "app is up on db://bigdb@mydb")
+	assert.Less(t, strings.Index(out, "database wordpress is up"), strings.Index(out, "app is up on db://bigdb@mydb"), "custom actions run on the dependency first, with the manifest's values as Porter passes them")
+
 	out = c.ok("upgrade", "-f", app, "--insecure-registry")
 	assert.Contains(t, out, "dependency db: running upgrade on installation compat-deps-db")
 	assert.Equal(t, "param=db://wordpress@mydb/v2 template=db://wordpress@mydb/v2 dep=0.1.0", c.output("compat-deps", "summary"),
 		"upgrade runs with the manifest's value again and the dependency's new output")
 
 	out = c.ok("uninstall", "-f", app, "--insecure-registry", "--delete")
+	assert.Contains(t, out, "app removed")
+	assert.Contains(t, out, "dropping database")
 	assert.Less(t, strings.Index(out, "app removed"), strings.Index(out, "dropping database"), "the root uninstalls first")
 	assert.Contains(t, c.fails("show", "compat-deps"), "Installation not found")
 	assert.Contains(t, c.fails("show", "compat-deps-db"), "Installation not found")
