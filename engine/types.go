@@ -240,7 +240,10 @@ type Store interface {
 	UpdateInstallation(ctx context.Context, inst *Installation) error
 	// GetInstallation returns ErrNotFound if absent.
 	GetInstallation(ctx context.Context, namespace, name string) (*Installation, error)
-	// ListInstallations returns every installation of the namespace, sorted by name.
+	// ListInstallations returns every installation of the namespace, sorted
+	// by name. The records are the caller's, but their maps and slices may
+	// be shared with the store's cache: replace them, never change them in
+	// place.
 	ListInstallations(ctx context.Context, namespace string) ([]*Installation, error)
 	// DeleteInstallation removes the installation, its runs, results, outputs and leases.
 	DeleteInstallation(ctx context.Context, namespace, name string) error

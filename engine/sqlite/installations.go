@@ -112,11 +112,14 @@ func (s *Store) ListInstallations(ctx context.Context, namespace string) ([]*eng
 		return nil, fmt.Errorf("list installations: %w", err)
 	}
 	// One allocation for all the copies: with 100 installations the
-	// per-copy allocations were a third of a getAllAppInfo request.
+	// per-copy allocations were a third of a getAllAppInfo request. The
+	// copies share the cache's maps and slices, which nothing changes in
+	// place (engine.Store says so); cloning them was three quarters of the
+	// bytes a getAllAppInfo request allocated.
 	copies := make([]engine.Installation, len(e.list))
 	out := make([]*engine.Installation, len(e.list))
 	for i, inst := range e.list {
-		copyInstallation(&copies[i], inst)
+		copies[i] = *inst
 		out[i] = &copies[i]
 	}
 	return out, nil

@@ -214,10 +214,12 @@ func TestInstallationCacheSeesEveryCommit(t *testing.T) {
 	list, err = a.ListInstallations(ctx, "")
 	require.NoError(t, err)
 	require.Len(t, list, 2)
-	list[0].Ports["port"] = 7 // edits of list copies stay local too
+	list[0].Ports = map[string]int{"port": 7} // replacing a list copy's map stays local (edits in place are not allowed)
+	list[0].Status = engine.StatusFailed
 	list, err = a.ListInstallations(ctx, "")
 	require.NoError(t, err)
 	assert.Equal(t, 9002, list[0].Ports["port"])
+	assert.Equal(t, engine.StatusRunning, list[0].Status)
 
 	// Served from a's cache (just listed), then changed by b.
 	hit, err := a.GetInstallation(ctx, "", "wordpress")
