@@ -80,7 +80,7 @@ func run(bin, outDir, catalog string, apps, reps, clients int, loadFor time.Dura
 		return err
 	}
 	defer func() { s.cleanup() }() // s is replaced below
-	time.Sleep(3 * time.Second) // idle: past start-up, as the 100-app reading below
+	time.Sleep(3 * time.Second)    // idle: past start-up, as the 100-app reading below
 	rss0, _ := s.rss()
 
 	// install: StackHub, docker-compose and the Engine API floor, interleaved.

@@ -72,6 +72,9 @@ type BundleRunOptions struct {
 	// are set on an installation it creates.
 	reference string
 	labels    map[string]string
+	// replaceParams makes Params the installation's remembered values
+	// instead of adding to them (installation apply).
+	replaceParams bool
 }
 
 // BundleRunResult is what a lifecycle action did.
@@ -409,6 +412,9 @@ func (e *Engine) runBundle(ctx context.Context, opts BundleRunOptions, action st
 			return nil, fmt.Errorf("record installation %s: %w", opts.Name, err)
 		}
 	}
+	if opts.reference != "" {
+		inst.Reference = opts.reference // the pulled bundle's image is what runs
+	}
 	runErr := e.runAction(ctx, inst, opts.Dir, m, action, actionOptions{local: lr})
 	res := lr.result
 	if !ephemeral {
@@ -444,7 +450,9 @@ func (e *Engine) runBundle(ctx context.Context, opts BundleRunOptions, action st
 		}
 		// Remember this invocation's --param values once they were accepted
 		// (they win over earlier ones on later runs).
-		if len(opts.Params) > 0 && lr.started {
+		if opts.replaceParams && lr.started && action != manifest.ActionUninstall {
+			inst.Parameters = opts.Params
+		} else if len(opts.Params) > 0 && lr.started {
 			merged := map[string]string{}
 			for k, v := range inst.Parameters {
 				merged[k] = v

@@ -294,7 +294,7 @@ func newBundleInstallationCmd(f *Factory) *cobra.Command {
 	}
 	del.Flags().BoolVar(&force, "force", false, "delete even when the last action was not a successful uninstall")
 	addLocalFlags(del)
-	cmd.AddCommand(del, newBundleRunsCmd(f))
+	cmd.AddCommand(del, newBundleRunsCmd(f), newBundleApplyCmd(f))
 	return cmd
 }
 

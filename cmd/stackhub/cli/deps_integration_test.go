@@ -125,3 +125,55 @@ func TestCompatDependencies(t *testing.T) {
 	assert.Contains(t, c.fails("show", "compat-deps"), "Installation not found")
 	assert.Contains(t, c.fails("show", "compat-deps-db"), "Installation not found")
 }
+
+// TestCompatApply brings an installation of a published bundle to the
+// states installation files describe: install (with a parameter set file),
+// up to date, label-only change, parameter change (upgrade), uninstall.
+func TestCompatApply(t *testing.T) {
+	c := newCompat(t)
+	reg := startRegistry(t)
+	db := copyBundle(t, "deps/mydb", reg)
+	c.ok("publish", "-f", filepath.Join(db, "porter.yaml"), "--insecure-registry")
+
+	dir := t.TempDir()
+	doc := filepath.Join(dir, "mydb.yaml")
+	write := func(body string) {
+		t.Helper()
+		require.NoError(t, os.WriteFile(doc, []byte("schemaType: Installation\nschemaVersion: 1.0.2\nname: compat-apply\n"+
+			"bundle:\n  repository: "+reg+"/compat-mydb\n  version: 0.1.0\n"+body), 0o644))
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "dbset.yaml"), []byte("schemaType: ParameterSet\nschemaVersion: 1.0.1\nname: dbset\n"+
+		"parameters:\n  - name: database\n    source: {value: fromset}\n"), 0o644))
+
+	write("parameterSets: [dbset]\nlabels: {team: red}\n")
+	assert.Equal(t, "The installation is out-of-sync, running the install action...\n", c.ok("installation", "apply", doc, "--dry-run"))
+	assert.Contains(t, c.fails("show", "compat-apply"), "Installation not found", "a dry run runs nothing")
+
+	out := c.ok("installation", "apply", doc, "--insecure-registry")
+	assert.Contains(t, out, "The installation is out-of-sync, running the install action...")
+	assert.Contains(t, out, "creating database fromset")
+	assert.Equal(t, "The installation is already up-to-date.\n", c.ok("installation", "apply", doc))
+
+	write("parameterSets: [dbset]\nlabels: {team: blue}\n")
+	assert.Equal(t, "The installation is already up-to-date.\n", c.ok("installation", "apply", doc), "labels never trigger a run")
+	var shown map[string]any
+	require.NoError(t, json.Unmarshal([]byte(c.ok("show", "compat-apply", "-o", "json")), &shown))
+	assert.Equal(t, map[string]any{"team": "blue"}, shown["labels"])
+	assert.Equal(t, []any{"dbset"}, shown["parameterSets"])
+
+	write("parameterSets: [dbset]\nparameters:\n  database: appdb\n")
+	assert.Contains(t, c.ok("installation", "apply", doc, "--insecure-registry"), "The installation is out-of-sync, running the upgrade action...")
+	assert.Equal(t, "db://appdb@mydb/v2", c.output("compat-apply", "connstr"), "the document's parameters win over its sets")
+	assert.Equal(t, "The installation is already up-to-date.\n", c.ok("installation", "apply", doc))
+
+	write("uninstalled: true\nparameters:\n  database: appdb\n")
+	out = c.ok("installation", "apply", doc, "--insecure-registry")
+	assert.Contains(t, out, "running the uninstall action")
+	assert.Contains(t, out, "dropping database appdb")
+	assert.Equal(t, "The installation is already up-to-date.\n", c.ok("installation", "apply", doc))
+
+	write("parameterSets: [nosuchset]\n")
+	assert.Contains(t, c.fails("installation", "apply", doc), `invalid parameter set: no file for parameter set "nosuchset"`)
+	require.NoError(t, os.WriteFile(doc, []byte("schemaType: Installation\nname: compat-apply\nbundle: {repository: "+reg+"/compat-mydb}\n"), 0o644))
+	assert.Contains(t, c.fails("installation", "apply", doc), "invalid installation: bundle needs a digest, version or tag")
+}
