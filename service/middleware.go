@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -35,6 +36,7 @@ const (
 // requestID takes the caller's X-Request-ID when it is short and plain,
 // else makes one, and echoes it in the response.
 func (s *Server) requestID(c *fiber.Ctx) error {
+	s.lastRequest.Store(time.Now().UnixNano())
 	id := c.Get(headerRequestID)
 	if !plainID(id) {
 		var b [12]byte

@@ -146,6 +146,8 @@ type Server struct {
 	// base is the context request contexts derive from; Listen replaces it
 	// with one that outlives its own context by the shutdown grace period.
 	base atomic.Pointer[context.Context]
+	// lastRequest is when the last request arrived (unix nanoseconds).
+	lastRequest atomic.Int64
 	// bootstrapHash is the SHA-256 of Config.APIToken, or "".
 	bootstrapHash string
 	limiter       *loginLimiter
@@ -202,6 +204,37 @@ func New(cfg Config, eng Engine, users Users, log *slog.Logger) *Server {
 	return s
 }
 
+// idleRelease is how long the service must go without a request before it
+// hands the memory it no longer uses back to the system.
+const idleRelease = 10 * time.Second
+
+// releaseWhenIdle returns unused heap to the system once requests have
+// stopped for idle, once per quiet spell. The runtime would keep the peak
+// of the last busy minute for several more: a server that sits idle most
+// of the day on a small VPS should not.
+func (s *Server) releaseWhenIdle(ctx context.Context, idle time.Duration) {
+	s.releaseWhenIdleWith(ctx, idle, debug.FreeOSMemory)
+}
+
+func (s *Server) releaseWhenIdleWith(ctx context.Context, idle time.Duration, release func()) {
+	t := time.NewTicker(idle / 4)
+	defer t.Stop()
+	var released int64
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		last := s.lastRequest.Load()
+		if last == released || time.Since(time.Unix(0, last)) < idle {
+			continue
+		}
+		release()
+		released = last
+	}
+}
+
 // App returns the fiber app, for tests (app.Test) and for mounting.
 func (s *Server) App() *fiber.App { return s.app }
 
@@ -231,6 +264,8 @@ func (s *Server) Listen(ctx context.Context, addr string) error {
 	}
 	served := make(chan error, 1)
 	go func() { served <- s.app.Listener(ln) }()
+	s.lastRequest.Store(time.Now().UnixNano())
+	go s.releaseWhenIdle(base, idleRelease)
 
 	select {
 	case err := <-served:

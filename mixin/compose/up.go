@@ -14,6 +14,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/events"
 	"github.com/moby/moby/client"
 )
 
@@ -326,8 +327,18 @@ func waitFor(ctx context.Context, d Docker, it startItem, cond string, timeout t
 	// The cap stays the old 1s so that many installs waiting at once (the
 	// 20 and 50 concurrent installs of the bench, on a loaded daemon) do
 	// not add to the daemon's load once the first seconds are over.
+	//
+	// With a daemon that streams events, a health change, start or exit of
+	// the container wakes the wait at once, so the poll is only a backstop.
 	tick := minPollTick
 	last := ""
+	var wake <-chan events.Message
+	if ev, ok := d.(eventStreamer); ok {
+		ectx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		wake = ev.Events(ectx, client.EventsListOptions{Filters: make(client.Filters).
+			Add("type", "container").Add("container", it.id)}).Messages
+	}
 	for {
 		res, err := d.ContainerInspect(ctx, it.id, client.ContainerInspectOptions{})
 		if err != nil {
@@ -376,9 +387,19 @@ func waitFor(ctx context.Context, d Docker, it startItem, cond string, timeout t
 		case <-ctx.Done():
 			return failure(ctx, d, it, fmt.Sprintf("did not become %s within %s (last state: %s)", want(cond), timeout, last))
 		case <-time.After(tick):
+		case _, ok := <-wake:
+			if !ok {
+				wake = nil // the stream ended: poll only
+			}
 		}
 		tick = min(tick*5/4, maxPollTick)
 	}
+}
+
+// eventStreamer is the part of the Docker client that streams events; the
+// real client has it, test fakes need not.
+type eventStreamer interface {
+	Events(ctx context.Context, options client.EventsListOptions) client.EventsResult
 }
 
 // The bounds of waitFor's poll interval.
