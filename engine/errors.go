@@ -42,3 +42,8 @@ func HintOf(err error) string {
 	}
 	return ""
 }
+
+// UpgradeUndone ends the error of a failed upgrade after which the bundle
+// brought the previous version back (the stackhub mixin does): the
+// installation then keeps running its previous version.
+const UpgradeUndone = "the upgrade was undone and the previous version runs again"

@@ -194,13 +194,22 @@ func (e *Engine) runUpgrade(ctx context.Context, name string, prev *Installation
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
 	inst.Modified = time.Now().UTC()
-	if runErr != nil {
+	switch {
+	case runErr != nil && strings.Contains(runErr.Error(), UpgradeUndone):
+		// The bundle brought the previous version back: it runs as before.
+		inst.Status = prev.Status
+		if inst.Status == StatusUpgrading || inst.Status == StatusFailed || inst.Status == "" {
+			inst.Status = StatusRunning
+		}
+		inst.Reason = fmt.Sprintf("upgrade to %s failed and was undone: %v", m.Version, runErr)
+		e.log.Error("upgrade failed and was undone", "installation", name, "err", runErr)
+	case runErr != nil:
 		// The old containers may still run; the installation can be
 		// upgraded again or uninstalled.
 		inst.Status = StatusFailed
 		inst.Reason = fmt.Sprintf("upgrade to %s failed: %v", m.Version, runErr)
 		e.log.Error("upgrade failed", "installation", name, "err", runErr)
-	} else {
+	default:
 		inst.Status = StatusRunning
 		inst.Reason = ""
 		inst.BundleVersion = m.Version

@@ -317,3 +317,27 @@ func TestLifecycleFromReference(t *testing.T) {
 		})
 	}
 }
+
+// TestUndoneUpgradeKeepsRunning: when the bundle says it brought the
+// previous version back, the installation keeps running that version and
+// says why the upgrade failed; the job still fails.
+func TestUndoneUpgradeKeepsRunning(t *testing.T) {
+	version := "0.1.0"
+	e, store, _ := newLifecycleEngine(t, &version, map[string]error{
+		"upgrade": errors.New("container hello-db is unhealthy; " + engine.UpgradeUndone)})
+	ctx := t.Context()
+	inst, err := e.Install(ctx, engine.InstallOptions{App: "hello"})
+	require.NoError(t, err)
+	waitJob(t, e, inst.JobID)
+
+	version = "0.2.0"
+	up, err := e.Upgrade(ctx, engine.UpgradeOptions{Name: "hello"})
+	require.NoError(t, err)
+	job, _ := waitJob(t, e, up.JobID)
+	assert.Equal(t, engine.JobFailed, job.Status)
+	got, err := store.GetInstallation(ctx, "", "hello")
+	require.NoError(t, err)
+	assert.Equal(t, engine.StatusRunning, got.Status)
+	assert.Equal(t, "0.1.0", got.BundleVersion, "the previous version runs")
+	assert.Contains(t, got.Reason, "upgrade to 0.2.0 failed and was undone")
+}

@@ -182,6 +182,10 @@ func (m *Mixin) deployOnce(ctx context.Context, t *target, step *Step, opts comp
 			if rerr := dep.Rollback(ctx); rerr != nil {
 				err = errors.Join(err, fmt.Errorf("clean up: %w", rerr))
 			}
+		} else if rerr := dep.Restore(ctx); rerr != nil {
+			err = errors.Join(err, fmt.Errorf("restore the previous version: %w", rerr))
+		} else {
+			err = &restoredError{err: err}
 		}
 		return nil, auto, err
 	}
@@ -201,6 +205,9 @@ func (m *Mixin) deployOnce(ctx context.Context, t *target, step *Step, opts comp
 		}
 		return fail(err)
 	}
+	if err := dep.Commit(ctx); err != nil {
+		fmt.Fprintf(m.Out, "warning: remove the replaced containers: %v\n", err)
+	}
 	fmt.Fprintf(m.Out, "%s %s is running", t.installation, t.project)
 	for _, name := range slices.Sorted(maps.Keys(assigned)) {
 		fmt.Fprintf(m.Out, ", %s=%d", name, assigned[name])
@@ -208,6 +215,20 @@ func (m *Mixin) deployOnce(ctx context.Context, t *target, step *Step, opts comp
 	fmt.Fprintln(m.Out)
 	return assigned, auto, nil
 }
+
+// restoredError is a failed upgrade after which the previous containers
+// were brought back.
+type restoredError struct{ err error }
+
+// upgradeUndone is engine.UpgradeUndone: the engine reads it in the
+// error to know the previous version still runs.
+const upgradeUndone = "the upgrade was undone and the previous version runs again"
+
+func (e *restoredError) Error() string {
+	return e.err.Error() + "; " + upgradeUndone
+}
+
+func (e *restoredError) Unwrap() error { return e.err }
 
 // interpolation builds the compose interpolation variables: the step's
 // env, STACKHUB_PORT_<NAME> per port, <NAME> per secret, and

@@ -365,3 +365,42 @@ func TestIntegrationFailingHealthcheckLeavesNothing(t *testing.T) {
 	assert.Empty(t, ns, "networks removed")
 	assert.Empty(t, vs, "volumes removed")
 }
+
+func TestIntegrationFailedUpgradeRestoresPrevious(t *testing.T) {
+	d := itDocker(t)
+	in := newItInstall(t, d, "hello-db", itName(t))
+	require.Equal(t, 0, in.run(t, "install", fmt.Sprintf(helloDBStep, "one")), "%s\n%s", in.stdout, in.stderr)
+	port, dbPort, pw := in.port(t, "port"), in.port(t, "db_port"), in.output(t, "db_password")
+	require.Equal(t, "OK", dbCall(t, dbPort, pw, "PUT greeting survives-a-failed-upgrade"))
+	before, err := compose.Containers(t.Context(), d, in.project)
+	require.NoError(t, err)
+
+	// The new db never becomes healthy, so the new web never starts.
+	file := filepath.Join(in.root, "docker-compose.yml")
+	b, err := os.ReadFile(file)
+	require.NoError(t, err)
+	b = bytes.Replace(b, []byte(`test: ["CMD", "/app", "healthcheck", "tcp", "127.0.0.1:5432"]`), []byte(`test: ["CMD", "/app", "healthcheck", "fail"]`), 1)
+	b = bytes.Replace(b, []byte("retries: 10\n\nvolumes"), []byte("retries: 2\n\nvolumes"), 1)
+	require.NoError(t, os.WriteFile(file, b, 0o644))
+	require.Equal(t, 1, in.run(t, "upgrade", fmt.Sprintf(helloDBStep, "two")))
+	assert.Contains(t, in.stderr.String(), "is unhealthy")
+	assert.Contains(t, in.stderr.String(), "the upgrade was undone and the previous version runs again")
+
+	after, err := compose.Containers(t.Context(), d, in.project)
+	require.NoError(t, err)
+	require.Len(t, after, len(before), "no new or set-aside container is left")
+	for i := range after {
+		assert.Equal(t, before[i].ID, after[i].ID, "%s is the previous container", after[i].Name)
+		assert.Equal(t, before[i].Name, after[i].Name)
+		assert.Equal(t, "running", after[i].State, after[i].Name)
+	}
+	assert.Contains(t, httpGet(t, port), "(one)", "the previous web answers on its port")
+	for i := 0; i < 50; i++ { // the previous db was started again: wait for its listener
+		if conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", dbPort), time.Second); err == nil {
+			conn.Close()
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	assert.Equal(t, "VALUE survives-a-failed-upgrade", dbCall(t, dbPort, pw, "GET greeting"), "the previous db answers with its data")
+}

@@ -51,8 +51,20 @@ type Deployment struct {
 	newNets   []string
 	newVols   []string
 	newCtrs   []string
+	aside     []asideContainer
 	Recreated []string // services whose containers were (re)created
 	Unchanged []string // services whose containers were kept
+}
+
+// asideSuffix names a container an upgrade set aside: stopped and renamed,
+// kept until the new containers are up, so that a failed upgrade can bring
+// the previous version back.
+const asideSuffix = "-stackhub-prev"
+
+// asideContainer is a container an upgrade replaced, kept until Commit.
+type asideContainer struct {
+	id, name   string
+	wasRunning bool
 }
 
 // NewDeployment prepares to apply plan; progress goes to out.
@@ -78,6 +90,9 @@ func (dep *Deployment) Create(ctx context.Context, fresh bool) error {
 			Err:     ErrExists,
 		}
 	}
+	if existing, err = dep.settleLeftovers(ctx, existing); err != nil {
+		return err
+	}
 	if err := dep.createNetworks(ctx); err != nil {
 		return err
 	}
@@ -87,8 +102,8 @@ func (dep *Deployment) Create(ctx context.Context, fresh bool) error {
 	byService := map[string]ContainerState{}
 	for _, c := range existing {
 		if _, ok := p.Services[c.Service]; !ok {
-			fmt.Fprintf(dep.out, "Removing orphan container %s\n", c.Name)
-			if err := removeContainer(ctx, dep.d, c.ID, false); err != nil {
+			fmt.Fprintf(dep.out, "Setting aside orphan container %s\n", c.Name)
+			if err := dep.setAside(ctx, c); err != nil {
 				return err
 			}
 			continue
@@ -104,7 +119,7 @@ func (dep *Deployment) Create(ctx context.Context, fresh bool) error {
 				continue
 			}
 			fmt.Fprintf(dep.out, "Recreating container %s\n", spec.Name)
-			if err := removeContainer(ctx, dep.d, old.ID, false); err != nil {
+			if err := dep.setAside(ctx, old); err != nil {
 				return err
 			}
 		}
@@ -247,6 +262,88 @@ func (dep *Deployment) Rollback(ctx context.Context) error {
 	if len(errs) == 0 {
 		fmt.Fprintln(dep.out, "Removed what this install created")
 	}
+	return errors.Join(errs...)
+}
+
+// settleLeftovers deals with containers an interrupted upgrade left set
+// aside: one whose service has no container any more is brought back under
+// its name, the others are removed. It returns the project's containers
+// after that.
+func (dep *Deployment) settleLeftovers(ctx context.Context, existing []ContainerState) ([]ContainerState, error) {
+	names := map[string]bool{}
+	for _, c := range existing {
+		names[c.Name] = true
+	}
+	var out []ContainerState
+	for _, c := range existing {
+		orig, ok := strings.CutSuffix(c.Name, asideSuffix)
+		switch {
+		case !ok:
+			out = append(out, c)
+		case names[orig]:
+			fmt.Fprintf(dep.out, "Removing container %s, left by an interrupted upgrade\n", c.Name)
+			if err := removeContainer(ctx, dep.d, c.ID, false); err != nil {
+				return nil, err
+			}
+		default:
+			fmt.Fprintf(dep.out, "Restoring container %s, left by an interrupted upgrade\n", orig)
+			if _, err := dep.d.ContainerRename(ctx, c.ID, client.ContainerRenameOptions{NewName: orig}); err != nil {
+				return nil, fmt.Errorf("rename container %s to %s: %w", c.Name, orig, err)
+			}
+			c.Name = orig
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// setAside stops c and renames it out of the way of its replacement.
+func (dep *Deployment) setAside(ctx context.Context, c ContainerState) error {
+	if _, err := dep.d.ContainerStop(ctx, c.ID, client.ContainerStopOptions{}); err != nil && !cerrdefs.IsNotFound(err) {
+		return fmt.Errorf("stop container %s: %w", c.Name, err)
+	}
+	if _, err := dep.d.ContainerRename(ctx, c.ID, client.ContainerRenameOptions{NewName: c.Name + asideSuffix}); err != nil {
+		return fmt.Errorf("set aside container %s: %w", c.Name, err)
+	}
+	dep.aside = append(dep.aside, asideContainer{id: c.ID, name: c.Name, wasRunning: c.State == "running"})
+	return nil
+}
+
+// Restore undoes a failed upgrade: it removes what this deployment created
+// and brings back the containers it set aside, started again if they were
+// running. It uses its own time budget, like Rollback.
+func (dep *Deployment) Restore(ctx context.Context) error {
+	errs := []error{dep.Rollback(ctx)}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	defer cancel()
+	for _, a := range dep.aside {
+		if _, err := dep.d.ContainerRename(ctx, a.id, client.ContainerRenameOptions{NewName: a.name}); err != nil {
+			errs = append(errs, fmt.Errorf("rename container %s back: %w", a.name, err))
+			continue
+		}
+		if a.wasRunning {
+			if _, err := dep.d.ContainerStart(ctx, a.id, client.ContainerStartOptions{}); err != nil {
+				errs = append(errs, fmt.Errorf("start container %s again: %w", a.name, err))
+			}
+		}
+	}
+	err := errors.Join(errs...)
+	if err == nil && len(dep.aside) > 0 {
+		fmt.Fprintln(dep.out, "Restored the previous containers")
+	}
+	return err
+}
+
+// Commit removes the containers an upgrade set aside, once their
+// replacements are up.
+func (dep *Deployment) Commit(ctx context.Context) error {
+	var errs []error
+	for _, a := range dep.aside {
+		if err := removeContainer(ctx, dep.d, a.id, false); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	dep.aside = nil
 	return errors.Join(errs...)
 }
 

@@ -230,6 +230,22 @@ func (d *Docker) ContainerStop(_ context.Context, id string, _ client.ContainerS
 	return client.ContainerStopResult{}, nil
 }
 
+// ContainerRename implements compose.Docker.
+func (d *Docker) ContainerRename(_ context.Context, id string, options client.ContainerRenameOptions) (client.ContainerRenameResult, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	c := d.find(id)
+	if c == nil {
+		return client.ContainerRenameResult{}, notFound("container", id)
+	}
+	if other := d.find(options.NewName); other != nil && other != c {
+		return client.ContainerRenameResult{}, fmt.Errorf("conflict: the container name %q is already in use", options.NewName)
+	}
+	d.record("ContainerRename", c.Name, options.NewName)
+	c.Name = options.NewName
+	return client.ContainerRenameResult{}, nil
+}
+
 // ContainerRemove implements compose.Docker.
 func (d *Docker) ContainerRemove(_ context.Context, id string, options client.ContainerRemoveOptions) (client.ContainerRemoveResult, error) {
 	d.mu.Lock()
