@@ -179,6 +179,17 @@ func requiresDocker(m *manifest.Manifest) bool {
 	return false
 }
 
+// requiresPrivileged tells whether the docker extension asks for a
+// privileged container (required: [{docker: {privileged: true}}]).
+func requiresPrivileged(m *manifest.Manifest) bool {
+	for _, r := range m.Required {
+		if (r.Name == "docker" || r.Name == "io.cnab.docker") && r.Config["privileged"] == true {
+			return true
+		}
+	}
+	return false
+}
+
 // resolveCredentials merges credential sets (later wins) and --cred values,
 // drops what the bundle does not define or what does not apply to action,
 // and refuses a missing required credential.
@@ -512,7 +523,8 @@ func (e *Engine) runLocalAction(ctx context.Context, inst *Installation, m *mani
 	res, runErr := e.deps.Runtime.Run(ctx, &Operation{
 		Action: action, Installation: inst.Name, Namespace: inst.Namespace, InstallationID: inst.ID,
 		RunID: run.ID, Revision: run.Revision, BundleJSON: bundleJSON, Image: image, Parameters: params,
-		Credentials: l.creds, AllowDockerHost: l.allowHost && requiresDocker(m), HostNetwork: true, Files: l.files, Out: out, Err: out,
+		Credentials: l.creds, AllowDockerHost: l.allowHost && requiresDocker(m), Privileged: l.allowHost && requiresPrivileged(m),
+		HostNetwork: true, Files: l.files, Out: out, Err: out,
 	})
 	if res != nil {
 		l.result.Outputs = res.Outputs

@@ -6,6 +6,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/stackhub/stackhub/engine/manifest"
 )
 
 func TestParseBundleReference(t *testing.T) {
@@ -90,6 +92,27 @@ func TestRelocationFile(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			assert.Equal(t, tt.want, relocationFile(tt.fsys))
+		})
+	}
+}
+
+func TestRequiresPrivileged(t *testing.T) {
+	tests := []struct {
+		name, required string
+		docker, priv   bool
+	}{
+		{"none", "", false, false},
+		{"docker", "required:\n  - docker\n", true, false},
+		{"privileged", "required:\n  - docker:\n      privileged: true\n", true, true},
+		{"not privileged", "required:\n  - docker:\n      privileged: false\n", true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := manifest.Parse([]byte("schemaVersion: 1.0.1\nname: x\nversion: 0.1.0\nmixins: [exec]\n"+tt.required+
+				"install: []\nupgrade: []\nuninstall: []\n"), "porter.yaml")
+			require.NoError(t, err)
+			assert.Equal(t, tt.docker, requiresDocker(m))
+			assert.Equal(t, tt.priv, requiresPrivileged(m))
 		})
 	}
 }

@@ -372,8 +372,10 @@ type Operation struct {
 	Parameters map[string]any
 	// Credentials are credential values by name.
 	Credentials map[string]string
-	// AllowDockerHost mounts the Docker socket into the container.
+	// AllowDockerHost mounts the Docker socket into the container;
+	// Privileged also runs it privileged (docker: {privileged: true}).
 	AllowDockerHost bool
+	Privileged      bool
 	// HostNetwork runs the container in the host's network namespace.
 	HostNetwork bool
 	// Files are extra files written into the container before it starts,

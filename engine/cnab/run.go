@@ -147,6 +147,7 @@ func (r *Runtime) containerOptions(op *engine.Operation) docker.ConfigurationOpt
 			if gid, ok := socketGroup(r.Socket); ok {
 				host.GroupAdd = append(host.GroupAdd, strconv.Itoa(gid))
 			}
+			host.Privileged = op.Privileged
 		}
 		return nil
 	}
