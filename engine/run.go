@@ -81,7 +81,7 @@ func (e *Engine) runAction(ctx context.Context, inst *Installation, fsys fs.FS, 
 	res, runErr := e.deps.Runtime.Run(ctx, &Operation{
 		Action: action, Installation: inst.Name, Namespace: inst.Namespace, InstallationID: inst.ID,
 		RunID: run.ID, Revision: run.Revision, BundleJSON: bundleJSON, Image: image, Parameters: params,
-		AllowDockerHost: requiresDocker(m), HostNetwork: true, Files: files, Out: logs, Err: logs,
+		AllowDockerHost: requiresDocker(m), Privileged: requiresPrivileged(m), HostNetwork: true, Files: files, Out: logs, Err: logs,
 	})
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
