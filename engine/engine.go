@@ -138,10 +138,16 @@ func (e *Engine) Start(ctx context.Context) error {
 	if err := e.recover(ctx); err != nil {
 		return fmt.Errorf("start engine: %w", err)
 	}
-	e.jobs.Add(1)
+	e.jobs.Add(2)
 	go func() {
 		defer e.jobs.Done()
 		e.watch(e.base)
+	}()
+	go func() {
+		defer e.jobs.Done()
+		if _, err := e.PruneImages(e.base); err != nil && e.base.Err() == nil {
+			e.log.Warn("could not remove images of earlier StackHub versions", "err", err)
+		}
 	}()
 	return nil
 }

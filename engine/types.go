@@ -314,6 +314,19 @@ type Docker interface {
 	SocketPath() string
 	// ContainerLogs returns a container's log lines.
 	ContainerLogs(ctx context.Context, container string, tail int, follow bool) (io.ReadCloser, error)
+	// ImagesWithLabel lists the local images that carry the label.
+	ImagesWithLabel(ctx context.Context, label string) ([]ImageInfo, error)
+	// RemoveImageTag removes one tag; the image goes with its last tag. An
+	// image a container uses is refused (ErrConflict).
+	RemoveImageTag(ctx context.Context, tag string) error
+}
+
+// ImageInfo is a local image.
+type ImageInfo struct {
+	ID      string
+	Tags    []string
+	Labels  map[string]string
+	Created time.Time
 }
 
 // PublishedPort is a host port a container publishes.

@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
@@ -89,6 +90,32 @@ func (c *Client) ImageExists(ctx context.Context, ref string) (bool, error) {
 		return false, nil
 	}
 	return false, wrap(err, fmt.Sprintf("inspect image %q", ref))
+}
+
+// ImagesWithLabel lists the local images that carry the label.
+func (c *Client) ImagesWithLabel(ctx context.Context, label string) ([]engine.ImageInfo, error) {
+	res, err := c.api.ImageList(ctx, client.ImageListOptions{Filters: make(client.Filters).Add("label", label)})
+	if err != nil {
+		return nil, wrap(err, "list images")
+	}
+	out := make([]engine.ImageInfo, 0, len(res.Items))
+	for _, im := range res.Items {
+		out = append(out, engine.ImageInfo{ID: im.ID, Tags: im.RepoTags, Labels: im.Labels, Created: time.Unix(im.Created, 0)})
+	}
+	return out, nil
+}
+
+// RemoveImageTag removes one tag, and the image with its last tag; an
+// image in use by a container is ErrConflict.
+func (c *Client) RemoveImageTag(ctx context.Context, tag string) error {
+	_, err := c.api.ImageRemove(ctx, tag, client.ImageRemoveOptions{PruneChildren: true})
+	switch {
+	case err == nil, cerrdefs.IsNotFound(err):
+		return nil
+	case cerrdefs.IsConflict(err):
+		return fmt.Errorf("remove image %s: %w: %v", tag, engine.ErrConflict, err)
+	}
+	return wrap(err, fmt.Sprintf("remove image %s", tag))
 }
 
 // BuildImage builds with the Engine's builder from a tar context that has a

@@ -9,13 +9,16 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/stackhub/stackhub/engine"
 	"github.com/stackhub/stackhub/engine/build"
 	"github.com/stackhub/stackhub/engine/docker"
 )
@@ -109,11 +112,39 @@ func TestClientAgainstRealEngine(t *testing.T) {
 	assert.Equal(t, "running", cs[1].State)
 	assert.Equal(t, "web", cs[1].Service)
 
+	// Images by label; a tag in use is refused; the image goes with its
+	// last tag.
+	label := "sh.stackhub.test"
+	images, err := c.ImagesWithLabel(t.Context(), label)
+	require.NoError(t, err)
+	var mine *engine.ImageInfo
+	for i := range images {
+		if slices.Contains(images[i].Tags, tag) {
+			mine = &images[i]
+		}
+	}
+	require.NotNil(t, mine, "the built image is listed by its label")
+	assert.Equal(t, "1", mine.Labels[label])
+	assert.WithinDuration(t, time.Now(), mine.Created, 10*time.Minute)
+	second := tag + "-second"
+	run(t, "docker", "tag", tag, second)
+	require.NoError(t, c.RemoveImageTag(t.Context(), "stackhub-test/adapter:missing-"+suffix), "a missing tag is no error")
+	require.NoError(t, c.RemoveImageTag(t.Context(), second))
+	ok, err = c.ImageExists(t.Context(), tag)
+	require.NoError(t, err)
+	assert.True(t, ok, "the image stays with its other tag")
+	assert.ErrorIs(t, c.RemoveImageTag(t.Context(), tag), engine.ErrConflict, "containers use it")
+
 	require.NoError(t, c.RemoveProject(t.Context(), project, false))
 	cs, err = c.ProjectContainers(t.Context(), project)
 	require.NoError(t, err)
 	assert.Empty(t, cs)
 	assert.Empty(t, run(t, "docker", "network", "ls", "-q", "--filter", "label="+docker.LabelProject+"="+project))
+
+	require.NoError(t, c.RemoveImageTag(t.Context(), tag), "no container uses it any more")
+	ok, err = c.ImageExists(t.Context(), tag)
+	require.NoError(t, err)
+	assert.False(t, ok, "the image went with its last tag")
 
 	info, err := c.Info(t.Context())
 	require.NoError(t, err)

@@ -32,6 +32,8 @@ var (
 type DockerFunc struct {
 	PingFunc              func(ctx context.Context) error
 	ImageExistsFunc       func(ctx context.Context, ref string) (bool, error)
+	ImagesWithLabelFunc   func(ctx context.Context, label string) ([]engine.ImageInfo, error)
+	RemoveImageTagFunc    func(ctx context.Context, tag string) error
 	BuildImageFunc        func(ctx context.Context, buildContext io.Reader, tags []string, labels map[string]string) error
 	PublishedPortsFunc    func(ctx context.Context) ([]engine.PublishedPort, error)
 	ProjectContainersFunc func(ctx context.Context, project string) ([]engine.ContainerState, error)
@@ -58,6 +60,22 @@ func (d *DockerFunc) ImageExists(ctx context.Context, ref string) (bool, error) 
 		return false, nil
 	}
 	return d.ImageExistsFunc(ctx, ref)
+}
+
+// ImagesWithLabel calls ImagesWithLabelFunc; nil lists none.
+func (d *DockerFunc) ImagesWithLabel(ctx context.Context, label string) ([]engine.ImageInfo, error) {
+	if d.ImagesWithLabelFunc == nil {
+		return nil, nil
+	}
+	return d.ImagesWithLabelFunc(ctx, label)
+}
+
+// RemoveImageTag calls RemoveImageTagFunc; nil succeeds.
+func (d *DockerFunc) RemoveImageTag(ctx context.Context, tag string) error {
+	if d.RemoveImageTagFunc == nil {
+		return nil
+	}
+	return d.RemoveImageTagFunc(ctx, tag)
 }
 
 // BuildImage calls BuildImageFunc; nil succeeds without reading the context.

@@ -14,7 +14,8 @@ import (
 func init() {
 	BundleSubcommands = append(BundleSubcommands,
 		func(f *Factory) *cobra.Command { return newBundlePublishCmd(f, nil) },
-		func(f *Factory) *cobra.Command { return newBundleArchiveCmd(f, nil) })
+		func(f *Factory) *cobra.Command { return newBundleArchiveCmd(f, nil) },
+		newBundleCopyCmd)
 }
 
 // PublishOptions are the inputs of `stackhub bundle publish`.

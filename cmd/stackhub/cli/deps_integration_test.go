@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 
@@ -20,6 +21,13 @@ import (
 // startRegistry runs testdata/registry/run.sh (Debian's docker-registry on
 // a free loopback port) until the test ends and returns its address.
 func startRegistry(t *testing.T) string {
+	addr, _ := startStoppableRegistry(t)
+	return addr
+}
+
+// startStoppableRegistry is startRegistry that also returns a func that
+// stops the registry early.
+func startStoppableRegistry(t *testing.T) (string, func()) {
 	t.Helper()
 	if _, err := os.Stat("/usr/bin/docker-registry"); err != nil {
 		if os.Getenv("CI") == "true" {
@@ -33,21 +41,25 @@ func startRegistry(t *testing.T) string {
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-		_ = cmd.Wait()
-	})
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+			_ = cmd.Wait()
+		})
+	}
+	t.Cleanup(stop)
 	// The registry's own access log shares stdout: the address is the
 	// line that is nothing but 127.0.0.1:PORT.
 	lines := bufio.NewScanner(stdout)
 	for lines.Scan() {
 		if line := strings.TrimSpace(lines.Text()); strings.HasPrefix(line, "127.0.0.1:") && !strings.Contains(line, " ") {
 			go func() { _, _ = io.Copy(io.Discard, stdout) }()
-			return line
+			return line, stop
 		}
 	}
 	t.Fatalf("the registry did not start: %v", lines.Err())
-	return ""
+	return "", stop
 }
 
 // copyBundle copies testdata/compat/<name> into a temp folder, pointing
@@ -176,4 +188,24 @@ func TestCompatApply(t *testing.T) {
 	assert.Contains(t, c.fails("installation", "apply", doc), `invalid parameter set: no file for parameter set "nosuchset"`)
 	require.NoError(t, os.WriteFile(doc, []byte("schemaType: Installation\nname: compat-apply\nbundle: {repository: "+reg+"/compat-mydb}\n"), 0o644))
 	assert.Contains(t, c.fails("installation", "apply", doc), "invalid installation: bundle needs a digest, version or tag")
+}
+
+// TestCompatCopy copies a published bundle to a second registry and
+// installs it from there with the first one gone.
+func TestCompatCopy(t *testing.T) {
+	c := newCompat(t)
+	reg1, stop1 := startStoppableRegistry(t)
+	reg2 := startRegistry(t)
+	db := copyBundle(t, "deps/mydb", reg1)
+	c.ok("publish", "-f", filepath.Join(db, "porter.yaml"), "--insecure-registry")
+
+	src, dest := reg1+"/compat-mydb:v0.1.0", reg2+"/mirror/compat-mydb:v0.1.0"
+	assert.Contains(t, c.ok("copy", "--source", src, "--destination", reg2+"/mirror"), "Bundle "+dest+" copied successfully, with digest")
+	assert.Contains(t, c.fails("copy", "--source", src, "--destination", reg2+"/mirror"),
+		"Copy stopped because "+dest+" already exists in the destination registry. To overwrite it, repeat the command with --force specified.")
+	c.ok("copy", "--source", src, "--destination", dest, "--force")
+	stop1()
+
+	c.ok("install", "compat-copied", "--reference", dest, "--param", "database=mirrored")
+	assert.Equal(t, "db://mirrored@mydb", c.output("compat-copied", "connstr"), "installed from the copy with the first registry gone")
 }

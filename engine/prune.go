@@ -1,0 +1,71 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// builtTagRE matches the tags StackHub gives the images it builds: the
+// shared runtime bases, and a local bundle's image (sh-<16 hex>) with its
+// Porter name (porter-<md5>). A bundle pulled from a registry is tagged
+// sh-<64 hex> and never matches: it may be the only copy.
+var builtTagRE = regexp.MustCompile(`^(stackhub/runtime(-debian)?:.+|.+:sh-[0-9a-f]{16}|.+:porter-[0-9a-f]{32})$`)
+
+// PruneResult is what PruneImages removed.
+type PruneResult struct {
+	Tags []string
+}
+
+// pruneAge is how old an image of another StackHub binary must be before
+// PruneImages removes it: another StackHub on the same daemon (a test
+// run, a second instance) may be using its images right now.
+const pruneAge = 24 * time.Hour
+
+// PruneImages removes the images earlier StackHub binaries built, a day
+// old or more: runtime bases and bundle images on them (both carry
+// LabelRuntime with the digest of the binary they hold). Only tags
+// StackHub gave are removed, so an image that also has another tag stays;
+// images a container uses stay. Bundle images are built again when next
+// needed.
+func (e *Engine) PruneImages(ctx context.Context) (*PruneResult, error) {
+	current, err := e.binaryDigest()
+	if err != nil {
+		return nil, err
+	}
+	images, err := e.deps.Docker.ImagesWithLabel(ctx, LabelRuntime)
+	if err != nil {
+		return nil, err
+	}
+	res := &PruneResult{}
+	var errs []error
+	for _, im := range images {
+		if im.Labels[LabelRuntime] == current || time.Since(im.Created) < pruneAge {
+			continue
+		}
+		for _, tag := range im.Tags {
+			if !builtTagRE.MatchString(tag) {
+				continue
+			}
+			err := e.deps.Docker.RemoveImageTag(ctx, tag)
+			switch {
+			case errors.Is(err, ErrConflict):
+				e.log.Debug("image in use, kept", "image", tag)
+			case err != nil:
+				errs = append(errs, err)
+			default:
+				res.Tags = append(res.Tags, tag)
+			}
+		}
+	}
+	if len(res.Tags) > 0 {
+		e.log.Info("removed images of earlier StackHub versions", "tags", len(res.Tags), "images", strings.Join(res.Tags, " "))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return res, fmt.Errorf("prune images: %w", err)
+	}
+	return res, nil
+}
