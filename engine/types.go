@@ -135,6 +135,17 @@ type Output struct {
 	Created      time.Time `json:"created"`
 }
 
+// SetRecord is a stored credential or parameter set: its document, with
+// the sources of the values, not the values.
+type SetRecord struct {
+	Kind      string    `json:"kind"`
+	Namespace string    `json:"namespace"`
+	Name      string    `json:"name"`
+	Doc       []byte    `json:"doc"`
+	Created   time.Time `json:"created"`
+	Modified  time.Time `json:"modified"`
+}
+
 // PortLease reserves a host port for an installation.
 type PortLease struct {
 	Port         int    `json:"port"`
@@ -260,6 +271,16 @@ type Store interface {
 	ListOutputs(ctx context.Context, namespace, installation string) ([]*Output, error)
 	// ListRunOutputs returns the outputs of one run.
 	ListRunOutputs(ctx context.Context, runID string) ([]*Output, error)
+
+	// PutSet stores a credential or parameter set, replacing one of the
+	// same kind, namespace and name (its Created is kept).
+	PutSet(ctx context.Context, set *SetRecord) error
+	// GetSet returns ErrNotFound if absent.
+	GetSet(ctx context.Context, kind, namespace, name string) (*SetRecord, error)
+	// ListSets returns the sets of a kind in a namespace, sorted by name.
+	ListSets(ctx context.Context, kind, namespace string) ([]*SetRecord, error)
+	// DeleteSet returns ErrNotFound if absent.
+	DeleteSet(ctx context.Context, kind, namespace, name string) error
 
 	// LeasePorts atomically reserves every lease; ErrConflict (naming the port)
 	// if any port is already leased to another installation.

@@ -37,6 +37,7 @@ func StoreContract(t *testing.T, newStore func(t *testing.T) engine.Store) {
 		{"LeasePortsConcurrentSamePort", testLeasePortsSamePort},
 		{"Jobs", testJobs},
 		{"JobEvents", testJobEvents},
+		{"Sets", testSets},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -610,4 +611,40 @@ func testJobEvents(t *testing.T, s engine.Store) {
 	none, err := s.ListJobEvents(ctx, "nope")
 	require.NoError(t, err)
 	assert.Empty(t, none)
+}
+
+func testSets(t *testing.T, s engine.Store) {
+	ctx := t.Context()
+	_, err := s.GetSet(ctx, "CredentialSet", "", "prod")
+	require.ErrorIs(t, err, engine.ErrNotFound)
+	require.ErrorIs(t, s.DeleteSet(ctx, "CredentialSet", "", "prod"), engine.ErrNotFound)
+
+	first := &engine.SetRecord{Kind: "CredentialSet", Name: "prod", Doc: []byte(`{"name":"prod","credentials":[]}`)}
+	require.NoError(t, s.PutSet(ctx, first))
+	require.NoError(t, s.PutSet(ctx, &engine.SetRecord{Kind: "CredentialSet", Name: "dev", Doc: []byte(`{"name":"dev"}`)}))
+	require.NoError(t, s.PutSet(ctx, &engine.SetRecord{Kind: "ParameterSet", Name: "prod", Doc: []byte(`{"name":"params"}`)}))
+	require.NoError(t, s.PutSet(ctx, &engine.SetRecord{Kind: "CredentialSet", Namespace: "team", Name: "prod", Doc: []byte(`{}`)}))
+
+	got, err := s.GetSet(ctx, "CredentialSet", "", "prod")
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"name":"prod","credentials":[]}`, string(got.Doc))
+	created := got.Created
+
+	require.NoError(t, s.PutSet(ctx, &engine.SetRecord{Kind: "CredentialSet", Name: "prod", Doc: []byte(`{"name":"prod","v":2}`)}))
+	got, err = s.GetSet(ctx, "CredentialSet", "", "prod")
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"name":"prod","v":2}`, string(got.Doc), "replaced")
+	assert.True(t, created.Equal(got.Created), "replacing keeps Created")
+
+	list, err := s.ListSets(ctx, "CredentialSet", "")
+	require.NoError(t, err)
+	require.Len(t, list, 2, "kinds and namespaces are apart")
+	assert.Equal(t, "dev", list[0].Name)
+	assert.Equal(t, "prod", list[1].Name)
+
+	require.NoError(t, s.DeleteSet(ctx, "CredentialSet", "", "prod"))
+	_, err = s.GetSet(ctx, "CredentialSet", "", "prod")
+	require.ErrorIs(t, err, engine.ErrNotFound)
+	_, err = s.GetSet(ctx, "ParameterSet", "", "prod")
+	require.NoError(t, err, "the parameter set of the same name stays")
 }

@@ -53,24 +53,9 @@ func addLocalFlags(cmd *cobra.Command) {
 // localEngine opens the local engine: SQLite in the data folder and the
 // local Docker Engine, as porter does on the author's machine.
 func localEngine(ctx context.Context, f *Factory, cmd *cobra.Command) (*engine.Engine, func(), error) {
-	cfg, err := f.Config(cmd)
+	cfg, log, store, err := openLocalStore(ctx, f, cmd)
 	if err != nil {
 		return nil, nil, err
-	}
-	level := cfg.LogLevel
-	if !cmd.Flags().Changed("log-level") && f.Getenv("STACKHUB_LOG_LEVEL") == "" {
-		level = "warn"
-	}
-	log, err := newLogger(f, level)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, nil, &engine.UserError{Msg: fmt.Sprintf("create data folder %s: %v", cfg.DataDir, err), Hint: "pass a writable folder with --data", Err: err}
-	}
-	store, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "stackhub.db"), log)
-	if err != nil {
-		return nil, nil, fmt.Errorf("open store: %w", err)
 	}
 	dk, err := docker.New()
 	if err != nil {
@@ -95,6 +80,31 @@ func localEngine(ctx context.Context, f *Factory, cmd *cobra.Command) (*engine.E
 		return nil, nil, err
 	}
 	return eng, func() { eng.Close(); closeAll() }, nil
+}
+
+// openLocalStore opens the SQLite store in the data folder, for commands
+// that need no Docker (stored sets), and the logger local commands use.
+func openLocalStore(ctx context.Context, f *Factory, cmd *cobra.Command) (*Config, *slog.Logger, *sqlite.Store, error) {
+	cfg, err := f.Config(cmd)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	level := cfg.LogLevel
+	if !cmd.Flags().Changed("log-level") && f.Getenv("STACKHUB_LOG_LEVEL") == "" {
+		level = "warn"
+	}
+	log, err := newLogger(f, level)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, nil, nil, &engine.UserError{Msg: fmt.Sprintf("create data folder %s: %v", cfg.DataDir, err), Hint: "pass a writable folder with --data", Err: err}
+	}
+	store, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "stackhub.db"), log)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("open store: %w", err)
+	}
+	return cfg, log, store, nil
 }
 
 // bundleSource is a bundle folder and its parsed manifest.

@@ -29,8 +29,8 @@ func newBundleApplyCmd(f *Factory) *cobra.Command {
 		Long: "Bring an installation to the state an installation file describes, like porter installation apply:\n" +
 			"install it, upgrade it when its bundle or parameters changed, uninstall it when uninstalled is true,\n" +
 			"or leave it alone when it is up to date. Label changes are saved but run nothing.\n\n" +
-			"StackHub keeps parameter and credential sets as files: each name under parameterSets and\n" +
-			"credentialSets is a set file next to FILE (NAME, NAME.yaml, NAME.yml or NAME.json).",
+			"Each name under parameterSets and credentialSets is a stored set (stackhub bundle parameters|credentials\n" +
+			"apply), else a set file next to FILE (NAME, NAME.yaml, NAME.yml or NAME.json).",
 		Example: "  stackhub bundle installation apply mydb.yaml --dry-run\n  stackhub bundle installation apply mydb.yaml",
 		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -58,36 +58,38 @@ func runApply(cmd *cobra.Command, f *Factory, file string, o ApplyOptions) error
 			Hint: "write it as Porter's installation file: schemaType: Installation, name, bundle: {repository, version|tag|digest}, parameters"}
 	}
 	opts := engine.ApplyOptions{DryRun: o.DryRun, Force: o.Force, Insecure: o.Insecure, AllowDockerHost: o.AllowDockerHost, Out: f.IO.Out}
+	eng, closeEng, err := localEngine(ctx, f, cmd)
+	if err != nil {
+		return err
+	}
+	defer closeEng()
+	sets := setResolver{store: eng.Store(), ns: eng.Config().Namespace}
 	dir := filepath.Dir(file)
 	for _, name := range doc.ParameterSets {
-		vals, err := loadNamedSet(ctx, dir, name, credentials.TypeParameterSet)
+		vals, err := loadNamedSet(ctx, sets, dir, name, credentials.TypeParameterSet)
 		if err != nil {
 			return err
 		}
 		opts.ParamSets = append(opts.ParamSets, vals)
 	}
 	for _, name := range doc.CredentialSets {
-		vals, err := loadNamedSet(ctx, dir, name, credentials.TypeCredentialSet)
+		vals, err := loadNamedSet(ctx, sets, dir, name, credentials.TypeCredentialSet)
 		if err != nil {
 			return err
 		}
 		opts.CredSets = append(opts.CredSets, vals)
 	}
-	eng, closeEng, err := localEngine(ctx, f, cmd)
-	if err != nil {
-		return err
-	}
-	defer closeEng()
 	_, err = eng.ApplyInstallation(ctx, &doc, opts)
 	return err
 }
 
-// loadNamedSet reads the set file that stands for a set name of an
-// installation file, next to it, and resolves its values.
-func loadNamedSet(ctx context.Context, dir, name, kind string) (map[string]string, error) {
-	what := "parameter set"
-	if kind == credentials.TypeCredentialSet {
-		what = "credential set"
+// loadNamedSet resolves a set an installation file names: the stored set
+// of that name, else a set file next to the installation file.
+func loadNamedSet(ctx context.Context, sets setResolver, dir, name, kind string) (map[string]string, error) {
+	_, what := setWords(kind)
+	if _, err := sets.store.GetSet(ctx, kind, sets.ns, name); err == nil {
+		_, vals, err := sets.resolve(ctx, name, kind, credentials.ResolveOptions{})
+		return vals, err
 	}
 	if name == "" || strings.Contains(name, "..") || filepath.IsAbs(name) {
 		return nil, &engine.UserError{Msg: fmt.Sprintf("invalid %s: %q is not a set name", what, name), Err: engine.ErrInvalid}
@@ -107,5 +109,6 @@ func loadNamedSet(ctx context.Context, dir, name, kind string) (map[string]strin
 		return s.Resolve(ctx, credentials.ResolveOptions{})
 	}
 	return nil, &engine.UserError{Msg: fmt.Sprintf("invalid %s: no file for %s %q in %s", what, what, name, dir), Err: engine.ErrInvalid,
-		Hint: fmt.Sprintf("StackHub keeps sets as files: put it at %s", filepath.Join(dir, name+".yaml"))}
+		Hint: fmt.Sprintf("store it with stackhub bundle %s apply FILE, or put it at %s", map[string]string{
+			credentials.TypeParameterSet: "parameters", credentials.TypeCredentialSet: "credentials"}[kind], filepath.Join(dir, name+".yaml"))}
 }

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -135,38 +137,42 @@ func runBundleAction(cmd *cobra.Command, f *Factory, o *BundleActionOptions, ver
 		Force: o.Force, AllowDockerHost: o.AllowDockerHost, Out: f.IO.Out,
 		Insecure: o.Insecure, Delete: o.Delete, ForceDelete: o.ForceDelete,
 	}
-	for _, file := range o.ParamSets {
-		s, err := credentials.Load(file, credentials.TypeParameterSet)
-		if err != nil {
-			return err
-		}
-		vals, err := s.Resolve(ctx, credentials.ResolveOptions{PathAsValue: fileParams})
-		if err != nil {
-			return err
-		}
-		opts.ParamSets = append(opts.ParamSets, vals)
-		opts.ParamSetNames = append(opts.ParamSetNames, s.Name)
-	}
-	for _, file := range o.CredSets {
-		s, err := credentials.Load(file, credentials.TypeCredentialSet)
-		if err != nil {
-			return err
-		}
-		vals, err := s.Resolve(ctx, credentials.ResolveOptions{})
-		if err != nil {
-			return err
-		}
-		opts.CredSets = append(opts.CredSets, vals)
-		opts.CredSetNames = append(opts.CredSetNames, s.Name)
-	}
-	if o.Output != "" {
-		opts.Out = f.IO.ErrOut // keep stdout for the document
-	}
 	eng, closeEng, err := localEngine(ctx, f, cmd)
 	if err != nil {
 		return err
 	}
 	defer closeEng()
+	sets := setResolver{store: eng.Store(), ns: eng.Config().Namespace}
+	paramSets, credSets := o.ParamSets, o.CredSets
+	// Sets omitted on this command: the installation's last ones, as porter
+	// does, when they are stored sets.
+	if prev, err := eng.Store().GetInstallation(ctx, eng.Config().Namespace, cmp.Or(name, m.Name)); err == nil {
+		if len(paramSets) == 0 {
+			paramSets = storedSetNames(ctx, f, sets, prev.ParameterSets, credentials.TypeParameterSet)
+		}
+		if len(credSets) == 0 {
+			credSets = storedSetNames(ctx, f, sets, prev.CredentialSets, credentials.TypeCredentialSet)
+		}
+	}
+	for _, ref := range paramSets {
+		setName, vals, err := sets.resolve(ctx, ref, credentials.TypeParameterSet, credentials.ResolveOptions{PathAsValue: fileParams})
+		if err != nil {
+			return err
+		}
+		opts.ParamSets = append(opts.ParamSets, vals)
+		opts.ParamSetNames = append(opts.ParamSetNames, setName)
+	}
+	for _, ref := range credSets {
+		setName, vals, err := sets.resolve(ctx, ref, credentials.TypeCredentialSet, credentials.ResolveOptions{})
+		if err != nil {
+			return err
+		}
+		opts.CredSets = append(opts.CredSets, vals)
+		opts.CredSetNames = append(opts.CredSetNames, setName)
+	}
+	if o.Output != "" {
+		opts.Out = f.IO.ErrOut // keep stdout for the document
+	}
 	var res *engine.BundleRunResult
 	switch verb {
 	case manifest.ActionInstall:
@@ -190,6 +196,22 @@ func runBundleAction(cmd *cobra.Command, f *Factory, o *BundleActionOptions, ver
 		return writeStructured(f.IO.Out, o.Output, doc)
 	}
 	return nil
+}
+
+// storedSetNames keeps the names of sets an installation used last time
+// that are stored sets; the others (set files) are named in a note, since
+// they must be passed again.
+func storedSetNames(ctx context.Context, f *Factory, sets setResolver, names []string, kind string) []string {
+	var out []string
+	for _, n := range names {
+		if _, err := sets.store.GetSet(ctx, kind, sets.ns, n); err == nil {
+			out = append(out, n)
+			continue
+		}
+		_, noun := setWords(kind)
+		fmt.Fprintf(f.IO.ErrOut, "note: the %s %s used last time is not stored; pass it again if it still applies\n", noun, n)
+	}
+	return out
 }
 
 // runBundleInstallSource installs a published bundle or an archive as an

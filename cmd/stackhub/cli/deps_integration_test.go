@@ -154,8 +154,11 @@ func TestCompatApply(t *testing.T) {
 		require.NoError(t, os.WriteFile(doc, []byte("schemaType: Installation\nschemaVersion: 1.0.2\nname: compat-apply\n"+
 			"bundle:\n  repository: "+reg+"/compat-mydb\n  version: 0.1.0\n"+body), 0o644))
 	}
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "dbset.yaml"), []byte("schemaType: ParameterSet\nschemaVersion: 1.0.1\nname: dbset\n"+
+	// dbset is a stored set, not a file next to the installation file.
+	setFile := filepath.Join(t.TempDir(), "elsewhere.yaml")
+	require.NoError(t, os.WriteFile(setFile, []byte("schemaType: ParameterSet\nschemaVersion: 1.0.1\nname: dbset\n"+
 		"parameters:\n  - name: database\n    source: {value: fromset}\n"), 0o644))
+	c.ok("parameters", "apply", setFile)
 
 	write("parameterSets: [dbset]\nlabels: {team: red}\n")
 	assert.Equal(t, "The installation is out-of-sync, running the install action...\n", c.ok("installation", "apply", doc, "--dry-run"))
@@ -208,4 +211,30 @@ func TestCompatCopy(t *testing.T) {
 
 	c.ok("install", "compat-copied", "--reference", dest, "--param", "database=mirrored")
 	assert.Equal(t, "db://mirrored@mydb", c.output("compat-copied", "connstr"), "installed from the copy with the first registry gone")
+}
+
+// TestCompatStoredSets runs a bundle with a stored parameter set named on
+// install, and again on upgrade without naming it: the installation's last
+// sets are used again, with their current values.
+func TestCompatStoredSets(t *testing.T) {
+	c := newCompat(t)
+	f := filepath.Join("..", "..", "..", "testdata", "compat", "deps", "mydb", "porter.yaml")
+	set := func(value string) {
+		t.Helper()
+		file := filepath.Join(t.TempDir(), "set.yaml")
+		require.NoError(t, os.WriteFile(file, []byte("schemaType: ParameterSet\nschemaVersion: 1.0.1\nname: dbset\n"+
+			"parameters:\n  - name: database\n    source: {value: "+value+"}\n"), 0o644))
+		c.ok("parameters", "apply", file)
+	}
+	set("fromstore")
+	assert.Contains(t, c.fails("install", "-f", f, "--param-set", "nosuchset"), `no parameter set file and no stored parameter set named "nosuchset"`)
+	assert.Contains(t, c.ok("install", "-f", f, "--param-set", "dbset"), "creating database fromstore")
+	var shown map[string]any
+	require.NoError(t, json.Unmarshal([]byte(c.ok("show", "compat-mydb", "-o", "json")), &shown))
+	assert.Equal(t, []any{"dbset"}, shown["parameterSets"])
+
+	set("changed")
+	c.ok("upgrade", "-f", f)
+	assert.Equal(t, "db://changed@mydb/v2", c.output("compat-mydb", "connstr"), "the stored set named last time is used again")
+	c.ok("uninstall", "-f", f, "--delete")
 }
