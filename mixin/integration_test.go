@@ -348,12 +348,7 @@ func TestIntegrationUninstallKeepsVolumesUnlessPurged(t *testing.T) {
 func TestIntegrationFailingHealthcheckLeavesNothing(t *testing.T) {
 	d := itDocker(t)
 	in := newItInstall(t, d, "hello-db", itName(t))
-	file := filepath.Join(in.root, "docker-compose.yml")
-	b, err := os.ReadFile(file)
-	require.NoError(t, err)
-	b = bytes.Replace(b, []byte(`test: ["CMD", "/app", "healthcheck", "tcp", "127.0.0.1:5432"]`), []byte(`test: ["CMD", "/app", "healthcheck", "fail"]`), 1)
-	b = bytes.Replace(b, []byte("retries: 10\n\nvolumes"), []byte("retries: 2\n\nvolumes"), 1)
-	require.NoError(t, os.WriteFile(file, b, 0o644))
+	breakDBHealthcheck(t, in)
 
 	require.Equal(t, 1, in.run(t, "install", fmt.Sprintf(helloDBStep, "doomed")))
 	msg := in.stderr.String()
@@ -376,12 +371,7 @@ func TestIntegrationFailedUpgradeRestoresPrevious(t *testing.T) {
 	require.NoError(t, err)
 
 	// The new db never becomes healthy, so the new web never starts.
-	file := filepath.Join(in.root, "docker-compose.yml")
-	b, err := os.ReadFile(file)
-	require.NoError(t, err)
-	b = bytes.Replace(b, []byte(`test: ["CMD", "/app", "healthcheck", "tcp", "127.0.0.1:5432"]`), []byte(`test: ["CMD", "/app", "healthcheck", "fail"]`), 1)
-	b = bytes.Replace(b, []byte("retries: 10\n\nvolumes"), []byte("retries: 2\n\nvolumes"), 1)
-	require.NoError(t, os.WriteFile(file, b, 0o644))
+	breakDBHealthcheck(t, in)
 	require.Equal(t, 1, in.run(t, "upgrade", fmt.Sprintf(helloDBStep, "two")))
 	assert.Contains(t, in.stderr.String(), "is unhealthy")
 	assert.Contains(t, in.stderr.String(), "the upgrade was undone and the previous version runs again")
@@ -403,4 +393,16 @@ func TestIntegrationFailedUpgradeRestoresPrevious(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	assert.Equal(t, "VALUE survives-a-failed-upgrade", dbCall(t, dbPort, pw, "GET greeting"), "the previous db answers with its data")
+}
+
+// breakDBHealthcheck makes the db service's healthcheck always fail, after
+// two tries.
+func breakDBHealthcheck(t *testing.T, in *itInstall) {
+	t.Helper()
+	file := filepath.Join(in.root, "docker-compose.yml")
+	b, err := os.ReadFile(file)
+	require.NoError(t, err)
+	b = bytes.Replace(b, []byte(`test: ["CMD", "/app", "healthcheck", "tcp", "127.0.0.1:5432"]`), []byte(`test: ["CMD", "/app", "healthcheck", "fail"]`), 1)
+	b = bytes.Replace(b, []byte("retries: 10\n\nvolumes"), []byte("retries: 2\n\nvolumes"), 1)
+	require.NoError(t, os.WriteFile(file, b, 0o644))
 }
