@@ -59,8 +59,10 @@ type BundleRunOptions struct {
 	// the host's Docker.
 	AllowDockerHost bool
 	// Insecure allows plain HTTP and unverified TLS when dependencies are
-	// pulled.
-	Insecure bool
+	// pulled; VersionStrategy picks their versions (StrategyExact when
+	// empty).
+	Insecure        bool
+	VersionStrategy string
 	// Delete removes the installation's records (and its dependencies')
 	// after a successful uninstall; ForceDelete removes them even when the
 	// uninstall failed.

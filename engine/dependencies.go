@@ -9,7 +9,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/Masterminds/semver"
+	"github.com/Masterminds/semver/v3"
 	"github.com/distribution/reference"
 
 	"github.com/stackhub/stackhub/engine/manifest"
@@ -74,7 +74,7 @@ func (e *Engine) resolveDependencies(ctx context.Context, m *manifest.Manifest, 
 			return nil, fmt.Errorf("dependency %s: %w", d.Name, err)
 		}
 		if action == manifest.ActionInstall || action == manifest.ActionUpgrade || dep.existing == nil {
-			ref, err := dependencyReference(d)
+			ref, err := e.dependencyReference(ctx, d, opts.VersionStrategy, opts.Insecure)
 			if err != nil {
 				return nil, err
 			}
@@ -130,21 +130,99 @@ func (e *Engine) resolveDependencies(ctx context.Context, m *manifest.Manifest, 
 	return deps, nil
 }
 
-// dependencyReference is the reference a dependency is pulled from. Only
-// the exact version strategy is supported: the reference must carry a tag
-// or a digest.
-func dependencyReference(d manifest.Dependency) (string, error) {
+// Version strategies of dependencies (porter-compat.md 1.10): exact uses
+// the reference as written; the others pick a tag from the repository.
+const (
+	StrategyExact    = "exact"
+	StrategyMaxPatch = "max-patch"
+	StrategyMaxMinor = "max-minor"
+	StrategyMin      = "min"
+)
+
+// dependencyReference is the reference a dependency is pulled from under
+// strategy: exact needs a tag or digest in bundle.reference; max-patch and
+// max-minor take the highest version tag with the reference tag's
+// major.minor or major (any, without a tag), min the lowest; all within
+// bundle.version when set. A digest always pins.
+func (e *Engine) dependencyReference(ctx context.Context, d manifest.Dependency, strategy string, insecure bool) (string, error) {
 	ref, err := reference.ParseNormalizedNamed(d.Bundle.Reference)
 	if err != nil {
 		return "", NewUserError(ErrInvalid, fmt.Sprintf("invalid reference %q for dependency %s: %v", d.Bundle.Reference, d.Name, err), "")
 	}
-	_, tagged := ref.(reference.Tagged)
+	tagged, isTagged := ref.(reference.Tagged)
 	_, digested := ref.(reference.Digested)
-	if !tagged && !digested {
-		return "", NewUserError(ErrInvalid, fmt.Sprintf("dependency %s: reference %s has no tag or digest and the version strategy is exact", d.Name, d.Bundle.Reference),
-			"pin the version in bundle.reference, for example "+d.Bundle.Reference+":v1.0.0")
+	switch strategy {
+	case "", StrategyExact:
+		if !isTagged && !digested {
+			return "", NewUserError(ErrInvalid, fmt.Sprintf("dependency %s: reference %s has no tag or digest and the version strategy is exact", d.Name, d.Bundle.Reference),
+				"pin the version in bundle.reference, for example "+d.Bundle.Reference+":v1.0.0, or pass --dependencies-version-strategy max-minor, max-patch or min")
+		}
+		return d.Bundle.Reference, nil
+	case StrategyMaxPatch, StrategyMaxMinor, StrategyMin:
+	default:
+		return "", NewUserError(ErrInvalid, fmt.Sprintf("unknown dependencies version strategy %q", strategy), "use exact, max-patch, max-minor or min")
 	}
-	return d.Bundle.Reference, nil
+	if digested {
+		return d.Bundle.Reference, nil
+	}
+	var rng *semver.Constraints
+	if d.Bundle.Version != "" {
+		if rng, err = semver.NewConstraint(d.Bundle.Version); err != nil {
+			return "", NewUserError(ErrInvalid, fmt.Sprintf("invalid version range %q for dependency %s: %v", d.Bundle.Version, d.Name, err), "")
+		}
+	}
+	var base *semver.Version
+	if isTagged {
+		base, _ = semver.NewVersion(tagged.Tag())
+	}
+	reg, err := e.registry()
+	if err != nil {
+		return "", err
+	}
+	repo := reference.TrimNamed(ref).String()
+	tags, err := reg.Tags(ctx, repo, insecure)
+	if err != nil {
+		return "", fmt.Errorf("dependency %s: list the tags of %s: %w", d.Name, repo, err)
+	}
+	bestTag := pickTag(tags, base, rng, strategy)
+	if bestTag == "" {
+		return "", NewUserError(ErrNotFound, fmt.Sprintf("dependency %s: no tag of %s matches version strategy %s%s", d.Name, repo, strategy, rangeText(d.Bundle.Version)),
+			"publish a matching version, or change bundle.version or the strategy")
+	}
+	return repo + ":" + bestTag, nil
+}
+
+// pickTag is the tag a version strategy picks among tags: the version
+// tags within rng (prereleases only when rng or base is one); for
+// max-patch and max-minor with the major.minor or major of base, when
+// known, the highest; for min the lowest. "" when none fits.
+func pickTag(tags []string, base *semver.Version, rng *semver.Constraints, strategy string) string {
+	var best *semver.Version
+	bestTag := ""
+	for _, tag := range tags {
+		v, err := semver.NewVersion(tag)
+		if err != nil || (rng != nil && !rng.Check(v)) {
+			continue
+		}
+		if rng == nil && v.Prerelease() != "" && (base == nil || base.Prerelease() == "") {
+			continue
+		}
+		if strategy != StrategyMin && base != nil &&
+			(v.Major() != base.Major() || strategy == StrategyMaxPatch && v.Minor() != base.Minor()) {
+			continue
+		}
+		if best == nil || (strategy == StrategyMin) == v.LessThan(best) {
+			best, bestTag = v, tag
+		}
+	}
+	return bestTag
+}
+
+func rangeText(r string) string {
+	if r == "" {
+		return ""
+	}
+	return " within " + r
 }
 
 // checkDependencyVersion refuses a dependency bundle whose version is
@@ -214,7 +292,7 @@ func (e *Engine) runDependency(ctx context.Context, ns, parent string, dep *depe
 	dopts := BundleRunOptions{
 		Dir: dep.fsys, Manifest: dep.m, Name: dep.name, Action: opts.Action, Params: dep.params,
 		CredSets: opts.CredSets, CredSetNames: opts.CredSetNames, AllowDockerHost: opts.AllowDockerHost,
-		Insecure: opts.Insecure, Out: opts.Out, reference: dep.reference,
+		Insecure: opts.Insecure, VersionStrategy: opts.VersionStrategy, Out: opts.Out, reference: dep.reference,
 		labels: map[string]string{LabelParentInstallation: ns + "/" + parent},
 	}
 	if action == manifest.ActionInstall {

@@ -68,6 +68,8 @@ type Registry interface {
 	PullBundle(ctx context.Context, ref string, insecure bool) (*RemoteBundle, error)
 	// PullImage pulls ref into the Docker daemon and tags it as tag.
 	PullImage(ctx context.Context, ref, tag string) error
+	// Tags lists the tags of a repository.
+	Tags(ctx context.Context, repo string, insecure bool) ([]string, error)
 	// WriteArchive writes b with every image it references, fetched from
 	// their relocated locations and digest checked, as a thick archive.
 	WriteArchive(ctx context.Context, w io.Writer, b *RemoteBundle, opts ArchiveWriteOptions) error

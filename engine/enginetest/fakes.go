@@ -247,6 +247,7 @@ type RegistryFunc struct {
 	ExistsFunc       func(ctx context.Context, ref string, insecure bool) (bool, error)
 	PushImageFunc    func(ctx context.Context, local, target string) (string, error)
 	PushBundleFunc   func(ctx context.Context, ref string, b *engine.RemoteBundle, insecure bool) (*engine.RemoteBundle, error)
+	TagsFunc         func(ctx context.Context, repo string, insecure bool) ([]string, error)
 	PullBundleFunc   func(ctx context.Context, ref string, insecure bool) (*engine.RemoteBundle, error)
 	PullImageFunc    func(ctx context.Context, ref, tag string) error
 	WriteArchiveFunc func(ctx context.Context, w io.Writer, b *engine.RemoteBundle, opts engine.ArchiveWriteOptions) error
@@ -289,6 +290,14 @@ func (r *RegistryFunc) PullBundle(ctx context.Context, ref string, insecure bool
 		return nil, unavailable("pull bundle")
 	}
 	return r.PullBundleFunc(ctx, ref, insecure)
+}
+
+// Tags calls TagsFunc.
+func (r *RegistryFunc) Tags(ctx context.Context, repo string, insecure bool) ([]string, error) {
+	if r.TagsFunc == nil {
+		return nil, unavailable("list tags")
+	}
+	return r.TagsFunc(ctx, repo, insecure)
 }
 
 // PullImage calls PullImageFunc.

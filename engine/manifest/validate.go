@@ -8,7 +8,7 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/Masterminds/semver"
+	"github.com/Masterminds/semver/v3"
 	"github.com/distribution/reference"
 	"github.com/opencontainers/go-digest"
 	"gopkg.in/yaml.v3"

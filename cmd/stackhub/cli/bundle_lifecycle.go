@@ -32,6 +32,8 @@ type BundleActionOptions struct {
 	// the uninstall.
 	Delete      bool
 	ForceDelete bool
+	// VersionStrategy picks dependency versions.
+	VersionStrategy string
 	Output      string
 	// Reference, Insecure and Archive (install only) install a published
 	// bundle or a bundle archive as an app, instead of the -f folder.
@@ -81,6 +83,8 @@ func newBundleActionCmd(f *Factory, verb string) *cobra.Command {
 	fl.BoolVar(&o.AllowDockerHost, "allow-docker-host-access", false, "let bundles that require the docker extension use the host's Docker")
 	fl.StringVarP(&o.Output, "output", "o", "", "print the result as json or yaml")
 	fl.BoolVar(&o.Insecure, "insecure-registry", false, "allow plain HTTP and unverified TLS when pulling the bundle or its dependencies")
+	fl.StringVar(&o.VersionStrategy, "dependencies-version-strategy", engine.StrategyExact,
+		"how dependency versions are picked: exact (the reference's tag), max-patch, max-minor or min (from the repository's tags, within bundle.version)")
 	switch verb {
 	case manifest.ActionInstall:
 		fl.BoolVar(&o.Force, "force", false, "install again even if the installation succeeded before")
@@ -135,7 +139,7 @@ func runBundleAction(cmd *cobra.Command, f *Factory, o *BundleActionOptions, ver
 	opts := engine.BundleRunOptions{
 		Dir: os.DirFS(src.Dir), Manifest: m, Name: name, Params: params, Creds: creds,
 		Force: o.Force, AllowDockerHost: o.AllowDockerHost, Out: f.IO.Out,
-		Insecure: o.Insecure, Delete: o.Delete, ForceDelete: o.ForceDelete,
+		Insecure: o.Insecure, Delete: o.Delete, ForceDelete: o.ForceDelete, VersionStrategy: o.VersionStrategy,
 	}
 	eng, closeEng, err := localEngine(ctx, f, cmd)
 	if err != nil {

@@ -238,3 +238,31 @@ func TestCompatStoredSets(t *testing.T) {
 	assert.Equal(t, "db://changed@mydb/v2", c.output("compat-mydb", "connstr"), "the stored set named last time is used again")
 	c.ok("uninstall", "-f", f, "--delete")
 }
+
+// TestCompatDependencyVersions picks a dependency's version from the tags
+// of its repository by strategy, within bundle.version.
+func TestCompatDependencyVersions(t *testing.T) {
+	c := newCompat(t)
+	reg := startRegistry(t)
+	db := copyBundle(t, "deps/mydb", reg)
+	dbYAML := filepath.Join(db, "porter.yaml")
+	orig, err := os.ReadFile(dbYAML)
+	require.NoError(t, err)
+	for _, v := range []string{"0.1.0", "0.1.1", "0.2.0"} {
+		require.NoError(t, os.WriteFile(dbYAML, []byte(strings.Replace(string(orig), "version: 0.1.0", "version: "+v, 1)), 0o644))
+		c.ok("publish", "-f", dbYAML, "--insecure-registry")
+	}
+	app := filepath.Join(copyBundle(t, "deps/app", reg), "porter.yaml")
+	data, err := os.ReadFile(app)
+	require.NoError(t, err)
+	data = []byte(strings.Replace(strings.Replace(string(data), "/compat-mydb:v0.1.0", "/compat-mydb", 1), `version: ">=0.1.0"`, `version: ">=0.1.0 <0.2.0"`, 1))
+	require.NoError(t, os.WriteFile(app, data, 0o644))
+
+	assert.Contains(t, c.fails("install", "-f", app), "has no tag or digest and the version strategy is exact")
+	out := c.ok("install", "-f", app, "--dependencies-version-strategy", "max-minor")
+	assert.Contains(t, out, "running install on installation compat-deps-db ("+reg+"/compat-mydb:v0.1.1)", "the highest version within the range")
+	out = c.ok("upgrade", "-f", app, "--dependencies-version-strategy", "min")
+	assert.Contains(t, out, "running upgrade on installation compat-deps-db ("+reg+"/compat-mydb:v0.1.0)")
+	assert.Contains(t, c.fails("upgrade", "-f", app, "--dependencies-version-strategy", "newest"), `unknown dependencies version strategy "newest"`)
+	c.ok("uninstall", "-f", app, "--delete")
+}

@@ -1,0 +1,45 @@
+package engine
+
+import (
+	"testing"
+
+	"github.com/Masterminds/semver/v3"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestPickTag(t *testing.T) {
+	tags := []string{"latest", "v0.9.0", "v1.0.0", "v1.0.3", "v1.1.0", "v1.2.0-rc.1", "v1.1.5", "v2.0.0", "sh-deadbeef"}
+	v := func(s string) *semver.Version {
+		x, err := semver.NewVersion(s)
+		require.NoError(t, err)
+		return x
+	}
+	r := func(s string) *semver.Constraints {
+		c, err := semver.NewConstraint(s)
+		require.NoError(t, err)
+		return c
+	}
+	tests := []struct {
+		name     string
+		base     *semver.Version
+		rng      *semver.Constraints
+		strategy string
+		want     string
+	}{
+		{"max-patch keeps major.minor", v("v1.0.0"), nil, StrategyMaxPatch, "v1.0.3"},
+		{"max-minor keeps major", v("v1.0.0"), nil, StrategyMaxMinor, "v1.1.5"},
+		{"max-minor without a tag", nil, nil, StrategyMaxMinor, "v2.0.0"},
+		{"max-minor within a range", nil, r("<2.0.0"), StrategyMaxMinor, "v1.1.5"},
+		{"min within a range", nil, r(">=1.0.1"), StrategyMin, "v1.0.3"},
+		{"min of all", v("v1.1.0"), nil, StrategyMin, "v0.9.0"},
+		{"prerelease when the range asks", nil, r(">=1.2.0-rc.0"), StrategyMaxMinor, "v2.0.0"},
+		{"nothing fits", v("v3.0.0"), nil, StrategyMaxPatch, ""},
+		{"range excludes all", nil, r(">5"), StrategyMin, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, pickTag(tags, tt.base, tt.rng, tt.strategy))
+		})
+	}
+}
