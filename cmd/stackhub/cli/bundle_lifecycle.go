@@ -34,7 +34,7 @@ type BundleActionOptions struct {
 	ForceDelete bool
 	// VersionStrategy picks dependency versions.
 	VersionStrategy string
-	Output      string
+	Output          string
 	// Reference, Insecure and Archive (install only) install a published
 	// bundle or a bundle archive as an app, instead of the -f folder.
 	Reference string
