@@ -77,6 +77,8 @@ type BundleRunOptions struct {
 	// replaceParams makes Params the installation's remembered values
 	// instead of adding to them (installation apply).
 	replaceParams bool
+	// purge removes the volumes on uninstall (an app's dependencies).
+	purge bool
 }
 
 // BundleRunResult is what a lifecycle action did.
@@ -428,7 +430,7 @@ func (e *Engine) runBundle(ctx context.Context, opts BundleRunOptions, action st
 	if opts.reference != "" {
 		inst.Reference = opts.reference // the pulled bundle's image is what runs
 	}
-	runErr := e.runAction(ctx, inst, opts.Dir, m, action, actionOptions{local: lr})
+	runErr := e.runAction(ctx, inst, opts.Dir, m, action, actionOptions{local: lr, purge: opts.purge})
 	res := lr.result
 	if !ephemeral {
 		res.Installation = inst

@@ -321,13 +321,88 @@ func (e *Engine) dependentsOf(ctx context.Context, name string) ([]*Installation
 	return out, nil
 }
 
-// refuseDependencies refuses, in the service's app lifecycle, a bundle that
-// requires other bundles: only the bundle lifecycle runs dependencies.
-func refuseDependencies(m *manifest.Manifest) error {
-	if names := m.DependencyNames(); len(names) > 0 {
-		return NewUserError(ErrInvalid, fmt.Sprintf("bundle %s requires other bundles (%s), which app installs do not run",
-			m.Name, strings.Join(names, ", ")),
-			"install it with stackhub bundle install --reference REF (or -f porter.yaml), which installs its dependencies first")
+// appDependencies are the dependency inputs of an app install or upgrade
+// through the service: --param <alias>#<name> values and whether their
+// registry may be plain HTTP.
+type appDependencies struct {
+	flags    map[string]map[string]string
+	insecure bool
+}
+
+// runAppDependencies runs action (install or upgrade) on the dependencies
+// of an app's bundle before the app itself, as the bundle lifecycle does,
+// and returns the dependency files the app's own run needs.
+func (e *Engine) runAppDependencies(ctx context.Context, inst *Installation, m *manifest.Manifest, action string, d appDependencies) (map[string]string, error) {
+	if len(m.DependencyNames()) == 0 {
+		return nil, nil
+	}
+	opts := BundleRunOptions{AllowDockerHost: true, Insecure: d.insecure}
+	deps, err := e.resolveDependencies(ctx, m, inst.Name, action, &opts, d.flags)
+	if err != nil {
+		return nil, err
+	}
+	for _, dep := range deps {
+		e.step(ctx, fmt.Sprintf("dependency %s: %s %s", dep.alias, action, dep.name), 5)
+		if err := e.runDependency(ctx, inst.Namespace, inst.Name, dep, action, opts); err != nil {
+			return nil, err
+		}
+	}
+	return dependencyFiles(deps), nil
+}
+
+// uninstallAppDependencies uninstalls, after an app, the dependency
+// installations it brought, with the bundle each recorded.
+func (e *Engine) uninstallAppDependencies(ctx context.Context, name string, purge bool) error {
+	dependents, err := e.dependentsOf(ctx, name)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, d := range dependents {
+		if !isInstalled(d) {
+			continue
+		}
+		fsys, err := e.openInstalled(ctx, d)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("dependency %s: %w", d.Name, err))
+			continue
+		}
+		m, err := loadManifest(fsys, d.App)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("dependency %s: %w", d.Name, err))
+			continue
+		}
+		e.log.Info("uninstalling dependency", "installation", name, "dependency", d.Name)
+		if _, err := e.runBundle(ctx, BundleRunOptions{Dir: fsys, Manifest: m, Name: d.Name, AllowDockerHost: true, purge: purge}, manifest.ActionUninstall); err != nil {
+			errs = append(errs, fmt.Errorf("uninstall dependency %s: %w", d.Name, err))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("%s was uninstalled, but not all of its dependencies: %w", name, err)
 	}
 	return nil
+}
+
+// recordedDependencyFiles are the dependency bundle.json files for an
+// action that does not run the dependencies (uninstall, custom actions):
+// the bundle each dependency installation recorded, or a stand-in naming
+// the alias when there is none, since the runtime reads one per alias.
+func (e *Engine) recordedDependencyFiles(ctx context.Context, inst *Installation, m *manifest.Manifest) map[string]string {
+	names := m.DependencyNames()
+	if len(names) == 0 {
+		return nil
+	}
+	files := make(map[string]string, len(names))
+	for _, alias := range names {
+		doc := fmt.Sprintf(`{"schemaVersion":"v1.2.0","name":%q,"version":"0.0.0"}`, alias)
+		if dep, err := e.deps.Store.GetInstallation(ctx, inst.Namespace, inst.Name+"-"+alias); err == nil {
+			if fsys, err := e.openInstalled(ctx, dep); err == nil {
+				if b, err := fs.ReadFile(fsys, remoteBundleFile); err == nil {
+					doc = string(b)
+				}
+			}
+		}
+		files["/cnab/app/dependencies/"+alias+"/bundle.json"] = doc
+	}
+	return files
 }

@@ -27,9 +27,11 @@ func (e *Engine) Install(ctx context.Context, opts InstallOptions) (*Installatio
 	if err != nil {
 		return nil, err
 	}
-	if err := refuseDependencies(m); err != nil {
+	rootParams, depFlags, err := dependencyParams(m, opts.Parameters)
+	if err != nil {
 		return nil, err
 	}
+	opts.Parameters = rootParams
 	if err := checkParameters(m, opts.Parameters, manifest.ActionInstall); err != nil {
 		return nil, err
 	}
@@ -100,7 +102,7 @@ func (e *Engine) Install(ctx context.Context, opts InstallOptions) (*Installatio
 	}
 	e.log.Info("install queued", "installation", opts.Name, "app", opts.App, "ports", ports, "job", job.ID)
 	e.startJob(job, func(ctx context.Context) error {
-		return e.runInstall(ctx, inst.Name, fsys, m)
+		return e.runInstall(ctx, inst.Name, fsys, m, appDependencies{flags: depFlags, insecure: opts.Insecure})
 	})
 	cp := *inst
 	return &cp, nil
@@ -151,7 +153,7 @@ func checkParameters(m *manifest.Manifest, params map[string]string, action stri
 // runInstall is the install job: build the image if needed, run the install
 // action, record the outcome. On failure, whatever the action created is
 // removed and the ports are freed.
-func (e *Engine) runInstall(ctx context.Context, name string, fsys fs.FS, m *manifest.Manifest) error {
+func (e *Engine) runInstall(ctx context.Context, name string, fsys fs.FS, m *manifest.Manifest, deps appDependencies) error {
 	lock := e.lockInstallation(name)
 	lock.Lock()
 	defer lock.Unlock()
@@ -162,8 +164,11 @@ func (e *Engine) runInstall(ctx context.Context, name string, fsys fs.FS, m *man
 	// An earlier run cut off from Docker may have left its invocation
 	// container behind.
 	e.removeInvocations(ctx, name)
-	e.step(ctx, "prepare bundle "+inst.App+" "+m.Version, 10)
-	runErr := e.runAction(ctx, inst, fsys, m, manifest.ActionInstall)
+	files, runErr := e.runAppDependencies(ctx, inst, m, manifest.ActionInstall, deps)
+	if runErr == nil {
+		e.step(ctx, "prepare bundle "+inst.App+" "+m.Version, 10)
+		runErr = e.runAction(ctx, inst, fsys, m, manifest.ActionInstall, actionOptions{files: files})
+	}
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
 	now := time.Now().UTC()
@@ -266,7 +271,7 @@ func (e *Engine) Uninstall(ctx context.Context, opts UninstallOptions) error {
 	}
 	e.live.forget(e.Project(opts.Name))
 	e.log.Info("uninstalled", "installation", opts.Name)
-	return nil
+	return e.uninstallAppDependencies(wctx, opts.Name, opts.Purge)
 }
 
 // uninstallAction runs the bundle's uninstall action; if the bundle cannot

@@ -122,9 +122,11 @@ func (e *Engine) Upgrade(ctx context.Context, opts UpgradeOptions) (*Installatio
 	if err != nil {
 		return nil, err
 	}
-	if err := refuseDependencies(m); err != nil {
+	rootParams, depFlags, err := dependencyParams(m, opts.Parameters)
+	if err != nil {
 		return nil, err
 	}
+	opts.Parameters = rootParams
 	if err := checkParameters(m, opts.Parameters, manifest.ActionUpgrade); err != nil {
 		return nil, err
 	}
@@ -151,7 +153,7 @@ func (e *Engine) Upgrade(ctx context.Context, opts UpgradeOptions) (*Installatio
 	inst.LastAction = manifest.ActionUpgrade
 	inst.Modified = time.Now().UTC()
 	job, err := e.queueJobWith(ctx, inst, manifest.ActionUpgrade, func(ctx context.Context) error {
-		return e.runUpgrade(ctx, inst.Name, &prev, fsys, m)
+		return e.runUpgrade(ctx, inst.Name, &prev, fsys, m, appDependencies{flags: depFlags})
 	})
 	if err != nil {
 		return nil, err
@@ -181,7 +183,7 @@ func (e *Engine) queueJobWith(ctx context.Context, inst *Installation, action st
 	return &cp, nil
 }
 
-func (e *Engine) runUpgrade(ctx context.Context, name string, prev *Installation, fsys fs.FS, m *manifest.Manifest) error {
+func (e *Engine) runUpgrade(ctx context.Context, name string, prev *Installation, fsys fs.FS, m *manifest.Manifest, deps appDependencies) error {
 	lock := e.lockInstallation(name)
 	lock.Lock()
 	defer lock.Unlock()
@@ -189,8 +191,11 @@ func (e *Engine) runUpgrade(ctx context.Context, name string, prev *Installation
 	if err != nil {
 		return fmt.Errorf("upgrade %s: %w", name, err)
 	}
-	e.step(ctx, "prepare bundle "+inst.App+" "+m.Version, 10)
-	runErr := e.runAction(ctx, inst, fsys, m, manifest.ActionUpgrade)
+	files, runErr := e.runAppDependencies(ctx, inst, m, manifest.ActionUpgrade, deps)
+	if runErr == nil {
+		e.step(ctx, "prepare bundle "+inst.App+" "+m.Version, 10)
+		runErr = e.runAction(ctx, inst, fsys, m, manifest.ActionUpgrade, actionOptions{files: files})
+	}
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
 	inst.Modified = time.Now().UTC()

@@ -193,3 +193,54 @@ func TestRegistryPublishInstallArchive(t *testing.T) {
 	assert.Contains(t, getHello(t, inst.Ports["port"]), "hello")
 	require.NoError(t, off.Uninstall(ctx, engine.UninstallOptions{Name: "hello"}))
 }
+
+// TestRegistryAppWithDependencies installs, through the app lifecycle the
+// service uses, a published bundle that requires another: the dependency
+// is installed first as <name>-<alias> with the --param <alias>#<name>
+// value, its output reaches the app, and uninstalling the app uninstalls
+// the dependency after it.
+func TestRegistryAppWithDependencies(t *testing.T) {
+	reg := startRegistry(t)
+	ctx := t.Context()
+	e := newRealEngine(t)
+	withRegistry(t, e)
+
+	dbRef := reg.Host + "/compat-mydb:v0.1.0"
+	_, err := e.Publish(ctx, engine.PublishOptions{Dir: os.DirFS("../testdata/compat/deps/mydb"), Reference: dbRef})
+	require.NoError(t, err)
+	app := filepath.Join(t.TempDir(), "app")
+	require.NoError(t, os.CopyFS(app, os.DirFS("../testdata/compat/deps/app")))
+	yaml, err := os.ReadFile(filepath.Join(app, "porter.yaml"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(app, "porter.yaml"), []byte(strings.ReplaceAll(string(yaml), "localhost:5000", reg.Host)), 0o644))
+	appRef := reg.Host + "/compat-deps:v0.1.0"
+	_, err = e.Publish(ctx, engine.PublishOptions{Dir: os.DirFS(app), Reference: appRef})
+	require.NoError(t, err)
+
+	_, err = e.Install(ctx, engine.InstallOptions{Reference: appRef, Name: "withdeps", Parameters: map[string]string{"cache#size": "1"}})
+	require.ErrorIs(t, err, engine.ErrInvalid, "an alias the bundle does not require")
+	_, err = e.Install(ctx, engine.InstallOptions{Reference: appRef, Name: "withdeps", Parameters: map[string]string{"db#database": "svcdb"}})
+	require.NoError(t, err)
+	e.wait(t, "withdeps")
+	// The stored record: these exec bundles run no container, which the
+	// live view would report as containers gone.
+	inst, err := e.store.GetInstallation(ctx, "", "withdeps")
+	require.NoError(t, err)
+	require.Equal(t, engine.StatusRunning, inst.Status, inst.Reason)
+	dep, err := e.store.GetInstallation(ctx, "", "withdeps-db")
+	require.NoError(t, err)
+	assert.Equal(t, engine.StatusRunning, dep.Status, dep.Reason)
+	assert.Equal(t, "/withdeps", dep.Labels[engine.LabelParentInstallation])
+	outs, err := e.store.ListOutputs(ctx, "", "withdeps")
+	require.NoError(t, err)
+	got := map[string]string{}
+	for _, o := range outs {
+		got[o.Name] = string(o.Value)
+	}
+	assert.Equal(t, "param=db://svcdb@mydb template=db://svcdb@mydb dep=compat-mydb", got["summary"])
+
+	require.NoError(t, e.Uninstall(ctx, engine.UninstallOptions{Name: "withdeps"}))
+	dep, err = e.store.GetInstallation(ctx, "", "withdeps-db")
+	require.NoError(t, err)
+	assert.Equal(t, engine.StatusUninstalled, dep.Status, "the dependency goes after the app")
+}

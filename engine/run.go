@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"maps"
 	"sort"
 	"strconv"
 	"strings"
@@ -36,6 +37,9 @@ type MixinContext struct {
 
 type actionOptions struct {
 	purge bool
+	// files are extra files for the invocation container (dependency
+	// bundle.json files).
+	files map[string]string
 	// local marks runs of the authoring lifecycle (stackhub bundle ...):
 	// see bundle_lifecycle.go.
 	local *localRun
@@ -57,6 +61,15 @@ func (e *Engine) runAction(ctx context.Context, inst *Installation, fsys fs.FS, 
 		return err
 	}
 	files := relocationFile(fsys)
+	if o.files == nil && o.local == nil {
+		o.files = e.recordedDependencyFiles(ctx, inst, m)
+	}
+	if len(o.files) > 0 {
+		if files == nil {
+			files = map[string]string{}
+		}
+		maps.Copy(files, o.files)
+	}
 	if o.local != nil {
 		for k, v := range files {
 			if o.local.files == nil {
