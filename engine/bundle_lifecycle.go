@@ -451,6 +451,9 @@ func (e *Engine) runBundle(ctx context.Context, opts BundleRunOptions, action st
 			if action == manifest.ActionInstall {
 				inst.Installed, inst.Uninstalled = &done, nil
 			}
+			if action == manifest.ActionInstall || action == manifest.ActionUpgrade {
+				e.noteContainerless(wctx, inst)
+			}
 		}
 		inst.BundleVersion = m.Version
 		if opts.reference != "" {

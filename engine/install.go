@@ -192,6 +192,7 @@ func (e *Engine) runInstall(ctx context.Context, name string, fsys fs.FS, m *man
 		inst.Reason = ""
 		inst.Installed = &now
 		inst.Uninstalled = nil
+		e.noteContainerless(wctx, inst)
 		e.log.Info("installed", "installation", name, "ports", inst.Ports)
 	}
 	// Read the containers first: a status "running" next to a stale live

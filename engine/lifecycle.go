@@ -218,6 +218,7 @@ func (e *Engine) runUpgrade(ctx context.Context, name string, prev *Installation
 		inst.Status = StatusRunning
 		inst.Reason = ""
 		inst.BundleVersion = m.Version
+		e.noteContainerless(wctx, inst)
 		e.log.Info("upgraded", "installation", name, "from", prev.BundleVersion, "to", m.Version)
 	}
 	if err := e.deps.Store.UpdateInstallation(wctx, inst); err != nil {

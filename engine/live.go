@@ -147,6 +147,9 @@ func (e *Engine) applyLive(inst *Installation) {
 		return
 	}
 	if len(cs) == 0 {
+		if inst.Containerless {
+			return
+		}
 		inst.Status = StatusFailed
 		inst.Reason = "its containers are gone (removed outside StackHub); uninstall and install it again"
 		return
@@ -253,5 +256,14 @@ func (e *Engine) removeInvocations(ctx context.Context, installation string) {
 	}
 	if err := e.deps.Docker.RemoveInvocations(ctx, ids); err != nil {
 		e.log.Warn("remove invocation containers of interrupted job", "installation", installation, "err", err)
+	}
+}
+
+// noteContainerless records whether a successful install or upgrade left
+// the installation without any container (an exec-only bundle).
+func (e *Engine) noteContainerless(ctx context.Context, inst *Installation) {
+	cs, err := e.deps.Docker.ProjectContainers(ctx, e.Project(inst.Name))
+	if err == nil {
+		inst.Containerless = len(cs) == 0
 	}
 }

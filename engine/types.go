@@ -79,15 +79,18 @@ type Installation struct {
 	Labels map[string]string `json:"labels,omitempty"`
 	// ParameterSets and CredentialSets name the sets the last command used
 	// (omitted on a later command, they are used again).
-	ParameterSets  []string   `json:"parameterSets,omitempty"`
-	CredentialSets []string   `json:"credentialSets,omitempty"`
-	LastAction     string     `json:"lastAction,omitempty"`
-	LastRunID      string     `json:"lastRunId,omitempty"`
-	JobID          string     `json:"jobId,omitempty"`
-	Created        time.Time  `json:"created"`
-	Modified       time.Time  `json:"modified"`
-	Installed      *time.Time `json:"installed,omitempty"`
-	Uninstalled    *time.Time `json:"uninstalled,omitempty"`
+	ParameterSets  []string `json:"parameterSets,omitempty"`
+	CredentialSets []string `json:"credentialSets,omitempty"`
+	// Containerless marks an installation whose bundle ran no container
+	// (an exec-only bundle): having none is then no failure.
+	Containerless bool       `json:"containerless,omitempty"`
+	LastAction    string     `json:"lastAction,omitempty"`
+	LastRunID     string     `json:"lastRunId,omitempty"`
+	JobID         string     `json:"jobId,omitempty"`
+	Created       time.Time  `json:"created"`
+	Modified      time.Time  `json:"modified"`
+	Installed     *time.Time `json:"installed,omitempty"`
+	Uninstalled   *time.Time `json:"uninstalled,omitempty"`
 }
 
 // Run is one execution of a bundle action against an installation.

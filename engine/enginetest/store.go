@@ -69,6 +69,7 @@ func newInstallation(ns, name string) *engine.Installation {
 		Parameters:    map[string]string{"admin_email": "a@example.com"},
 		Labels:        map[string]string{engine.LabelParentInstallation: "/blog"},
 		ParameterSets: []string{"prod"},
+		Containerless: true,
 		LastAction:    "install",
 		LastRunID:     "run-1",
 		JobID:         "job-1",
@@ -92,7 +93,7 @@ func testInstallationRoundTrip(t *testing.T, s engine.Store) {
 	got.Ports = map[string]int{"port": 9005}
 	got.Parameters = nil
 	got.Labels = map[string]string{"team": "red"}
-	got.ParameterSets, got.CredentialSets = nil, []string{"creds"}
+	got.ParameterSets, got.CredentialSets, got.Containerless = nil, []string{"creds"}, false
 	got.Modified = at(10)
 	got.Installed = nil
 	uninstalled := at(11)
@@ -122,6 +123,7 @@ func assertInstallation(t *testing.T, want, got *engine.Installation) {
 	assert.Equal(t, want.Labels, got.Labels)
 	assert.Equal(t, want.ParameterSets, got.ParameterSets)
 	assert.Equal(t, want.CredentialSets, got.CredentialSets)
+	assert.Equal(t, want.Containerless, got.Containerless)
 	assert.Equal(t, want.LastAction, got.LastAction)
 	assert.Equal(t, want.LastRunID, got.LastRunID)
 	assert.Equal(t, want.JobID, got.JobID)

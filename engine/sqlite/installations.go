@@ -213,7 +213,7 @@ func (s *Store) scanInstallation(row scanner) (*engine.Installation, error) {
 	if err := json.Unmarshal([]byte(meta), &im); err != nil {
 		return nil, fmt.Errorf("decode labels and sets of %q: %w", inst.Name, err)
 	}
-	inst.Labels, inst.ParameterSets, inst.CredentialSets = im.Labels, im.ParameterSets, im.CredentialSets
+	inst.Labels, inst.ParameterSets, inst.CredentialSets, inst.Containerless = im.Labels, im.ParameterSets, im.CredentialSets, im.Containerless
 	if inst.Created, err = parseTime(created); err != nil {
 		return nil, err
 	}
@@ -235,6 +235,7 @@ type installationMeta struct {
 	Labels         map[string]string `json:"labels,omitempty"`
 	ParameterSets  []string          `json:"parameterSets,omitempty"`
 	CredentialSets []string          `json:"credentialSets,omitempty"`
+	Containerless  bool              `json:"containerless,omitempty"`
 }
 
 func (s *Store) installationJSON(inst *engine.Installation) (ports, params, meta string, err error) {
@@ -246,7 +247,8 @@ func (s *Store) installationJSON(inst *engine.Installation) (ports, params, meta
 	if err != nil {
 		return "", "", "", fmt.Errorf("encode parameters: %w", err)
 	}
-	m, err := json.Marshal(installationMeta{Labels: inst.Labels, ParameterSets: inst.ParameterSets, CredentialSets: inst.CredentialSets})
+	m, err := json.Marshal(installationMeta{Labels: inst.Labels, ParameterSets: inst.ParameterSets, CredentialSets: inst.CredentialSets,
+		Containerless: inst.Containerless})
 	if err != nil {
 		return "", "", "", fmt.Errorf("encode labels and sets: %w", err)
 	}
