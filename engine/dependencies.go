@@ -329,6 +329,25 @@ type appDependencies struct {
 	insecure bool
 }
 
+// appBundle loads an app's manifest for an install or upgrade through the
+// service and splits its parameters: params keeps the app's own (checked
+// against the manifest), the <alias>#<name> values go to the dependencies.
+func appBundle(fsys fs.FS, app string, params *map[string]string, action string) (*manifest.Manifest, appDependencies, error) {
+	m, err := loadManifest(fsys, app)
+	if err != nil {
+		return nil, appDependencies{}, err
+	}
+	root, flags, err := dependencyParams(m, *params)
+	if err != nil {
+		return nil, appDependencies{}, err
+	}
+	*params = root
+	if err := checkParameters(m, root, action); err != nil {
+		return nil, appDependencies{}, err
+	}
+	return m, appDependencies{flags: flags}, nil
+}
+
 // runAppDependencies runs action (install or upgrade) on the dependencies
 // of an app's bundle before the app itself, as the bundle lifecycle does,
 // and returns the dependency files the app's own run needs.

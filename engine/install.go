@@ -23,18 +23,11 @@ func (e *Engine) Install(ctx context.Context, opts InstallOptions) (*Installatio
 	if err != nil {
 		return nil, err
 	}
-	m, err := loadManifest(fsys, opts.App)
+	m, deps, err := appBundle(fsys, opts.App, &opts.Parameters, manifest.ActionInstall)
 	if err != nil {
 		return nil, err
 	}
-	rootParams, depFlags, err := dependencyParams(m, opts.Parameters)
-	if err != nil {
-		return nil, err
-	}
-	opts.Parameters = rootParams
-	if err := checkParameters(m, opts.Parameters, manifest.ActionInstall); err != nil {
-		return nil, err
-	}
+	deps.insecure = opts.Insecure
 
 	// Ask Docker before taking the lease lock, which serialises installs.
 	projectContainers, err := e.deps.Docker.ProjectContainers(ctx, e.Project(opts.Name))
@@ -102,7 +95,7 @@ func (e *Engine) Install(ctx context.Context, opts InstallOptions) (*Installatio
 	}
 	e.log.Info("install queued", "installation", opts.Name, "app", opts.App, "ports", ports, "job", job.ID)
 	e.startJob(job, func(ctx context.Context) error {
-		return e.runInstall(ctx, inst.Name, fsys, m, appDependencies{flags: depFlags, insecure: opts.Insecure})
+		return e.runInstall(ctx, inst.Name, fsys, m, deps)
 	})
 	cp := *inst
 	return &cp, nil

@@ -118,16 +118,8 @@ func (e *Engine) Upgrade(ctx context.Context, opts UpgradeOptions) (*Installatio
 	if err != nil {
 		return nil, err
 	}
-	m, err := loadManifest(fsys, inst.App)
+	m, deps, err := appBundle(fsys, inst.App, &opts.Parameters, manifest.ActionUpgrade)
 	if err != nil {
-		return nil, err
-	}
-	rootParams, depFlags, err := dependencyParams(m, opts.Parameters)
-	if err != nil {
-		return nil, err
-	}
-	opts.Parameters = rootParams
-	if err := checkParameters(m, opts.Parameters, manifest.ActionUpgrade); err != nil {
 		return nil, err
 	}
 	if _, ok := m.Actions[manifest.ActionUpgrade]; !ok {
@@ -153,7 +145,7 @@ func (e *Engine) Upgrade(ctx context.Context, opts UpgradeOptions) (*Installatio
 	inst.LastAction = manifest.ActionUpgrade
 	inst.Modified = time.Now().UTC()
 	job, err := e.queueJobWith(ctx, inst, manifest.ActionUpgrade, func(ctx context.Context) error {
-		return e.runUpgrade(ctx, inst.Name, &prev, fsys, m, appDependencies{flags: depFlags})
+		return e.runUpgrade(ctx, inst.Name, &prev, fsys, m, deps)
 	})
 	if err != nil {
 		return nil, err
