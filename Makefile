@@ -16,7 +16,7 @@ FUZZTIME ?= 60s
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-$(BIN): $(GO_SOURCES) $(shell find bundles -type f)
+$(BIN): $(GO_SOURCES) $(shell find bundles service/web/static -type f)
 	@mkdir -p bin
 	go build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/stackhub
 	go build -trimpath -ldflags '$(LDFLAGS)' -o bin/stackhub-mixin ./cmd/stackhub-mixin

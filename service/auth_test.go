@@ -102,7 +102,9 @@ func TestEveryRouteNeedsAuth(t *testing.T) {
 	// Registration is public by nature; it answers 403 unless an admin
 	// opened it (TestRoles). Setup answers only to the one-time token
 	// (TestSetupLink).
-	assert.ElementsMatch(t, []string{"GET /health", "POST /api/v1/login", "POST /api/v1/register", "GET /setup", "POST /api/v1/setup"}, public)
+	// The web console's files hold no data (TestConsoleFiles).
+	assert.ElementsMatch(t, []string{"GET /health", "POST /api/v1/login", "POST /api/v1/register", "GET /setup", "POST /api/v1/setup",
+		"GET /", "GET /ui/*"}, public)
 	assert.Zero(t, eng.calls.Load())
 }
 
@@ -352,7 +354,7 @@ func TestSetupLink(t *testing.T) {
 
 	page := do(t, s, request{method: "GET", target: "/setup?token=" + token, anonymous: true})
 	require.Equal(t, 200, page.status)
-	assert.Contains(t, string(page.body), "/api/v1/setup")
+	assert.Contains(t, string(page.body), "/ui/js/main.js", "the setup link opens the console")
 
 	tests := []struct {
 		name, body string

@@ -110,7 +110,18 @@ type serverDTO struct {
 	OS            string    `json:"os"`
 	Kernel        string    `json:"kernel"`
 	Risks         []riskDTO `json:"risks"`
-	Sampled       time.Time `json:"sampled"`
+	// Docker holds the engine's facts; absent when Docker did not answer.
+	Docker  *dockerDTO `json:"docker,omitempty"`
+	Sampled time.Time  `json:"sampled"`
+}
+
+type dockerDTO struct {
+	Version       string `json:"version"`
+	APIVersion    string `json:"apiVersion"`
+	Containers    int    `json:"containers"`
+	Running       int    `json:"running"`
+	Images        int    `json:"images"`
+	StorageDriver string `json:"storageDriver"`
 }
 
 // listApps answers the catalog: {"apps":[...]}.
@@ -329,6 +340,10 @@ func (s *Server) getServer(c *fiber.Ctx) error {
 	}
 	for _, r := range st.Risks {
 		out.Risks = append(out.Risks, riskDTO(r))
+	}
+	if d := st.Docker; d != nil {
+		out.Docker = &dockerDTO{Version: d.Version, APIVersion: d.APIVersion, Containers: d.Containers,
+			Running: d.Running, Images: d.Images, StorageDriver: d.StorageDriver}
 	}
 	return c.JSON(out)
 }

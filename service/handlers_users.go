@@ -125,12 +125,6 @@ func checkNewUser(req *userRequest) error {
 	return checkRole(req.Role)
 }
 
-// me answers the caller's name and role.
-func (s *Server) me(c *fiber.Ctx) error {
-	user, _ := c.Locals(localUser).(string)
-	return c.JSON(userDTO{Username: user, Role: s.roleOf(c)})
-}
-
 // listUsers answers {"users":[...]} (admin).
 func (s *Server) listUsers(c *fiber.Ctx) error {
 	a, err := s.accounts()
@@ -254,6 +248,13 @@ func (s *Server) deleteUser(c *fiber.Ctx) error {
 
 type settingsDTO struct {
 	Registration string `json:"registration"`
+	// DefaultLanguage is the console's language for users who chose none
+	// ("" follows the browser).
+	DefaultLanguage string `json:"defaultLanguage"`
+	// PortMin and PortMax are the host ports apps get; they come from
+	// serve's --port-min and --port-max and are read-only here.
+	PortMin int `json:"portMin,omitempty"`
+	PortMax int `json:"portMax,omitempty"`
 }
 
 // getSettings answers the service settings (admin).
@@ -269,27 +270,49 @@ func (s *Server) getSettings(c *fiber.Ctx) error {
 	if err != nil {
 		return fmt.Errorf("get settings: %w", err)
 	}
-	return c.JSON(settingsDTO{Registration: v})
+	l, err := s.setting(c.UserContext(), settingDefaultLang)
+	if err != nil {
+		return fmt.Errorf("get settings: %w", err)
+	}
+	lo, hi := s.eng.PortRange()
+	return c.JSON(settingsDTO{Registration: v, DefaultLanguage: l, PortMin: lo, PortMax: hi})
 }
 
-// putSettings changes settings (admin): {"registration":"open"|"closed"}.
+// putSettings changes settings (admin): {"registration":"open"|"closed",
+// "defaultLanguage":"zh"|"en"|""}; an absent field keeps its value.
 func (s *Server) putSettings(c *fiber.Ctx) error {
-	var req settingsDTO
+	var req struct {
+		Registration    *string `json:"registration"`
+		DefaultLanguage *string `json:"defaultLanguage"`
+	}
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	if req.Registration != "open" && req.Registration != "closed" {
-		return &apiError{kind: engine.ErrInvalid, msg: errTextBadSetting, msgArgs: []any{settingRegistration, shorten(req.Registration)}, hint: hintBadRegistraion}
+	if r := req.Registration; r != nil && *r != "open" && *r != "closed" {
+		return &apiError{kind: engine.ErrInvalid, msg: errTextBadSetting, msgArgs: []any{settingRegistration, shorten(*r)}, hint: hintBadRegistraion}
+	}
+	if req.DefaultLanguage != nil {
+		if err := checkLang(*req.DefaultLanguage); err != nil {
+			return err
+		}
 	}
 	a, err := s.accounts()
 	if err != nil {
 		return err
 	}
-	if err := a.SetSetting(c.UserContext(), settingRegistration, req.Registration); err != nil {
-		return fmt.Errorf("set settings: %w", err)
+	if r := req.Registration; r != nil {
+		if err := a.SetSetting(c.UserContext(), settingRegistration, *r); err != nil {
+			return fmt.Errorf("set settings: %w", err)
+		}
+		s.audit(c, "set registration", *r, "")
 	}
-	s.audit(c, "set registration", req.Registration, "")
-	return c.JSON(req)
+	if l := req.DefaultLanguage; l != nil {
+		if err := a.SetSetting(c.UserContext(), settingDefaultLang, *l); err != nil {
+			return fmt.Errorf("set settings: %w", err)
+		}
+		s.audit(c, "set default language", *l, "")
+	}
+	return s.getSettings(c)
 }
 
 // listAudit answers the audit log, newest first (admin); ?limit=N (default 100).

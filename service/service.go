@@ -116,6 +116,10 @@ type Engine interface {
 	// PorterDocument builds Porter's installation document of inst
 	// (porter-compat.md 7.3).
 	PorterDocument(ctx context.Context, inst *engine.Installation, opts engine.PorterDocOptions) (*engine.PorterInstallation, error)
+	// Outputs, ServerHistory and PortRange feed the web console.
+	Outputs(ctx context.Context, name string) ([]engine.OutputValue, error)
+	ServerHistory(ctx context.Context) ([]engine.ServerPoint, error)
+	PortRange() (lowest, highest int)
 }
 
 var _ Engine = (*engine.Engine)(nil)

@@ -2,7 +2,6 @@ package service
 
 import (
 	"crypto/subtle"
-	_ "embed"
 	"errors"
 	"fmt"
 	"sync"
@@ -18,9 +17,6 @@ const setupTTL = time.Hour
 
 // minPasswordLength is the shortest admin password setup accepts.
 const minPasswordLength = 10
-
-//go:embed setup.html
-var setupHTML []byte
 
 // setupState is the one-time link that lets the first visitor who holds it
 // choose the admin's password, when StackHub starts with no admin and no
@@ -61,15 +57,6 @@ func (s *Server) takeSetup(token string) bool {
 	}
 	s.setup.hash = ""
 	return true
-}
-
-// setupPage serves the form that the setup link opens.
-func (s *Server) setupPage(c *fiber.Ctx) error {
-	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
-	c.Set("Cache-Control", "no-store")
-	c.Set("Referrer-Policy", "no-referrer")
-	c.Set("Content-Security-Policy", "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'")
-	return c.Send(setupHTML)
 }
 
 // setupAdmin creates the admin with the chosen password, once.

@@ -107,6 +107,39 @@ type Probe struct {
 	// os and kernel do not change while we run: read them once.
 	osName, kernel string
 	failing        map[string]bool
+	// history holds one point per historyStep over the last historySpan,
+	// oldest first.
+	history []engine.ServerPoint
+}
+
+// The history the console draws: one point per 30 seconds for an hour.
+const (
+	historyStep = 30 * time.Second
+	historySpan = time.Hour
+)
+
+var _ engine.HostHistory = (*Probe)(nil)
+
+// History returns the kept samples of the last hour, oldest first.
+func (p *Probe) History() []engine.ServerPoint {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]engine.ServerPoint(nil), p.history...)
+}
+
+// remember adds st to the history when historyStep has passed since the
+// last point, dropping points older than historySpan; the caller holds mu.
+func (p *Probe) remember(st *engine.ServerStatus) {
+	if n := len(p.history); n > 0 && st.Sampled.Sub(p.history[n-1].Time) < historyStep {
+		return
+	}
+	p.history = append(p.history, engine.ServerPoint{Time: st.Sampled, CPUPercent: st.CPUPercent,
+		MemoryPercent: st.MemoryPercent, DiskPercent: st.DiskPercent, Load1: st.Load1})
+	cut := 0
+	for cut < len(p.history) && st.Sampled.Sub(p.history[cut].Time) > historySpan {
+		cut++
+	}
+	p.history = p.history[cut:]
 }
 
 // New returns a probe; call Start to sample in the background.
@@ -164,6 +197,7 @@ func (p *Probe) refresh(ctx context.Context) *engine.ServerStatus {
 	}
 	p.mu.Lock()
 	p.latest = st
+	p.remember(st)
 	p.mu.Unlock()
 	return st
 }

@@ -287,3 +287,27 @@ func TestProbeRealHost(t *testing.T) {
 		return err == nil && s.Sampled.After(st.Sampled)
 	}, 5*time.Second, 20*time.Millisecond, "the background loop refreshes the sample")
 }
+
+func TestHistoryKeepsOnePointPerStepForAnHour(t *testing.T) {
+	p := New(nil, Options{})
+	start := time.Date(2026, 1, 2, 3, 0, 0, 0, time.UTC)
+	// Five-second samples for 90 minutes.
+	for i := range 90 * 12 {
+		st := &engine.ServerStatus{Sampled: start.Add(time.Duration(i) * 5 * time.Second), CPUPercent: float64(i % 100)}
+		p.mu.Lock()
+		p.remember(st)
+		p.mu.Unlock()
+	}
+	h := p.History()
+	require.NotEmpty(t, h)
+	assert.LessOrEqual(t, len(h), int(historySpan/historyStep)+1)
+	assert.GreaterOrEqual(t, len(h), int(historySpan/historyStep)-1)
+	newest := h[len(h)-1].Time
+	assert.Equal(t, start.Add(89*time.Minute+30*time.Second), newest)
+	assert.False(t, h[0].Time.Before(newest.Add(-historySpan)), "nothing older than an hour: %s", h[0].Time)
+	for i := 1; i < len(h); i++ {
+		assert.GreaterOrEqual(t, h[i].Time.Sub(h[i-1].Time), historyStep, "oldest first, a step apart")
+	}
+	h[0].CPUPercent = -1
+	assert.NotEqual(t, -1.0, p.History()[0].CPUPercent, "History returns a copy")
+}

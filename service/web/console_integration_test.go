@@ -1,0 +1,300 @@
+//go:build integration
+
+package web_test
+
+import (
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestConsole walks the console in a real Chromium against a real
+// `stackhub serve` on the real Docker Engine, as a new user would: set up
+// the admin, log in, find and install hello-db, use it, stop and start it,
+// read its logs, uninstall it keeping its data, install it again with the
+// keyboard alone and purge it; a failing install, a wrong password,
+// Chinese, a phone's width, and the server and administration views.
+// Every page is checked for console errors and failed requests and leaves
+// a screenshot in out/screens/.
+func TestConsole(t *testing.T) {
+	srv := startServer(t)
+	b := browser(t)
+	const password = "console-admin-pw-1"
+	const long = 3 * time.Minute
+	wrongLogin := allowance{401, regexp.MustCompile(`/api/v1/login$`)}
+
+	// One logged-in tab in the browser's default context; tabs opened
+	// later without a fresh context share its session.
+	main := openPage(t, b, false)
+
+	t.Run("first run setup", func(t *testing.T) {
+		p := main
+		p.t = t
+		p.do(30*time.Second, chromedp.Navigate(srv.setupURL(t)), chromedp.WaitVisible("#setup-password"))
+		p.shot("01-setup")
+		p.do(10*time.Second, chromedp.SendKeys("#setup-password", password), chromedp.SendKeys("#setup-again", password),
+			chromedp.Click("#setup-submit"))
+		p.wait(30*time.Second, `document.querySelectorAll("#store-grid sh-app-card").length >= 3`)
+		assert.Equal(t, "/", eval[string](p, "location.pathname"), "the setup link leaves the address bar")
+		p.shot("02-store")
+		p.clean()
+	})
+
+	t.Run("wrong password", func(t *testing.T) {
+		p := openPage(t, b, true, wrongLogin)
+		p.do(30*time.Second, chromedp.Navigate(srv.url+"/"), chromedp.WaitVisible("#login-password"),
+			chromedp.SendKeys("#login-password", "not-the-password"), chromedp.Click("#login-submit"))
+		p.wait(20*time.Second, `document.querySelector(".auth [role=alert]")`)
+		msg := eval[string](p, `document.querySelector(".auth [role=alert]").innerText`)
+		assert.Contains(t, msg, "wrong username or password")
+		assert.Contains(t, msg, "STACKHUB_ADMIN_PASSWORD", "the hint says where the password comes from")
+		p.shot("03-login-wrong-password")
+		p.clean()
+	})
+
+	t.Run("find hello-db and install it", func(t *testing.T) {
+		p := main
+		p.t = t
+		p.do(10*time.Second, chromedp.Navigate(srv.url+"/#/store"), chromedp.WaitVisible("#store-search"),
+			chromedp.SendKeys("#store-search", "hello-db"))
+		p.wait(10*time.Second, `document.querySelectorAll("#store-grid sh-app-card").length === 1 &&
+			document.querySelector("#store-grid sh-app-card").innerText.includes("Hello DB")`)
+		p.shot("04-store-search")
+		p.do(10*time.Second, chromedp.Click("#store-grid sh-app-card a"), chromedp.WaitVisible("#install-open"))
+		assert.Contains(t, p.textNow(), "8080", "the details list the ports the app publishes")
+		p.shot("05-app-details")
+		p.do(10*time.Second, chromedp.Click("#install-open"), chromedp.WaitVisible("#install-name"))
+		assert.Equal(t, "hello-db", eval[string](p, `document.querySelector("#install-name").value`))
+		p.shot("06-install-dialog")
+		// The API's own validation text shows in the dialog.
+		p.do(5*time.Second, chromedp.SetValue("#install-name", "Bad Name"), chromedp.Click("#install-submit"))
+		p.wait(5*time.Second, `document.querySelector("#install-name-err").textContent.length > 0`)
+		p.do(5*time.Second, chromedp.SetValue("#install-name", "hello-db"), chromedp.Click("#install-submit"))
+		p.wait(10*time.Second, `document.querySelector("#install-progress")`)
+		p.shot("07-install-progress")
+		p.wait(long, `document.querySelector("#install-result .alert")`)
+		require.Contains(t, eval[string](p, `document.querySelector("#install-result").innerText`), "Installed and running",
+			"install result: %s\nlog: %s", p.textNow(), eval[string](p, `document.querySelector("#install-log").textContent`))
+		assert.NotEmpty(t, eval[string](p, `document.querySelector("#install-result code.credential")?.textContent || ""`),
+			"the generated database password is shown once")
+		p.shot("08-install-done")
+		appURL := eval[string](p, `document.querySelector("#install-result a.app-url").href`)
+		resp, err := http.Get(appURL)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, 200, resp.StatusCode)
+
+		// The app answers in the browser too.
+		app := openPage(t, b, false)
+		app.do(20*time.Second, chromedp.Navigate(appURL), chromedp.WaitReady("body"))
+		assert.Contains(t, app.textNow(), "Hello")
+		app.shot("09-app-answers")
+
+		p.do(10*time.Second, chromedp.Click("#install-myapps"))
+		p.wait(20*time.Second, `document.querySelector('#apps-list [data-name="hello-db"] sh-status[status="running"]')`)
+		p.shot("10-my-apps")
+		p.clean()
+	})
+
+	t.Run("stop start logs", func(t *testing.T) {
+		p := main
+		p.t = t
+		p.do(10*time.Second, chromedp.Navigate(srv.url+"/#/apps/hello-db"), chromedp.WaitVisible("#act-stop"))
+		p.wait(10*time.Second, `document.querySelector("#outputs dl")`)
+		p.shot("11-app-page")
+		p.do(5*time.Second, chromedp.Click("#reveal"))
+		p.wait(10*time.Second, `document.querySelector("#outputs code")`)
+		p.do(5*time.Second, chromedp.Click("#act-stop"))
+		p.wait(long, `document.querySelector('#app-status[status="stopped"]') && document.querySelector("#act-start:not([disabled])")`)
+		p.shot("12-app-stopped")
+		p.do(5*time.Second, chromedp.Click("#act-start"))
+		p.wait(long, `document.querySelector('#app-status[status="running"]') && document.querySelector("#act-stop:not([disabled])")`)
+		p.do(5*time.Second, chromedp.Click("#tabbtn-logs"))
+		p.wait(20*time.Second, `document.querySelector("#log-text").textContent.trim().length > 0`)
+		p.shot("13-app-logs")
+		// Follow keeps the stream open and shows new lines; stopping it is a cancel, not an error.
+		p.do(5*time.Second, chromedp.Click("#log-follow"))
+		p.wait(20*time.Second, `document.querySelector("#log-text").textContent.trim().length > 0`)
+		p.clean()
+	})
+
+	t.Run("uninstall keeping data", func(t *testing.T) {
+		p := main
+		p.t = t
+		p.do(10*time.Second, chromedp.Navigate(srv.url+"/#/apps/hello-db"), chromedp.WaitVisible("#act-uninstall"),
+			chromedp.Click("#act-uninstall"), chromedp.WaitVisible("#uninstall-confirm"))
+		assert.True(t, eval[bool](p, `document.querySelector("#data-keep").checked`), "keeping the data is the default")
+		p.shot("14-uninstall-dialog")
+		p.do(5*time.Second, chromedp.Click("#uninstall-confirm"))
+		p.wait(long, `location.hash === "#/apps" && document.querySelector("#apps-list .empty")`)
+		p.shot("15-uninstalled")
+		assert.NotEmpty(t, srv.volumes(t), "the app's data volumes are kept")
+		p.clean()
+	})
+
+	t.Run("keyboard-only install and purge", func(t *testing.T) {
+		p := main
+		p.t = t
+		p.do(10*time.Second, chromedp.Navigate(srv.url+"/#/store"), chromedp.WaitVisible("#store-search"))
+		// From the search box: type, Tab to the first card, Enter.
+		p.do(10*time.Second, chromedp.Focus("#store-search"), chromedp.KeyEvent("hello-db"))
+		p.wait(10*time.Second, `document.querySelectorAll("#store-grid sh-app-card").length === 1`)
+		tabTo(t, p, `document.activeElement.matches("#store-grid sh-app-card a")`)
+		p.do(5*time.Second, chromedp.KeyEvent(kb.Enter))
+		p.wait(10*time.Second, `document.activeElement && document.activeElement.id === "install-open"`)
+		p.do(5*time.Second, chromedp.KeyEvent(kb.Enter))
+		p.wait(10*time.Second, `document.activeElement && document.activeElement.id === "install-name"`)
+		p.shot("16-keyboard-install")
+		p.do(5*time.Second, chromedp.KeyEvent(kb.Enter))
+		p.wait(long, `document.querySelector("#install-result .alert")`)
+		require.Contains(t, eval[string](p, `document.querySelector("#install-result").innerText`), "Installed and running")
+		p.wait(5*time.Second, `document.activeElement && document.activeElement.id === "install-myapps"`)
+		p.do(5*time.Second, chromedp.KeyEvent(kb.Enter))
+		p.wait(20*time.Second, `document.querySelector('#apps-list [data-name="hello-db"] sh-status[status="running"]')`)
+
+		// Purge: deleting data needs the app's name typed.
+		p.do(10*time.Second, chromedp.Navigate(srv.url+"/#/apps/hello-db"), chromedp.WaitVisible("#act-uninstall"),
+			chromedp.Click("#act-uninstall"), chromedp.WaitVisible("#data-delete"), chromedp.Click("#data-delete"))
+		assert.True(t, eval[bool](p, `document.querySelector("#uninstall-confirm").disabled`), "not before the name is typed")
+		p.do(5*time.Second, chromedp.SendKeys("#confirm-name", "hello-db"))
+		p.shot("17-purge-confirm")
+		p.do(5*time.Second, chromedp.Click("#uninstall-confirm"))
+		p.wait(long, `location.hash === "#/apps" && document.querySelector("#apps-list .empty")`)
+		assert.Empty(t, srv.volumes(t), "purge deleted the data volumes")
+		p.clean()
+	})
+
+	t.Run("failing install", func(t *testing.T) {
+		p := main
+		p.t = t
+		p.do(10*time.Second, chromedp.Navigate(srv.url+"/#/store/hello-broken"), chromedp.WaitVisible("#install-open"),
+			chromedp.Click("#install-open"), chromedp.WaitVisible("#install-name"), chromedp.Click("#install-submit"))
+		p.wait(long, `document.querySelector("#install-error")`)
+		p.wait(10*time.Second, `document.querySelector("#install-clean") || document.querySelector("#install-result p")`)
+		reason := eval[string](p, `document.querySelector("#install-result").innerText`)
+		assert.Contains(t, reason, "install failed")
+		p.shot("18-install-failed")
+		p.clean()
+	})
+
+	t.Run("server and administration", func(t *testing.T) {
+		p := main
+		p.t = t
+		p.do(10*time.Second, chromedp.Navigate(srv.url+"/#/server"), chromedp.WaitVisible("#stat-cpu"))
+		p.wait(10*time.Second, `document.querySelector("#docker dl")`)
+		p.shot("19-server")
+		p.do(10*time.Second, chromedp.Navigate(srv.url+"/#/admin/tokens"), chromedp.WaitVisible("#token-name"),
+			chromedp.SendKeys("#token-name", "ci"), chromedp.Click("#token-create"))
+		p.wait(10*time.Second, `document.querySelector("#new-token code")`)
+		assert.True(t, strings.HasPrefix(eval[string](p, `document.querySelector("#new-token code").textContent`), "shk_"))
+		p.shot("20-admin-tokens")
+		p.do(10*time.Second, chromedp.Navigate(srv.url+"/#/admin/users"), chromedp.WaitVisible("#new-user"),
+			chromedp.SendKeys("#new-user", "alice"), chromedp.SendKeys("#new-pass", "alice-password-1"), chromedp.Click("#user-add"))
+		p.wait(10*time.Second, `document.querySelector("#admin-users").innerText.includes("alice")`)
+		p.shot("21-admin-users")
+		p.do(10*time.Second, chromedp.Navigate(srv.url+"/#/admin/settings"), chromedp.WaitVisible("#set-registration"))
+		assert.Contains(t, eval[string](p, `document.querySelector("#port-range").textContent`), "19501")
+		p.shot("22-admin-settings")
+		p.do(10*time.Second, chromedp.Navigate(srv.url+"/#/admin/audit"))
+		p.wait(10*time.Second, `document.querySelector("#admin-audit").innerText.includes("install")`)
+		p.shot("23-admin-audit")
+		p.clean()
+	})
+
+	t.Run("phone width", func(t *testing.T) {
+		p := openPage(t, b, false)
+		p.do(10*time.Second, chromedp.EmulateViewport(360, 740, chromedp.EmulateScale(2), chromedp.EmulateMobile),
+			chromedp.Navigate(srv.url+"/#/store"))
+		p.wait(10*time.Second, `document.querySelectorAll("#store-grid sh-app-card").length >= 3`)
+		fits := `document.documentElement.scrollWidth <= window.innerWidth`
+		assert.True(t, eval[bool](p, fits), "the store fits 360 px")
+		p.shot("24-phone-store")
+		p.do(10*time.Second, chromedp.Navigate(srv.url+"/#/store/hello"), chromedp.WaitVisible("#install-open"),
+			chromedp.Click("#install-open"), chromedp.WaitVisible("#install-name"))
+		assert.True(t, eval[bool](p, fits), "the install dialog fits 360 px")
+		p.shot("25-phone-install")
+		p.do(10*time.Second, chromedp.Navigate(srv.url+"/#/apps"))
+		p.wait(10*time.Second, `document.querySelector("#apps-list > *")`)
+		assert.True(t, eval[bool](p, fits), "my apps fits 360 px")
+		p.shot("26-phone-apps")
+		p.do(10*time.Second, chromedp.Navigate(srv.url+"/#/server"), chromedp.WaitVisible("#stat-cpu"))
+		assert.True(t, eval[bool](p, fits), "the server view fits 360 px")
+		p.shot("27-phone-server")
+		p.clean()
+	})
+
+	t.Run("chinese", func(t *testing.T) {
+		p := openPage(t, b, true, wrongLogin)
+		p.do(30*time.Second, chromedp.Navigate(srv.url+"/"), chromedp.WaitVisible("#auth-lang"),
+			choose("#auth-lang", "zh"))
+		p.wait(10*time.Second, `document.querySelector("#login-submit").textContent === "登录"`)
+		p.do(10*time.Second, chromedp.SendKeys("#login-password", "wrong-password"), chromedp.Click("#login-submit"))
+		p.wait(20*time.Second, `document.querySelector(".auth [role=alert]")`)
+		assert.Contains(t, eval[string](p, `document.querySelector(".auth [role=alert]").innerText`), "用户名或密码错误",
+			"the API answers in the language the page speaks")
+		p.shot("28-zh-login-wrong")
+		p.do(10*time.Second, chromedp.Evaluate[chromedp.Void](`document.querySelector("#login-password").value = ""`),
+			chromedp.SendKeys("#login-password", password),
+			chromedp.Click("#login-submit"))
+		p.wait(20*time.Second, `document.querySelectorAll("#store-grid sh-app-card").length >= 3`)
+		assert.Contains(t, p.textNow(), "应用商店")
+		p.shot("29-zh-store")
+		// Keep the choice for this user: the header's switch saves it.
+		p.do(10*time.Second, choose("#lang-select", "zh"))
+		p.do(10*time.Second, chromedp.Navigate(srv.url+"/#/apps"))
+		p.wait(10*time.Second, `document.querySelector("#apps-list sh-status")`)
+		assert.Contains(t, p.textNow(), "我的应用")
+		p.shot("30-zh-apps")
+		p.do(10*time.Second, chromedp.Navigate(srv.url+"/#/server"), chromedp.WaitVisible("#stat-cpu"))
+		p.shot("31-zh-server")
+		p.clean()
+
+		// A new browser, same user: the console comes up in Chinese.
+		q := openPage(t, b, true)
+		q.do(30*time.Second, chromedp.Navigate(srv.url+"/"), chromedp.WaitVisible("#login-password"),
+			chromedp.SendKeys("#login-password", password), chromedp.Click("#login-submit"))
+		q.wait(20*time.Second, `document.querySelector("#nav a").textContent === "应用商店"`)
+		q.clean()
+	})
+
+	t.Run("expired session goes back to login", func(t *testing.T) {
+		p := main
+		p.t = t
+		// The session ends (here: logged out from another tab); the next
+		// request answers 401 and the page shows the login with a note.
+		p.allowed = append(p.allowed, allowance{401, regexp.MustCompile(`/api/v1/`)})
+		other := openPage(t, b, false)
+		other.do(10*time.Second, chromedp.Navigate(srv.url+"/#/store"), chromedp.WaitVisible("#logout"), chromedp.Click("#logout"))
+		other.wait(10*time.Second, `document.querySelector("#login-password")`)
+		p.do(10*time.Second, chromedp.Navigate(srv.url+"/#/apps"))
+		p.wait(20*time.Second, `document.querySelector("#login-password")`)
+		p.shot("32-session-ended")
+		p.clean()
+	})
+}
+
+// choose picks a value of a <select> as a user does: it changes, and says so.
+func choose(sel, value string) chromedp.Action[chromedp.Void] {
+	return chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => { const s = document.querySelector(%q);
+		s.value = %q; s.dispatchEvent(new Event("change", {bubbles: true})); })()`, sel, value))
+}
+
+// tabTo presses Tab until the expression holds (at most 40 times).
+func tabTo(t *testing.T, p *page, expr string) {
+	t.Helper()
+	for range 40 {
+		if eval[bool](p, expr) {
+			return
+		}
+		p.do(5*time.Second, chromedp.KeyEvent(kb.Tab))
+	}
+	t.Fatalf("Tab never reached %s", expr)
+}

@@ -1,0 +1,285 @@
+// One installation: status, ports, address, outputs (sensitive ones on
+// request), start / stop / restart / upgrade / uninstall, and its logs.
+
+import { api } from "../js/api.js";
+import { t, date, relative, percent } from "../js/i18n.js";
+import { h, errorBox, dialog, toast, copyButton, letterIcon, put, fill } from "../js/dom.js";
+import { poll, watchJob } from "../js/live.js";
+import * as form from "../js/form.js";
+import { appURLs, paramFields } from "./install.js";
+
+const BUSY = ["installing", "upgrading", "uninstalling"];
+
+export async function render(main, ctx) {
+  const name = ctx.args[0];
+  const canAct = ctx.user.role === "admin" || ctx.user.role === "operator";
+  let inst = await api.installation(name);
+  let stopJob = null;
+  const head = h("div");
+  const jobBox = h("div", { id: "job-box", "aria-live": "polite" });
+  const overview = h("div", { role: "tabpanel", id: "tab-overview", "aria-labelledby": "tabbtn-overview" });
+  const logs = h("div", { role: "tabpanel", id: "tab-logs", "aria-labelledby": "tabbtn-logs", hidden: true });
+  const tabs = tabList([["overview", t("app.tabOverview"), overview], ["logs", t("app.tabLogs"), logs]]);
+  put(main, h("p", {}, h("a", { href: "#/apps", text: "← " + t("apps.title") })), head, jobBox, tabs, overview, logs);
+
+  const drawHead = () => {
+    const busy = BUSY.includes(inst.status) || !!stopJob;
+    const urls = inst.status === "running" ? appURLs(inst) : [];
+    const act = (action, label, kind = "") => {
+      const b = h("button", { type: "button", class: "btn " + kind, id: "act-" + action, disabled: busy || !canAct }, label);
+      b.addEventListener("click", () => runAction(action));
+      return b;
+    };
+    const upgrade = h("button", { type: "button", class: "btn", id: "act-upgrade", disabled: busy || !canAct }, t("app.upgrade"));
+    upgrade.addEventListener("click", openUpgrade);
+    const remove = h("button", { type: "button", class: "btn danger", id: "act-uninstall", disabled: busy || !canAct }, t("app.uninstall"));
+    remove.addEventListener("click", openUninstall);
+    fill(head, h("div", { class: "panel" },
+      h("div", { class: "row", style: "gap:1rem;align-items:flex-start" },
+        letterIcon(inst.app || inst.name, true),
+        h("div", { style: "flex:1;min-width:12rem" },
+          h("div", { class: "row" }, h("h1", { text: inst.name }), h("sh-status", { status: inst.status, id: "app-status" })),
+          h("p", { class: "muted", text: t("apps.appVersion", { app: inst.app, version: inst.version || "?" }) + " · " +
+            t("apps.created", { when: date(inst.created) }) + " · " + t("apps.updated", { when: relative(inst.modified) }) }),
+          inst.reason && inst.status === "failed" ? h("div", { class: "alert bad", role: "alert", text: inst.reason }) : null,
+          h("div", { class: "row" },
+            urls.map((u) => h("a", { class: "btn primary", href: u.url, target: "_blank", rel: "noopener", id: "app-open" }, t("apps.open") + " (" + u.name + ")")),
+            inst.status === "stopped" ? act("start", t("app.start"), "primary") : act("stop", t("app.stop")),
+            act("restart", t("app.restart")), upgrade, remove)))));
+  };
+
+  const drawOverview = async () => {
+    const ports = Object.entries(inst.ports || {});
+    const outBox = h("div", { id: "outputs" });
+    fill(overview, 
+      h("div", { class: "panel" }, h("h2", { text: t("app.ports") }),
+        ports.length ? h("dl", { class: "facts" }, ports.map(([n, p]) => [h("dt", { text: n }), h("dd", { class: "mono", text: String(p) })]))
+          : h("p", { class: "muted", text: t("app.noPorts") }),
+        h("h2", { text: t("app.details") }),
+        h("dl", { class: "facts" },
+          h("dt", { text: t("app.container") }), h("dd", { class: "mono", text: inst.containerName || "" }),
+          h("dt", { text: t("app.version") }), h("dd", { text: inst.version || "" }),
+          h("dt", { text: t("app.createdAt") }), h("dd", { text: date(inst.created) }),
+          h("dt", { text: t("app.updatedAt") }), h("dd", { text: date(inst.modified) }))),
+      h("div", { class: "panel" }, h("h2", { text: t("app.outputs") }), outBox));
+    await drawOutputs(outBox, false);
+  };
+
+  const drawOutputs = async (box, reveal) => {
+    try {
+      const { outputs } = await api.outputs(name, reveal);
+      if (!outputs.length) { fill(box, h("p", { class: "muted", text: t("app.noOutputs") })); return; }
+      const hasSecret = outputs.some((o) => o.sensitive);
+      const btn = h("button", { type: "button", class: "btn small", id: "reveal" }, reveal ? t("app.hideSecrets") : t("app.revealSecrets"));
+      btn.addEventListener("click", () => drawOutputs(box, !reveal));
+      fill(box, h("dl", { class: "facts" }, outputs.map((o) => [h("dt", { text: o.name }),
+        h("dd", {}, o.sensitive && !o.revealed ? h("span", { class: "muted", text: "••••••••" })
+          : h("span", { class: "secret" }, h("code", { text: o.value }), o.sensitive ? copyButton(o.value, o.name) : null))])),
+      hasSecret && canAct ? h("p", {}, btn) : null);
+    } catch (err) {
+      fill(box, errorBox(err));
+    }
+  };
+
+  const follow = (job, label, after) => {
+    const bar = h("progress", { max: 100, value: job.progress || 0, "aria-label": label });
+    const line = h("span", { text: label });
+    fill(jobBox, h("div", { class: "panel" }, h("div", { class: "row" }, line), bar));
+    stopJob = watchJob(job.id, {
+      onEvent(ev) {
+        if (ev.progress) bar.value = ev.progress;
+        if (ev.type === "step") line.textContent = label + " — " + ev.step + " · " + percent(ev.progress || 0);
+      },
+      async onEnd(done, err) {
+        stopJob = null;
+        if (!done) { fill(jobBox, errorBox(err)); return; }
+        if (done.status === "succeeded") { jobBox.replaceChildren(); toast(t("app.jobDone", { what: label })); }
+        else fill(jobBox, h("div", { class: "alert bad", role: "alert", id: "job-error" }, h("strong", { text: t("app.jobFailed", { what: label }) }), h("div", { text: done.message || "" })));
+        if (after) { after(done); return; }
+        await refresh();
+      },
+    });
+    drawHead();
+  };
+
+  const runAction = async (action) => {
+    try {
+      const job = await api.action(name, action);
+      follow(job, t("app.doing." + action));
+    } catch (err) {
+      fill(jobBox, errorBox(err));
+    }
+  };
+
+  const openUpgrade = async () => {
+    let params = [];
+    try { params = (await api.app(inst.app)).parameters || []; } catch { /* catalogs without details: no parameters */ }
+    const list = form.fields(params, "upgrade").filter((f) => !f.generated);
+    const pf = paramFields(list, {});
+    const msg = h("div");
+    const go = h("button", { type: "submit", class: "btn primary", form: "upgrade-form" }, t("app.upgrade"));
+    const cancel = h("button", { type: "button", class: "btn" }, t("action.cancel"));
+    const f = h("form", { id: "upgrade-form", novalidate: true }, h("p", { class: "muted", text: t("app.upgradeIntro") }),
+      list.length ? h("fieldset", {}, h("legend", { text: t("install.parameters") }), pf.els) : null, msg);
+    const d = dialog(t("app.upgradeTitle", { name }), { body: [f], foot: [cancel, go] });
+    cancel.addEventListener("click", () => d.close());
+    f.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const values = pf.read();
+      const first = pf.showErrors(form.validate(list.map((x) => ({ ...x, required: false })), values));
+      if (first) { first.focus(); return; }
+      const p = {};
+      for (const x of list) {
+        const v = values[x.name];
+        if (x.input === "checkbox" ? v !== undefined : String(v).trim() !== "") p[x.name] = x.input === "checkbox" ? String(!!v) : String(v).trim();
+      }
+      go.disabled = true;
+      try {
+        const res = await api.upgrade(name, p);
+        d.close();
+        inst = res;
+        follow({ id: res.jobId, progress: 0 }, t("app.doing.upgrade"));
+      } catch (err) {
+        fill(msg, errorBox(err));
+        go.disabled = false;
+      }
+    });
+    (f.querySelector("input,select") || go).focus();
+  };
+
+  const openUninstall = () => {
+    const keep = h("input", { type: "radio", name: "data", id: "data-keep", value: "keep", checked: true });
+    const del = h("input", { type: "radio", name: "data", id: "data-delete", value: "delete" });
+    const confirmIn = h("input", { id: "confirm-name", autocomplete: "off", spellcheck: "false", "aria-describedby": "confirm-help" });
+    const confirmBox = h("div", { class: "field", hidden: true },
+      h("label", { for: "confirm-name", text: t("app.typeName", { name }) }), confirmIn,
+      h("span", { class: "help", id: "confirm-help", text: t("app.typeNameHelp") }));
+    const msg = h("div");
+    const go = h("button", { type: "submit", class: "btn danger", id: "uninstall-confirm", form: "uninstall-form" }, t("app.uninstall"));
+    const cancel = h("button", { type: "button", class: "btn" }, t("action.cancel"));
+    const update = () => {
+      confirmBox.hidden = !del.checked;
+      go.disabled = del.checked && confirmIn.value.trim() !== name;
+    };
+    for (const el of [keep, del, confirmIn]) el.addEventListener("input", update);
+    const f = h("form", { id: "uninstall-form" },
+      h("p", { text: t("app.uninstallIntro", { name }) }),
+      h("fieldset", {}, h("legend", { text: t("app.data") }),
+        h("div", { class: "field check" }, keep, h("label", { for: "data-keep", text: t("app.keepData") })),
+        h("div", { class: "field check" }, del, h("label", { for: "data-delete", text: t("app.deleteData") }))),
+      confirmBox, msg);
+    const d = dialog(t("app.uninstallTitle", { name }), { body: [f], foot: [cancel, go] });
+    cancel.addEventListener("click", () => d.close());
+    f.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      if (del.checked && confirmIn.value.trim() !== name) { confirmIn.focus(); return; }
+      go.disabled = true;
+      try {
+        const job = await api.uninstall(name, del.checked);
+        d.close();
+        follow(job, t("app.doing.uninstall"), (done) => {
+          if (done.status === "succeeded") {
+            toast(del.checked ? t("app.uninstalledPurged", { name }) : t("app.uninstalledKept", { name }));
+            ctx.navigate("#/apps");
+          } else refresh();
+        });
+      } catch (err) {
+        fill(msg, errorBox(err));
+        go.disabled = false;
+      }
+    });
+    keep.focus();
+    update();
+  };
+
+  const refresh = async () => {
+    try {
+      inst = await api.installation(name);
+    } catch (err) {
+      if (err.status === 404) { ctx.navigate("#/apps"); return; }
+      throw err;
+    }
+    drawHead();
+    if (!overview.hidden) await drawOverview();
+  };
+
+  drawHead();
+  await drawOverview();
+  drawLogs(logs, name);
+  if (BUSY.includes(inst.status) && inst.jobId) {
+    follow({ id: inst.jobId, progress: 0 }, t("status." + inst.status));
+  }
+  const stopPoll = poll(async () => {
+    if (stopJob) return;
+    const next = await api.installation(name);
+    if (next.status !== inst.status || next.modified !== inst.modified) { inst = next; drawHead(); }
+  }, 5000);
+  return () => { stopPoll(); stopJob?.(); logs.stop?.(); };
+}
+
+/** tabList builds an ARIA tab list (arrow keys move between tabs). */
+function tabList(items) {
+  const buttons = items.map(([id, label, panel], i) => {
+    const b = h("button", { type: "button", role: "tab", id: "tabbtn-" + id, "aria-controls": "tab-" + id,
+      "aria-selected": String(i === 0), tabindex: i === 0 ? "0" : "-1" }, label);
+    b.addEventListener("click", () => select(i));
+    b.addEventListener("keydown", (e) => {
+      if (e.key === "ArrowRight") select((i + 1) % items.length, true);
+      if (e.key === "ArrowLeft") select((i - 1 + items.length) % items.length, true);
+    });
+    return b;
+  });
+  const select = (n, focus) => {
+    items.forEach(([, , panel], i) => {
+      panel.hidden = i !== n;
+      buttons[i].setAttribute("aria-selected", String(i === n));
+      buttons[i].tabIndex = i === n ? 0 : -1;
+    });
+    if (focus) buttons[n].focus();
+    items[n][2].dispatchEvent(new Event("shown"));
+  };
+  return h("div", { role: "tablist", "aria-label": t("app.sections") }, buttons);
+}
+
+function drawLogs(panel, name) {
+  const tail = h("select", { id: "log-tail" }, [100, 500, 2000, 0].map((n) => h("option", { value: n, text: n ? String(n) : t("app.logAll") })));
+  const service = h("input", { id: "log-service", placeholder: t("app.logMain"), size: 12, autocomplete: "off" });
+  const followBox = h("input", { type: "checkbox", id: "log-follow" });
+  const reload = h("button", { type: "button", class: "btn", id: "log-reload" }, t("app.logLoad"));
+  const out = h("pre", { class: "log", id: "log-text", tabindex: "0", "aria-label": t("app.tabLogs"), "aria-live": "off" });
+  const err = h("div");
+  let ctrl = null;
+  const load = async () => {
+    ctrl?.abort();
+    ctrl = new AbortController();
+    err.replaceChildren();
+    out.textContent = "";
+    const opts = { tail: tail.value, service: service.value.trim(), signal: ctrl.signal };
+    try {
+      if (followBox.checked) {
+        await api.logs(name, { ...opts, follow: true, onText: (s) => {
+          out.textContent = (out.textContent + s).slice(-200000);
+          out.scrollTop = out.scrollHeight;
+        } });
+      } else {
+        out.textContent = (await api.logs(name, opts)) || t("app.logEmpty");
+        out.scrollTop = out.scrollHeight;
+      }
+    } catch (e) {
+      if (e.name !== "AbortError") fill(err, errorBox(e));
+    }
+  };
+  for (const el of [tail, followBox]) el.addEventListener("change", load);
+  service.addEventListener("change", load);
+  reload.addEventListener("click", load);
+  panel.stop = () => ctrl?.abort();
+  put(panel, h("div", { class: "panel" },
+    h("div", { class: "toolbar" },
+      h("label", { for: "log-tail", text: t("app.logTail") }), tail,
+      h("label", { for: "log-service", text: t("app.logService") }), service,
+      h("span", { class: "row" }, followBox, h("label", { for: "log-follow", text: t("app.logFollow") })),
+      reload),
+    err, out));
+  let loaded = false;
+  panel.addEventListener("shown", () => { if (!panel.hidden && !loaded) { loaded = true; load(); } });
+}
