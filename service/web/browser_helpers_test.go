@@ -20,6 +20,7 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
@@ -55,8 +56,8 @@ func screensDir(t *testing.T) string {
 	return dir
 }
 
-// page is one browser tab under test.
-type page struct {
+// tab is one browser tab under test.
+type tab struct {
 	t   *testing.T
 	ctx context.Context
 
@@ -78,14 +79,14 @@ var catalogDetails = allowance{404, regexp.MustCompile(`/api/v1/apps/[a-z0-9-]+$
 
 // openPage opens a tab; fresh gives it a browser context of its own (no
 // cookies or storage shared with other tabs).
-func openPage(t *testing.T, browserCtx context.Context, fresh bool, allowed ...allowance) *page {
+func openPage(t *testing.T, browserCtx context.Context, fresh bool, allowed ...allowance) *tab {
 	t.Helper()
 	var opts []chromedp.ContextOption
 	if fresh {
 		opts = append(opts, chromedp.WithNewBrowserContext())
 	}
 	ctx, cancel := chromedp.NewContext(browserCtx, opts...)
-	p := &page{t: t, ctx: ctx, allowed: append(allowed, catalogDetails)}
+	p := &tab{t: t, ctx: ctx, allowed: append(allowed, catalogDetails)}
 	t.Cleanup(func() { cancel() })
 	require.NoError(t, chromedp.Listen(ctx, p.record))
 	_, err := chromedp.Call(ctx, network.Enable, network.EnableParams{})
@@ -97,7 +98,7 @@ func openPage(t *testing.T, browserCtx context.Context, fresh bool, allowed ...a
 	return p
 }
 
-func (p *page) record(ev any) {
+func (p *tab) record(ev any) {
 	var problem string
 	switch ev := ev.(type) {
 	case *runtime.EventExceptionThrown:
@@ -122,6 +123,8 @@ func (p *page) record(ev any) {
 		if !ev.Canceled && ev.ErrorText != "net::ERR_ABORTED" {
 			problem = "request failed: " + ev.ErrorText + " " + string(ev.BlockedReason)
 		}
+	case *page.EventNavigatedWithinDocument:
+		p.t.Logf("page at %s (%s)", ev.URL, ev.NavigationType)
 	case *network.EventResponseReceived:
 		if ev.Response.Status >= 400 && !p.isAllowed(int(ev.Response.Status), ev.Response.URL) {
 			problem = fmt.Sprintf("HTTP %d: %s", ev.Response.Status, ev.Response.URL)
@@ -134,7 +137,7 @@ func (p *page) record(ev any) {
 	}
 }
 
-func (p *page) isAllowed(status int, url string) bool {
+func (p *tab) isAllowed(status int, url string) bool {
 	for _, a := range p.allowed {
 		if a.status == status && a.url.MatchString(url) {
 			return true
@@ -144,7 +147,7 @@ func (p *page) isAllowed(status int, url string) bool {
 }
 
 // do runs actions with a time limit.
-func (p *page) do(limit time.Duration, actions ...chromedp.Action[chromedp.Void]) {
+func (p *tab) do(limit time.Duration, actions ...chromedp.Action[chromedp.Void]) {
 	p.t.Helper()
 	ctx, cancel := context.WithTimeout(p.ctx, limit)
 	defer cancel()
@@ -155,7 +158,7 @@ func (p *page) do(limit time.Duration, actions ...chromedp.Action[chromedp.Void]
 }
 
 // wait waits until the JavaScript expression is truthy.
-func (p *page) wait(limit time.Duration, expr string) {
+func (p *tab) wait(limit time.Duration, expr string) {
 	p.t.Helper()
 	p.do(limit+5*time.Second, pollVoid(expr, limit))
 }
@@ -171,7 +174,7 @@ func pollVoid(expr string, limit time.Duration) chromedp.Action[chromedp.Void] {
 }
 
 // eval evaluates an expression and returns its value.
-func eval[T any](p *page, expr string) T {
+func eval[T any](p *tab, expr string) T {
 	p.t.Helper()
 	ctx, cancel := context.WithTimeout(p.ctx, 20*time.Second)
 	defer cancel()
@@ -181,7 +184,7 @@ func eval[T any](p *page, expr string) T {
 }
 
 // textNow returns the page's visible text, for failure messages.
-func (p *page) textNow() string {
+func (p *tab) textNow() string {
 	ctx, cancel := context.WithTimeout(p.ctx, 5*time.Second)
 	defer cancel()
 	s, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
@@ -192,7 +195,7 @@ func (p *page) textNow() string {
 }
 
 // shot saves a screenshot of the viewport as out/screens/<name>.png.
-func (p *page) shot(name string) {
+func (p *tab) shot(name string) {
 	p.t.Helper()
 	ctx, cancel := context.WithTimeout(p.ctx, 20*time.Second)
 	defer cancel()
@@ -209,7 +212,7 @@ func (p *page) shot(name string) {
 }
 
 // clean fails the test if the page logged an error or a request failed.
-func (p *page) clean() {
+func (p *tab) clean() {
 	p.t.Helper()
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -83,7 +83,9 @@ func TestConsole(t *testing.T) {
 		p.wait(long, `document.querySelector("#install-result .alert")`)
 		require.Contains(t, eval[string](p, `document.querySelector("#install-result").innerText`), "Installed and running",
 			"install result: %s\nlog: %s", p.textNow(), eval[string](p, `document.querySelector("#install-log").textContent`))
-		assert.NotEmpty(t, eval[string](p, `document.querySelector("#install-result code.credential")?.textContent || ""`),
+		// The address and the generated database password follow.
+		p.wait(20*time.Second, `document.querySelector("#install-result code.credential")`)
+		assert.Len(t, eval[string](p, `document.querySelector("#install-result code.credential").textContent`), 24,
 			"the generated database password is shown once")
 		p.shot("08-install-done")
 		appURL := eval[string](p, `document.querySelector("#install-result a.app-url").href`)
@@ -111,8 +113,9 @@ func TestConsole(t *testing.T) {
 		p.wait(10*time.Second, `document.querySelector("#outputs dl")`)
 		p.shot("11-app-page")
 		p.do(5*time.Second, chromedp.Click("#reveal"))
-		p.wait(10*time.Second, `document.querySelector("#outputs code")`)
-		p.do(5*time.Second, chromedp.Click("#act-stop"))
+		// Revealed secrets come with a copy button.
+		p.wait(10*time.Second, `document.querySelector("#outputs .secret button")`)
+		p.do(5*time.Second, chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`), chromedp.Click("#act-stop"))
 		p.wait(long, `document.querySelector('#app-status[status="stopped"]') && document.querySelector("#act-start:not([disabled])")`)
 		p.shot("12-app-stopped")
 		p.do(5*time.Second, chromedp.Click("#act-start"))
@@ -198,13 +201,13 @@ func TestConsole(t *testing.T) {
 		p.shot("20-admin-tokens")
 		p.do(10*time.Second, chromedp.Navigate(srv.url+"/#/admin/users"), chromedp.WaitVisible("#new-user"),
 			chromedp.SendKeys("#new-user", "alice"), chromedp.SendKeys("#new-pass", "alice-password-1"), chromedp.Click("#user-add"))
-		p.wait(10*time.Second, `document.querySelector("#admin-users").innerText.includes("alice")`)
+		p.wait(10*time.Second, `document.querySelector("#admin-users")?.innerText.includes("alice")`)
 		p.shot("21-admin-users")
 		p.do(10*time.Second, chromedp.Navigate(srv.url+"/#/admin/settings"), chromedp.WaitVisible("#set-registration"))
 		assert.Contains(t, eval[string](p, `document.querySelector("#port-range").textContent`), "19501")
 		p.shot("22-admin-settings")
 		p.do(10*time.Second, chromedp.Navigate(srv.url+"/#/admin/audit"))
-		p.wait(10*time.Second, `document.querySelector("#admin-audit").innerText.includes("install")`)
+		p.wait(10*time.Second, `document.querySelector("#admin-audit")?.innerText.includes("install")`)
 		p.shot("23-admin-audit")
 		p.clean()
 	})
@@ -288,7 +291,7 @@ func choose(sel, value string) chromedp.Action[chromedp.Void] {
 }
 
 // tabTo presses Tab until the expression holds (at most 40 times).
-func tabTo(t *testing.T, p *page, expr string) {
+func tabTo(t *testing.T, p *tab, expr string) {
 	t.Helper()
 	for range 40 {
 		if eval[bool](p, expr) {

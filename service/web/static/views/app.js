@@ -43,7 +43,8 @@ export async function render(main, ctx) {
             t("apps.created", { when: date(inst.created) }) + " · " + t("apps.updated", { when: relative(inst.modified) }) }),
           inst.reason && inst.status === "failed" ? h("div", { class: "alert bad", role: "alert", text: inst.reason }) : null,
           h("div", { class: "row" },
-            urls.map((u) => h("a", { class: "btn primary", href: u.url, target: "_blank", rel: "noopener", id: "app-open" }, t("apps.open") + " (" + u.name + ")")),
+            urls.map((u, i) => h("a", { class: "btn primary", href: u.url, target: "_blank", rel: "noopener", id: i ? undefined : "app-open" },
+              urls.length > 1 ? t("apps.open") + " (" + u.name + ")" : t("apps.open"))),
             inst.status === "stopped" ? act("start", t("app.start"), "primary") : act("stop", t("app.stop")),
             act("restart", t("app.restart")), upgrade, remove)))));
   };
@@ -93,7 +94,10 @@ export async function render(main, ctx) {
       async onEnd(done, err) {
         stopJob = null;
         if (!done) { fill(jobBox, errorBox(err)); return; }
-        if (done.status === "succeeded") { jobBox.replaceChildren(); toast(t("app.jobDone", { what: label })); }
+        if (done.status === "succeeded") {
+          jobBox.replaceChildren();
+          if (!after) toast(t("app.done." + done.action, { name }));
+        }
         else fill(jobBox, h("div", { class: "alert bad", role: "alert", id: "job-error" }, h("strong", { text: t("app.jobFailed", { what: label }) }), h("div", { text: done.message || "" })));
         if (after) { after(done); return; }
         await refresh();
@@ -205,7 +209,7 @@ export async function render(main, ctx) {
 
   drawHead();
   await drawOverview();
-  drawLogs(logs, name);
+  drawLogs(logs, name, inst.app);
   if (BUSY.includes(inst.status) && inst.jobId) {
     follow({ id: inst.jobId, progress: 0 }, t("status." + inst.status));
   }
@@ -241,9 +245,15 @@ function tabList(items) {
   return h("div", { role: "tablist", "aria-label": t("app.sections") }, buttons);
 }
 
-function drawLogs(panel, name) {
+function drawLogs(panel, name, app) {
   const tail = h("select", { id: "log-tail" }, [100, 500, 2000, 0].map((n) => h("option", { value: n, text: n ? String(n) : t("app.logAll") })));
-  const service = h("input", { id: "log-service", placeholder: t("app.logMain"), size: 12, autocomplete: "off" });
+  const service = h("select", { id: "log-service" }, h("option", { value: "", text: t("app.logMain") }));
+  // The services the catalog knows of (those that publish ports).
+  api.apps({ q: app }).then((res) => {
+    const entry = (res.apps || []).find((a) => a.name === app);
+    const names = [...new Set((entry?.ports || []).map((p) => p.service).filter(Boolean))];
+    for (const n of names) service.append(h("option", { value: n, text: n }));
+  }).catch(() => { /* the main service's log still works */ });
   const followBox = h("input", { type: "checkbox", id: "log-follow" });
   const reload = h("button", { type: "button", class: "btn", id: "log-reload" }, t("app.logLoad"));
   const out = h("pre", { class: "log", id: "log-text", tabindex: "0", "aria-label": t("app.tabLogs"), "aria-live": "off" });
@@ -254,7 +264,7 @@ function drawLogs(panel, name) {
     ctrl = new AbortController();
     err.replaceChildren();
     out.textContent = "";
-    const opts = { tail: tail.value, service: service.value.trim(), signal: ctrl.signal };
+    const opts = { tail: tail.value, service: service.value, signal: ctrl.signal };
     try {
       if (followBox.checked) {
         await api.logs(name, { ...opts, follow: true, onText: (s) => {

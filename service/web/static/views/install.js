@@ -169,14 +169,18 @@ function progress(d, inst, title, onDone) {
     async onEnd(job, err) {
       steps.querySelector(".current")?.classList.remove("current");
       if (!job) { fill(result, errorBox(err)); return; }
+      const heading = d.querySelector(".dlg-head h2");
       if (job.status === "succeeded") {
         bar.value = 100;
-        status.textContent = t("install.done");
+        status.hidden = true;
+        heading.textContent = t("install.doneTitle", { app: title });
         await succeeded(result, inst.name, d);
       } else {
-        status.textContent = t("install.failed");
+        status.hidden = true;
+        bar.hidden = true;
+        steps.lastElementChild?.classList.add("failed");
+        heading.textContent = t("install.failedHeading", { app: title });
         await failed(result, inst.name, job, lines);
-        log.parentElement.open = true;
       }
       const go = h("button", { type: "button", class: "btn primary", id: "install-myapps" }, t("install.toMyApps"));
       go.addEventListener("click", () => { d.close(); onDone?.(); });

@@ -20,12 +20,12 @@ export async function render(main) {
   }, 10000);
 }
 
-function stat(id, label, value, sub, pct, series, max) {
+function stat(id, label, value, sub, pct, series, max, valueClass = "") {
   const chart = document.createElement("sh-chart");
   chart.data = { values: series, max, label: t("server.lastHour", { what: label }) };
   return h("section", { class: "panel stat", id, "aria-label": label },
     h("div", { class: "muted", text: label }),
-    h("div", { class: "value", text: value }),
+    h("div", { class: "value " + valueClass, text: value }),
     sub && h("div", { class: "sub", text: sub }),
     pct !== undefined && h("div", { class: "meter", role: "presentation" }, h("span", { style: `width:${Math.min(100, pct)}%` })),
     series.length > 1 ? chart : h("div", { class: "sub", text: t("server.historySoon") }),
@@ -44,7 +44,7 @@ function draw(body, st, points) {
       stat("stat-cpu", t("server.cpu"), percent(st.cpuPercent), null, st.cpuPercent, col("cpuPercent"), 100),
       stat("stat-mem", t("server.memory"), percent(st.memoryPercent), t("server.ofTotal", { used: bytes(st.memoryUsed), total: bytes(st.memoryTotal) }), st.memoryPercent, col("memoryPercent"), 100),
       stat("stat-disk", t("server.disk"), percent(st.diskPercent), t("server.ofTotal", { used: bytes(st.diskUsed), total: bytes(st.diskTotal) }), st.diskPercent, col("diskPercent"), 100),
-      stat("stat-load", t("server.load"), cpus.map((v) => number(v, { maximumFractionDigits: 2 })).join(" · "), t("server.loadHelp"), undefined, col("load1"))),
+      stat("stat-load", t("server.load"), cpus.map((v) => number(v, { maximumFractionDigits: 2 })).join(" / "), t("server.loadHelp"), undefined, col("load1"), undefined, "load")),
     h("div", { class: "panel" }, h("h2", { text: t("server.host") }),
       h("dl", { class: "facts" },
         h("dt", { text: t("server.hostname") }), h("dd", { text: st.hostname || "" }),

@@ -1,0 +1,181 @@
+// Unit tests of the console's logic modules, run in the real browser by
+// TestConsoleUnits: the form made from a bundle's parameters, the message
+// catalogs, and the formats of numbers, sizes and dates per language.
+
+import * as form from "/ui/js/form.js";
+import * as i18n from "/ui/js/i18n.js";
+import { api, backoff } from "/ui/js/api.js";
+import { matches } from "/ui/views/store.js";
+
+const results = { passed: 0, failed: [] };
+function test(name, fn) {
+  try {
+    fn();
+    results.passed++;
+  } catch (err) {
+    results.failed.push(name + ": " + err.message);
+  }
+}
+function eq(got, want, what = "") {
+  const g = JSON.stringify(got), w = JSON.stringify(want);
+  if (g !== w) throw new Error(`${what} got ${g}, want ${w}`);
+}
+function ok(cond, what) { if (!cond) throw new Error(what); }
+
+const params = [
+  { name: "title", type: "string", default: "Hello", description: "Shown on the page" },
+  { name: "admin_password", type: "string", sensitive: true, required: true },
+  { name: "db_password", type: "string", sensitive: true, default: "", source: { output: "db_password" } },
+  { name: "workers", type: "integer", default: 2, minimum: 1, maximum: 8 },
+  { name: "ratio", type: "number" },
+  { name: "mode", type: "string", enum: ["small", "large"], default: "small" },
+  { name: "debug", type: "boolean", default: false },
+  { name: "purge", type: "boolean", default: false, applyTo: ["uninstall"] },
+  { name: "porter-state", type: "string" },
+  { name: "slug", type: "string", pattern: "[a-z]+", minLength: 2, maxLength: 5 },
+];
+
+test("fields: kinds of input from types", () => {
+  const f = form.fields(params, "install");
+  eq(f.map((x) => x.name), ["title", "admin_password", "db_password", "workers", "ratio", "mode", "debug", "slug"], "names");
+  eq(f.map((x) => x.input), ["text", "password", "password", "number", "number", "select", "checkbox", "text"], "inputs");
+  const byName = Object.fromEntries(f.map((x) => [x.name, x]));
+  eq(byName.admin_password.required, true, "required without default");
+  eq(byName.title.required, false, "a default makes it optional");
+  eq(byName.db_password.generated, true, "an empty sensitive default is generated");
+  eq(byName.admin_password.generated, false);
+  eq(byName.mode.enum, ["small", "large"]);
+});
+
+test("fields: applyTo picks the action", () => {
+  eq(form.fields(params, "uninstall").some((x) => x.name === "purge"), true);
+  eq(form.fields(params, "upgrade").some((x) => x.name === "purge"), false);
+});
+
+test("initial values are the defaults", () => {
+  const v = form.initial(form.fields(params));
+  eq(v.title, "Hello");
+  eq(v.workers, "2");
+  eq(v.debug, false);
+  eq(v.admin_password, "");
+});
+
+test("validate: each rule says what is wrong", () => {
+  const f = form.fields(params);
+  const good = { ...form.initial(f), admin_password: "x".repeat(12), slug: "abc" };
+  eq(form.validate(f, good), {}, "good values");
+  const bad = form.validate(f, { ...good, admin_password: "", workers: "2.5", ratio: "abc", mode: "huge", slug: "ABC" });
+  eq(bad.admin_password[0], "form.required");
+  eq(bad.workers[0], "form.integer");
+  eq(bad.ratio[0], "form.number");
+  eq(bad.mode[0], "form.enum");
+  eq(bad.slug[0], "form.pattern");
+  eq(form.validate(f, { ...good, workers: "9" }).workers, ["form.max", { max: 8 }]);
+  eq(form.validate(f, { ...good, workers: "0" }).workers, ["form.min", { min: 1 }]);
+  eq(form.validate(f, { ...good, slug: "a" }).slug, ["form.minLength", { n: 2 }]);
+  eq(form.validate(f, { ...good, slug: "abcdef" }).slug, ["form.maxLength", { n: 5 }]);
+  eq(form.validate(f, { ...good, db_password: "" }).db_password, undefined, "generated may stay empty");
+});
+
+test("parameters: only what the user set, as text", () => {
+  const f = form.fields(params);
+  const v = { ...form.initial(f), admin_password: " s3cret-pass ", workers: "4", debug: true };
+  eq(form.parameters(f, v), { admin_password: "s3cret-pass", workers: "4", debug: "true" });
+  eq(form.parameters(f, form.initial(f)), {}, "defaults and empty secrets are left to the bundle");
+});
+
+test("installation names follow the API's rule", () => {
+  eq(form.validateName("hello-db"), null);
+  eq(form.validateName("")[0], "form.nameRequired");
+  eq(form.validateName("Hello")[0], "form.nameBad");
+  eq(form.validateName("-x")[0], "form.nameBad");
+  eq(form.validateName("a".repeat(64))[0], "form.nameBad");
+  eq(form.validateName("hello", ["hello"]), ["form.nameTaken", { name: "hello" }]);
+});
+
+test("generated secrets are long, plain and different", () => {
+  const a = form.generateSecret(24), b = form.generateSecret(24);
+  eq(a.length, 24);
+  ok(/^[A-Za-z2-9]+$/.test(a), "letters and digits only: " + a);
+  ok(!/[01lIO]/.test(a), "no look-alikes: " + a);
+  ok(a !== b, "two secrets differ");
+});
+
+test("language from the browser", () => {
+  eq(i18n.pick("", null, ["zh-CN", "en"]), "zh");
+  eq(i18n.pick("", null, ["fr-FR", "en-GB"]), "en");
+  eq(i18n.pick("", null, ["fr"]), "en");
+  eq(i18n.pick("", "zh", ["en"]), "zh", "this browser's last choice");
+  eq(i18n.pick("en", "zh", ["zh"]), "en", "the user's saved choice wins");
+});
+
+test("back-off grows and stops at 30 s", () => {
+  eq([0, 1, 2, 3, 10].map(backoff), [1000, 2000, 4000, 8000, 30000]);
+});
+
+test("client-side search matches every word, in both languages", () => {
+  const a = { name: "nextcloud", title: "Nextcloud", description: "Files and calendars", category: "storage",
+    keywords: ["webdav"], titles: { zh: "Nextcloud 网盘" } };
+  ok(matches(a, "files webdav", ""), "words anywhere");
+  ok(matches(a, "网盘", ""), "the Chinese title");
+  ok(!matches(a, "files mail", ""), "every word must match");
+  ok(matches(a, "", "storage") && !matches(a, "", "cms"), "category");
+});
+
+async function catalogs() {
+  const en = await api.catalog("en");
+  const zh = await api.catalog("zh");
+  test("catalogs have the same keys", () => {
+    eq(Object.keys(zh).filter((k) => !(k in en)), [], "only in zh");
+    eq(Object.keys(en).filter((k) => !(k in zh)), [], "only in en");
+  });
+  test("catalogs have the same placeholders and no empty text", () => {
+    const ph = (s) => (s.match(/\{\w+\}/g) || []).sort().join();
+    for (const k of Object.keys(en)) {
+      ok(en[k].trim() && zh[k].trim(), "empty text for " + k);
+      eq(ph(zh[k]), ph(en[k]), k);
+    }
+  });
+  return { en, zh };
+}
+
+function formats({ en, zh }) {
+  const now = Date.parse("2026-03-04T05:06:07Z");
+  i18n.setCatalogs("en", en, en);
+  const enOut = { bytes: i18n.bytes(1536), big: i18n.bytes(5 * 1024 ** 3), pct: i18n.percent(12.5), num: i18n.number(12345),
+    rel: i18n.relative(now - 5 * 60e3, now), date: i18n.date(now), t: i18n.t("store.count", { n: 3 }) };
+  i18n.setCatalogs("zh", zh, en);
+  const zhOut = { bytes: i18n.bytes(1536), big: i18n.bytes(5 * 1024 ** 3), pct: i18n.percent(12.5), num: i18n.number(12345),
+    rel: i18n.relative(now - 5 * 60e3, now), date: i18n.date(now), t: i18n.t("store.count", { n: 3 }) };
+  test("formats in English", () => {
+    eq(enOut.bytes, "1.5 kB");
+    eq(enOut.big, "5 GB");
+    eq(enOut.pct, "12.5%");
+    eq(enOut.num, "12,345");
+    eq(enOut.rel, "5 minutes ago");
+    ok(enOut.date.includes("2026"), enOut.date);
+    eq(enOut.t, "3 apps");
+  });
+  test("formats in Chinese", () => {
+    eq(zhOut.bytes, "1.5 kB", "Chinese keeps the SI symbols");
+    eq(zhOut.num, "12,345");
+    eq(zhOut.pct, "12.5%");
+    eq(zhOut.rel, "5分钟前");
+    ok(zhOut.date.includes("2026年"), zhOut.date);
+    eq(zhOut.t, "共 3 个应用");
+  });
+  test("a missing key falls back to English, then to the key", () => {
+    i18n.setCatalogs("zh", { a: "甲" }, { a: "A", b: "B" });
+    eq([i18n.t("a"), i18n.t("b")], ["甲", "B"]);
+  });
+}
+
+(async () => {
+  try {
+    formats(await catalogs());
+  } catch (err) {
+    results.failed.push("setup: " + err.message);
+  }
+  document.getElementById("out").textContent = JSON.stringify(results, null, 1);
+  window.unitResults = results;
+})();
