@@ -40,16 +40,21 @@ test-images: base-images ## Build the offline fixture images (FROM scratch, noth
 registry: ## Run a throwaway OCI registry (docker-registry) on a free loopback port; prints its address
 	sh testdata/registry/run.sh
 
+.PHONY: browser-deps
+browser-deps: ## Install Debian's chromium and CJK fonts for the web console's browser tests (as root), when missing
+	@command -v chromium >/dev/null && fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-noto-cjk)
+
 .PHONY: test-unit
 test-unit: ## Run the unit tests
 	go test -count=1 ./...
 
 .PHONY: test-integration
-test-integration: build test-images ## Run the tests on the real Docker Engine
+test-integration: build test-images browser-deps ## Run the tests on the real Docker Engine
 	STACKHUB_BIN=$(CURDIR)/$(BIN) go test -count=1 -tags=integration -timeout $(INTEGRATION_TIMEOUT) -p 1 ./...
 
 .PHONY: test
-test: build test-images ## Run every test: unit, then integration and end-to-end on the real Docker Engine
+test: build test-images browser-deps ## Run every test: unit, then integration and end-to-end on the real Docker Engine
 	STACKHUB_BIN=$(CURDIR)/$(BIN) go test -count=1 -tags=integration -timeout $(INTEGRATION_TIMEOUT) -p 1 ./...
 
 .PHONY: fuzz

@@ -226,6 +226,9 @@ func (p *tab) clean() {
 type server struct {
 	url, prefix, token string
 	logs               *syncBuffer
+	cmd                *exec.Cmd
+	// stop ends the server (once; later calls do nothing).
+	stop func()
 }
 
 type syncBuffer struct {
@@ -269,15 +272,23 @@ func startServer(t *testing.T) *server {
 	cmd.Env = append(os.Environ(), "STACKHUB_API_TOKEN="+s.token)
 	cmd.Stdout, cmd.Stderr = s.logs, s.logs
 	require.NoError(t, cmd.Start())
+	s.cmd = cmd
+	var stopOnce sync.Once
+	s.stop = func() {
+		stopOnce.Do(func() {
+			_ = cmd.Process.Signal(os.Interrupt)
+			done := make(chan struct{})
+			go func() { _ = cmd.Wait(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(15 * time.Second):
+				_ = cmd.Process.Kill()
+				<-done
+			}
+		})
+	}
 	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			_ = cmd.Process.Kill()
-		}
+		s.stop()
 		if t.Failed() {
 			t.Logf("stackhub serve output:\n%s", s.logs.String())
 		}

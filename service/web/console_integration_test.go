@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 	"github.com/stretchr/testify/assert"
@@ -234,6 +235,21 @@ func TestConsole(t *testing.T) {
 		p.clean()
 	})
 
+	t.Run("dark theme", func(t *testing.T) {
+		p := openPage(t, b, false)
+		_, err := chromedp.Call(p.ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}})
+		require.NoError(t, err)
+		p.do(10*time.Second, chromedp.Navigate(srv.url+"/#/store"))
+		p.wait(10*time.Second, `document.querySelectorAll("#store-grid sh-app-card").length >= 3`)
+		assert.Equal(t, "rgb(15, 20, 28)", eval[string](p, `getComputedStyle(document.body).backgroundColor`), "the dark theme follows the system")
+		p.shot("33-dark-store")
+		p.do(10*time.Second, chromedp.Navigate(srv.url+"/#/apps"))
+		p.wait(10*time.Second, `document.querySelector("#apps-list > *")`)
+		p.shot("34-dark-apps")
+		p.clean()
+	})
+
 	t.Run("chinese", func(t *testing.T) {
 		p := openPage(t, b, true, wrongLogin)
 		p.do(30*time.Second, chromedp.Navigate(srv.url+"/"), chromedp.WaitVisible("#auth-lang"),
@@ -281,6 +297,28 @@ func TestConsole(t *testing.T) {
 		p.wait(20*time.Second, `document.querySelector("#login-password")`)
 		p.shot("32-session-ended")
 		p.clean()
+	})
+
+	// Last, as it ends the server: a lost connection is said, and retried.
+	t.Run("lost connection", func(t *testing.T) {
+		// The session above ended: log in afresh.
+		p := openPage(t, b, true)
+		p.do(30*time.Second, chromedp.Navigate(srv.url+"/"), chromedp.WaitVisible("#login-password"),
+			chromedp.SendKeys("#login-password", password), chromedp.Click("#login-submit"))
+		p.wait(20*time.Second, `document.querySelector("#store-grid sh-app-card")`)
+		p.do(10*time.Second, chromedp.Navigate(srv.url+"/#/server"), chromedp.WaitVisible("#stat-cpu"))
+		srv.stop()
+		p.wait(40*time.Second, `!document.querySelector("#conn").hidden`)
+		// In the language this user chose above.
+		assert.Contains(t, eval[string](p, `document.querySelector("#conn").textContent`), "重试")
+		p.shot("35-connection-lost")
+		// The failed requests are the point here; nothing else may fail.
+		p.mu.Lock()
+		for _, problem := range p.problems {
+			assert.Contains(t, problem, "ERR_CONNECTION_REFUSED")
+		}
+		p.problems = nil
+		p.mu.Unlock()
 	})
 }
 
