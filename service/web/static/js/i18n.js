@@ -91,7 +91,7 @@ export function relative(d, now = Date.now()) {
   const s = Math.round((new Date(d).getTime() - now) / 1000);
   const rtf = new Intl.RelativeTimeFormat(locale(), { numeric: "auto" });
   const a = Math.abs(s);
-  if (a < 45) return rtf.format(0, "second");
+  if (a < 45) return t("time.justNow");
   if (a < 2700) return rtf.format(Math.round(s / 60), "minute");
   if (a < 79200) return rtf.format(Math.round(s / 3600), "hour");
   return rtf.format(Math.round(s / 86400), "day");

@@ -142,7 +142,8 @@ function progress(d, inst, title, onDone) {
   const log = h("pre", { class: "log short", id: "install-log", tabindex: "0", "aria-label": t("install.log") });
   const result = h("div", { id: "install-result" });
   const lines = [];
-  fill(body, h("p", { class: "muted", text: t("install.background") }), status, bar, steps,
+  const note = h("p", { class: "muted", text: t("install.background") });
+  fill(body, note, status, bar, steps,
     h("details", {}, h("summary", { text: t("install.log") }), log), result);
   const close = h("button", { type: "button", class: "btn" }, t("action.close"));
   close.addEventListener("click", () => d.close());
@@ -170,6 +171,7 @@ function progress(d, inst, title, onDone) {
       steps.querySelector(".current")?.classList.remove("current");
       if (!job) { fill(result, errorBox(err)); return; }
       const heading = d.querySelector(".dlg-head h2");
+      note.hidden = true;
       if (job.status === "succeeded") {
         bar.value = 100;
         status.hidden = true;
@@ -178,7 +180,7 @@ function progress(d, inst, title, onDone) {
       } else {
         status.hidden = true;
         bar.hidden = true;
-        steps.lastElementChild?.classList.add("failed");
+        steps.classList.add("stopped");
         heading.textContent = t("install.failedHeading", { app: title });
         await failed(result, inst.name, job, lines);
       }
