@@ -5,7 +5,8 @@
 import * as form from "/ui/js/form.js";
 import * as i18n from "/ui/js/i18n.js";
 import { api, backoff } from "/ui/js/api.js";
-import { matches } from "/ui/views/store.js";
+import { matches, render as renderStore } from "/ui/views/store.js";
+import { openInstall } from "/ui/views/install.js";
 
 const results = { passed: 0, failed: [] };
 function test(name, fn) {
@@ -170,9 +171,60 @@ function formats({ en, zh }) {
   });
 }
 
+// until waits for cond to hold, up to ms.
+async function until(cond, ms = 5000) {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error("timed out waiting for " + cond);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+// The store against a catalog of 300 apps that pages on the server (the
+// test serves /api/v1/apps): the first page, more on request, search and
+// category filters, in the API's shape with localized titles.
+async function store({ en }) {
+  i18n.setCatalogs("en", en, en);
+  const main = document.getElementById("main");
+  const cards = () => main.querySelectorAll("#store-grid sh-app-card").length;
+  await renderStore(main, { args: [], user: { role: "admin" } });
+  const started = performance.now();
+  await until(() => cards() > 0);
+  test("store shows the first page of 300", () => {
+    eq(cards(), 48);
+    eq(main.querySelector("#store-count").textContent, "300 apps");
+    eq(main.querySelectorAll(".chips button").length, 7, "all + 6 categories");
+  });
+  main.querySelector(".pager button").click();
+  await until(() => cards() === 96);
+  const search = main.querySelector("#store-search");
+  search.value = "app 12";
+  search.dispatchEvent(new Event("input"));
+  await until(() => main.querySelector("#store-count").textContent === "11 apps");
+  test("search as you type asks the server", () => eq(cards(), 11));
+  search.value = "";
+  search.dispatchEvent(new Event("input"));
+  await until(() => cards() === 48);
+  [...main.querySelectorAll(".chips button")].find((b) => b.textContent.startsWith("Websites")).click();
+  await until(() => main.querySelector("#store-count").textContent === "50 apps");
+  test("a category filters", () => ok([...main.querySelectorAll("sh-app-card .chip")].every((c) => c.textContent === "Websites & CMS"), "only cms"));
+  await until(() => [...main.querySelectorAll("sh-app-card img.icon")].some((i) => i.complete && i.naturalWidth > 0));
+  test("catalog icons load; apps without one get a letter", () => ok(main.querySelector("sh-app-card .icon.letter") === null, "every cms app has an icon"));
+  results.storeMillis = Math.round(performance.now() - started);
+}
+
+// showInstall opens the install dialog of an app with every kind of
+// parameter, for a screenshot.
+window.showInstall = () => {
+  openInstall({ name: "wiki", title: "Wiki", version: "2.1.0", parameters: params }, { taken: ["wiki"] });
+  document.querySelector("#install-submit").click();
+};
+
 (async () => {
   try {
-    formats(await catalogs());
+    const cats = await catalogs();
+    formats(cats);
+    await store(cats);
   } catch (err) {
     results.failed.push("setup: " + err.message);
   }
