@@ -61,7 +61,15 @@ func main() {
 	clients := flag.Int("clients", 50, "concurrent clients of the load generator")
 	loadFor := flag.Duration("load", 5*time.Second, "duration of each load run")
 	samples := flag.Int("samples", 1000, "sequential requests per latency measurement")
+	only := flag.String("only", "", "measure one section alone: console (the web console, no installs)")
 	flag.Parse()
+	if *only == "console" {
+		if err := runConsole(*bin, *out, *catalog); err != nil {
+			fmt.Fprintln(os.Stderr, "Error:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*bin, *out, *catalog, *apps, *reps, *clients, *loadFor, *samples); err != nil {
 		fmt.Fprintln(os.Stderr, "Error:", err)
 		os.Exit(1)
@@ -134,6 +142,9 @@ func run(bin, outDir, catalog string, apps, reps, clients int, loadFor time.Dura
 
 	// api: latency and throughput with apps installed.
 	benchAPI(rep, s, apps, clients, loadFor, samples)
+	if err := benchConsole(rep, s, apps); err != nil {
+		fmt.Fprintln(os.Stderr, "bench: web console:", err)
+	}
 	time.Sleep(idleWait)
 	rss100, _ := s.rss()
 	rep.add("footprint", fmt.Sprintf("idle RSS, %d apps", apps), float64(rss100)/1e6, "MB", "<= 30", "")
@@ -184,6 +195,8 @@ type server struct {
 	client                                  *http.Client
 	// extra are further serve flags for the next start.
 	extra []string
+	// password is the admin's, for the web console's login.
+	password string
 }
 
 func startServer(bin, catalog, data string) (*server, error) {
@@ -201,7 +214,8 @@ func startServer(bin, catalog, data string) (*server, error) {
 	addr := l.Addr().String()
 	l.Close()
 	s := &server{bin: bin, catalog: catalog, data: data, addr: addr, token: "shk_" + randomHex(16), prefix: "bench" + randomHex(3),
-		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256}}}
+		password: "bench-" + randomHex(8),
+		client:   &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256}}}
 	return s, s.start()
 }
 
@@ -210,7 +224,7 @@ func (s *server) start() error {
 	s.cmd = exec.Command(s.bin, "serve", "--addr", s.addr, "--data", s.data, "--catalog", s.catalog, "--prefix", s.prefix,
 		"--port-min", "24001", "--port-max", "24999", "--log-level", "warn")
 	s.cmd.Args = append(s.cmd.Args, s.extra...)
-	s.cmd.Env = append(os.Environ(), "STACKHUB_API_TOKEN="+s.token, "STACKHUB_ADMIN_PASSWORD=bench-"+randomHex(8))
+	s.cmd.Env = append(os.Environ(), "STACKHUB_API_TOKEN="+s.token, "STACKHUB_ADMIN_PASSWORD="+s.password)
 	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
 	if err := s.cmd.Start(); err != nil {
 		return err
