@@ -121,7 +121,16 @@ func TestConsole(t *testing.T) {
 		p.shot("12-app-stopped")
 		p.do(5*time.Second, chromedp.Click("#act-start"))
 		p.wait(long, `document.querySelector('#app-status[status="running"]') && document.querySelector("#act-stop:not([disabled])")`)
-		p.do(5*time.Second, chromedp.Click("#tabbtn-logs"))
+		// Upgrade, here to the same version: the dialog, then the job.
+		p.do(5*time.Second, chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`), chromedp.Click("#act-upgrade"),
+			chromedp.WaitVisible("#upgrade-form"))
+		p.shot("12b-upgrade-dialog")
+		p.do(5*time.Second, chromedp.Click(`button[form="upgrade-form"]`))
+		p.wait(long, `document.querySelector('#app-status[status="running"]') && document.querySelector("#act-stop:not([disabled])") &&
+			!document.querySelector("#job-box progress")`)
+		assert.Empty(t, eval[string](p, `document.querySelector("#job-error")?.innerText || ""`))
+		p.wait(10*time.Second, `document.querySelector("#toasts").innerText.includes("hello-db upgraded") && document.querySelector("#outputs dl")`)
+		p.do(5*time.Second, chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`), chromedp.Click("#tabbtn-logs"))
 		p.wait(20*time.Second, `document.querySelector("#log-text").textContent.trim().length > 0`)
 		p.shot("13-app-logs")
 		// Follow keeps the stream open and shows new lines; stopping it is a cancel, not an error.
@@ -203,6 +212,8 @@ func TestConsole(t *testing.T) {
 		p.do(10*time.Second, chromedp.Navigate(srv.url+"/#/admin/users"), chromedp.WaitVisible("#new-user"),
 			chromedp.SendKeys("#new-user", "alice"), chromedp.SendKeys("#new-pass", "alice-password-1"), chromedp.Click("#user-add"))
 		p.wait(10*time.Second, `document.querySelector("#admin-users")?.innerText.includes("alice")`)
+		p.do(5*time.Second, choose(`select[aria-label="Role of alice"]`, "operator"))
+		p.wait(10*time.Second, `document.querySelector("#toasts").innerText.includes("alice is now Operator")`)
 		p.shot("21-admin-users")
 		p.do(10*time.Second, chromedp.Navigate(srv.url+"/#/admin/settings"), chromedp.WaitVisible("#set-registration"))
 		assert.Contains(t, eval[string](p, `document.querySelector("#port-range").textContent`), "19501")

@@ -116,14 +116,21 @@ export async function render(main, ctx) {
   };
 
   const openUpgrade = async () => {
-    let params = [];
-    try { params = (await api.app(inst.app)).parameters || []; } catch { /* catalogs without details: no parameters */ }
-    const list = form.fields(params, "upgrade").filter((f) => !f.generated);
+    let entry = null;
+    try {
+      entry = await api.app(inst.app);
+    } catch {
+      // Catalogs without GET /apps/{name}: the list has the version, no parameters.
+      try { entry = ((await api.apps({ q: inst.app })).apps || []).find((a) => a.name === inst.app) || null; } catch { /* no catalog entry */ }
+    }
+    const list = form.fields(entry?.parameters || [], "upgrade").filter((f) => !f.generated);
     const pf = paramFields(list, {});
     const msg = h("div");
     const go = h("button", { type: "submit", class: "btn primary", form: "upgrade-form" }, t("app.upgrade"));
     const cancel = h("button", { type: "button", class: "btn" }, t("action.cancel"));
-    const f = h("form", { id: "upgrade-form", novalidate: true }, h("p", { class: "muted", text: t("app.upgradeIntro") }),
+    const f = h("form", { id: "upgrade-form", novalidate: true },
+      h("p", { text: t("app.upgradeVersions", { from: inst.version || "?", to: entry?.version || "?" }) }),
+      list.length ? h("p", { class: "muted", text: t("app.upgradeIntro") }) : null,
       list.length ? h("fieldset", {}, h("legend", { text: t("install.parameters") }), pf.els) : null, msg);
     const d = dialog(t("app.upgradeTitle", { name }), { body: [f], foot: [cancel, go] });
     cancel.addEventListener("click", () => d.close());
