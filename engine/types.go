@@ -429,7 +429,7 @@ type OperationResult struct {
 }
 
 // BundleRuntime runs bundle actions; engine/cnab implements it with
-// cnab-go's docker driver.
+// cnab-go's action pipeline on its own invocation-image driver.
 type BundleRuntime interface {
 	Run(ctx context.Context, op *Operation) (*OperationResult, error)
 }

@@ -1,6 +1,7 @@
 // Package cnab is StackHub's adapter to cnab-go: it converts manifests into
-// CNAB bundle.json and runs bundle actions through cnab-go's docker driver.
-// It is the only package that imports cnab-go.
+// CNAB bundle.json and runs bundle actions through cnab-go's action
+// pipeline on its own invocation-image driver (driver.go), over the Engine
+// API. It is the only package that imports cnab-go.
 package cnab
 
 import (

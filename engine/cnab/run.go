@@ -3,11 +3,11 @@ package cnab
 import (
 	"context"
 	"encoding/json"
-
 	"fmt"
 	"io"
 	"os"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -15,10 +15,10 @@ import (
 	"github.com/cnabio/cnab-go/bundle"
 	"github.com/cnabio/cnab-go/claim"
 	"github.com/cnabio/cnab-go/driver"
-	"github.com/cnabio/cnab-go/driver/docker"
 	"github.com/cnabio/cnab-go/valuesource"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
+	"github.com/moby/moby/client"
 
 	"github.com/stackhub/stackhub/engine"
 )
@@ -30,11 +30,19 @@ const (
 	LabelRun          = "sh.stackhub.run"
 )
 
-// Runtime runs bundle actions through cnab-go's docker driver.
+// Runtime runs bundle actions through cnab-go's action pipeline and
+// StackHub's Driver (driver.go says why not cnab-go's docker driver).
 type Runtime struct {
 	// Socket is the Docker socket mounted into containers that are allowed
 	// to reach the host's Docker ("" = /var/run/docker.sock).
 	Socket string
+
+	// One Engine API client for every action: its connection pool is
+	// reused instead of one pool (and its idle connections) per action.
+	once   sync.Once
+	api    containerAPI
+	closer func() error
+	apiErr error
 }
 
 var _ engine.BundleRuntime = (*Runtime)(nil)
@@ -45,6 +53,31 @@ func NewRuntime(socket string) *Runtime {
 		socket = "/var/run/docker.sock"
 	}
 	return &Runtime{Socket: socket}
+}
+
+// client returns the shared Engine API client, made on first use from the
+// environment (DOCKER_HOST and friends), as the Docker CLI does.
+func (r *Runtime) client() (containerAPI, error) {
+	r.once.Do(func() {
+		if r.api != nil {
+			return
+		}
+		c, err := client.New(client.FromEnv, client.WithAPIVersionNegotiation())
+		if err != nil {
+			r.apiErr = fmt.Errorf("connect to docker: %w", err)
+			return
+		}
+		r.api, r.closer = c, c.Close
+	})
+	return r.api, r.apiErr
+}
+
+// Close releases the client's connections.
+func (r *Runtime) Close() error {
+	if r.closer != nil {
+		return r.closer()
+	}
+	return nil
 }
 
 // Run executes op.Action in a fresh invocation container and returns the
@@ -79,9 +112,9 @@ func (r *Runtime) Run(ctx context.Context, op *engine.Operation) (*engine.Operat
 		}
 	}
 
-	d := &docker.Driver{}
-	if err := d.SetConfig(map[string]string{"CLEANUP_CONTAINERS": "true"}); err != nil {
-		return nil, fmt.Errorf("configure docker driver: %w", err)
+	api, err := r.client()
+	if err != nil {
+		return nil, err
 	}
 	out, errw := op.Out, op.Err
 	if out == nil {
@@ -90,9 +123,7 @@ func (r *Runtime) Run(ctx context.Context, op *engine.Operation) (*engine.Operat
 	if errw == nil {
 		errw = out
 	}
-	d.SetContainerOut(out)
-	d.SetContainerErr(errw)
-	d.AddConfigurationOptions(r.containerOptions(op))
+	d := &Driver{api: api, configure: r.containerOptions(op), out: out, errw: errw}
 
 	a := action.New(d)
 	creds := valuesource.Set{}
@@ -126,8 +157,8 @@ func (r *Runtime) Run(ctx context.Context, op *engine.Operation) (*engine.Operat
 	return res, nil
 }
 
-func (r *Runtime) containerOptions(op *engine.Operation) docker.ConfigurationOption {
-	return func(cfg *container.Config, host *container.HostConfig) error {
+func (r *Runtime) containerOptions(op *engine.Operation) func(*container.Config, *container.HostConfig) {
+	return func(cfg *container.Config, host *container.HostConfig) {
 		if cfg.Labels == nil {
 			cfg.Labels = map[string]string{}
 		}
@@ -149,7 +180,6 @@ func (r *Runtime) containerOptions(op *engine.Operation) docker.ConfigurationOpt
 			}
 			host.Privileged = op.Privileged
 		}
-		return nil
 	}
 }
 

@@ -96,11 +96,13 @@ func runServe(ctx context.Context, f *Factory, opts *ServeOptions) error {
 	probe := host.New(log, host.Options{DataDir: cfg.DataDir, ListenAddr: cfg.Addr, Containers: dk.ManagedContainers, DockerInfo: dk.Info})
 	go probe.Start(ctx)
 
+	invoker := cnab.NewRuntime(dk.SocketPath())
+	defer invoker.Close()
 	eng, err := engine.New(engine.Config{
 		Prefix: cfg.Prefix, PortMin: cfg.PortMin, PortMax: cfg.PortMax, RuntimeBinary: cfg.RuntimeBinary,
 		JobConcurrency: cfg.Jobs, WaitTimeout: cfg.WaitTimeout, Version: Version,
 	}, engine.Deps{
-		Store: store, Docker: dk, Runtime: cnab.NewRuntime(dk.SocketPath()), Converter: cnab.Converter{},
+		Store: store, Docker: dk, Runtime: invoker, Converter: cnab.Converter{},
 		Host: probe, Catalog: catalog, Ports: engine.BindProber{}, Registry: registry.New(dk.API(), log), Logger: log,
 	})
 	if err != nil {
