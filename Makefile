@@ -9,6 +9,7 @@ BIN := bin/stackhub
 GO_SOURCES := $(shell find . -name '*.go' -not -path './.cache/*') go.mod go.sum
 INTEGRATION_TIMEOUT ?= 12m
 FUZZTIME ?= 60s
+SOAK_CYCLES ?= 500
 
 .DEFAULT_GOAL := help
 
@@ -51,6 +52,10 @@ test-integration: build test-images ## Run the tests on the real Docker Engine
 .PHONY: test
 test: build test-images ## Run every test: unit, then integration and end-to-end on the real Docker Engine
 	STACKHUB_BIN=$(CURDIR)/$(BIN) go test -count=1 -tags=integration -timeout $(INTEGRATION_TIMEOUT) -p 1 ./...
+
+.PHONY: soak
+soak: build test-images ## 500 install/uninstall cycles, 4 jobs: goroutines, open files, RSS and SQLite size every 50 (SOAK_CYCLES)
+	set -o pipefail; STACKHUB_BIN=$(CURDIR)/$(BIN) STACKHUB_SOAK_CYCLES=$(SOAK_CYCLES) go test -count=1 -tags=integration -timeout 90m -run '^TestSoak$$' -v ./cmd/stackhub/ 2>&1 | grep -v 'level='
 
 .PHONY: fuzz
 fuzz: ## Run every fuzz target for FUZZTIME each (60s by default)

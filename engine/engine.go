@@ -39,7 +39,14 @@ type Config struct {
 	// DebianBase is the base image of bundles that use exec or a dockerfile
 	// template (default stackhub/debian-base:bookworm, see `make base-images`).
 	DebianBase string
+	// History is how many runs and jobs of each installation are kept
+	// (default DefaultHistory); older ones are deleted as new ones end, so
+	// that the database does not grow with every action ever run.
+	History int
 }
+
+// DefaultHistory is Config.History's default.
+const DefaultHistory = 50
 
 // Deps are the engine's adapters.
 type Deps struct {

@@ -90,10 +90,32 @@ func (e *Engine) refreshLive(ctx context.Context, installation string) {
 	e.live.set(p, cs)
 }
 
+// Reconnection pauses of the Docker event stream: doubled after each
+// stream that broke soon after it opened, back to the first once a stream
+// has lasted watchHealthy. A daemon that is down or restarting is not
+// hammered, and a one-off break is repaired at once.
+const (
+	watchBackoffMin = time.Second
+	watchBackoffMax = time.Minute
+	watchHealthy    = time.Minute
+)
+
+// nextBackoff is the pause before reconnecting after a stream that lasted
+// lived, when the previous pause was prev.
+func nextBackoff(prev, lived time.Duration) time.Duration {
+	if lived >= watchHealthy || prev <= 0 {
+		return watchBackoffMin
+	}
+	return min(2*prev, watchBackoffMax)
+}
+
 // watch keeps liveState current: a full listing, then one project re-read
-// per container event; on a broken stream it lists again after a pause.
+// per container event; on a broken stream it lists again after a pause
+// that grows while the stream keeps breaking.
 func (e *Engine) watch(ctx context.Context) {
+	var pause time.Duration
 	for ctx.Err() == nil {
+		opened := time.Now()
 		evCtx, cancel := context.WithCancel(ctx)
 		events, errs := e.deps.Docker.Events(evCtx)
 		all, err := e.deps.Docker.ManagedContainers(ctx)
@@ -128,10 +150,13 @@ func (e *Engine) watch(ctx context.Context) {
 		}
 		cancel()
 		e.live.setReady(false)
+		pause = nextBackoff(pause, time.Since(opened))
+		t := time.NewTimer(pause)
 		select {
 		case <-ctx.Done():
-		case <-time.After(2 * time.Second):
+		case <-t.C:
 		}
+		t.Stop()
 	}
 }
 

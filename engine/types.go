@@ -303,7 +303,18 @@ type Store interface {
 	// ListJobEvents returns a job's events in Seq order.
 	ListJobEvents(ctx context.Context, jobID string) ([]*JobEvent, error)
 
+	// PruneHistory keeps the newest keep runs and finished jobs of an
+	// installation and deletes older ones, except the runs that hold its
+	// last run and the latest value of each output.
+	PruneHistory(ctx context.Context, namespace, installation string, keep int) (PruneStats, error)
+
 	Close() error
+}
+
+// PruneStats counts what PruneHistory deleted.
+type PruneStats struct {
+	Runs int
+	Jobs int
 }
 
 // Docker is the narrow view of the Docker Engine that the orchestrator needs.

@@ -25,6 +25,7 @@ type Config struct {
 	PortMin       int
 	PortMax       int
 	Jobs          int
+	History       int
 	WaitTimeout   time.Duration
 	LogLevel      string
 	Lang          string
@@ -51,6 +52,7 @@ func settings() []setting {
 		{"port-min", "9001", "lowest host port handed to apps", intSetter(func(c *Config, n int) { c.PortMin = n })},
 		{"port-max", "9999", "highest host port handed to apps", intSetter(func(c *Config, n int) { c.PortMax = n })},
 		{"jobs", "4", "how many installs, upgrades and uninstalls run at once", intSetter(func(c *Config, n int) { c.Jobs = n })},
+		{"history", "50", "how many runs and jobs of each installation are kept (older ones are deleted)", intSetter(func(c *Config, n int) { c.History = n })},
 		{"wait-timeout", "2m", "how long an install waits for its containers to be healthy", func(c *Config, v string) error {
 			d, err := time.ParseDuration(v)
 			if err != nil {
