@@ -84,6 +84,7 @@ func run(bin, outDir, catalog string, apps, reps, clients int, loadFor time.Dura
 	// 10 s without requests, as the reading with the apps below.
 	time.Sleep(idleWait)
 	rss0, _ := s.rss()
+	goroutines0, _ := s.goroutines()
 
 	// install: StackHub, docker-compose and the Engine API floor, interleaved.
 	if err := benchInstall(rep, s, catalog, reps); err != nil {
@@ -102,6 +103,18 @@ func run(bin, outDir, catalog string, apps, reps, clients int, loadFor time.Dura
 		}
 		installed += n
 	}
+	// idle after the scale runs: every action of the runs above has ended;
+	// the service must be as quiet as it was before them.
+	s.client.CloseIdleConnections()
+	time.Sleep(idleWait)
+	if cpu, err := s.idleCPU(10 * time.Second); err == nil {
+		rep.add("idle", "CPU share over 10 s after the scale runs", cpu, "%", "<= 1", "of one core")
+	}
+	if g, err := s.goroutines(); err == nil {
+		rep.add("idle", "goroutines before any install", float64(goroutines0), "", "", "")
+		rep.add("idle", "goroutines after the scale runs", float64(g), "", fmt.Sprintf("<= %d", goroutines0+4), "the baseline, give or take pooled workers")
+	}
+
 	// The apps of the api and footprint sections check their health every
 	// 30 s, as real apps do: a hundred fixtures checked every second (what
 	// makes installs quick to measure) keep two cores busy with runc execs,
@@ -245,6 +258,70 @@ func (s *server) cleanup() {
 	_ = s.stop()
 	removeByName("^" + s.prefix + "-")
 	_ = os.RemoveAll(s.data)
+}
+
+// clockTicks is the kernel's USER_HZ, the unit of /proc/<pid>/stat's CPU
+// times: 100 on every Linux architecture StackHub runs on.
+const clockTicks = 100
+
+// cpuTicks is the serve process's user plus system CPU time in ticks.
+func (s *server) cpuTicks() (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) may hold spaces: count from its ")".
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("short /proc stat: %q", b)
+	}
+	utime, err := strconv.ParseInt(f[11], 10, 64)
+	if err != nil {
+		return 0, err
+	}
+	stime, err := strconv.ParseInt(f[12], 10, 64)
+	return utime + stime, err
+}
+
+// idleCPU is the share of one core the service uses over d without
+// requests, in percent.
+func (s *server) idleCPU(d time.Duration) (float64, error) {
+	t0, err := s.cpuTicks()
+	if err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	time.Sleep(d)
+	t1, err := s.cpuTicks()
+	if err != nil {
+		return 0, err
+	}
+	return float64(t1-t0) / clockTicks / time.Since(start).Seconds() * 100, nil
+}
+
+// goroutines is the service's goroutine count, from its pprof endpoint.
+func (s *server) goroutines() (int, error) {
+	req, err := http.NewRequest(http.MethodGet, "http://"+s.addr+"/debug/pprof/goroutine?debug=1", nil)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Authorization", "Bearer "+s.token)
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, err
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	n, ok := strings.CutPrefix(line, "goroutine profile: total ")
+	if !ok {
+		return 0, fmt.Errorf("no goroutine count in %q", line)
+	}
+	s.client.CloseIdleConnections()
+	return strconv.Atoi(strings.TrimSpace(n))
 }
 
 // rss is the resident memory of the serve process in bytes.
