@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 )
@@ -134,7 +135,9 @@ func (e *Engine) watch(ctx context.Context) {
 				if !ok {
 					break loop
 				}
-				if ev.Project == "" {
+				// exec_* events (healthcheck runs) change nothing shown;
+				// engine/docker filters them out already.
+				if ev.Project == "" || strings.HasPrefix(ev.Action, "exec_") {
 					continue
 				}
 				cs, err := e.deps.Docker.ProjectContainers(ctx, ev.Project)

@@ -363,9 +363,20 @@ func (c *Client) RemoveInvocations(ctx context.Context, runIDs []string) error {
 	return errors.Join(errs...)
 }
 
+// stateEvents are the container events that change a container's state,
+// health or name.
+var stateEvents = []string{"create", "start", "restart", "stop", "die", "kill", "oom",
+	"pause", "unpause", "destroy", "rename", "update", "health_status"}
+
 // Events streams the container events of StackHub's projects.
 func (c *Client) Events(ctx context.Context) (<-chan engine.ContainerEvent, <-chan error) {
-	f := make(client.Filters).Add("type", "container").Add("label", LabelManaged+"=true")
+	// Only the events that change what the engine shows: not exec_create,
+	// exec_start and exec_die, which every healthcheck run emits (three per
+	// container per interval: with twenty apps checked every second the
+	// idle service would re-read sixty projects a second). The daemon
+	// matches health_status as a prefix of "health_status: healthy".
+	f := make(client.Filters).Add("type", "container").Add("label", LabelManaged+"=true").
+		Add("event", stateEvents...)
 	res := c.api.Events(ctx, client.EventsListOptions{Filters: f})
 	out := make(chan engine.ContainerEvent)
 	errc := make(chan error, 1)

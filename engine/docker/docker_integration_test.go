@@ -150,3 +150,42 @@ func TestClientAgainstRealEngine(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotEmpty(t, info.Version)
 }
+
+// TestEventsOmitExecs checks that the event stream carries state changes
+// but not the exec events every healthcheck run emits.
+func TestEventsOmitExecs(t *testing.T) {
+	c, err := docker.New()
+	require.NoError(t, err)
+	require.NoError(t, c.Ping(t.Context()), "a Docker Engine must answer")
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	project := "shevents-" + hex.EncodeToString(b)
+	name := project + "-web"
+	t.Cleanup(func() { _ = exec.Command("docker", "rm", "-f", name).Run() })
+
+	events, errs := c.Events(t.Context())
+	run(t, "docker", "run", "-d", "--name", name, "--label", docker.LabelProject+"="+project,
+		"--label", docker.LabelManaged+"=true", "stackhub-test/hello:1")
+	run(t, "docker", "exec", "-d", name, "/app", "hello")
+	run(t, "docker", "kill", name)
+
+	var actions []string
+	timeout := time.After(30 * time.Second)
+	for !slices.Contains(actions, "die") {
+		select {
+		case ev := <-events:
+			if ev.Project == project {
+				actions = append(actions, ev.Action)
+			}
+		case err := <-errs:
+			t.Fatalf("event stream: %v", err)
+		case <-timeout:
+			t.Fatalf("no die event; got %v", actions)
+		}
+	}
+	assert.Contains(t, actions, "start")
+	assert.Contains(t, actions, "kill")
+	for _, a := range actions {
+		assert.False(t, strings.HasPrefix(a, "exec_"), "exec event %q in %v", a, actions)
+	}
+}
