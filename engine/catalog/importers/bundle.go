@@ -61,6 +61,11 @@ func Convert(ctx context.Context, s *Spec) Result {
 		res.Reasons = slices.Compact(refuse)
 		return res
 	}
+	// Parameters whose variable only served the store's own tooling
+	// (reverse proxy labels, now removed) are dropped.
+	if out, err := yaml.Marshal(c.doc); err == nil {
+		s.Params = slices.DeleteFunc(slices.Clone(s.Params), func(p Param) bool { return !Uses(out, p.Env) })
+	}
 	b, err := render(s, c, res.Warnings)
 	if err == nil {
 		err = verify(ctx, b, s, c)

@@ -164,7 +164,7 @@ func Read(dir string) (*importers.Spec, error) {
 	}
 	if importers.Uses(raw, "APP_PASSWORD") {
 		s.Secrets = append(s.Secrets, importers.Secret{Name: "app_password", Length: 24, Alphabet: "alnum",
-			Description: "Password Umbrel calls APP_PASSWORD (the app's login password)", Show: true})
+			Description: "Password Umbrel calls APP_PASSWORD, the app's login password", Show: true})
 	}
 	if importers.Uses(raw, "APP_DOMAIN") || importers.Uses(raw, "DEVICE_DOMAIN_NAME") || importers.Uses(raw, "DEVICE_HOSTNAME") {
 		var def any = "localhost"
