@@ -115,30 +115,52 @@ type porterParam struct {
 	Sensitive   bool           `yaml:"sensitive,omitempty"`
 	Default     any            `yaml:"default,omitempty"`
 	Source      map[string]any `yaml:"source,omitempty"`
+	ApplyTo     []string       `yaml:"applyTo,omitempty"`
 }
 
 type porterOutput struct {
-	Name        string `yaml:"name"`
-	Description string `yaml:"description,omitempty"`
-	Type        string `yaml:"type"`
-	Sensitive   bool   `yaml:"sensitive,omitempty"`
+	Name        string   `yaml:"name"`
+	Description string   `yaml:"description,omitempty"`
+	Type        string   `yaml:"type"`
+	Sensitive   bool     `yaml:"sensitive,omitempty"`
+	ApplyTo     []string `yaml:"applyTo"`
 }
 
 type porterManifest struct {
-	SchemaVersion string                  `yaml:"schemaVersion"`
-	Name          string                  `yaml:"name"`
-	Version       string                  `yaml:"version"`
-	Description   string                  `yaml:"description"`
-	Registry      string                  `yaml:"registry"`
-	Custom        map[string]any          `yaml:"custom"`
-	Mixins        []string                `yaml:"mixins"`
-	Required      []string                `yaml:"required"`
-	Parameters    []porterParam           `yaml:"parameters,omitempty"`
-	Outputs       []porterOutput          `yaml:"outputs"`
-	Install       []map[string]mixin.Step `yaml:"install"`
-	Upgrade       []map[string]mixin.Step `yaml:"upgrade"`
-	Uninstall     []map[string]mixin.Step `yaml:"uninstall"`
+	SchemaVersion string                     `yaml:"schemaVersion"`
+	Name          string                     `yaml:"name"`
+	Version       string                     `yaml:"version"`
+	Description   string                     `yaml:"description"`
+	Registry      string                     `yaml:"registry"`
+	Custom        map[string]any             `yaml:"custom"`
+	Mixins        []string                   `yaml:"mixins"`
+	Required      []string                   `yaml:"required"`
+	Parameters    []porterParam              `yaml:"parameters,omitempty"`
+	Outputs       []porterOutput             `yaml:"outputs"`
+	Install       []map[string]mixin.Step    `yaml:"install"`
+	Upgrade       []map[string]mixin.Step    `yaml:"upgrade"`
+	Uninstall     []map[string]uninstallStep `yaml:"uninstall"`
+	CustomActions map[string]customAction    `yaml:"customActions"`
+	Start         []map[string]mixin.Step    `yaml:"start"`
+	Stop          []map[string]mixin.Step    `yaml:"stop"`
+	Restart       []map[string]mixin.Step    `yaml:"restart"`
 }
+
+// uninstallStep is the uninstall step; purge is templated, which
+// mixin.Step cannot hold.
+type uninstallStep struct {
+	Description string   `yaml:"description"`
+	Compose     []string `yaml:"compose"`
+	Purge       string   `yaml:"purge"`
+}
+
+type customAction struct {
+	Description string `yaml:"description"`
+	Modifies    bool   `yaml:"modifies"`
+}
+
+// deploying are the actions whose step deploys the compose project.
+var deploying = []string{"install", "upgrade"}
 
 // meta is the catalog metadata, custom.stackhub.
 type meta struct {
@@ -206,7 +228,7 @@ func render(s *Spec, c *converted, warnings []string) (*Bundle, error) {
 		Required:      []string{"docker"},
 	}
 	for _, p := range s.Params {
-		pp := porterParam{Name: p.Name, Description: p.Description, Type: p.Type, Sensitive: p.Sensitive, Default: p.Default}
+		pp := porterParam{Name: p.Name, Description: p.Description, Type: p.Type, Sensitive: p.Sensitive, Default: p.Default, ApplyTo: deploying}
 		if pp.Type == "" {
 			pp.Type = "string"
 		}
@@ -214,22 +236,34 @@ func render(s *Spec, c *converted, warnings []string) (*Bundle, error) {
 	}
 	for _, sec := range s.Secrets {
 		pm.Parameters = append(pm.Parameters, porterParam{Name: sec.Name, Description: sec.Description + " (generated on first install)",
-			Type: "string", Sensitive: true, Default: "", Source: map[string]any{"output": sec.Name}})
+			Type: "string", Sensitive: true, Default: "", Source: map[string]any{"output": sec.Name}, ApplyTo: deploying})
 	}
+	pm.Parameters = append(pm.Parameters, porterParam{Name: "purge", Description: "Uninstall also deletes the app's data (its volumes) and generated secrets",
+		Type: "boolean", Default: false, ApplyTo: []string{"uninstall"}})
 	for _, p := range c.ports {
 		desc := fmt.Sprintf("Host port of %s's container port %d", p.Service, p.Target.N)
 		if p.Protocol == "udp" {
 			desc += "/udp"
 		}
-		pm.Outputs = append(pm.Outputs, porterOutput{Name: p.Name, Description: desc, Type: "string"})
+		pm.Outputs = append(pm.Outputs, porterOutput{Name: p.Name, Description: desc, Type: "string", ApplyTo: deploying})
 	}
-	pm.Outputs = append(pm.Outputs, porterOutput{Name: "containerName", Description: "Name of the main container", Type: "string"})
+	pm.Outputs = append(pm.Outputs, porterOutput{Name: "containerName", Description: "Name of the main container", Type: "string", ApplyTo: deploying})
 	for _, sec := range s.Secrets {
-		pm.Outputs = append(pm.Outputs, porterOutput{Name: sec.Name, Description: sec.Description, Type: "string", Sensitive: true})
+		pm.Outputs = append(pm.Outputs, porterOutput{Name: sec.Name, Description: sec.Description, Type: "string", Sensitive: true, ApplyTo: deploying})
 	}
 	pm.Install = []map[string]mixin.Step{{mixin.Name: step(s, c, "Deploy")}}
 	pm.Upgrade = []map[string]mixin.Step{{mixin.Name: step(s, c, "Upgrade")}}
-	pm.Uninstall = []map[string]mixin.Step{{mixin.Name: {Description: "Remove " + s.Title.En, Compose: mixin.StringList{ComposeFile}}}}
+	pm.Uninstall = []map[string]uninstallStep{{mixin.Name: {Description: "Remove " + s.Title.En, Compose: []string{ComposeFile},
+		Purge: "${ bundle.parameters.purge }"}}}
+	pm.CustomActions = map[string]customAction{}
+	for _, a := range []struct {
+		name string
+		list *[]map[string]mixin.Step
+	}{{"start", &pm.Start}, {"stop", &pm.Stop}, {"restart", &pm.Restart}} {
+		verb := strings.ToUpper(a.name[:1]) + a.name[1:]
+		pm.CustomActions[a.name] = customAction{Description: verb + " the app", Modifies: true}
+		*a.list = []map[string]mixin.Step{{mixin.Name: {Description: verb + " " + s.Title.En, Compose: mixin.StringList{ComposeFile}}}}
+	}
 
 	var manifest bytes.Buffer
 	enc = yaml.NewEncoder(&manifest)
