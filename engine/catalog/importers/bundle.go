@@ -170,6 +170,7 @@ type meta struct {
 	Keywords      []string          `yaml:"keywords,omitempty"`
 	Homepage      string            `yaml:"homepage"`
 	AppVersion    string            `yaml:"appVersion"`
+	Requirements  map[string]int    `yaml:"requirements,omitempty"`
 	Architectures []string          `yaml:"architectures,omitempty"`
 	Icon          string            `yaml:"icon,omitempty"`
 	IconURL       string            `yaml:"iconURL,omitempty"`
@@ -200,6 +201,9 @@ func render(s *Spec, c *converted, warnings []string) (*Bundle, error) {
 		Title: s.Title, Description: s.Description, Category: s.Category, Keywords: s.Keywords,
 		Homepage: s.Homepage, AppVersion: s.AppVersion, Architectures: s.Architectures, IconURL: s.IconURL,
 		Source: map[string]string{"store": s.Store, "app": s.ID},
+	}
+	if mb := (c.memory + 1<<20 - 1) >> 20; mb > 0 {
+		m.Requirements = map[string]int{"memoryMB": int(mb)}
 	}
 	if s.Icon != "" {
 		data, err := os.ReadFile(filepath.Join(s.Dir, s.Icon))

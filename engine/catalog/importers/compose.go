@@ -26,9 +26,11 @@ type converted struct {
 	// published holds each port's published side as the store wrote it.
 	published []string
 	web       string // name of the web port, "" if none
-	refuse    map[string]string
-	warnings  []string
-	notes     []string
+	// memory is the sum of the services' memory reservations, in bytes.
+	memory   int64
+	refuse   map[string]string
+	warnings []string
+	notes    []string
 }
 
 func (c *converted) refusef(key, format string, args ...any) {
@@ -198,6 +200,7 @@ func (c *converted) checkService(s *Spec, name string, svc map[string]any, alias
 		}
 		if res, ok := deploy["resources"].(map[string]any); ok {
 			if rsv, ok := res["reservations"].(map[string]any); ok {
+				c.memory += parseBytes(rsv["memory"])
 				if _, ok := rsv["devices"]; ok {
 					c.refusef("gpu:"+name, "service %s reserves devices (GPUs), which the stackhub mixin does not support", name)
 				}
@@ -666,4 +669,36 @@ func (c *converted) hostNetwork() bool {
 		}
 	}
 	return false
+}
+
+// parseBytes reads a compose byte size (1024, "256M", "1g", "512mb"); 0
+// when it is not one.
+func parseBytes(v any) int64 {
+	if n, ok := v.(int); ok {
+		return int64(n)
+	}
+	s, ok := v.(string)
+	if !ok {
+		return 0
+	}
+	s = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(s)), "b")
+	mult := int64(1)
+	if s != "" {
+		switch s[len(s)-1] {
+		case 'k':
+			mult = 1 << 10
+		case 'm':
+			mult = 1 << 20
+		case 'g':
+			mult = 1 << 30
+		}
+		if mult > 1 {
+			s = s[:len(s)-1]
+		}
+	}
+	n, err := strconv.ParseFloat(s, 64)
+	if err != nil || n < 0 {
+		return 0
+	}
+	return int64(n * float64(mult))
 }

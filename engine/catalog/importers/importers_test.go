@@ -1,6 +1,7 @@
 package importers
 
 import (
+	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +10,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
+
+// The stores' golden tests take -update; accepting it here too lets one
+// command refresh them all: go test ./engine/catalog/importers/... -update
+var _ = flag.Bool("update", false, "unused here: this package has no golden files")
 
 func TestVarsRewrite(t *testing.T) {
 	v := Vars{
@@ -195,4 +200,10 @@ func TestWriteKeepsExistingBundles(t *testing.T) {
 	entries, err := os.ReadDir(out)
 	require.NoError(t, err)
 	assert.Len(t, entries, 1, "no temporary folder is left behind")
+}
+
+func TestParseBytes(t *testing.T) {
+	for in, want := range map[any]int64{"256M": 256 << 20, "1g": 1 << 30, "512mb": 512 << 20, 2048: 2048, "1.5G": 3 << 29, "x": 0, nil: 0} {
+		assert.Equal(t, want, parseBytes(in), "%v", in)
+	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
 
 	"github.com/stackhub/stackhub/engine"
 	"github.com/stackhub/stackhub/engine/catalog/importers"
@@ -111,7 +112,41 @@ func Expect(t *testing.T, r *importers.Report, want map[string]Outcome) {
 		if res.Converted {
 			wantNames = append(wantNames, res.Name)
 			assert.DirExists(t, res.Path)
+			checkMetadata(t, res.Path)
 		}
 	}
 	assert.ElementsMatch(t, wantNames, names, "the written catalog lists exactly the converted apps")
+}
+
+// checkMetadata checks custom.stackhub against the catalog schema: both
+// languages of title and description, a fixed category, homepage, app
+// version, and an icon file that exists when one is named.
+func checkMetadata(t *testing.T, dir string) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, "porter.yaml"))
+	require.NoError(t, err)
+	var doc struct {
+		Custom struct {
+			Stackhub struct {
+				Title, Description map[string]string
+				Category, Homepage string
+				AppVersion         string `yaml:"appVersion"`
+				Icon               string
+				Web                map[string]string
+			}
+		}
+	}
+	require.NoError(t, yaml.Unmarshal(data, &doc))
+	m := doc.Custom.Stackhub
+	for _, lang := range []string{"en", "zh"} {
+		assert.NotEmpty(t, m.Title[lang], "%s: title.%s", dir, lang)
+		assert.NotEmpty(t, m.Description[lang], "%s: description.%s", dir, lang)
+	}
+	assert.Contains(t, importers.Categories, m.Category, dir)
+	assert.NotEmpty(t, m.Homepage, dir)
+	assert.NotEmpty(t, m.AppVersion, dir)
+	if m.Icon != "" {
+		assert.FileExists(t, filepath.Join(dir, m.Icon))
+	}
+	assert.Equal(t, "port", m.Web["port"], dir)
 }
