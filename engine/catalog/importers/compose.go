@@ -253,6 +253,12 @@ func (c *converted) collectPorts(name string, svc map[string]any) {
 			c.refusef("port:"+name+fmt.Sprint(item), "service %s: %v", name, err)
 			continue
 		}
+		if slices.ContainsFunc(c.ports, func(d mixin.PortDecl) bool {
+			return d.Service == name && d.Target.N == p.target && (d.Protocol == "udp") == (p.protocol == "udp")
+		}) {
+			c.notef("service %s publishes container port %d twice; StackHub publishes it once", name, p.target)
+			continue
+		}
 		decl := mixin.PortDecl{Service: name, Target: mixin.Int{N: p.target}, HostIP: p.hostIP}
 		if p.protocol == "udp" {
 			decl.Protocol = "udp"

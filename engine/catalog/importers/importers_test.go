@@ -207,3 +207,12 @@ func TestParseBytes(t *testing.T) {
 		assert.Equal(t, want, parseBytes(in), "%v", in)
 	}
 }
+
+func TestConvertPublishesAPortOnce(t *testing.T) {
+	res := Convert(t.Context(), spec(t, "services:\n  web:\n    image: x:1\n    ports: ['8080:80', '127.0.0.1:8081:80', '80/udp']\n"))
+	require.True(t, res.Converted, "%v", res.Reasons)
+	porter := string(res.Bundle.Files["porter.yaml"])
+	assert.NotContains(t, porter, "name: web-80\n", "80/tcp is declared once, as port")
+	assert.Equal(t, 4, strings.Count(porter, "target: 80\n"), "install and upgrade declare 80/tcp and 80/udp")
+	assert.Contains(t, porter, "name: web-80-udp")
+}

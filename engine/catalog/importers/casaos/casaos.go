@@ -142,6 +142,8 @@ func Read(dir string) (*importers.Spec, error) {
 	}
 	if t := text(info.Tips.BeforeInstall); t.En != "" || t.Zh != "" {
 		t, _ = t.Fill()
+		pw := strings.NewReplacer("${default_pwd}", "the generated password (output default_pwd)", "$default_pwd", "the generated password (output default_pwd)")
+		t.En, t.Zh = pw.Replace(t.En), pw.Replace(t.Zh)
 		s.Tips = append(s.Tips, t)
 	}
 	s.Vars = importers.Vars{
