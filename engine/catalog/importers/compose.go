@@ -126,6 +126,24 @@ func convertCompose(s *Spec, raw []byte) (*converted, error) {
 		if deps, ok := svc["depends_on"]; ok {
 			svc["depends_on"] = dropDeps(deps, s.DropServices)
 		}
+		if dns, ok := svc["dns"].([]any); ok && len(s.DropDNS) > 0 {
+			kept := slices.DeleteFunc(dns, func(d any) bool {
+				for _, v := range s.DropDNS {
+					if ds := fmt.Sprint(d); strings.Contains(ds, "${"+v+"}") || strings.Contains(ds, "$"+v) {
+						return true
+					}
+				}
+				return false
+			})
+			if len(kept) < len(dns) {
+				c.notef("service %s uses Docker's DNS instead of %s's own DNS server", name, storeTitle(s.Store))
+			}
+			if len(kept) == 0 {
+				delete(svc, "dns")
+			} else {
+				svc["dns"] = kept
+			}
+		}
 	}
 
 	problems := map[string]string{}

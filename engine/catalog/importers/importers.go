@@ -59,6 +59,9 @@ type Spec struct {
 	// DropNetworks are networks the store provides (its reverse proxy's);
 	// services leave them and join the project's default network.
 	DropNetworks []string
+	// DropDNS are variables naming the store's own DNS server; dns:
+	// entries that use them are removed (Docker's default DNS applies).
+	DropDNS []string
 	// DropServices are services the store itself supplies (Umbrel's
 	// app_proxy); they are removed.
 	DropServices []string

@@ -56,6 +56,10 @@ type composeFile struct {
 	Name     string `yaml:"name"`
 	Services map[string]struct {
 		Image string `yaml:"image"`
+		// Some apps keep port_map and index in the main service's block.
+		Info struct {
+			PortMap string `yaml:"port_map"`
+		} `yaml:"x-casaos"`
 	} `yaml:"services"`
 	Info *storeInfo `yaml:"x-casaos"`
 }
@@ -154,7 +158,11 @@ func Read(dir string) (*importers.Spec, error) {
 		},
 		Keep: map[string]bool{"TZ": true, "DEFAULT_PWD": true},
 	}
-	s.WebPublished = s.Vars.Rewrite(info.PortMap)
+	portMap := info.PortMap
+	if portMap == "" {
+		portMap = cf.Services[info.Main].Info.PortMap
+	}
+	s.WebPublished = s.Vars.Rewrite(portMap)
 	s.Data = []importers.DataRoot{
 		{Prefix: "/DATA/AppData/" + id, Label: "/DATA/AppData/$AppID"},
 		{Prefix: "/DATA", Label: "/DATA", Shared: true},
@@ -174,7 +182,12 @@ func Read(dir string) (*importers.Spec, error) {
 
 // text picks en_us and zh_cn (or any en_*/zh_* variant) from a CasaOS
 // locale map.
-func text(m map[string]string) importers.Text {
+func text(in map[string]string) importers.Text {
+	// The store's guide writes en_us, its apps often en_US.
+	m := make(map[string]string, len(in))
+	for k, v := range in {
+		m[strings.ToLower(k)] = v
+	}
 	var t importers.Text
 	for _, k := range []string{"en_us", "en_gb", "en"} {
 		if v := strings.TrimSpace(m[k]); v != "" && t.En == "" {

@@ -164,6 +164,7 @@ func Read(dir string) (*importers.Spec, error) {
 	}
 	s.DropLabels = []string{"traefik.", "runtipi."}
 	s.DropNetworks = []string{"tipi_main_network"}
+	s.DropDNS = []string{"DNS_IP"}
 	s.WebPublished = "${STACKHUB_PORT_PORT}"
 	if importers.Uses(raw, "TZ") {
 		s.Params = append(s.Params, importers.TimeZone())
