@@ -43,7 +43,8 @@ func HintOf(err error) string {
 	return ""
 }
 
-// UpgradeUndone ends the error of a failed upgrade after which the bundle
-// brought the previous version back (the stackhub mixin does): the
-// installation then keeps running its previous version.
-const UpgradeUndone = "the upgrade was undone and the previous version runs again"
+// ErrUpgradeUndone is in the error of a failed upgrade after which the
+// bundle brought the previous version back (the stackhub mixin does, and
+// says so with contract.ExitUpgradeUndone): the installation keeps running
+// its previous version.
+var ErrUpgradeUndone = errors.New("the upgrade was undone and the previous version runs again")

@@ -14,26 +14,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/stackhub/stackhub/engine/contract"
 	"github.com/stackhub/stackhub/engine/manifest"
 )
 
 // LogsOutput is the output that holds an invocation container's log.
 const LogsOutput = "io.cnab.outputs.invocationImageLogs"
-
-// ContextParameter is the internal parameter that tells the stackhub mixin
-// which ports StackHub leased and how to name things.
-const ContextParameter = "stackhub-context"
-
-// MixinContext is the JSON value of ContextParameter.
-type MixinContext struct {
-	Ports       map[string]int `json:"ports"`
-	Prefix      string         `json:"prefix"`
-	PortMin     int            `json:"portMin"`
-	PortMax     int            `json:"portMax"`
-	WaitTimeout string         `json:"waitTimeout"`
-	HostNetwork bool           `json:"hostNetwork"`
-	Purge       bool           `json:"purge,omitempty"`
-}
 
 type actionOptions struct {
 	purge bool
@@ -194,15 +180,15 @@ func (e *Engine) resolveParameters(ctx context.Context, inst *Installation, bund
 			continue
 		}
 		def := b.Definitions[p.Definition]
-		if name == ContextParameter {
-			ctxJSON, err := json.Marshal(MixinContext{
+		if name == contract.ContextParameter {
+			ctxJSON, err := contract.Context{
 				Ports: inst.Ports, Prefix: e.cfg.Prefix, PortMin: e.cfg.PortMin, PortMax: e.cfg.PortMax,
 				WaitTimeout: e.cfg.WaitTimeout.String(), HostNetwork: true, Purge: o.purge,
-			})
+			}.Encode()
 			if err != nil {
-				return nil, fmt.Errorf("encode mixin context: %w", err)
+				return nil, err
 			}
-			params[name] = string(ctxJSON)
+			params[name] = ctxJSON
 			continue
 		}
 		v, ok := inst.Parameters[name]

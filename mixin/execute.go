@@ -12,6 +12,7 @@ import (
 
 	cerrdefs "github.com/containerd/errdefs"
 
+	"github.com/stackhub/stackhub/engine/contract"
 	"github.com/stackhub/stackhub/mixin/compose"
 	"github.com/stackhub/stackhub/mixin/ports"
 )
@@ -46,7 +47,7 @@ func (m *Mixin) Execute(ctx context.Context, action string, in io.Reader) error 
 
 // target is what every action needs to know about the installation.
 type target struct {
-	cfg          Context
+	cfg          contract.Context
 	installation string
 	project      string
 	d            compose.Docker
@@ -76,7 +77,7 @@ func (m *Mixin) waitTimeout(t *target, s *Step) (time.Duration, error) {
 	if t.cfg.WaitTimeout != "" {
 		d, err := time.ParseDuration(t.cfg.WaitTimeout)
 		if err != nil {
-			return 0, fmt.Errorf("%s waitTimeout %q: %w", EnvContext, t.cfg.WaitTimeout, err)
+			return 0, fmt.Errorf("%s waitTimeout %q: %w", contract.ContextEnv, t.cfg.WaitTimeout, err)
 		}
 		return d, nil
 	}
@@ -220,8 +221,8 @@ func (m *Mixin) deployOnce(ctx context.Context, t *target, step *Step, opts comp
 // were brought back.
 type restoredError struct{ err error }
 
-// upgradeUndone is engine.UpgradeUndone: the engine reads it in the
-// error to know the previous version still runs.
+// upgradeUndone tells the user; the service learns it from the exit status
+// (contract.ExitUpgradeUndone, see Run).
 const upgradeUndone = "the upgrade was undone and the previous version runs again"
 
 func (e *restoredError) Error() string {
@@ -403,7 +404,10 @@ func (m *Mixin) uninstall(ctx context.Context, step *Step) error {
 	if err != nil {
 		return err
 	}
-	res, err := compose.Down(ctx, t.d, t.project, compose.DownOptions{Purge: bool(step.Purge)}, m.Out)
+	// The data goes when the step always purges or the service was asked
+	// to (stackhub uninstall --purge).
+	purge := bool(step.Purge) || t.cfg.Purge
+	res, err := compose.Down(ctx, t.d, t.project, compose.DownOptions{Purge: purge}, m.Out)
 	if err != nil {
 		return err
 	}

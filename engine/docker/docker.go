@@ -23,18 +23,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/stackhub/stackhub/engine"
-)
-
-// Labels StackHub and compose put on the containers of an installation.
-const (
-	LabelProject      = "com.docker.compose.project"
-	LabelService      = "com.docker.compose.service"
-	LabelManaged      = "sh.stackhub.managed"
-	LabelInstallation = "sh.stackhub.installation"
-	// LabelInvocation and LabelRun mark invocation containers (engine/cnab
-	// sets them).
-	LabelInvocation = "sh.stackhub.invocation"
-	LabelRun        = "sh.stackhub.run"
+	"github.com/stackhub/stackhub/engine/contract"
 )
 
 // Client is the engine.Docker implementation over the Engine API.
@@ -206,13 +195,13 @@ func (c *Client) PublishedPorts(ctx context.Context) ([]engine.PublishedPort, er
 
 // ProjectContainers lists the containers of one compose project.
 func (c *Client) ProjectContainers(ctx context.Context, project string) ([]engine.ContainerState, error) {
-	f := make(client.Filters).Add("label", LabelProject+"="+project)
+	f := make(client.Filters).Add("label", contract.LabelProject+"="+project)
 	return c.containers(ctx, f)
 }
 
 // ManagedContainers lists every container StackHub manages.
 func (c *Client) ManagedContainers(ctx context.Context) ([]engine.ContainerState, error) {
-	f := make(client.Filters).Add("label", LabelManaged+"=true")
+	f := make(client.Filters).Add("label", contract.LabelManaged+"=true")
 	return c.containers(ctx, f)
 }
 
@@ -226,8 +215,8 @@ func (c *Client) containers(ctx context.Context, f client.Filters) ([]engine.Con
 		st := engine.ContainerState{
 			ID:      s.ID,
 			Name:    containerName(s.Names),
-			Project: s.Labels[LabelProject],
-			Service: s.Labels[LabelService],
+			Project: s.Labels[contract.LabelProject],
+			Service: s.Labels[contract.LabelService],
 			State:   string(s.State),
 			Health:  healthOf(s.Status),
 			Labels:  s.Labels,
@@ -261,8 +250,8 @@ func (c *Client) Inspect(ctx context.Context, id string) (engine.ContainerState,
 	st := engine.ContainerState{ID: r.ID, Name: strings.TrimPrefix(r.Name, "/")}
 	if r.Config != nil {
 		st.Labels = r.Config.Labels
-		st.Project = r.Config.Labels[LabelProject]
-		st.Service = r.Config.Labels[LabelService]
+		st.Project = r.Config.Labels[contract.LabelProject]
+		st.Service = r.Config.Labels[contract.LabelService]
 	}
 	if r.State != nil {
 		st.State = string(r.State.Status)
@@ -300,7 +289,7 @@ func containerName(names []string) string {
 // project, and its volumes when purge is set. Used to clean up after an
 // invocation container that died half way.
 func (c *Client) RemoveProject(ctx context.Context, project string, purge bool) error {
-	f := make(client.Filters).Add("label", LabelProject+"="+project)
+	f := make(client.Filters).Add("label", contract.LabelProject+"="+project)
 	list, err := c.api.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
 	if err != nil {
 		return wrap(err, fmt.Sprintf("list containers of %s", project))
@@ -345,14 +334,14 @@ func (c *Client) RemoveInvocations(ctx context.Context, runIDs []string) error {
 	for _, id := range runIDs {
 		want[id] = true
 	}
-	f := make(client.Filters).Add("label", LabelInvocation+"=true")
+	f := make(client.Filters).Add("label", contract.LabelInvocation+"=true")
 	list, err := c.api.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
 	if err != nil {
 		return wrap(err, "list invocation containers")
 	}
 	var errs []error
 	for _, s := range list.Items {
-		if !want[s.Labels[LabelRun]] {
+		if !want[s.Labels[contract.LabelRun]] {
 			continue
 		}
 		_, err := c.api.ContainerRemove(ctx, s.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
@@ -375,7 +364,7 @@ func (c *Client) Events(ctx context.Context) (<-chan engine.ContainerEvent, <-ch
 	// container per interval: with twenty apps checked every second the
 	// idle service would re-read sixty projects a second). The daemon
 	// matches health_status as a prefix of "health_status: healthy".
-	f := make(client.Filters).Add("type", "container").Add("label", LabelManaged+"=true").
+	f := make(client.Filters).Add("type", "container").Add("label", contract.LabelManaged+"=true").
 		Add("event", stateEvents...)
 	res := c.api.Events(ctx, client.EventsListOptions{Filters: f})
 	out := make(chan engine.ContainerEvent)
@@ -393,7 +382,7 @@ func (c *Client) Events(ctx context.Context) (<-chan engine.ContainerEvent, <-ch
 				ev := engine.ContainerEvent{
 					ContainerID: m.Actor.ID,
 					Name:        m.Actor.Attributes["name"],
-					Project:     m.Actor.Attributes[LabelProject],
+					Project:     m.Actor.Attributes[contract.LabelProject],
 					Action:      string(m.Action),
 				}
 				select {

@@ -20,6 +20,8 @@ import (
 	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
+
+	"github.com/stackhub/stackhub/engine/contract"
 )
 
 // Plan is everything a compose project needs, as Engine API requests.
@@ -154,10 +156,10 @@ func BuildPlan(o Options, p *types.Project, ids map[string]string) (*Plan, error
 	plan := &Plan{Options: o, Project: p, Order: ord, Services: map[string]*ServiceSpec{}}
 	common := func(extra map[string]string) map[string]string {
 		l := map[string]string{
-			LabelProject:      o.Project,
-			LabelVersion:      ComposeVersion,
-			LabelManaged:      "true",
-			LabelInstallation: o.Installation,
+			contract.LabelProject:      o.Project,
+			LabelVersion:               ComposeVersion,
+			contract.LabelManaged:      "true",
+			contract.LabelInstallation: o.Installation,
 		}
 		maps.Copy(l, extra)
 		return l
@@ -259,14 +261,14 @@ func serviceSpec(o *Options, p *types.Project, s types.ServiceConfig, ids map[st
 
 	maps.Copy(labels, s.Labels)
 	maps.Copy(labels, map[string]string{
-		LabelService:   s.Name,
-		LabelNumber:    "1",
-		LabelOneoff:    "False",
-		LabelDependsOn: strings.Join(deps, ","),
-		LabelImage:     ids[s.Image],
+		contract.LabelService: s.Name,
+		LabelNumber:           "1",
+		LabelOneoff:           "False",
+		LabelDependsOn:        strings.Join(deps, ","),
+		LabelImage:            ids[s.Image],
 	})
 	if s.Name == o.Main {
-		labels[LabelMain] = "true"
+		labels[contract.LabelMain] = "true"
 	}
 
 	cfg := &container.Config{
@@ -447,7 +449,7 @@ func serviceSpec(o *Options, p *types.Project, s types.ServiceConfig, ids map[st
 		}
 		hc.PortBindings[port] = []network.PortBinding{b}
 		cfg.ExposedPorts[port] = struct{}{}
-		labels[LabelPortPrefix+dp.Name] = strconv.Itoa(dp.Host)
+		labels[contract.LabelPortPrefix+dp.Name] = strconv.Itoa(dp.Host)
 	}
 	for _, e := range s.Expose {
 		if !strings.Contains(e, "/") {
