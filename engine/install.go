@@ -178,6 +178,9 @@ func (e *Engine) runInstall(ctx context.Context, name string, fsys fs.FS, m *man
 		}
 		if err := e.deps.Store.ReleasePorts(wctx, name); err != nil {
 			e.log.Warn("release ports", "installation", name, "err", err)
+		} else {
+			// Freed: they are no longer the app's to show.
+			inst.Ports = nil
 		}
 		e.log.Error("install failed", "installation", name, "err", runErr)
 	} else {
@@ -245,14 +248,17 @@ func (e *Engine) Uninstall(ctx context.Context, opts UninstallOptions) error {
 		if prev == StatusRunning {
 			inst.Status = StatusFailed
 		}
-		inst.Reason = "uninstall failed: " + runErr.Error()
+		inst.Reason = runErr.Error()
+		if !strings.HasPrefix(inst.Reason, manifest.ActionUninstall+" failed") {
+			inst.Reason = "uninstall failed: " + inst.Reason
+		}
 		_ = e.deps.Store.UpdateInstallation(wctx, inst)
 		e.refreshLive(wctx, opts.Name)
-		return &UserError{
-			Msg:  fmt.Sprintf("uninstall %s failed; its containers may still be running (%s): %v", opts.Name, describePorts(inst.Ports), runErr),
-			Hint: fmt.Sprintf("look with `docker ps --filter label=com.docker.compose.project=%s` and stop them by hand with `docker rm -f %s`", e.Project(opts.Name), inst.ContainerName),
-			Err:  runErr,
+		cs, err := e.deps.Docker.ProjectContainers(wctx, e.Project(opts.Name))
+		if err != nil {
+			return fmt.Errorf("uninstall %s failed (%w), and its containers could not be listed: %w", opts.Name, runErr, err)
 		}
+		return e.uninstallFailure(inst, stillRunning(cs), runErr)
 	}
 	if err := e.deps.Store.ReleasePorts(wctx, opts.Name); err != nil {
 		return fmt.Errorf("release ports of %s: %w", opts.Name, err)
@@ -281,7 +287,23 @@ func (e *Engine) uninstallAction(ctx context.Context, inst *Installation, purge 
 	if err != nil {
 		return err
 	}
-	if err := e.runAction(ctx, inst, fsys, m, manifest.ActionUninstall, actionOptions{purge: purge}); err != nil {
+	err = e.runAction(ctx, inst, fsys, m, manifest.ActionUninstall, actionOptions{purge: purge})
+	switch {
+	case err != nil && notRun(err):
+		// Its image cannot be made ready (the reason a first install often
+		// fails): remove what the project has, as for a bundle gone.
+		e.log.Warn("bundle cannot run; removing the project directly", "installation", inst.Name, "err", err)
+		return e.deps.Docker.RemoveProject(ctx, e.Project(inst.Name), purge)
+	case err != nil && inst.Installed == nil:
+		// A failed install's uninstall must not leave it stuck: remove
+		// what the project has; the action's failure only counts if that
+		// fails too.
+		e.log.Warn("uninstall action of a failed install failed; removing the project directly", "installation", inst.Name, "err", err)
+		if rerr := e.deps.Docker.RemoveProject(ctx, e.Project(inst.Name), purge); rerr != nil {
+			return errors.Join(err, rerr)
+		}
+		return nil
+	case err != nil:
 		return err
 	}
 	// The action removed what it knows of; make sure no container of the
@@ -315,6 +337,7 @@ func (e *Engine) UninstallAll(ctx context.Context) ([]UninstallOutcome, error) {
 		return nil, err
 	}
 	out := make([]UninstallOutcome, len(list))
+	failures := make([]error, len(list))
 	sem := make(chan struct{}, max(e.cfg.JobConcurrency, 1))
 	var wg sync.WaitGroup
 	for i, inst := range list {
@@ -325,18 +348,19 @@ func (e *Engine) UninstallAll(ctx context.Context) ([]UninstallOutcome, error) {
 			defer func() { <-sem; wg.Done() }()
 			if err := e.Uninstall(ctx, UninstallOptions{Name: inst.Name}); err != nil {
 				out[i].Error = err.Error()
+				failures[i] = err
 			}
 		}()
 	}
 	wg.Wait()
-	var failed int
-	for _, o := range out {
-		if o.Error != "" {
-			failed++
+	var errs []error
+	for _, err := range failures {
+		if err != nil {
+			errs = append(errs, err)
 		}
 	}
-	if failed > 0 {
-		return out, fmt.Errorf("%d of %d uninstalls failed", failed, len(list))
+	if len(errs) > 0 {
+		return out, fmt.Errorf("%d of %d uninstalls failed: %w", len(errs), len(list), errors.Join(errs...))
 	}
 	return out, nil
 }
