@@ -176,6 +176,7 @@ func (e *Engine) runInstall(ctx context.Context, name string, fsys fs.FS, m *man
 		if err := e.deps.Docker.RemoveProject(wctx, e.Project(name), false); err != nil {
 			e.log.Warn("clean up failed install", "installation", name, "err", err)
 		}
+		e.dropBundleImage(wctx, inst, m)
 		if err := e.deps.Store.ReleasePorts(wctx, name); err != nil {
 			e.log.Warn("release ports", "installation", name, "err", err)
 		} else {
@@ -277,7 +278,7 @@ func (e *Engine) Uninstall(ctx context.Context, opts UninstallOptions) error {
 // uninstallAction runs the bundle's uninstall action; if the bundle cannot
 // run at all (for example it was removed from the catalog), StackHub removes
 // the project's containers and networks itself.
-func (e *Engine) uninstallAction(ctx context.Context, inst *Installation, purge bool) error {
+func (e *Engine) uninstallAction(ctx context.Context, inst *Installation, purge bool) (err error) {
 	fsys, err := e.openInstalled(ctx, inst)
 	if err != nil {
 		e.log.Warn("bundle gone; removing the project directly", "installation", inst.Name, "err", err)
@@ -288,6 +289,14 @@ func (e *Engine) uninstallAction(ctx context.Context, inst *Installation, purge 
 		return err
 	}
 	err = e.runAction(ctx, inst, fsys, m, manifest.ActionUninstall, actionOptions{purge: purge})
+	if inst.Installed == nil {
+		// Its uninstall built the bundle image again: it goes too.
+		defer func() {
+			if err == nil {
+				e.dropBundleImage(ctx, inst, m)
+			}
+		}()
+	}
 	switch {
 	case err != nil && notRun(err):
 		// Its image cannot be made ready (the reason a first install often

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -135,4 +136,47 @@ func stillRunning(cs []ContainerState) []ContainerState {
 		}
 	}
 	return out
+}
+
+// dropBundleImage removes the locally built bundle image of inst's app
+// (its sh- and porter- tags) after an install that failed, or the
+// uninstall of one, unless another installation of the app still needs
+// it: a failed install leaves nothing behind, and the next install builds
+// the image again in a moment. Pulled bundles keep their image (it may be
+// the only copy); an image a container uses stays (Docker refuses).
+func (e *Engine) dropBundleImage(ctx context.Context, inst *Installation, m *manifest.Manifest) {
+	if inst.Reference != "" || inst.LastRunID == "" {
+		return
+	}
+	run, err := e.deps.Store.GetRun(ctx, inst.LastRunID)
+	digest := ""
+	if err == nil {
+		digest = strings.TrimPrefix(run.BundleDigest, "sha256:")
+	}
+	if len(digest) < 16 {
+		return
+	}
+	ref := BundleReference(m)
+	image := repository(ref) + ":sh-" + digest[:16]
+	// Under the image's lock, an install that needs it is either listed
+	// already or builds it again after this.
+	l := e.images.lock(image)
+	l.Lock()
+	defer l.Unlock()
+	list, err := e.deps.Store.ListInstallations(ctx, e.cfg.Namespace)
+	if err != nil {
+		return
+	}
+	for _, o := range list {
+		if o.Name != inst.Name && o.App == inst.App && o.Reference == "" && o.Status != StatusUninstalled {
+			return
+		}
+	}
+	for _, tag := range []string{image, InvocationImageFor(ref)} {
+		if err := e.deps.Docker.RemoveImageTag(ctx, tag); err != nil && !errors.Is(err, ErrNotFound) {
+			e.log.Debug("bundle image kept", "image", tag, "err", err)
+			continue
+		}
+		e.log.Debug("removed bundle image of a failed install", "installation", inst.Name, "image", tag)
+	}
 }
