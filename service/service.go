@@ -63,10 +63,13 @@ type Config struct {
 	// is served over TLS (directly or behind a proxy). Requests that arrive
 	// over TLS get Secure cookies regardless.
 	SecureCookies bool
-	// LoginFailures is how many failed logins per user and per client IP
-	// are allowed within LoginWindow before 429 (default 5 per minute).
+	// LoginFailures is how many failed logins a user at one client
+	// address may make before each further try waits, one second at first
+	// and twice as long after each failure, up to LoginMaxDelay (default 5
+	// and 15 minutes). A client address alone may fail four times as
+	// often, whatever the users.
 	LoginFailures int
-	LoginWindow   time.Duration
+	LoginMaxDelay time.Duration
 	// Lang is the language ("en" or "zh") of the /api/v1 messages when the
 	// request states no preference (default "en"). The product document's
 	// endpoints keep its Chinese wording unless the request asks for
@@ -90,8 +93,8 @@ func (c *Config) setDefaults() {
 	if c.LoginFailures <= 0 {
 		c.LoginFailures = 5
 	}
-	if c.LoginWindow <= 0 {
-		c.LoginWindow = time.Minute
+	if c.LoginMaxDelay <= 0 {
+		c.LoginMaxDelay = 15 * time.Minute
 	}
 }
 
@@ -151,7 +154,10 @@ type Server struct {
 	// bootstrapHash is the SHA-256 of Config.APIToken, or "".
 	bootstrapHash string
 	limiter       *loginLimiter
+	ipLimiter     *loginLimiter
 	now           func() time.Time
+	// clientIP is the caller's address (a test can pretend others).
+	clientIP func(c *fiber.Ctx) string
 	// setup is the one-time admin setup link, when one is offered.
 	setup setupState
 	// needSetup is set by EnsureAdmin when no admin exists and no
@@ -166,10 +172,12 @@ func New(cfg Config, eng Engine, users Users, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, eng: eng, users: users, log: log, now: time.Now}
+	s := &Server{cfg: cfg, eng: eng, users: users, log: log, now: time.Now,
+		clientIP: func(c *fiber.Ctx) string { return c.IP() }}
 	base := context.Background()
 	s.base.Store(&base)
-	s.limiter = newLoginLimiter(cfg.LoginFailures, cfg.LoginWindow)
+	s.limiter = newLoginLimiter(cfg.LoginFailures, cfg.LoginMaxDelay)
+	s.ipLimiter = newLoginLimiter(4*cfg.LoginFailures, cfg.LoginMaxDelay)
 	switch {
 	case cfg.APIToken == "":
 	case len(cfg.APIToken) < 16:
