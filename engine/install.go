@@ -209,7 +209,7 @@ func (e *Engine) Uninstall(ctx context.Context, opts UninstallOptions) error {
 	}
 	inst, err := e.deps.Store.GetInstallation(ctx, e.cfg.Namespace, opts.Name)
 	if errors.Is(err, ErrNotFound) || (err == nil && inst.Status == StatusUninstalled) {
-		return NewUserError(ErrNotFound, fmt.Sprintf("%s is not installed", opts.Name), "list installed apps with getAllAppInfo or `stackhub list`")
+		return NewUserError(ErrNotFound, fmt.Sprintf("%s is not installed", opts.Name), "see what is installed with `stackhub list` (or GET /api/v1/installations)")
 	}
 	if err != nil {
 		return fmt.Errorf("uninstall %s: %w", opts.Name, err)
@@ -381,7 +381,7 @@ func (e *Engine) Get(ctx context.Context, name string) (*Installation, error) {
 	}
 	inst, err := e.deps.Store.GetInstallation(ctx, e.cfg.Namespace, name)
 	if errors.Is(err, ErrNotFound) || (err == nil && inst.Status == StatusUninstalled) {
-		return nil, NewUserError(ErrNotFound, fmt.Sprintf("%s is not installed", name), "install it first, or list installed apps with getAllAppInfo")
+		return nil, NewUserError(ErrNotFound, fmt.Sprintf("%s is not installed", name), "install it first, or see what is installed with `stackhub list` (or GET /api/v1/installations)")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("get %s: %w", name, err)

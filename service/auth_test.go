@@ -104,7 +104,8 @@ func TestEveryRouteNeedsAuth(t *testing.T) {
 	// Registration is public by nature; it answers 403 unless an admin
 	// opened it (TestRoles). Setup answers only to the one-time token
 	// (TestSetupLink).
-	assert.ElementsMatch(t, []string{"GET /health", "POST /api/v1/login", "POST /api/v1/register", "GET /setup", "POST /api/v1/setup"}, public)
+	// GET / says where to log in, nothing more (TestRootPage).
+	assert.ElementsMatch(t, []string{"GET /", "GET /health", "POST /api/v1/login", "POST /api/v1/register", "GET /setup", "POST /api/v1/setup"}, public)
 	assert.Zero(t, eng.calls.Load())
 }
 
@@ -448,4 +449,19 @@ func TestPasswordHash(t *testing.T) {
 			assert.Equal(t, tt.want, ok)
 		})
 	}
+}
+
+// TestRootPage: a new user opening the server's address learns where to
+// log in, without a login, and sees nothing else.
+func TestRootPage(t *testing.T) {
+	eng := okEngine()
+	s, _ := newTestServer(t, eng)
+	res := do(t, s, request{method: http.MethodGet, target: "/", anonymous: true})
+	require.Equal(t, http.StatusOK, res.status)
+	assert.Contains(t, res.headers.Get("Content-Type"), "text/html")
+	page := string(res.body)
+	for _, want := range []string{"stackhub login --server", "/setup?token=", "POST /api/v1/login", "STACKHUB_TOKEN", "/api/v1/openapi.json"} {
+		assert.Contains(t, page, want)
+	}
+	assert.Zero(t, eng.calls.Load(), "the page reaches nothing behind the login")
 }

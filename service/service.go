@@ -32,11 +32,23 @@ const (
 	// EnvAdminPassword sets the password of the admin user created on first
 	// start. Without it the first start logs a one-time setup link.
 	EnvAdminPassword = "STACKHUB_ADMIN_PASSWORD"
-	// EnvAPIToken, if set, is accepted as an admin API token
-	// (Authorization: Bearer <token>) for as long as it stays set; meant for
-	// scripts, CI and tests. It is kept in memory, never stored.
+	// EnvToken, if set when the server starts, is accepted as an admin API
+	// token (Authorization: Bearer <token>) for as long as it stays set;
+	// meant for scripts, CI and tests. It is kept in memory, never stored.
+	// The CLI sends the same variable, so one export serves both.
+	EnvToken = "STACKHUB_TOKEN"
+	// EnvAPIToken is EnvToken's older name, still read when EnvToken is
+	// unset.
 	EnvAPIToken = "STACKHUB_API_TOKEN"
 )
+
+// TokenFrom returns the token of EnvToken, else of its alias EnvAPIToken.
+func TokenFrom(getenv func(string) string) string {
+	if v := getenv(EnvToken); v != "" {
+		return v
+	}
+	return getenv(EnvAPIToken)
+}
 
 // Config is the service's resolved configuration; zero fields take the
 // defaults given.
@@ -45,7 +57,7 @@ type Config struct {
 	DataDir string
 	// AdminPassword is the first admin's password (from EnvAdminPassword).
 	AdminPassword string
-	// APIToken is a bootstrap admin token (from EnvAPIToken); at least 16
+	// APIToken is a bootstrap admin token (from EnvToken); at least 16
 	// characters, else it is ignored with an error in the log.
 	APIToken string
 	// BodyLimit caps request bodies in bytes (default 64 KiB); larger ones
@@ -181,7 +193,7 @@ func New(cfg Config, eng Engine, users Users, log *slog.Logger) *Server {
 	switch {
 	case cfg.APIToken == "":
 	case len(cfg.APIToken) < 16:
-		log.Error("ignoring the bootstrap API token: it is shorter than 16 characters", "env", EnvAPIToken)
+		log.Error("ignoring the bootstrap API token: it is shorter than 16 characters", "env", EnvToken)
 	default:
 		s.bootstrapHash = hashSecret(cfg.APIToken)
 	}
@@ -267,7 +279,7 @@ func (s *Server) Listen(ctx context.Context, addr string) error {
 	}
 	s.log.Info("serving HTTP", "addr", ln.Addr().String())
 	if s.needSetup {
-		s.log.Warn("no admin user yet: open this one-time link within an hour to choose its password",
+		s.log.Warn("no admin user yet: open this one-time link within an hour to choose its password, then log in as admin with `stackhub login --server http://"+ln.Addr().String()+"`",
 			"url", "http://"+ln.Addr().String()+"/setup?token="+s.offerSetup())
 	}
 	served := make(chan error, 1)
