@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"testing/fstest"
@@ -336,15 +337,29 @@ func TestUninstallOfFailedInstall(t *testing.T) {
 		defer mu.Unlock()
 		switch {
 		case op.Action == "install" && op.Installation == "hello":
-			return errors.New("image mysql:8.0 is not available")
+			_, _ = io.WriteString(op.Out, "Error: image mysql:8.0 is not available\nHint: load it on this host first (docker load -i image.tar)\n")
+			return errors.New("container exit code: 1, message: <nil>")
 		case op.Action == "uninstall" && failUninstall:
 			return errors.New("required output containerName is missing and has no default")
 		}
 		return nil
 	})
-	_, err := e.Install(t.Context(), engine.InstallOptions{App: "hello"})
+	inst, err := e.Install(t.Context(), engine.InstallOptions{App: "hello"})
 	require.NoError(t, err)
-	waitStatus(t, e, "hello", engine.StatusFailed)
+	failed := waitStatus(t, e, "hello", engine.StatusFailed)
+	assert.Equal(t, "install failed: image mysql:8.0 is not available (hint: load it on this host first (docker load -i image.tar))", failed.Reason)
+	// The job's events carry the hint too, for the CLI to show.
+	var lines []string
+	require.Eventually(t, func() bool {
+		past, _, stop, err := e.JobEvents(t.Context(), inst.JobID)
+		require.NoError(t, err)
+		stop()
+		lines = lines[:0]
+		for _, ev := range past {
+			lines = append(lines, ev.Line)
+		}
+		return slices.Contains(lines, "hint: load it on this host first (docker load -i image.tar)")
+	}, 5*time.Second, 10*time.Millisecond, "events: %q", lines)
 	removed := 0
 	e.docker.RemoveProjectFunc = func(ctx context.Context, project string, purge bool) error {
 		mu.Lock()
