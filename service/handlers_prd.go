@@ -160,8 +160,9 @@ func (s *Server) uninstallApp(c *fiber.Ctx) error {
 	if port == "" {
 		port = "?"
 	}
-	data := appData(inst, langOf(c, langZH))
-	data.Info = detail(err)
+	l := langOf(c, langZH)
+	data := appData(inst, l)
+	data.Info = localReason(detail(err), l)
 	return &apiError{kind: kindOf(err), msg: errTextStillRunning, msgArgs: []any{name, port},
 		hint: hintStillRunning, hintArgs: []any{inst.ContainerName}, cause: err, data: data}
 }

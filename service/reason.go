@@ -26,7 +26,7 @@ var reasonRules = []reasonRule{
 	{re: regexp.MustCompile(`(?s)^upgrade to (\S+) failed: (.*)$`), zh: "升级到 %s 失败：%s", inner: []int{2}},
 	{re: regexp.MustCompile(`^upgrading from (\S+) to (\S+)$`), zh: "正在从 %s 升级到 %s"},
 	{re: regexp.MustCompile(`(?s)^prepare bundle (\S+): (.*)$`), zh: "准备应用包 %s 失败：%s", inner: []int{2}},
-	{re: regexp.MustCompile(`(?s)^uninstall \S+ failed; it is still running \((.*?)\): (.*)$`), zh: "卸载失败，仍在运行（%s）：%s", inner: []int{2}},
+	{re: regexp.MustCompile(`(?s)^uninstall \S+ failed; it is still running \((?:ports )?(.*?)\): (.*)$`), zh: "卸载失败，仍在运行（端口 %s）：%s", inner: []int{2}},
 	{re: regexp.MustCompile(`(?s)^uninstall \S+ failed: (.*)$`), zh: "卸载失败：%s", inner: []int{1}},
 	{re: regexp.MustCompile(`(?s)^([a-z][a-z0-9_-]*) failed: (.*)$`), zh: "%s失败：%s", inner: []int{2}},
 	{re: regexp.MustCompile(`^its containers are gone \(removed outside StackHub\); uninstall and install it again$`),
