@@ -41,16 +41,20 @@ test-images: base-images ## Build the offline fixture images (FROM scratch, noth
 registry: ## Run a throwaway OCI registry (docker-registry) on a free loopback port; prints its address
 	sh testdata/registry/run.sh
 
+.PHONY: deps
+deps: ## Install the Debian packages the tests need when missing (docker-registry, debootstrap, curl, python3; as root), else name them
+	sh .ci/deps
+
 .PHONY: test-unit
 test-unit: ## Run the unit tests
 	go test -count=1 ./...
 
 .PHONY: test-integration
-test-integration: build test-images ## Run the tests on the real Docker Engine
+test-integration: deps build test-images ## Run the tests on the real Docker Engine
 	STACKHUB_BIN=$(CURDIR)/$(BIN) go test -count=1 -tags=integration -timeout $(INTEGRATION_TIMEOUT) -p 1 ./...
 
 .PHONY: test
-test: build test-images ## Run every test: unit, then integration and end-to-end on the real Docker Engine
+test: deps build test-images ## Run every test (unit, integration, end-to-end: one go test run) on the real Docker Engine
 	STACKHUB_BIN=$(CURDIR)/$(BIN) go test -count=1 -tags=integration -timeout $(INTEGRATION_TIMEOUT) -p 1 ./...
 
 .PHONY: soak

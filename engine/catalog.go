@@ -69,7 +69,7 @@ func (c *DirCatalog) Open(ctx context.Context, name string) (fs.FS, error) {
 	if _, err := fs.Stat(sub, "porter.yaml"); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, NewUserError(ErrNotFound, fmt.Sprintf("app %q is not in the catalog", name),
-				"list the available apps with GET /api/v1/apps or `stackhub apps`")
+				"list the available apps with `stackhub list --apps` or GET /api/v1/apps")
 		}
 		return nil, fmt.Errorf("open app %q: %w", name, err)
 	}

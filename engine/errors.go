@@ -10,6 +10,12 @@ var (
 	ErrConflict    = errors.New("conflict")
 	ErrInvalid     = errors.New("invalid input")
 	ErrUnavailable = errors.New("unavailable")
+	// ErrActionFailed: a bundle action ran and failed; the message says
+	// what the bundle reported.
+	ErrActionFailed = errors.New("bundle action failed")
+	// ErrStillRunning: an uninstall failed and containers of the app still
+	// run.
+	ErrStillRunning = errors.New("still running")
 )
 
 // UserError is an error whose fix is known: Msg says what went wrong, Hint

@@ -40,7 +40,7 @@ func (e *Engine) runAction(ctx context.Context, inst *Installation, fsys fs.FS, 
 	}
 	image, bundleJSON, digest, err := e.bundleImage(ctx, inst, fsys, m)
 	if err != nil {
-		return fmt.Errorf("prepare bundle %s: %w", inst.App, err)
+		return &prepareError{err: fmt.Errorf("prepare bundle %s: %w", inst.App, err)}
 	}
 	params, err := e.resolveParameters(ctx, inst, bundleJSON, action, o)
 	if err != nil {
@@ -76,10 +76,16 @@ func (e *Engine) runAction(ctx context.Context, inst *Installation, fsys fs.FS, 
 	if err := e.deps.Store.InsertResult(ctx, &Result{ID: NewID(), RunID: run.ID, Status: ResultRunning, Created: time.Now().UTC()}); err != nil {
 		return fmt.Errorf("record run start: %w", err)
 	}
+	runBundle := bundleJSON
+	if action == manifest.ActionUninstall {
+		if runBundle, err = uninstallBundle(bundleJSON, m, inst.Installed != nil); err != nil {
+			return err
+		}
+	}
 	logs := &tailBuffer{max: 256 << 10}
 	res, runErr := e.deps.Runtime.Run(ctx, &Operation{
 		Action: action, Installation: inst.Name, Namespace: inst.Namespace, InstallationID: inst.ID,
-		RunID: run.ID, Revision: run.Revision, BundleJSON: bundleJSON, Image: image, Parameters: params,
+		RunID: run.ID, Revision: run.Revision, BundleJSON: runBundle, Image: image, Parameters: params,
 		AllowDockerHost: requiresDocker(m), Privileged: requiresPrivileged(m), HostNetwork: true, Files: files, Out: logs, Err: logs,
 	})
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)

@@ -11,7 +11,8 @@ type route struct {
 	method  string
 	path    string
 	handler fiber.Handler
-	// public routes answer without authentication; only login and health.
+	// public routes answer without authentication: login, health, the
+	// one-time setup and the page at / that says where to log in.
 	public bool
 	// role is the least role the route needs; empty means viewer for
 	// reads and operator for changes.
@@ -45,6 +46,8 @@ func isPRD(path string) bool {
 func (s *Server) routes() []route {
 	rs := []route{
 		{method: fiber.MethodGet, path: "/health", handler: s.health, public: true},
+		// Until the web console serves it: where to log in (nothing secret).
+		{method: fiber.MethodGet, path: "/", handler: s.root, public: true},
 		{method: fiber.MethodPost, path: "/api/v1/login", handler: s.login, public: true},
 		{method: fiber.MethodGet, path: "/setup", handler: s.setupPage, public: true},
 		{method: fiber.MethodPost, path: "/api/v1/setup", handler: s.setupAdmin, public: true},

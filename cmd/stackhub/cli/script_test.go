@@ -140,6 +140,8 @@ func (m *memEngine) job(inst, action string, fail string) *engine.Job {
 	if fail != "" {
 		j.Status, j.Message = engine.JobFailed, fail
 		evs = append(evs, engine.JobEvent{Type: engine.JobEventLog, Line: "error: " + fail, Progress: 50})
+		// As the engine does when the failure has a hint.
+		evs = append(evs, engine.JobEvent{Type: engine.JobEventLog, Line: "hint: load it on this host first (docker load -i image.tar)", Progress: 50})
 	}
 	evs = append(evs, engine.JobEvent{Type: engine.JobEventStatus, Status: j.Status, Progress: 100})
 	for i := range evs {
