@@ -65,6 +65,9 @@ type Context struct {
 	// HostNetwork says the invocation container shares the host's network
 	// namespace, so bind probes see host listeners.
 	HostNetwork bool `json:"hostNetwork,omitempty"`
+	// Host is the address users reach the server's apps at, for value
+	// outputs ($STACKHUB_HOST); default "localhost".
+	Host string `json:"host,omitempty"`
 }
 
 // Mixin runs the mixin's commands. Fields left nil get real defaults.
