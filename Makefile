@@ -52,6 +52,10 @@ test-integration: build test-images ## Run the tests on the real Docker Engine
 test: build test-images ## Run every test: unit, then integration and end-to-end on the real Docker Engine
 	STACKHUB_BIN=$(CURDIR)/$(BIN) go test -count=1 -tags=integration -timeout $(INTEGRATION_TIMEOUT) -p 1 ./...
 
+.PHONY: smoke
+smoke: build ## Install every built-in app for real and uninstall it (pulls images; SMOKE_APPS="a b" picks some)
+	STACKHUB_BIN=$(CURDIR)/$(BIN) .ci/smoke
+
 .PHONY: fuzz
 fuzz: ## Run every fuzz target for FUZZTIME each (60s by default)
 	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./engine/manifest/

@@ -78,6 +78,8 @@ type Engine struct {
 	secrets defaultSecrets
 	live    *liveState
 	hub     *jobHub
+	// apps caches the catalog's search index.
+	apps appIndex
 }
 
 // New builds an engine. Call Start to begin background work and Close to

@@ -17,22 +17,6 @@ import (
 // fixes: there sensitive values are masked unless an admin asks for them
 // with ?reveal=true.
 
-type portDTO struct {
-	Name     string `json:"name"`
-	Service  string `json:"service,omitempty"`
-	Target   int    `json:"target,omitempty"`
-	Protocol string `json:"protocol,omitempty"`
-}
-
-type appDTO struct {
-	Name        string    `json:"name"`
-	Title       string    `json:"title"`
-	Version     string    `json:"version"`
-	Description string    `json:"description,omitempty"`
-	Category    string    `json:"category,omitempty"`
-	Ports       []portDTO `json:"ports"`
-}
-
 type installationDTO struct {
 	Name          string         `json:"name"`
 	App           string         `json:"app"`
@@ -111,24 +95,6 @@ type serverDTO struct {
 	Kernel        string    `json:"kernel"`
 	Risks         []riskDTO `json:"risks"`
 	Sampled       time.Time `json:"sampled"`
-}
-
-// listApps answers the catalog: {"apps":[...]}.
-func (s *Server) listApps(c *fiber.Ctx) error {
-	apps, err := s.eng.Apps(c.UserContext())
-	if err != nil {
-		return fmt.Errorf("list apps: %w", err)
-	}
-	out := make([]appDTO, 0, len(apps))
-	for _, a := range apps {
-		d := appDTO{Name: a.Name, Title: a.Title, Version: a.Version, Description: a.Description,
-			Category: a.Category, Ports: make([]portDTO, 0, len(a.Ports))}
-		for _, p := range a.Ports {
-			d.Ports = append(d.Ports, portDTO{Name: p.Name, Service: p.Service, Target: p.Target, Protocol: p.Protocol})
-		}
-		out = append(out, d)
-	}
-	return c.JSON(fiber.Map{"apps": out})
 }
 
 // listInstallations answers {"installations":[...]}, or with

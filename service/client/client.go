@@ -39,7 +39,8 @@ func New(baseURL, token string) *Client {
 	return &Client{BaseURL: strings.TrimRight(baseURL, "/"), Token: token, HTTP: &http.Client{}}
 }
 
-// App is one catalog entry.
+// App is one catalog entry. Title and Description are in the language
+// the server was asked for; Titles and Descriptions hold both.
 type App struct {
 	Name        string `json:"name"`
 	Title       string `json:"title"`
@@ -51,7 +52,15 @@ type App struct {
 		Service  string `json:"service,omitempty"`
 		Target   int    `json:"target,omitempty"`
 		Protocol string `json:"protocol,omitempty"`
+		HostIP   string `json:"hostIP,omitempty"`
 	} `json:"ports"`
+	Titles        map[string]string `json:"titles,omitempty"`
+	Descriptions  map[string]string `json:"descriptions,omitempty"`
+	Keywords      []string          `json:"keywords,omitempty"`
+	AppVersion    string            `json:"appVersion,omitempty"`
+	Homepage      string            `json:"homepage,omitempty"`
+	Architectures []string          `json:"architectures,omitempty"`
+	Source        string            `json:"source,omitempty"`
 }
 
 // Installation is an installed app.
@@ -320,13 +329,38 @@ func (c *Client) CreateToken(ctx context.Context, login *Login, name string) (*T
 	return &t, nil
 }
 
-// Apps lists the catalog.
+// Apps lists the whole catalog, page after page.
 func (c *Client) Apps(ctx context.Context) ([]App, error) {
-	var out struct {
-		Apps []App `json:"apps"`
+	return c.SearchApps(ctx, AppQuery{})
+}
+
+// AppQuery narrows a catalog listing.
+type AppQuery struct {
+	Q, Category, Sort string
+}
+
+// SearchApps lists the catalog apps matching q, every page of them.
+func (c *Client) SearchApps(ctx context.Context, q AppQuery) ([]App, error) {
+	var all []App
+	for page := 1; ; page++ {
+		v := url.Values{"page": {strconv.Itoa(page)}, "per_page": {"200"}}
+		for k, s := range map[string]string{"q": q.Q, "category": q.Category, "sort": q.Sort} {
+			if s != "" {
+				v.Set(k, s)
+			}
+		}
+		var out struct {
+			Apps  []App `json:"apps"`
+			Total int   `json:"total"`
+		}
+		if err := c.do(ctx, http.MethodGet, "/api/v1/apps", v, nil, &out); err != nil {
+			return nil, err
+		}
+		all = append(all, out.Apps...)
+		if len(out.Apps) == 0 || len(all) >= out.Total {
+			return all, nil
+		}
 	}
-	err := c.do(ctx, http.MethodGet, "/api/v1/apps", nil, nil, &out)
-	return out.Apps, err
 }
 
 // List lists installations.

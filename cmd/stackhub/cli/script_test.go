@@ -18,6 +18,7 @@ import (
 
 	"github.com/stackhub/stackhub/cmd/stackhub/cli"
 	"github.com/stackhub/stackhub/engine"
+	"github.com/stackhub/stackhub/engine/catalog"
 	"github.com/stackhub/stackhub/engine/sqlite"
 	"github.com/stackhub/stackhub/service"
 )
@@ -269,6 +270,35 @@ func (m *memEngine) Server(context.Context) (*engine.ServerStatus, error) {
 }
 
 func (m *memEngine) Apps(context.Context) ([]engine.App, error) { return memApps, nil }
+
+func memIndex() *catalog.Index {
+	es := make([]catalog.Entry, 0, len(memApps))
+	for _, a := range memApps {
+		es = append(es, engine.EntryOf(a))
+	}
+	return catalog.NewIndex(es)
+}
+
+func (m *memEngine) SearchApps(_ context.Context, q catalog.Query) (*catalog.Result, error) {
+	q, err := q.Normalize()
+	if err != nil {
+		return nil, engine.NewUserError(engine.ErrInvalid, err.Error(), "")
+	}
+	res := memIndex().Search(q)
+	return &res, nil
+}
+
+func (m *memEngine) AppDetail(_ context.Context, name, _ string) (*engine.AppDetail, error) {
+	es := memIndex().Get(name)
+	if len(es) == 0 {
+		return nil, engine.NewUserError(engine.ErrNotFound, "app "+name+" is not in the catalog", "")
+	}
+	return &engine.AppDetail{Entry: es[0], Sources: []string{es[0].Source}}, nil
+}
+
+func (m *memEngine) AppIcon(_ context.Context, name string) (*engine.AppIcon, error) {
+	return nil, engine.NewUserError(engine.ErrNotFound, "app "+name+" has no icon", "")
+}
 
 func (m *memEngine) Job(_ context.Context, id string) (*engine.Job, error) {
 	m.mu.Lock()
