@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -20,6 +21,13 @@ import (
 // these tests installs.
 func newCatalogEngine(t *testing.T) *engine.Engine {
 	t.Helper()
+	return newHostEngine(t, engine.EngineInfo{}, engine.ServerStatus{})
+}
+
+// newHostEngine is newCatalogEngine on a host that Docker and the host
+// probe describe as info and st.
+func newHostEngine(t *testing.T, info engine.EngineInfo, st engine.ServerStatus) *engine.Engine {
+	t.Helper()
 	store, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "test.db"), nil)
 	require.NoError(t, err)
 	t.Cleanup(func() { store.Close() })
@@ -27,8 +35,13 @@ func newCatalogEngine(t *testing.T) *engine.Engine {
 	require.NoError(t, os.WriteFile(bin, []byte("binary"), 0o755))
 	conv := converterFunc(func(m *manifest.Manifest, req engine.ConvertRequest) ([]byte, error) { return []byte(`{}`), nil })
 	eng, err := engine.New(engine.Config{RuntimeBinary: bin}, engine.Deps{
-		Store: store, Docker: &enginetest.DockerFunc{}, Runtime: &enginetest.BundleRuntimeFunc{}, Converter: conv,
-		Catalog: engine.NewDirCatalog(bundles.FS),
+		Store: store, Runtime: &enginetest.BundleRuntimeFunc{}, Converter: conv, Catalog: engine.NewDirCatalog(bundles.FS),
+		Docker: &enginetest.DockerFunc{InfoFunc: func(context.Context) (engine.EngineInfo, error) { return info, nil }},
+		Host: &enginetest.HostProbeFunc{SampleFunc: func(context.Context) (*engine.ServerStatus, error) {
+			cp := st
+			return &cp, nil
+		}},
+		Ports: proberFunc(func(int, string) bool { return true }),
 	})
 	require.NoError(t, err)
 	t.Cleanup(eng.Close)

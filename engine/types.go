@@ -399,6 +399,13 @@ type EngineInfo struct {
 	Running       int    `json:"running"`
 	Images        int    `json:"images"`
 	StorageDriver string `json:"storageDriver"`
+	// NCPU, MemTotal (bytes), Architecture (uname -m, e.g. x86_64) and
+	// RootDir (where images and volumes live) are the engine's view of the
+	// host, which preflight checks apps against; zero when unknown.
+	NCPU         int    `json:"ncpu,omitempty"`
+	MemTotal     int64  `json:"memTotal,omitempty"`
+	Architecture string `json:"architecture,omitempty"`
+	RootDir      string `json:"rootDir,omitempty"`
 }
 
 // Operation is one bundle action to run in an invocation container.

@@ -126,3 +126,45 @@ func TestAppIcon(t *testing.T) {
 	res = do(t, s, request{method: http.MethodGet, target: "/api/v1/apps/other/icon"})
 	assert.Equal(t, http.StatusNotFound, res.status)
 }
+
+func TestPreflightApp(t *testing.T) {
+	var got engine.InstallOptions
+	eng := &fakeEngine{PreflightFunc: func(_ context.Context, opts engine.InstallOptions) (*engine.PreflightReport, error) {
+		got = opts
+		if opts.App == "nope" {
+			return nil, engine.NewUserError(engine.ErrNotFound, "app \"nope\" is not in the catalog", "list the apps")
+		}
+		return &engine.PreflightReport{App: opts.App, Name: "git2", OK: false, Checks: []engine.PreflightCheck{
+			{Check: "memory", Status: engine.PreflightFail, Message: "the app needs 4096 MB of memory, the host has 2048 MB in all", Hint: "install it on a host with more memory"},
+			{Check: "ports", Status: engine.PreflightOK, Message: "free host ports: port=9001"},
+		}}, nil
+	}}
+	s, _ := newTestServer(t, eng)
+	res := do(t, s, request{method: http.MethodPost, target: "/api/v1/apps/gitlab/preflight", ctype: "application/json",
+		body: `{"name":"git2","parameters":{"a":"b"}}`})
+	require.Equal(t, http.StatusOK, res.status, "body: %s", res.body)
+	assert.Equal(t, engine.InstallOptions{App: "gitlab", Name: "git2", Parameters: map[string]string{"a": "b"}}, got)
+	golden(t, "apps_preflight", res.body)
+
+	res = do(t, s, request{method: http.MethodPost, target: "/api/v1/apps/gitlab/preflight"})
+	assert.Equal(t, http.StatusOK, res.status, "the body is optional")
+	assert.Equal(t, engine.InstallOptions{App: "gitlab"}, got)
+
+	res = do(t, s, request{method: http.MethodPost, target: "/api/v1/apps/nope/preflight"})
+	assert.Equal(t, http.StatusNotFound, res.status)
+	res = do(t, s, request{method: http.MethodPost, target: "/api/v1/apps/gitlab/preflight", ctype: "application/json", body: `{"name":`})
+	assert.Equal(t, http.StatusBadRequest, res.status)
+}
+
+func TestInstallSkipsPreflightWhenAsked(t *testing.T) {
+	var got engine.InstallOptions
+	eng := &fakeEngine{InstallFunc: func(_ context.Context, opts engine.InstallOptions) (*engine.Installation, error) {
+		got = opts
+		return &engine.Installation{Name: opts.Name, App: opts.App, Status: engine.StatusInstalling, JobID: "j1"}, nil
+	}}
+	s, _ := newTestServer(t, eng)
+	res := do(t, s, request{method: http.MethodPost, target: "/api/v1/installations", ctype: "application/json",
+		body: `{"app":"gitlab","skipPreflight":true}`})
+	require.Equal(t, http.StatusAccepted, res.status, "body: %s", res.body)
+	assert.True(t, got.SkipPreflight)
+}

@@ -138,6 +138,8 @@ type installRequest struct {
 	// Archive is a thick bundle archive on the server's filesystem. Only
 	// admins may name one: it reads any file the server can read.
 	Archive string `json:"archive"`
+	// SkipPreflight installs even when the host looks too small for the app.
+	SkipPreflight bool `json:"skipPreflight"`
 }
 
 var (
@@ -171,7 +173,7 @@ func (s *Server) createInstallation(c *fiber.Ctx) error {
 		return &apiError{kind: errForbidden, msg: errTextArchiveRole, hint: hintArchiveRole}
 	}
 	opts := engine.InstallOptions{App: req.App, Name: req.Name, Parameters: req.Parameters,
-		Reference: req.Reference, Insecure: req.InsecureRegistry, Archive: req.Archive}
+		Reference: req.Reference, Insecure: req.InsecureRegistry, Archive: req.Archive, SkipPreflight: req.SkipPreflight}
 	if err := opts.Validate(); err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package service
 import (
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/stackhub/stackhub/engine"
 	"github.com/stackhub/stackhub/engine/catalog"
 )
 
@@ -195,4 +196,49 @@ func (s *Server) appIcon(c *fiber.Ctx) error {
 	}
 	c.Set(fiber.HeaderContentType, icon.ContentType)
 	return c.Send(icon.Data)
+}
+
+type preflightRequest struct {
+	Name       string            `json:"name"`
+	Parameters map[string]string `json:"parameters"`
+}
+
+type preflightCheckDTO struct {
+	Check   string `json:"check"`
+	Status  string `json:"status"`
+	Message string `json:"message"`
+	Hint    string `json:"hint,omitempty"`
+}
+
+type preflightDTO struct {
+	App    string              `json:"app"`
+	Name   string              `json:"name"`
+	OK     bool                `json:"ok"`
+	Checks []preflightCheckDTO `json:"checks"`
+	Ports  map[string]int      `json:"ports"`
+}
+
+// preflightApp answers what installing the app would run into (name,
+// CPU, memory, disk, architecture, ports) without installing: 200 with
+// "ok": false when an install would be refused. Body (optional):
+// {"name","parameters"}, as for an install.
+func (s *Server) preflightApp(c *fiber.Ctx) error {
+	var req preflightRequest
+	if len(c.Body()) > 0 {
+		if err := decodeJSON(c, &req); err != nil {
+			return err
+		}
+	}
+	r, err := s.eng.Preflight(c.UserContext(), engine.InstallOptions{App: c.Params("name"), Name: req.Name, Parameters: req.Parameters})
+	if err != nil {
+		return err
+	}
+	out := preflightDTO{App: r.App, Name: r.Name, OK: r.OK, Checks: make([]preflightCheckDTO, 0, len(r.Checks)), Ports: r.Ports}
+	if out.Ports == nil {
+		out.Ports = map[string]int{}
+	}
+	for _, ch := range r.Checks {
+		out.Checks = append(out.Checks, preflightCheckDTO{Check: ch.Check, Status: ch.Status, Message: ch.Message, Hint: ch.Hint})
+	}
+	return c.JSON(out)
 }

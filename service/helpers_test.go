@@ -44,6 +44,7 @@ type fakeEngine struct {
 	SearchAppsFunc   func(ctx context.Context, q catalog.Query) (*catalog.Result, error)
 	AppDetailFunc    func(ctx context.Context, name, source string) (*engine.AppDetail, error)
 	AppIconFunc      func(ctx context.Context, name string) (*engine.AppIcon, error)
+	PreflightFunc    func(ctx context.Context, opts engine.InstallOptions) (*engine.PreflightReport, error)
 	JobFunc          func(ctx context.Context, id string) (*engine.Job, error)
 	UpgradeFunc      func(ctx context.Context, opts engine.UpgradeOptions) (*engine.Installation, error)
 	ActionFunc       func(ctx context.Context, opts engine.ActionOptions) (*engine.Job, error)
@@ -141,6 +142,14 @@ func (f *fakeEngine) AppIcon(ctx context.Context, name string) (*engine.AppIcon,
 		return nil, errUnexpected
 	}
 	return f.AppIconFunc(ctx, name)
+}
+
+func (f *fakeEngine) Preflight(ctx context.Context, opts engine.InstallOptions) (*engine.PreflightReport, error) {
+	f.calls.Add(1)
+	if f.PreflightFunc == nil {
+		return nil, errUnexpected
+	}
+	return f.PreflightFunc(ctx, opts)
 }
 
 func (f *fakeEngine) Job(ctx context.Context, id string) (*engine.Job, error) {

@@ -108,6 +108,7 @@ type Engine interface {
 	SearchApps(ctx context.Context, q catalog.Query) (*catalog.Result, error)
 	AppDetail(ctx context.Context, name, source string) (*engine.AppDetail, error)
 	AppIcon(ctx context.Context, name string) (*engine.AppIcon, error)
+	Preflight(ctx context.Context, opts engine.InstallOptions) (*engine.PreflightReport, error)
 	Job(ctx context.Context, id string) (*engine.Job, error)
 	Upgrade(ctx context.Context, opts engine.UpgradeOptions) (*engine.Installation, error)
 	Action(ctx context.Context, opts engine.ActionOptions) (*engine.Job, error)

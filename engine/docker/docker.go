@@ -413,6 +413,10 @@ func (c *Client) Info(ctx context.Context) (engine.EngineInfo, error) {
 		Running:       info.Info.ContainersRunning,
 		Images:        info.Info.Images,
 		StorageDriver: info.Info.Driver,
+		NCPU:          info.Info.NCPU,
+		MemTotal:      info.Info.MemTotal,
+		Architecture:  info.Info.Architecture,
+		RootDir:       info.Info.DockerRootDir,
 	}, nil
 }
 

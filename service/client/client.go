@@ -445,6 +445,7 @@ type InstallRequest struct {
 	Reference        string            `json:"reference,omitempty"`
 	InsecureRegistry bool              `json:"insecureRegistry,omitempty"`
 	Archive          string            `json:"archive,omitempty"`
+	SkipPreflight    bool              `json:"skipPreflight,omitempty"`
 }
 
 // InstallFrom starts installing a catalog app, a bundle published to a
@@ -453,6 +454,31 @@ func (c *Client) InstallFrom(ctx context.Context, req InstallRequest) (*Installa
 	var out Installation
 	body := req
 	if err := c.do(ctx, http.MethodPost, "/api/v1/installations", nil, body, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// PreflightReport says what installing an app would run into.
+type PreflightReport struct {
+	App    string `json:"app"`
+	Name   string `json:"name"`
+	OK     bool   `json:"ok"`
+	Checks []struct {
+		Check   string `json:"check"`
+		Status  string `json:"status"`
+		Message string `json:"message"`
+		Hint    string `json:"hint,omitempty"`
+	} `json:"checks"`
+	Ports map[string]int `json:"ports"`
+}
+
+// Preflight checks installing the catalog app under name (empty: the
+// app's) without installing it.
+func (c *Client) Preflight(ctx context.Context, app, name string, params map[string]string) (*PreflightReport, error) {
+	var out PreflightReport
+	if err := c.do(ctx, http.MethodPost, "/api/v1/apps/"+url.PathEscape(app)+"/preflight", nil,
+		map[string]any{"name": name, "parameters": params}, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil

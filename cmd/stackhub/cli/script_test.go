@@ -296,6 +296,19 @@ func (m *memEngine) AppDetail(_ context.Context, name, _ string) (*engine.AppDet
 	return &engine.AppDetail{Entry: es[0], Sources: []string{es[0].Source}}, nil
 }
 
+func (m *memEngine) Preflight(_ context.Context, opts engine.InstallOptions) (*engine.PreflightReport, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	r := &engine.PreflightReport{App: opts.App, Name: opts.Name, OK: opts.App != "broken", Ports: map[string]int{"port": 9001}}
+	r.Checks = []engine.PreflightCheck{{Check: "memory", Status: engine.PreflightOK, Message: "8192 MB of memory"}}
+	if !r.OK {
+		r.Checks = append(r.Checks, engine.PreflightCheck{Check: "disk", Status: engine.PreflightFail,
+			Message: "the app needs 999999 MB of disk", Hint: "grow the disk"})
+	}
+	return r, nil
+}
+
 func (m *memEngine) AppIcon(_ context.Context, name string) (*engine.AppIcon, error) {
 	return nil, engine.NewUserError(engine.ErrNotFound, "app "+name+" has no icon", "")
 }
