@@ -136,7 +136,7 @@ func (e *Engine) AppDetail(ctx context.Context, name, source string) (*AppDetail
 		return nil, NewUserError(ErrNotFound, fmt.Sprintf("source %q offers no app %q", source, name),
 			"it is offered by "+strings.Join(d.Sources, ", "))
 	}
-	fsys, err := e.deps.Catalog.Open(ctx, name)
+	fsys, err := e.openFrom(ctx, d.Source, name)
 	if err != nil {
 		return nil, err
 	}
@@ -184,7 +184,7 @@ func (e *Engine) AppIcon(ctx context.Context, name string) (*AppIcon, error) {
 	if file == "" || !fs.ValidPath(file) || path.Ext(file) != ".svg" {
 		return nil, noIcon
 	}
-	fsys, err := e.deps.Catalog.Open(ctx, name)
+	fsys, err := e.openFrom(ctx, entries[0].Source, name)
 	if err != nil {
 		return nil, err
 	}
@@ -205,4 +205,68 @@ func (e *Engine) AppIcon(ctx context.Context, name string) (*AppIcon, error) {
 	}
 	sum := sha256.Sum256(data)
 	return &AppIcon{Data: data, ContentType: "image/svg+xml", ETag: `"` + hex.EncodeToString(sum[:12]) + `"`}, nil
+}
+
+// openFrom opens an app of one source when the catalog has several.
+func (e *Engine) openFrom(ctx context.Context, source, name string) (fs.FS, error) {
+	if sc, ok := e.deps.Catalog.(SourceCatalog); ok {
+		return sc.OpenFrom(ctx, source, name)
+	}
+	return e.deps.Catalog.Open(ctx, name)
+}
+
+// sourceCatalog returns the catalog's sources, or says this server's
+// catalog has a fixed one.
+func (e *Engine) sourceCatalog() (SourceCatalog, error) {
+	sc, ok := e.deps.Catalog.(SourceCatalog)
+	if !ok {
+		return nil, NewUserError(ErrUnavailable, "this server's catalog has a single fixed source", "")
+	}
+	return sc, nil
+}
+
+// CatalogSources lists the catalog's sources.
+func (e *Engine) CatalogSources(ctx context.Context) ([]CatalogSource, error) {
+	sc, err := e.sourceCatalog()
+	if err != nil {
+		return nil, err
+	}
+	return sc.Sources(ctx)
+}
+
+// AddCatalogSource adds a folder of bundle folders on the server as a
+// catalog source; its apps show at once.
+func (e *Engine) AddCatalogSource(ctx context.Context, name, path string) (*CatalogSource, error) {
+	sc, err := e.sourceCatalog()
+	if err != nil {
+		return nil, err
+	}
+	src, err := sc.AddSource(ctx, name, path)
+	if err != nil {
+		return nil, err
+	}
+	e.RefreshApps()
+	return src, nil
+}
+
+// RemoveCatalogSource forgets an added source (its folder is kept).
+func (e *Engine) RemoveCatalogSource(ctx context.Context, name string) error {
+	sc, err := e.sourceCatalog()
+	if err != nil {
+		return err
+	}
+	if err := sc.RemoveSource(ctx, name); err != nil {
+		return err
+	}
+	e.RefreshApps()
+	return nil
+}
+
+// RefreshCatalog reads every source again and returns them.
+func (e *Engine) RefreshCatalog(ctx context.Context) ([]CatalogSource, error) {
+	e.RefreshApps()
+	if _, err := e.index(ctx); err != nil {
+		return nil, err
+	}
+	return e.CatalogSources(ctx)
 }

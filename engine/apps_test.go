@@ -28,6 +28,17 @@ func newCatalogEngine(t *testing.T) *engine.Engine {
 // probe describe as info and st.
 func newHostEngine(t *testing.T, info engine.EngineInfo, st engine.ServerStatus) *engine.Engine {
 	t.Helper()
+	return newEngine(t, engine.NewDirCatalog(bundles.FS), info, st)
+}
+
+// newEngineWithCatalog is newCatalogEngine over another catalog.
+func newEngineWithCatalog(t *testing.T, cat engine.Catalog) *engine.Engine {
+	t.Helper()
+	return newEngine(t, cat, engine.EngineInfo{}, engine.ServerStatus{})
+}
+
+func newEngine(t *testing.T, cat engine.Catalog, info engine.EngineInfo, st engine.ServerStatus) *engine.Engine {
+	t.Helper()
 	store, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "test.db"), nil)
 	require.NoError(t, err)
 	t.Cleanup(func() { store.Close() })
@@ -35,7 +46,7 @@ func newHostEngine(t *testing.T, info engine.EngineInfo, st engine.ServerStatus)
 	require.NoError(t, os.WriteFile(bin, []byte("binary"), 0o755))
 	conv := converterFunc(func(m *manifest.Manifest, req engine.ConvertRequest) ([]byte, error) { return []byte(`{}`), nil })
 	eng, err := engine.New(engine.Config{RuntimeBinary: bin}, engine.Deps{
-		Store: store, Runtime: &enginetest.BundleRuntimeFunc{}, Converter: conv, Catalog: engine.NewDirCatalog(bundles.FS),
+		Store: store, Runtime: &enginetest.BundleRuntimeFunc{}, Converter: conv, Catalog: cat,
 		Docker: &enginetest.DockerFunc{InfoFunc: func(context.Context) (engine.EngineInfo, error) { return info, nil }},
 		Host: &enginetest.HostProbeFunc{SampleFunc: func(context.Context) (*engine.ServerStatus, error) {
 			cp := st

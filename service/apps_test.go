@@ -168,3 +168,40 @@ func TestInstallSkipsPreflightWhenAsked(t *testing.T) {
 	require.Equal(t, http.StatusAccepted, res.status, "body: %s", res.body)
 	assert.True(t, got.SkipPreflight)
 }
+
+func TestCatalogSources(t *testing.T) {
+	var added, removed string
+	eng := &fakeEngine{
+		SourcesFunc: func(context.Context) ([]engine.CatalogSource, error) {
+			return []engine.CatalogSource{{Name: "builtin", Kind: "builtin", Apps: 30}, {Name: "team", Kind: "dir", Path: "/srv/team", Apps: 2, Added: true}}, nil
+		},
+		AddSourceFunc: func(_ context.Context, name, path string) (*engine.CatalogSource, error) {
+			added = name + "=" + path
+			if name == "builtin" {
+				return nil, engine.NewUserError(engine.ErrConflict, "source \"builtin\" is the base catalog", "choose another name")
+			}
+			return &engine.CatalogSource{Name: name, Kind: "dir", Path: path, Apps: 2, Added: true}, nil
+		},
+		RemoveSourceFunc: func(_ context.Context, name string) error {
+			removed = name
+			return nil
+		},
+	}
+	s, _ := newTestServer(t, eng)
+	res := do(t, s, request{method: http.MethodGet, target: "/api/v1/catalog/sources"})
+	require.Equal(t, http.StatusOK, res.status, "body: %s", res.body)
+	golden(t, "catalog_sources", res.body)
+
+	res = do(t, s, request{method: http.MethodPost, target: "/api/v1/catalog/sources", ctype: "application/json", body: `{"name":"team","path":"/srv/team"}`})
+	require.Equal(t, http.StatusCreated, res.status, "body: %s", res.body)
+	assert.Equal(t, "team=/srv/team", added)
+	res = do(t, s, request{method: http.MethodPost, target: "/api/v1/catalog/sources", ctype: "application/json", body: `{"name":"builtin","path":"/srv/team"}`})
+	assert.Equal(t, http.StatusConflict, res.status)
+
+	res = do(t, s, request{method: http.MethodDelete, target: "/api/v1/catalog/sources/team"})
+	assert.Equal(t, http.StatusNoContent, res.status)
+	assert.Equal(t, "team", removed)
+
+	res = do(t, s, request{method: http.MethodPost, target: "/api/v1/catalog/refresh"})
+	assert.Equal(t, http.StatusOK, res.status)
+}

@@ -242,3 +242,73 @@ func (s *Server) preflightApp(c *fiber.Ctx) error {
 	}
 	return c.JSON(out)
 }
+
+type sourceDTO struct {
+	Name  string `json:"name"`
+	Kind  string `json:"kind"`
+	Path  string `json:"path,omitempty"`
+	Apps  int    `json:"apps"`
+	Added bool   `json:"added"`
+	Error string `json:"error,omitempty"`
+}
+
+type sourceListDTO struct {
+	Sources []sourceDTO `json:"sources"`
+}
+
+func toSourceList(list []engine.CatalogSource) sourceListDTO {
+	out := sourceListDTO{Sources: make([]sourceDTO, 0, len(list))}
+	for _, s := range list {
+		out.Sources = append(out.Sources, sourceDTO(s))
+	}
+	return out
+}
+
+// listSources answers the catalog's sources: {"sources":[...]}.
+func (s *Server) listSources(c *fiber.Ctx) error {
+	list, err := s.eng.CatalogSources(c.UserContext())
+	if err != nil {
+		return err
+	}
+	return c.JSON(toSourceList(list))
+}
+
+type addSourceRequest struct {
+	Name string `json:"name"`
+	Path string `json:"path"`
+}
+
+// addSource adds a folder on the server as a catalog source: body
+// {"name","path"}; 201 with the source. Admins only: it reads any folder
+// the server can read.
+func (s *Server) addSource(c *fiber.Ctx) error {
+	var req addSourceRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	src, err := s.eng.AddCatalogSource(c.UserContext(), req.Name, req.Path)
+	if err != nil {
+		return err
+	}
+	s.audit(c, "catalog-add", src.Name, "")
+	return c.Status(fiber.StatusCreated).JSON(sourceDTO(*src))
+}
+
+// removeSource forgets an added source; its folder is kept.
+func (s *Server) removeSource(c *fiber.Ctx) error {
+	name := c.Params("name")
+	if err := s.eng.RemoveCatalogSource(c.UserContext(), name); err != nil {
+		return err
+	}
+	s.audit(c, "catalog-remove", name, "")
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// refreshCatalog reads every source again: {"sources":[...]}.
+func (s *Server) refreshCatalog(c *fiber.Ctx) error {
+	list, err := s.eng.RefreshCatalog(c.UserContext())
+	if err != nil {
+		return err
+	}
+	return c.JSON(toSourceList(list))
+}

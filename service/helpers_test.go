@@ -45,6 +45,9 @@ type fakeEngine struct {
 	AppDetailFunc    func(ctx context.Context, name, source string) (*engine.AppDetail, error)
 	AppIconFunc      func(ctx context.Context, name string) (*engine.AppIcon, error)
 	PreflightFunc    func(ctx context.Context, opts engine.InstallOptions) (*engine.PreflightReport, error)
+	SourcesFunc      func(ctx context.Context) ([]engine.CatalogSource, error)
+	AddSourceFunc    func(ctx context.Context, name, path string) (*engine.CatalogSource, error)
+	RemoveSourceFunc func(ctx context.Context, name string) error
 	JobFunc          func(ctx context.Context, id string) (*engine.Job, error)
 	UpgradeFunc      func(ctx context.Context, opts engine.UpgradeOptions) (*engine.Installation, error)
 	ActionFunc       func(ctx context.Context, opts engine.ActionOptions) (*engine.Job, error)
@@ -150,6 +153,34 @@ func (f *fakeEngine) Preflight(ctx context.Context, opts engine.InstallOptions) 
 		return nil, errUnexpected
 	}
 	return f.PreflightFunc(ctx, opts)
+}
+
+func (f *fakeEngine) CatalogSources(ctx context.Context) ([]engine.CatalogSource, error) {
+	f.calls.Add(1)
+	if f.SourcesFunc == nil {
+		return nil, errUnexpected
+	}
+	return f.SourcesFunc(ctx)
+}
+
+func (f *fakeEngine) RefreshCatalog(ctx context.Context) ([]engine.CatalogSource, error) {
+	return f.CatalogSources(ctx)
+}
+
+func (f *fakeEngine) AddCatalogSource(ctx context.Context, name, path string) (*engine.CatalogSource, error) {
+	f.calls.Add(1)
+	if f.AddSourceFunc == nil {
+		return nil, errUnexpected
+	}
+	return f.AddSourceFunc(ctx, name, path)
+}
+
+func (f *fakeEngine) RemoveCatalogSource(ctx context.Context, name string) error {
+	f.calls.Add(1)
+	if f.RemoveSourceFunc == nil {
+		return errUnexpected
+	}
+	return f.RemoveSourceFunc(ctx, name)
 }
 
 func (f *fakeEngine) Job(ctx context.Context, id string) (*engine.Job, error) {

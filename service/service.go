@@ -109,6 +109,10 @@ type Engine interface {
 	AppDetail(ctx context.Context, name, source string) (*engine.AppDetail, error)
 	AppIcon(ctx context.Context, name string) (*engine.AppIcon, error)
 	Preflight(ctx context.Context, opts engine.InstallOptions) (*engine.PreflightReport, error)
+	CatalogSources(ctx context.Context) ([]engine.CatalogSource, error)
+	AddCatalogSource(ctx context.Context, name, path string) (*engine.CatalogSource, error)
+	RemoveCatalogSource(ctx context.Context, name string) error
+	RefreshCatalog(ctx context.Context) ([]engine.CatalogSource, error)
 	Job(ctx context.Context, id string) (*engine.Job, error)
 	Upgrade(ctx context.Context, opts engine.UpgradeOptions) (*engine.Installation, error)
 	Action(ctx context.Context, opts engine.ActionOptions) (*engine.Job, error)

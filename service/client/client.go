@@ -484,6 +484,48 @@ func (c *Client) Preflight(ctx context.Context, app, name string, params map[str
 	return &out, nil
 }
 
+// CatalogSource is one place catalog apps come from.
+type CatalogSource struct {
+	Name  string `json:"name"`
+	Kind  string `json:"kind"`
+	Path  string `json:"path,omitempty"`
+	Apps  int    `json:"apps"`
+	Added bool   `json:"added"`
+	Error string `json:"error,omitempty"`
+}
+
+// CatalogSources lists the catalog's sources.
+func (c *Client) CatalogSources(ctx context.Context) ([]CatalogSource, error) {
+	var out struct {
+		Sources []CatalogSource `json:"sources"`
+	}
+	err := c.do(ctx, http.MethodGet, "/api/v1/catalog/sources", nil, nil, &out)
+	return out.Sources, err
+}
+
+// AddCatalogSource adds a folder on the server as a catalog source.
+func (c *Client) AddCatalogSource(ctx context.Context, name, path string) (*CatalogSource, error) {
+	var out CatalogSource
+	if err := c.do(ctx, http.MethodPost, "/api/v1/catalog/sources", nil, map[string]string{"name": name, "path": path}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// RemoveCatalogSource forgets an added source.
+func (c *Client) RemoveCatalogSource(ctx context.Context, name string) error {
+	return c.do(ctx, http.MethodDelete, "/api/v1/catalog/sources/"+url.PathEscape(name), nil, nil, nil)
+}
+
+// RefreshCatalog makes the server read every source again.
+func (c *Client) RefreshCatalog(ctx context.Context) ([]CatalogSource, error) {
+	var out struct {
+		Sources []CatalogSource `json:"sources"`
+	}
+	err := c.do(ctx, http.MethodPost, "/api/v1/catalog/refresh", nil, nil, &out)
+	return out.Sources, err
+}
+
 // Upgrade starts upgrading an installation to the catalog's version.
 func (c *Client) Upgrade(ctx context.Context, name string, params map[string]string) (*Installation, error) {
 	var out Installation

@@ -121,6 +121,7 @@ func NewRootCmd(f *Factory) *cobra.Command {
 	root.AddCommand(newServeCmd(f, nil))
 	root.AddCommand(newVersionCmd(f))
 	root.AddCommand(newBundleCmd(f))
+	root.AddCommand(newCatalogCmd(f))
 	root.AddCommand(newLoginCmd(f), newLogoutCmd(f), newInstallCmd(f), newUpgradeCmd(f), newUninstallCmd(f),
 		newActionCmd(f, "start", "Start a stopped installation"),
 		newActionCmd(f, "stop", "Stop an installation (its data is kept)"),

@@ -111,12 +111,13 @@ func startFakeService(t testscript.T, dir string) (string, func(), error) {
 // memEngine is a small in-memory engine: jobs finish at once, with a few
 // events, so the scripts exercise the whole client path quickly.
 type memEngine struct {
-	mu     sync.Mutex
-	insts  map[string]*engine.Installation
-	jobs   map[string]*engine.Job
-	events map[string][]engine.JobEvent
-	order  []string
-	port   int
+	mu      sync.Mutex
+	sources []engine.CatalogSource
+	insts   map[string]*engine.Installation
+	jobs    map[string]*engine.Job
+	events  map[string][]engine.JobEvent
+	order   []string
+	port    int
 }
 
 func newMemEngine() *memEngine {
@@ -307,6 +308,39 @@ func (m *memEngine) Preflight(_ context.Context, opts engine.InstallOptions) (*e
 			Message: "the app needs 999999 MB of disk", Hint: "grow the disk"})
 	}
 	return r, nil
+}
+
+func (m *memEngine) CatalogSources(context.Context) ([]engine.CatalogSource, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]engine.CatalogSource{{Name: engine.SourceBuiltin, Kind: engine.SourceKindBuiltin, Apps: len(memApps)}}, m.sources...), nil
+}
+
+func (m *memEngine) RefreshCatalog(ctx context.Context) ([]engine.CatalogSource, error) {
+	return m.CatalogSources(ctx)
+}
+
+func (m *memEngine) AddCatalogSource(_ context.Context, name, path string) (*engine.CatalogSource, error) {
+	if st, err := os.Stat(path); err != nil || !st.IsDir() {
+		return nil, engine.NewUserError(engine.ErrInvalid, path+" is not a folder the server can read", "give a folder of bundle folders")
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	src := engine.CatalogSource{Name: name, Kind: engine.SourceKindDir, Path: path, Apps: 1, Added: true}
+	m.sources = append(m.sources, src)
+	return &src, nil
+}
+
+func (m *memEngine) RemoveCatalogSource(_ context.Context, name string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i, s := range m.sources {
+		if s.Name == name {
+			m.sources = append(m.sources[:i], m.sources[i+1:]...)
+			return nil
+		}
+	}
+	return engine.NewUserError(engine.ErrNotFound, "there is no catalog source \""+name+"\"", "list the sources with stackhub catalog list")
 }
 
 func (m *memEngine) AppIcon(_ context.Context, name string) (*engine.AppIcon, error) {

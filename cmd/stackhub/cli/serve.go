@@ -56,7 +56,9 @@ func newLogger(f *Factory, level string) (*slog.Logger, error) {
 	return slog.New(slog.NewTextHandler(f.IO.ErrOut, &slog.HandlerOptions{Level: l})), nil
 }
 
-func openCatalog(dir string) (engine.Catalog, error) {
+// openCatalog opens the base catalog: the built-in apps, or the folder
+// given with --catalog (source "local").
+func openCatalog(dir string) (*engine.DirCatalog, error) {
 	if dir == "" {
 		return engine.NewDirCatalog(bundles.FS), nil
 	}
@@ -64,7 +66,7 @@ func openCatalog(dir string) (engine.Catalog, error) {
 	if err != nil || !st.IsDir() {
 		return nil, &engine.UserError{Msg: fmt.Sprintf("catalog folder %s is not readable", dir), Hint: "pass a folder of bundle folders with --catalog", Err: engine.ErrInvalid}
 	}
-	return engine.NewDirCatalog(os.DirFS(dir)), nil
+	return engine.NewDirCatalog(os.DirFS(dir)).WithSource("local"), nil
 }
 
 func runServe(ctx context.Context, f *Factory, opts *ServeOptions) error {
@@ -76,7 +78,11 @@ func runServe(ctx context.Context, f *Factory, opts *ServeOptions) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return &engine.UserError{Msg: fmt.Sprintf("create data folder %s: %v", cfg.DataDir, err), Hint: "pass a writable folder with --data", Err: err}
 	}
-	catalog, err := openCatalog(cfg.Catalog)
+	base, err := openCatalog(cfg.Catalog)
+	if err != nil {
+		return err
+	}
+	catalog, err := engine.NewSources(base, cfg.DataDir)
 	if err != nil {
 		return err
 	}
