@@ -24,6 +24,9 @@ import (
 // are never published on all interfaces.
 var stateful = regexp.MustCompile(`(^|/)(mysql|mariadb|postgres|postgis/postgis|redis|valkey|mongo|memcached|clickhouse/clickhouse-server|elasticsearch|opensearchproject/opensearch|couchdb|rabbitmq)$`)
 
+// paramTemplate is a step value that is one parameter.
+var paramTemplate = regexp.MustCompile(`^\$\{ *bundle\.parameters\.([A-Za-z0-9_-]+) *\}$`)
+
 // builtIn returns the built-in catalog's app folders.
 func builtIn(t *testing.T) []string {
 	t.Helper()
@@ -75,7 +78,7 @@ func TestBundlePolicy(t *testing.T) {
 			checkSecrets(t, m, step)
 			checkOutputs(t, m, meta, step)
 
-			plan := planOf(t, name, step)
+			plan := planOf(t, name, m, step)
 			for svc, spec := range plan.Services {
 				cfg, hc := spec.Create.Config, spec.Create.HostConfig
 				assert.True(t, pinned(cfg.Image), "service %s: image %q must carry a version tag (not latest) or a digest", svc, cfg.Image)
@@ -254,12 +257,23 @@ func checkOutputs(t *testing.T, m *manifest.Manifest, meta catalog.Meta, s *mixi
 }
 
 // planOf loads the compose file through the mixin's loader and builds the
-// containers it would create, with made-up ports, secrets and images.
-func planOf(t *testing.T, name string, s *mixin.Step) *compose.Plan {
+// containers it would create, with the parameters' defaults and made-up
+// ports, secrets and images.
+func planOf(t *testing.T, name string, m *manifest.Manifest, s *mixin.Step) *compose.Plan {
 	t.Helper()
+	defaults := map[string]string{}
+	for _, p := range m.Parameters {
+		if p.HasDefault {
+			defaults[p.Name] = fmt.Sprint(p.Default)
+		}
+	}
 	env := map[string]string{}
-	for k := range s.Env {
-		env[k] = "value"
+	for k, v := range s.Env {
+		if g := paramTemplate.FindStringSubmatch(string(v)); g != nil {
+			env[k] = defaults[g[1]]
+		} else {
+			env[k] = string(v)
+		}
 	}
 	var ports []compose.Port
 	for i, p := range s.Ports {
