@@ -33,6 +33,8 @@ type MixinContext struct {
 	WaitTimeout string         `json:"waitTimeout"`
 	HostNetwork bool           `json:"hostNetwork"`
 	Purge       bool           `json:"purge,omitempty"`
+	// Host is the address users reach the apps at (value outputs).
+	Host string `json:"host,omitempty"`
 }
 
 type actionOptions struct {
@@ -197,7 +199,7 @@ func (e *Engine) resolveParameters(ctx context.Context, inst *Installation, bund
 		if name == ContextParameter {
 			ctxJSON, err := json.Marshal(MixinContext{
 				Ports: inst.Ports, Prefix: e.cfg.Prefix, PortMin: e.cfg.PortMin, PortMax: e.cfg.PortMax,
-				WaitTimeout: e.cfg.WaitTimeout.String(), HostNetwork: true, Purge: o.purge,
+				WaitTimeout: e.cfg.WaitTimeout.String(), HostNetwork: true, Purge: o.purge, Host: e.cfg.PublicHost,
 			})
 			if err != nil {
 				return nil, fmt.Errorf("encode mixin context: %w", err)

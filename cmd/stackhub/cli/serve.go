@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -44,7 +45,7 @@ func newServeCmd(f *Factory, runF func(context.Context, *ServeOptions) error) *c
 			return runServe(cmd.Context(), f, opts)
 		},
 	}
-	addConfigFlags(cmd.Flags(), "addr", "data", "catalog", "prefix", "port-min", "port-max", "jobs", "wait-timeout", "lang", "log-level", "runtime-binary")
+	addConfigFlags(cmd.Flags(), "addr", "data", "catalog", "prefix", "port-min", "port-max", "jobs", "wait-timeout", "lang", "log-level", "runtime-binary", "public-host")
 	return cmd
 }
 
@@ -67,6 +68,25 @@ func openCatalog(dir string) (*engine.DirCatalog, error) {
 		return nil, &engine.UserError{Msg: fmt.Sprintf("catalog folder %s is not readable", dir), Hint: "pass a folder of bundle folders with --catalog", Err: engine.ErrInvalid}
 	}
 	return engine.NewDirCatalog(os.DirFS(dir)).WithSource("local"), nil
+}
+
+// publicHost is the address put into the apps' url outputs: the setting,
+// else the address this host reaches other networks from (a UDP "connect"
+// sends nothing), else localhost.
+func publicHost(setting string) string {
+	if setting != "" {
+		return setting
+	}
+	conn, err := net.Dial("udp4", "192.0.2.1:9")
+	if err != nil {
+		return "localhost"
+	}
+	defer conn.Close()
+	addr, ok := conn.LocalAddr().(*net.UDPAddr)
+	if !ok || addr.IP.IsLoopback() || addr.IP.IsUnspecified() {
+		return "localhost"
+	}
+	return addr.IP.String()
 }
 
 func runServe(ctx context.Context, f *Factory, opts *ServeOptions) error {
@@ -104,7 +124,7 @@ func runServe(ctx context.Context, f *Factory, opts *ServeOptions) error {
 
 	eng, err := engine.New(engine.Config{
 		Prefix: cfg.Prefix, PortMin: cfg.PortMin, PortMax: cfg.PortMax, RuntimeBinary: cfg.RuntimeBinary,
-		JobConcurrency: cfg.Jobs, WaitTimeout: cfg.WaitTimeout, Version: Version,
+		JobConcurrency: cfg.Jobs, WaitTimeout: cfg.WaitTimeout, Version: Version, PublicHost: publicHost(cfg.PublicHost),
 	}, engine.Deps{
 		Store: store, Docker: dk, Runtime: cnab.NewRuntime(dk.SocketPath()), Converter: cnab.Converter{},
 		Host: probe, Catalog: catalog, Ports: engine.BindProber{}, Registry: registry.New(dk.API(), log), Logger: log,
