@@ -112,7 +112,7 @@ func errUnknownApp(name string) error {
 }
 
 // AppDetail describes the catalog app name. With two sources offering it,
-// source picks one (empty: the first by source name).
+// source picks one (empty: the one an install by name takes).
 func (e *Engine) AppDetail(ctx context.Context, name, source string) (*AppDetail, error) {
 	if err := ValidateName("appName", name); err != nil {
 		return nil, err

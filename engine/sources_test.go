@@ -98,7 +98,7 @@ func TestSources(t *testing.T) {
 
 func TestSearchShowsBothSources(t *testing.T) {
 	data := t.TempDir()
-	writeBundle(t, filepath.Join(engine.CatalogsDir(data), "mirror"), "redis", "Redis")
+	writeBundle(t, filepath.Join(engine.CatalogsDir(data), "alpha"), "redis", "Redis")
 	src, err := engine.NewSources(engine.NewDirCatalog(bundles.FS), data)
 	require.NoError(t, err)
 	eng := newEngineWithCatalog(t, src)
@@ -110,13 +110,13 @@ func TestSearchShowsBothSources(t *testing.T) {
 			sources = append(sources, e.Source)
 		}
 	}
-	assert.Equal(t, []string{"builtin", "mirror"}, sources)
+	assert.Equal(t, []string{"builtin", "alpha"}, sources)
 
-	d, err := eng.AppDetail(t.Context(), "redis", "mirror")
+	d, err := eng.AppDetail(t.Context(), "redis", "alpha")
 	require.NoError(t, err)
-	assert.Equal(t, "mirror", d.Source)
-	assert.Equal(t, []string{"builtin", "mirror"}, d.Sources)
-	assert.Empty(t, d.Readme, "the mirror's bundle has no README")
+	assert.Equal(t, "alpha", d.Source)
+	assert.Equal(t, []string{"builtin", "alpha"}, d.Sources)
+	assert.Empty(t, d.Readme, "the alpha source's bundle has no README")
 	d, err = eng.AppDetail(t.Context(), "redis", "")
 	require.NoError(t, err)
 	assert.Equal(t, "builtin", d.Source)

@@ -154,15 +154,11 @@ type Index struct {
 	byTitle, byCategory []int
 }
 
-// NewIndex indexes entries, ordered by name then source.
+// NewIndex indexes entries, ordered by name; entries of the same name keep
+// their order in entries (the catalog lists its preferred source first).
 func NewIndex(entries []Entry) *Index {
 	es := append([]Entry(nil), entries...)
-	sort.SliceStable(es, func(i, j int) bool {
-		if es[i].Name != es[j].Name {
-			return es[i].Name < es[j].Name
-		}
-		return es[i].Source < es[j].Source
-	})
+	sort.SliceStable(es, func(i, j int) bool { return es[i].Name < es[j].Name })
 	ix := &Index{entries: es, hay: make([]string, len(es)), titles: make([]string, len(es))}
 	var b strings.Builder
 	for i, e := range es {
@@ -191,7 +187,8 @@ func (ix *Index) order(less func(i, j int) bool) []int {
 // Len is the number of entries.
 func (ix *Index) Len() int { return len(ix.entries) }
 
-// Get returns the entries named name, one per source offering it.
+// Get returns the entries named name, one per source offering it, the
+// preferred source first.
 func (ix *Index) Get(name string) []Entry {
 	i := sort.Search(len(ix.entries), func(i int) bool { return ix.entries[i].Name >= name })
 	var out []Entry
