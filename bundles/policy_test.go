@@ -70,6 +70,10 @@ func TestBundlePolicy(t *testing.T) {
 			readme, err := fs.ReadFile(bundles.FS, name+"/README.md")
 			require.NoError(t, err)
 			assert.Contains(t, string(readme), "## ", "the README has sections")
+			assert.Contains(t, string(readme), "## 中文说明", "the README speaks Chinese too")
+			for _, p := range m.Parameters {
+				assert.NotEmpty(t, p.Description, "parameter %s says what it is for", p.Name)
+			}
 
 			step := installStep(t, m)
 			upgrade := stepOf(t, m, manifest.ActionUpgrade)
