@@ -28,16 +28,21 @@ func newCatalogEngine(t *testing.T) *engine.Engine {
 // probe describe as info and st.
 func newHostEngine(t *testing.T, info engine.EngineInfo, st engine.ServerStatus) *engine.Engine {
 	t.Helper()
-	return newEngine(t, engine.NewDirCatalog(bundles.FS), info, st)
+	return newEngine(t, engine.NewDirCatalog(bundles.FS), infoDocker(info), st)
+}
+
+// infoDocker is a Docker fake that describes the host as info.
+func infoDocker(info engine.EngineInfo) *enginetest.DockerFunc {
+	return &enginetest.DockerFunc{InfoFunc: func(context.Context) (engine.EngineInfo, error) { return info, nil }}
 }
 
 // newEngineWithCatalog is newCatalogEngine over another catalog.
 func newEngineWithCatalog(t *testing.T, cat engine.Catalog) *engine.Engine {
 	t.Helper()
-	return newEngine(t, cat, engine.EngineInfo{}, engine.ServerStatus{})
+	return newEngine(t, cat, infoDocker(engine.EngineInfo{}), engine.ServerStatus{})
 }
 
-func newEngine(t *testing.T, cat engine.Catalog, info engine.EngineInfo, st engine.ServerStatus) *engine.Engine {
+func newEngine(t *testing.T, cat engine.Catalog, dk engine.Docker, st engine.ServerStatus) *engine.Engine {
 	t.Helper()
 	store, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "test.db"), nil)
 	require.NoError(t, err)
@@ -47,7 +52,7 @@ func newEngine(t *testing.T, cat engine.Catalog, info engine.EngineInfo, st engi
 	conv := converterFunc(func(m *manifest.Manifest, req engine.ConvertRequest) ([]byte, error) { return []byte(`{}`), nil })
 	eng, err := engine.New(engine.Config{RuntimeBinary: bin}, engine.Deps{
 		Store: store, Runtime: &enginetest.BundleRuntimeFunc{}, Converter: conv, Catalog: cat,
-		Docker: &enginetest.DockerFunc{InfoFunc: func(context.Context) (engine.EngineInfo, error) { return info, nil }},
+		Docker: dk,
 		Host: &enginetest.HostProbeFunc{SampleFunc: func(context.Context) (*engine.ServerStatus, error) {
 			cp := st
 			return &cp, nil

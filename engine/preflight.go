@@ -4,11 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
+	"path"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/stackhub/stackhub/engine/catalog"
 	"github.com/stackhub/stackhub/engine/manifest"
@@ -26,7 +31,8 @@ const (
 
 // PreflightCheck is one thing checked before an install pulls anything.
 type PreflightCheck struct {
-	// Check names it: name, cpu, memory, disk, architecture or ports.
+	// Check names it: name, cpu, memory, disk, architecture, ports or
+	// images.
 	Check   string `json:"check"`
 	Status  string `json:"status"`
 	Message string `json:"message"`
@@ -98,7 +104,10 @@ func (e *PreflightError) Unwrap() error { return e.kind }
 // Preflight checks what an install of opts would need — the name, the
 // host's CPU, memory, disk and architecture against the app's catalog
 // requirements, and free host ports — without installing or pulling
-// anything. The report lists every check; Err says whether it refuses.
+// anything. The report lists every check; Err says whether an install
+// would be refused. It also asks whether the app's images are on the host
+// or their registries answer (at most 5 s each), which only warns and
+// which an install does not wait for.
 func (e *Engine) Preflight(ctx context.Context, opts InstallOptions) (*PreflightReport, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
@@ -122,7 +131,12 @@ func (e *Engine) Preflight(ctx context.Context, opts InstallOptions) (*Preflight
 			return nil, fmt.Errorf("preflight %s: list published ports: %w", opts.Name, err)
 		}
 	}
-	return e.preflight(ctx, opts, m, containers, published)
+	r, err := e.preflight(ctx, opts, m, containers, published)
+	if err != nil {
+		return nil, err
+	}
+	r.Checks = append(r.Checks, e.imageCheck(ctx, composeImages(fsys, m), e.hostFacts(ctx).arch))
+	return r, nil
 }
 
 // preflight runs the checks over facts the caller already read.
@@ -317,4 +331,108 @@ func resourceChecks(meta catalog.Meta, h hostFacts) []PreflightCheck {
 		out = append(out, PreflightCheck{Check: "architecture", Status: PreflightOK, Message: "the app's images exist for " + h.arch})
 	}
 	return out
+}
+
+// RemoteImage is what an image's registry says of it.
+type RemoteImage struct {
+	Ref string
+	// Architectures the image exists for (amd64, arm64 ...); empty when
+	// the registry did not say.
+	Architectures []string
+}
+
+// RemoteImager asks registries about images without pulling them. The
+// Docker adapter implements it; preflight skips its image check without.
+type RemoteImager interface {
+	RemoteImage(ctx context.Context, ref string) (RemoteImage, error)
+}
+
+// remoteImageTimeout bounds each registry question of the image check.
+const remoteImageTimeout = 5 * time.Second
+
+// composeImages lists the images the install steps' compose files name,
+// sorted; images whose name is interpolated are left out.
+func composeImages(fsys fs.FS, m *manifest.Manifest) []string {
+	set := map[string]bool{}
+	for _, s := range m.Actions[manifest.ActionInstall] {
+		if s.Mixin != "stackhub" {
+			continue
+		}
+		var files []string
+		switch c := s.Data["compose"].(type) {
+		case string:
+			files = append(files, c)
+		case []any:
+			for _, f := range c {
+				files = append(files, fmt.Sprint(f))
+			}
+		}
+		for _, f := range files {
+			data, err := fs.ReadFile(fsys, path.Clean(f))
+			if err != nil {
+				continue
+			}
+			var doc struct {
+				Services map[string]struct {
+					Image string `yaml:"image"`
+				} `yaml:"services"`
+			}
+			if yaml.Unmarshal(data, &doc) != nil {
+				continue
+			}
+			for _, svc := range doc.Services {
+				if svc.Image != "" && !strings.Contains(svc.Image, "$") {
+					set[svc.Image] = true
+				}
+			}
+		}
+	}
+	return slices.Sorted(maps.Keys(set))
+}
+
+// imageCheck says whether the app's images are on this host, and for those
+// that are not, whether their registry answers and has them for the host's
+// architecture. It only warns: the install itself names missing images
+// precisely when it tries to pull them.
+func (e *Engine) imageCheck(ctx context.Context, images []string, arch string) PreflightCheck {
+	var missing []string
+	for _, ref := range images {
+		ok, err := e.deps.Docker.ImageExists(ctx, ref)
+		if err != nil {
+			return PreflightCheck{Check: "images", Status: PreflightSkip, Message: "cannot list the host's images: " + err.Error()}
+		}
+		if !ok {
+			missing = append(missing, ref)
+		}
+	}
+	if len(missing) == 0 {
+		return PreflightCheck{Check: "images", Status: PreflightOK, Message: fmt.Sprintf("all %d images are on this host", len(images))}
+	}
+	ri, ok := e.deps.Docker.(RemoteImager)
+	if !ok {
+		return PreflightCheck{Check: "images", Status: PreflightSkip, Message: "to be pulled: " + strings.Join(missing, ", ")}
+	}
+	var unreachable, wrongArch []string
+	for _, ref := range missing {
+		rctx, cancel := context.WithTimeout(ctx, remoteImageTimeout)
+		img, err := ri.RemoteImage(rctx, ref)
+		cancel()
+		switch {
+		case err != nil:
+			unreachable = append(unreachable, ref)
+		case len(img.Architectures) > 0 && !slices.Contains(img.Architectures, arch):
+			wrongArch = append(wrongArch, fmt.Sprintf("%s (%s)", ref, strings.Join(img.Architectures, ", ")))
+		}
+	}
+	switch {
+	case len(unreachable) > 0:
+		return PreflightCheck{Check: "images", Status: PreflightWarn,
+			Message: "not on this host, and their registry does not answer: " + strings.Join(unreachable, ", "),
+			Hint:    "load them on this host (docker load -i image.tar), or make a registry or mirror reachable"}
+	case len(wrongArch) > 0:
+		return PreflightCheck{Check: "images", Status: PreflightWarn,
+			Message: "no " + arch + " build of: " + strings.Join(wrongArch, "; "),
+			Hint:    "install it on a host of one of those architectures"}
+	}
+	return PreflightCheck{Check: "images", Status: PreflightOK, Message: "to be pulled: " + strings.Join(missing, ", ")}
 }

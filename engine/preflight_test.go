@@ -1,12 +1,16 @@
 package engine_test
 
 import (
+	"context"
+	"errors"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/stackhub/stackhub/bundles"
 	"github.com/stackhub/stackhub/engine"
+	"github.com/stackhub/stackhub/engine/enginetest"
 )
 
 const gb = 1 << 30
@@ -35,7 +39,8 @@ func TestPreflightPasses(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, r.OK)
 	require.NoError(t, r.Err())
-	assert.Equal(t, map[string]string{"name": "ok", "cpu": "ok", "memory": "ok", "disk": "ok", "architecture": "ok", "ports": "ok"}, statuses(r))
+	assert.Equal(t, map[string]string{"name": "ok", "cpu": "ok", "memory": "ok", "disk": "ok", "architecture": "ok", "ports": "ok",
+		"images": "skip"}, statuses(r), "this Docker fake cannot ask registries")
 	assert.Len(t, r.Ports, 2)
 	assert.Equal(t, "nextcloud", r.Name)
 	for _, c := range r.Checks {
@@ -56,7 +61,8 @@ func TestPreflightRefusesWithEveryReason(t *testing.T) {
 	r, err := eng.Preflight(t.Context(), engine.InstallOptions{App: "gitlab"})
 	require.NoError(t, err)
 	assert.False(t, r.OK)
-	assert.Equal(t, map[string]string{"name": "ok", "cpu": "warn", "memory": "fail", "disk": "fail", "architecture": "fail", "ports": "ok"}, statuses(r))
+	assert.Equal(t, map[string]string{"name": "ok", "cpu": "warn", "memory": "fail", "disk": "fail", "architecture": "fail", "ports": "ok",
+		"images": "skip"}, statuses(r))
 
 	// An install is refused with all three reasons and their hints, and
 	// leaves nothing behind.
@@ -126,4 +132,65 @@ func TestPreflightBadInput(t *testing.T) {
 	require.ErrorIs(t, err, engine.ErrNotFound)
 	_, err = eng.Preflight(t.Context(), engine.InstallOptions{App: "Bad Name"})
 	require.ErrorIs(t, err, engine.ErrInvalid)
+}
+
+// registryDocker is a Docker fake with some images local and a registry
+// that knows some others.
+type registryDocker struct {
+	*enginetest.DockerFunc
+	local  map[string]bool
+	remote map[string][]string // ref -> architectures
+}
+
+func (d *registryDocker) ImageExists(_ context.Context, ref string) (bool, error) {
+	return d.local[ref], nil
+}
+
+func (d *registryDocker) RemoteImage(_ context.Context, ref string) (engine.RemoteImage, error) {
+	archs, ok := d.remote[ref]
+	if !ok {
+		return engine.RemoteImage{}, errors.New("dial tcp: lookup registry-1.docker.io: no such host")
+	}
+	return engine.RemoteImage{Ref: ref, Architectures: archs}, nil
+}
+
+func TestPreflightImages(t *testing.T) {
+	check := func(t *testing.T, d *registryDocker) engine.PreflightCheck {
+		t.Helper()
+		eng := newEngine(t, engine.NewDirCatalog(bundles.FS), d, roomy.st)
+		r, err := eng.Preflight(t.Context(), engine.InstallOptions{App: "wordpress"})
+		require.NoError(t, err)
+		assert.True(t, r.OK, "image findings only warn")
+		for _, c := range r.Checks {
+			if c.Check == "images" {
+				return c
+			}
+		}
+		require.Fail(t, "no images check")
+		return engine.PreflightCheck{}
+	}
+	dk := func(local []string, remote map[string][]string) *registryDocker {
+		l := map[string]bool{}
+		for _, r := range local {
+			l[r] = true
+		}
+		return &registryDocker{DockerFunc: infoDocker(roomy.info), local: l, remote: remote}
+	}
+	const wp, db = "wordpress:6.5-apache", "mariadb:10.11"
+
+	c := check(t, dk([]string{wp, db}, nil))
+	assert.Equal(t, engine.PreflightCheck{Check: "images", Status: "ok", Message: "all 2 images are on this host"}, c)
+
+	c = check(t, dk([]string{wp}, map[string][]string{db: {"amd64", "arm64"}}))
+	assert.Equal(t, "ok", c.Status)
+	assert.Equal(t, "to be pulled: mariadb:10.11", c.Message)
+
+	c = check(t, dk(nil, map[string][]string{db: {"amd64"}}))
+	assert.Equal(t, "warn", c.Status)
+	assert.Equal(t, "not on this host, and their registry does not answer: wordpress:6.5-apache", c.Message)
+	assert.Contains(t, c.Hint, "docker load")
+
+	c = check(t, dk([]string{wp}, map[string][]string{db: {"s390x"}}))
+	assert.Equal(t, "warn", c.Status)
+	assert.Equal(t, "no amd64 build of: mariadb:10.11 (s390x)", c.Message)
 }

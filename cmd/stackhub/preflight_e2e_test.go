@@ -49,6 +49,7 @@ func TestPreflightRefusesAnAppTooBigForTheHost(t *testing.T) {
 	assert.Equal(t, "fail", status["architecture"], e.raw)
 	assert.Equal(t, "ok", status["disk"], e.raw)
 	assert.Equal(t, "ok", status["ports"], e.raw)
+	assert.Equal(t, "ok", status["images"], "hello's image is on this host: %s", e.raw)
 
 	e = s.postJSON("/installApp", map[string]string{"appName": "huge"})
 	assert.Equal(t, "0", e.Code, e.raw)
