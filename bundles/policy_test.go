@@ -71,8 +71,13 @@ func TestBundlePolicy(t *testing.T) {
 			require.NoError(t, err)
 			assert.Contains(t, string(readme), "## ", "the README has sections")
 			assert.Contains(t, string(readme), "## 中文说明", "the README speaks Chinese too")
-			for _, p := range m.Parameters {
-				assert.NotEmpty(t, p.Description, "parameter %s says what it is for", p.Name)
+			for _, p := range catalog.Params(m) {
+				assert.NotEmpty(t, p.Descriptions.En, "parameter %s says what it is for", p.Name)
+				assert.NotEmpty(t, p.Descriptions.Zh, "parameter %s says it in Chinese too", p.Name)
+			}
+			for _, o := range catalog.Outputs(m) {
+				assert.NotEmpty(t, o.Descriptions.En, "output %s says what it is", o.Name)
+				assert.NotEmpty(t, o.Descriptions.Zh, "output %s says it in Chinese too", o.Name)
 			}
 
 			step := installStep(t, m)

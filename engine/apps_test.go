@@ -141,6 +141,7 @@ func TestAppDetail(t *testing.T) {
 	for _, p := range d.Parameters {
 		params[p.Name] = p
 	}
+	assert.Equal(t, "内存用满时 Redis 的淘汰策略", params["maxmemory_policy"].Descriptions.Zh)
 	assert.True(t, params["redis_password"].Generated)
 	assert.True(t, params["redis_password"].Sensitive)
 	assert.False(t, params["redis_password"].Required)

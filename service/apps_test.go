@@ -84,16 +84,34 @@ func TestGetApp(t *testing.T) {
 		}
 		return &engine.AppDetail{Entry: testEntries[0], Readme: "# Redmine\n", Sources: []string{"builtin"},
 			Parameters: []catalog.Param{
-				{Name: "db_password", Type: "string", Description: "database password", Default: "", Sensitive: true, Generated: true},
+				{Name: "db_password", Type: "string", Description: "database password", Default: "", Sensitive: true, Generated: true,
+					Descriptions: catalog.Text{En: "database password", Zh: "数据库密码"}},
 				{Name: "cache_mb", Type: "integer", Default: 64, Minimum: &min, ApplyTo: []string{"install"}},
 				{Name: "theme", Type: "string", Enum: []any{"light", "dark"}, Required: true},
 			},
-			Outputs: []catalog.Output{{Name: "url", Description: "web address"}, {Name: "db_password", Sensitive: true}}}, nil
+			Outputs: []catalog.Output{{Name: "url", Description: "web address", Descriptions: catalog.Text{En: "web address", Zh: "网址"}},
+				{Name: "db_password", Sensitive: true}}}, nil
 	}}
 	s, _ := newTestServer(t, eng)
 	res := do(t, s, request{method: http.MethodGet, target: "/api/v1/apps/redmine"})
 	require.Equal(t, http.StatusOK, res.status, "body: %s", res.body)
 	golden(t, "apps_detail", res.body)
+
+	res = do(t, s, request{method: http.MethodGet, target: "/api/v1/apps/redmine?lang=zh"})
+	require.Equal(t, http.StatusOK, res.status, "body: %s", res.body)
+	var zh struct {
+		Title      string `json:"title"`
+		Parameters []struct {
+			Description string `json:"description"`
+		} `json:"parameters"`
+		Outputs []struct {
+			Description string `json:"description"`
+		} `json:"outputs"`
+	}
+	require.NoError(t, json.Unmarshal(res.body, &zh))
+	assert.Equal(t, "数据库密码", zh.Parameters[0].Description)
+	assert.Empty(t, zh.Parameters[1].Description, "no text in either language")
+	assert.Equal(t, "网址", zh.Outputs[0].Description)
 
 	res = do(t, s, request{method: http.MethodGet, target: "/api/v1/apps/nope"})
 	assert.Equal(t, http.StatusNotFound, res.status)

@@ -64,26 +64,28 @@ type appListDTO struct {
 }
 
 type paramDTO struct {
-	Name        string   `json:"name"`
-	Type        string   `json:"type"`
-	Description string   `json:"description,omitempty"`
-	Default     any      `json:"default"`
-	Enum        []any    `json:"enum,omitempty"`
-	Minimum     *float64 `json:"minimum,omitempty"`
-	Maximum     *float64 `json:"maximum,omitempty"`
-	MinLength   *int     `json:"minLength,omitempty"`
-	MaxLength   *int     `json:"maxLength,omitempty"`
-	Pattern     string   `json:"pattern,omitempty"`
-	Sensitive   bool     `json:"sensitive"`
-	Generated   bool     `json:"generated"`
-	Required    bool     `json:"required"`
-	ApplyTo     []string `json:"applyTo,omitempty"`
+	Name         string   `json:"name"`
+	Type         string   `json:"type"`
+	Description  string   `json:"description,omitempty"`
+	Descriptions textDTO  `json:"descriptions"`
+	Default      any      `json:"default"`
+	Enum         []any    `json:"enum,omitempty"`
+	Minimum      *float64 `json:"minimum,omitempty"`
+	Maximum      *float64 `json:"maximum,omitempty"`
+	MinLength    *int     `json:"minLength,omitempty"`
+	MaxLength    *int     `json:"maxLength,omitempty"`
+	Pattern      string   `json:"pattern,omitempty"`
+	Sensitive    bool     `json:"sensitive"`
+	Generated    bool     `json:"generated"`
+	Required     bool     `json:"required"`
+	ApplyTo      []string `json:"applyTo,omitempty"`
 }
 
 type outputDTO struct {
-	Name        string `json:"name"`
-	Description string `json:"description,omitempty"`
-	Sensitive   bool   `json:"sensitive"`
+	Name         string  `json:"name"`
+	Description  string  `json:"description,omitempty"`
+	Descriptions textDTO `json:"descriptions"`
+	Sensitive    bool    `json:"sensitive"`
 }
 
 type appDetailDTO struct {
@@ -170,11 +172,16 @@ func (s *Server) getApp(c *fiber.Ctx) error {
 	}
 	out := appDetailDTO{appDTO: toAppDTO(d.Entry, catalogLang(c)), Parameters: make([]paramDTO, 0, len(d.Parameters)),
 		Outputs: make([]outputDTO, 0, len(d.Outputs)), Readme: d.Readme, Sources: d.Sources}
+	lang := catalogLang(c)
 	for _, p := range d.Parameters {
-		out.Parameters = append(out.Parameters, paramDTO(p))
+		out.Parameters = append(out.Parameters, paramDTO{Name: p.Name, Type: p.Type, Description: p.Descriptions.In(lang),
+			Descriptions: textDTO(p.Descriptions), Default: p.Default, Enum: p.Enum, Minimum: p.Minimum, Maximum: p.Maximum,
+			MinLength: p.MinLength, MaxLength: p.MaxLength, Pattern: p.Pattern, Sensitive: p.Sensitive, Generated: p.Generated,
+			Required: p.Required, ApplyTo: p.ApplyTo})
 	}
 	for _, o := range d.Outputs {
-		out.Outputs = append(out.Outputs, outputDTO(o))
+		out.Outputs = append(out.Outputs, outputDTO{Name: o.Name, Description: o.Descriptions.In(lang),
+			Descriptions: textDTO(o.Descriptions), Sensitive: o.Sensitive})
 	}
 	return c.JSON(out)
 }

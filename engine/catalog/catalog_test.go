@@ -74,6 +74,12 @@ func TestText(t *testing.T) {
 const formManifest = `schemaVersion: 1.0.1
 name: form
 version: 0.1.0
+custom:
+  stackhub:
+    parameters:
+      size: {zh: 大小}
+    outputs:
+      pw: {zh: 密码}
 mixins: [stackhub]
 parameters:
   - {name: size, type: integer, default: 3, minimum: 1, maximum: 9}
@@ -107,7 +113,12 @@ func TestParamsAndOutputs(t *testing.T) {
 	assert.True(t, ps[3].Generated)
 	assert.False(t, ps[3].Required)
 	assert.False(t, ps[0].Generated)
-	assert.Equal(t, []catalog.Output{{Name: "pw", Description: "the password", Sensitive: true}, {Name: "url"}}, catalog.Outputs(m))
+	assert.Equal(t, catalog.Text{Zh: "大小"}, ps[0].Descriptions)
+	assert.Equal(t, catalog.Text{}, ps[1].Descriptions)
+	assert.Equal(t, []catalog.Output{
+		{Name: "pw", Description: "the password", Descriptions: catalog.Text{En: "the password", Zh: "密码"}, Sensitive: true},
+		{Name: "url"},
+	}, catalog.Outputs(m))
 }
 
 func TestNormalize(t *testing.T) {

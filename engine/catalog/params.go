@@ -11,17 +11,20 @@ import (
 // Param describes one parameter of an app for a generated form: its JSON
 // schema keywords plus whether it is sensitive, generated or required.
 type Param struct {
-	Name        string   `json:"name"`
-	Type        string   `json:"type"`
-	Description string   `json:"description,omitempty"`
-	Default     any      `json:"default,omitempty"`
-	Enum        []any    `json:"enum,omitempty"`
-	Minimum     *float64 `json:"minimum,omitempty"`
-	Maximum     *float64 `json:"maximum,omitempty"`
-	MinLength   *int     `json:"minLength,omitempty"`
-	MaxLength   *int     `json:"maxLength,omitempty"`
-	Pattern     string   `json:"pattern,omitempty"`
-	Sensitive   bool     `json:"sensitive"`
+	Name string `json:"name"`
+	Type string `json:"type"`
+	// Description is the manifest's (English) description; Descriptions
+	// adds the Chinese one from custom.stackhub.parameters.<name>.zh.
+	Description  string   `json:"description,omitempty"`
+	Descriptions Text     `json:"descriptions"`
+	Default      any      `json:"default,omitempty"`
+	Enum         []any    `json:"enum,omitempty"`
+	Minimum      *float64 `json:"minimum,omitempty"`
+	Maximum      *float64 `json:"maximum,omitempty"`
+	MinLength    *int     `json:"minLength,omitempty"`
+	MaxLength    *int     `json:"maxLength,omitempty"`
+	Pattern      string   `json:"pattern,omitempty"`
+	Sensitive    bool     `json:"sensitive"`
 	// Generated marks a parameter a stackhub step's secret takes its value
 	// from: left empty, the mixin generates it on the first install and
 	// the installation keeps it over upgrades (source.output).
@@ -34,9 +37,18 @@ type Param struct {
 
 // Output describes one output of an app.
 type Output struct {
-	Name        string `json:"name"`
-	Description string `json:"description,omitempty"`
-	Sensitive   bool   `json:"sensitive"`
+	Name         string `json:"name"`
+	Description  string `json:"description,omitempty"`
+	Descriptions Text   `json:"descriptions"`
+	Sensitive    bool   `json:"sensitive"`
+}
+
+// zhText returns custom.stackhub.<section>.<name>.zh.
+func zhText(m *manifest.Manifest, section, name string) string {
+	sh, _ := m.Custom[Key].(map[string]any)
+	sec, _ := sh[section].(map[string]any)
+	entry, _ := sec[name].(map[string]any)
+	return str(entry["zh"])
 }
 
 // paramRef matches a template naming a parameter: ${ bundle.parameters.x }
@@ -60,7 +72,8 @@ func Params(m *manifest.Manifest) []Param {
 			}
 		}
 		q := Param{Name: p.Name, Type: typ, Description: p.Description, Enum: p.Enum, Minimum: p.Minimum,
-			Maximum: p.Maximum, MinLength: p.MinLength, MaxLength: p.MaxLength, Pattern: p.Pattern,
+			Descriptions: Text{En: p.Description, Zh: zhText(m, "parameters", p.Name)},
+			Maximum:      p.Maximum, MinLength: p.MinLength, MaxLength: p.MaxLength, Pattern: p.Pattern,
 			Sensitive: p.Sensitive, Generated: generated[p.Name], Required: !p.HasDefault, ApplyTo: p.ApplyTo}
 		if p.HasDefault {
 			q.Default = p.Default
@@ -99,7 +112,8 @@ func Outputs(m *manifest.Manifest) []Output {
 		if strings.HasPrefix(o.Name, "porter-") {
 			continue
 		}
-		out = append(out, Output{Name: o.Name, Description: o.Description, Sensitive: o.Sensitive})
+		out = append(out, Output{Name: o.Name, Description: o.Description, Sensitive: o.Sensitive,
+			Descriptions: Text{En: o.Description, Zh: zhText(m, "outputs", o.Name)}})
 	}
 	return out
 }
