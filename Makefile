@@ -61,6 +61,10 @@ test: deps build test-images ## Run every test (unit, integration, end-to-end: o
 soak: build test-images ## 500 install/uninstall cycles, 4 jobs: goroutines, open files, RSS and SQLite size every 50 (SOAK_CYCLES)
 	set -o pipefail; STACKHUB_BIN=$(CURDIR)/$(BIN) STACKHUB_SOAK_CYCLES=$(SOAK_CYCLES) go test -count=1 -tags=integration -timeout 90m -run '^TestSoak$$' -v ./cmd/stackhub/ 2>&1 | grep -v 'level='
 
+.PHONY: smoke
+smoke: build ## Install every built-in app for real and uninstall it (pulls images; SMOKE_APPS="a b" picks some)
+	STACKHUB_BIN=$(CURDIR)/$(BIN) .ci/smoke
+
 .PHONY: fuzz
 fuzz: ## Run every fuzz target for FUZZTIME each (60s by default)
 	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./engine/manifest/

@@ -40,6 +40,17 @@ func (e *Engine) Install(ctx context.Context, opts InstallOptions) (*Installatio
 			return nil, fmt.Errorf("install %s: list published ports: %w", opts.Name, err)
 		}
 	}
+	// Refuse with every reason at once before anything is pulled; the name
+	// and ports are checked again under the lease lock.
+	if !opts.SkipPreflight {
+		report, err := e.preflight(ctx, opts, m, projectContainers, published)
+		if err != nil {
+			return nil, err
+		}
+		if err := report.Err(); err != nil {
+			return nil, err
+		}
+	}
 
 	e.leaseMu.Lock()
 	defer e.leaseMu.Unlock()

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"os"
 	"slices"
 	"time"
 
@@ -155,7 +156,7 @@ func (m *Mixin) deploy(ctx context.Context, action string, step *Step) error {
 				svc = opts.Main
 			}
 			return opts.ContainerName(svc)
-		}, assigned, secrets)
+		}, assigned, secrets, m.outputEnv(t, step, assigned, secrets))
 	}
 }
 
@@ -247,6 +248,17 @@ func (m *Mixin) interpolation(t *target, step *Step, assigned map[string]int, se
 	}
 	for name, v := range secrets {
 		env[secretEnvName(name)] = v
+	}
+	return env
+}
+
+// outputEnv is what value outputs may name: the compose interpolation
+// variables plus STACKHUB_HOST.
+func (m *Mixin) outputEnv(t *target, step *Step, assigned map[string]int, secrets map[string]string) map[string]string {
+	env := m.interpolation(t, step, assigned, secrets)
+	env["STACKHUB_HOST"] = t.cfg.Host
+	if env["STACKHUB_HOST"] == "" {
+		env["STACKHUB_HOST"] = "localhost"
 	}
 	return env
 }
@@ -369,7 +381,7 @@ func protoOf(p string) string {
 }
 
 // writeOutputs writes the step's outputs.
-func (m *Mixin) writeOutputs(step *Step, containerName func(string) string, assigned map[string]int, secrets map[string]string) error {
+func (m *Mixin) writeOutputs(step *Step, containerName func(string) string, assigned map[string]int, secrets, env map[string]string) error {
 	for _, o := range step.Outputs {
 		var v string
 		switch {
@@ -391,6 +403,8 @@ func (m *Mixin) writeOutputs(step *Step, containerName func(string) string, assi
 				return fmt.Errorf("output %q: no secret named %q", o.Name, o.Secret)
 			}
 			v = s
+		case o.Value != "":
+			v = os.Expand(o.Value, func(k string) string { return env[k] })
 		}
 		if err := m.writeOutput(o.Name, v); err != nil {
 			return err
@@ -490,5 +504,5 @@ func (m *Mixin) existingOutputs(ctx context.Context, t *target, step *Step) erro
 			return n
 		}
 		return t.project
-	}, assigned, secrets)
+	}, assigned, secrets, m.outputEnv(t, step, assigned, secrets))
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/stackhub/stackhub/engine"
+	"github.com/stackhub/stackhub/engine/catalog"
 )
 
 // Environment variables cmd/ reads into Config.
@@ -119,6 +120,14 @@ type Engine interface {
 	List(ctx context.Context) ([]*engine.Installation, error)
 	Server(ctx context.Context) (*engine.ServerStatus, error)
 	Apps(ctx context.Context) ([]engine.App, error)
+	SearchApps(ctx context.Context, q catalog.Query) (*catalog.Result, error)
+	AppDetail(ctx context.Context, name, source string) (*engine.AppDetail, error)
+	AppIcon(ctx context.Context, name string) (*engine.AppIcon, error)
+	Preflight(ctx context.Context, opts engine.InstallOptions) (*engine.PreflightReport, error)
+	CatalogSources(ctx context.Context) ([]engine.CatalogSource, error)
+	AddCatalogSource(ctx context.Context, name, path string) (*engine.CatalogSource, error)
+	RemoveCatalogSource(ctx context.Context, name string) error
+	RefreshCatalog(ctx context.Context) ([]engine.CatalogSource, error)
 	Job(ctx context.Context, id string) (*engine.Job, error)
 	Upgrade(ctx context.Context, opts engine.UpgradeOptions) (*engine.Installation, error)
 	Action(ctx context.Context, opts engine.ActionOptions) (*engine.Job, error)

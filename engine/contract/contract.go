@@ -43,6 +43,9 @@ type Context struct {
 	// Purge asks an uninstall to delete the app's data (volumes and
 	// generated secrets) too.
 	Purge bool `json:"purge,omitempty"`
+	// Host is the address users reach the server's apps at, for value
+	// outputs ($STACKHUB_HOST); empty means "localhost".
+	Host string `json:"host,omitempty"`
 }
 
 // Encode returns the context's JSON, the value of ContextParameter.

@@ -32,7 +32,10 @@ type Client struct {
 	socket string
 }
 
-var _ engine.Docker = (*Client)(nil)
+var (
+	_ engine.Docker       = (*Client)(nil)
+	_ engine.RemoteImager = (*Client)(nil)
+)
 
 // New connects to the daemon named by DOCKER_HOST (default the local socket),
 // negotiating the API version so old engines work.
@@ -79,6 +82,23 @@ func (c *Client) ImageExists(ctx context.Context, ref string) (bool, error) {
 		return false, nil
 	}
 	return false, wrap(err, fmt.Sprintf("inspect image %q", ref))
+}
+
+// RemoteImage asks the image's registry, through the daemon (its proxy
+// settings apply), for the platforms the image exists for; an error says
+// the registry cannot be reached or has no such image.
+func (c *Client) RemoteImage(ctx context.Context, ref string) (engine.RemoteImage, error) {
+	res, err := c.api.DistributionInspect(ctx, ref, client.DistributionInspectOptions{})
+	if err != nil {
+		return engine.RemoteImage{}, wrap(err, fmt.Sprintf("look up image %q in its registry", ref))
+	}
+	out := engine.RemoteImage{Ref: ref}
+	for _, p := range res.Platforms {
+		if p.Architecture != "" && p.Architecture != "unknown" {
+			out.Architectures = append(out.Architectures, p.Architecture)
+		}
+	}
+	return out, nil
 }
 
 // ImagesWithLabel lists the local images that carry the label.
@@ -413,6 +433,10 @@ func (c *Client) Info(ctx context.Context) (engine.EngineInfo, error) {
 		Running:       info.Info.ContainersRunning,
 		Images:        info.Info.Images,
 		StorageDriver: info.Info.Driver,
+		NCPU:          info.Info.NCPU,
+		MemTotal:      info.Info.MemTotal,
+		Architecture:  info.Info.Architecture,
+		RootDir:       info.Info.DockerRootDir,
 	}, nil
 }
 

@@ -30,6 +30,9 @@ type Config struct {
 	LogLevel      string
 	Lang          string
 	RuntimeBinary string
+	// PublicHost is the host name or address users reach the apps at; it
+	// goes into the apps' url outputs. Empty: this host's main address.
+	PublicHost string
 	// Server is the URL of the StackHub service the client commands talk to.
 	Server string
 }
@@ -69,6 +72,7 @@ func settings() []setting {
 			return nil
 		}},
 		{"log-level", "info", "log level: debug, info, warn or error", func(c *Config, v string) error { c.LogLevel = v; return nil }},
+		{"public-host", "", "host name or address users reach the apps at, shown in their url outputs; default this host's main address", func(c *Config, v string) error { c.PublicHost = v; return nil }},
 		{"runtime-binary", "", "static linux stackhub binary put into bundle images; default this binary", func(c *Config, v string) error { c.RuntimeBinary = v; return nil }},
 		{"server", "http://127.0.0.1:9000", "URL of the StackHub service (client commands)", func(c *Config, v string) error { c.Server = strings.TrimRight(v, "/"); return nil }},
 	}
