@@ -248,11 +248,14 @@ func (s *server) stop() error {
 	_ = s.cmd.Process.Signal(os.Interrupt)
 	done := make(chan error, 1)
 	go func() { done <- s.cmd.Wait() }()
+	// The exit status of an interrupted server says nothing useful.
 	select {
-	case <-done:
+	case err := <-done:
+		_ = err
 	case <-time.After(30 * time.Second):
 		_ = s.cmd.Process.Kill()
-		<-done
+		err := <-done
+		_ = err
 	}
 	return nil
 }
@@ -457,7 +460,7 @@ func stackhubInstall(s *server) (time.Duration, error) {
 	start := time.Now()
 	e, err := s.call("POST", "/installApp", map[string]string{"appName": "hello-db"})
 	if err != nil || e.Code != "1" {
-		return 0, fmt.Errorf("installApp: %v %s\n%s", err, e.Message, s.logs.String())
+		return 0, fmt.Errorf("installApp: %w %s\n%s", err, e.Message, s.logs.String())
 	}
 	if _, err := s.waitRunning("hello-db", 5*time.Minute); err != nil {
 		return 0, err
@@ -471,7 +474,7 @@ func stackhubInstall(s *server) (time.Duration, error) {
 			break
 		}
 		if i == 50 {
-			return 0, fmt.Errorf("uninstallApp: %v %s", err, e.Message)
+			return 0, fmt.Errorf("uninstallApp: %w %s", err, e.Message)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

@@ -380,7 +380,7 @@ func TestUninstallOfFailedInstall(t *testing.T) {
 	err = e.Uninstall(t.Context(), engine.UninstallOptions{Name: "hello2"})
 	require.Error(t, err)
 	require.ErrorIs(t, err, engine.ErrActionFailed)
-	assert.NotErrorIs(t, err, engine.ErrStillRunning)
+	require.NotErrorIs(t, err, engine.ErrStillRunning)
 	assert.Contains(t, err.Error(), "uninstall hello2 failed: ")
 	assert.NotContains(t, err.Error(), "still running")
 

@@ -161,7 +161,7 @@ func httpGet(t *testing.T, port int) string {
 			if rerr == nil && resp.StatusCode == http.StatusOK {
 				return string(b)
 			}
-			last = fmt.Errorf("status %d, read %v", resp.StatusCode, rerr)
+			last = fmt.Errorf("status %d, read %w", resp.StatusCode, rerr)
 		} else {
 			last = err
 		}

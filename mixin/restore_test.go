@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/stackhub/stackhub/engine/contract"
 )
@@ -14,7 +15,7 @@ import (
 func TestRestoredErrorNamesUndoneUpgrade(t *testing.T) {
 	cause := errors.New("container x is unhealthy")
 	err := &restoredError{err: cause}
-	assert.ErrorIs(t, err, cause)
+	require.ErrorIs(t, err, cause)
 	assert.Equal(t, "container x is unhealthy; the upgrade was undone and the previous version runs again", err.Error())
 	assert.Equal(t, contract.OutcomeUpgradeUndone, contract.OutcomeOf(exitStatus(err)))
 	assert.Equal(t, contract.OutcomeFailed, contract.OutcomeOf(exitStatus(cause)))

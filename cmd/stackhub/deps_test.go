@@ -34,7 +34,7 @@ func TestMakeTestProvidesItsDeps(t *testing.T) {
 	readme, err := os.ReadFile("../../README.md")
 	require.NoError(t, err)
 	for _, pkg := range []string{"docker-registry", "debootstrap", "make deps", "root"} {
-		assert.True(t, strings.Contains(string(readme), pkg), "the README lists what make test needs: %s", pkg)
+		assert.Contains(t, string(readme), pkg, "the README lists what make test needs: %s", pkg)
 	}
-	assert.False(t, strings.Contains(string(readme), "unit, then end-to-end"), "make test is one go test run")
+	assert.NotContains(t, string(readme), "unit, then end-to-end", "make test is one go test run")
 }

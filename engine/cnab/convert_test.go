@@ -151,7 +151,7 @@ func TestConvertFull(t *testing.T) {
 	assert.Equal(t, &bundle.Location{EnvironmentVariable: contract.ContextEnv}, ctx.Destination)
 	assert.False(t, ctx.Required)
 	assert.Equal(t, "porter-internal", b.Definitions["stackhub-context-parameter"].Comment)
-	assert.Equal(t, "", b.Definitions["stackhub-context-parameter"].Default)
+	assert.Empty(t, b.Definitions["stackhub-context-parameter"].Default)
 
 	dep := b.Parameters["porter-db-url-dep-output"]
 	assert.Equal(t, &bundle.Location{EnvironmentVariable: "PORTER_DB_URL_DEP_OUTPUT"}, dep.Destination)

@@ -127,11 +127,13 @@ func (d *Driver) Run(ctx context.Context, op *driver.Operation) (driver.Operatio
 		return driver.OperationResult{}, fmt.Errorf("attach to the invocation container: %w", err)
 	}
 	stdout, stderr := d.writers(op)
-	copied := make(chan error, 1)
+	copied := make(chan struct{})
 	go func() {
+		defer close(copied)
 		// One copy: it returns at EOF, when the container has exited and
-		// the daemon closes the stream.
-		copied <- copyOutput(stdout, stderr, &attach.HijackedResponse)
+		// the daemon closes the stream. A broken stream only cuts the
+		// log short; the action's result comes from its exit status.
+		_ = copyOutput(stdout, stderr, &attach.HijackedResponse)
 	}()
 	// Run must not return while the copy can still write to stdout and
 	// stderr (they belong to the caller), nor leave the connection open.
@@ -171,9 +173,12 @@ func (d *Driver) result(ctx, cleanupCtx context.Context, id string, op *driver.O
 			return driver.OperationResult{}, fmt.Errorf("stop the invocation container: %w (%w)", err, context.Cause(ctx))
 		}
 		exited := d.api.ContainerWait(sctx, id, client.ContainerWaitOptions{Condition: container.WaitConditionNotRunning})
+		// Whether the wait ended by the exit or by an error, what the
+		// container wrote is collected next.
 		select {
 		case <-exited.Result:
-		case <-exited.Error:
+		case err := <-exited.Error:
+			_ = err
 		}
 		res, err := d.outputs(sctx, id, op)
 		if err != nil {

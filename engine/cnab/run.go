@@ -57,7 +57,7 @@ func (r *Runtime) client() (containerAPI, error) {
 		if r.api != nil {
 			return
 		}
-		c, err := client.New(client.FromEnv, client.WithAPIVersionNegotiation())
+		c, err := client.New(client.FromEnv)
 		if err != nil {
 			r.apiErr = fmt.Errorf("connect to docker: %w", err)
 			return

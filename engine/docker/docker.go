@@ -40,7 +40,7 @@ var (
 // New connects to the daemon named by DOCKER_HOST (default the local socket),
 // negotiating the API version so old engines work.
 func New() (*Client, error) {
-	api, err := client.New(client.FromEnv, client.WithAPIVersionNegotiation())
+	api, err := client.New(client.FromEnv)
 	if err != nil {
 		return nil, fmt.Errorf("connect to docker: %w", err)
 	}
@@ -122,7 +122,7 @@ func (c *Client) RemoveImageTag(ctx context.Context, tag string) error {
 	case err == nil, cerrdefs.IsNotFound(err):
 		return nil
 	case cerrdefs.IsConflict(err):
-		return fmt.Errorf("remove image %s: %w: %v", tag, engine.ErrConflict, err)
+		return fmt.Errorf("remove image %s: %w: %w", tag, engine.ErrConflict, err)
 	}
 	return wrap(err, fmt.Sprintf("remove image %s", tag))
 }

@@ -134,7 +134,7 @@ func TestClientAgainstRealEngine(t *testing.T) {
 	ok, err = c.ImageExists(t.Context(), tag)
 	require.NoError(t, err)
 	assert.True(t, ok, "the image stays with its other tag")
-	assert.ErrorIs(t, c.RemoveImageTag(t.Context(), tag), engine.ErrConflict, "containers use it")
+	require.ErrorIs(t, c.RemoveImageTag(t.Context(), tag), engine.ErrConflict, "containers use it")
 
 	require.NoError(t, c.RemoveProject(t.Context(), project, false))
 	cs, err = c.ProjectContainers(t.Context(), project)

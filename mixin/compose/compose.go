@@ -65,7 +65,7 @@ var _ Docker = (*client.Client)(nil)
 // NewClient connects to the daemon named by DOCKER_HOST (default the local
 // socket), negotiating the API version so that old engines work.
 func NewClient() (*client.Client, error) {
-	c, err := client.New(client.FromEnv, client.WithAPIVersionNegotiation())
+	c, err := client.New(client.FromEnv)
 	if err != nil {
 		return nil, fmt.Errorf("connect to docker: %w", err)
 	}

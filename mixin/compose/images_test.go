@@ -46,7 +46,7 @@ func TestEnsureImagesNamesEveryMissingImage(t *testing.T) {
 			require.ErrorAs(t, err, &ue)
 			assert.Contains(t, ue.Msg, tt.wantMsg)
 			assert.Contains(t, ue.Hint(), tt.wantHint)
-			assert.ErrorIs(t, err, compose.ErrImage, "classified as an image error")
+			require.ErrorIs(t, err, compose.ErrImage, "classified as an image error")
 			assert.Empty(t, d.Containers, "nothing created")
 		})
 	}

@@ -117,7 +117,7 @@ func TestBuildPlanErrors(t *testing.T) {
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tt.wantErr)
 			if tt.is != nil {
-				assert.True(t, errors.Is(err, tt.is), "wraps %v", tt.is)
+				require.ErrorIs(t, err, tt.is)
 			}
 			var h interface{ Hint() string }
 			if errors.As(err, &h) {

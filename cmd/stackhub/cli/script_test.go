@@ -27,11 +27,11 @@ import (
 const scriptPassword = "script-admin-pw"
 
 func TestMain(m *testing.M) {
-	os.Exit(testscript.RunMain(m, map[string]func() int{
-		"stackhub": cli.Main,
+	testscript.Main(m, map[string]func(){
+		"stackhub": func() { os.Exit(cli.Main()) },
 		// stackhub-wait-ready waits up to 60 s for $STACKHUB_SERVER/health.
-		"stackhub-wait-ready": waitReady,
-	}))
+		"stackhub-wait-ready": func() { os.Exit(waitReady()) },
+	})
 }
 
 func waitReady() int {
@@ -79,7 +79,8 @@ func setHome(env *testscript.Env) {
 }
 
 func startFakeService(t testscript.T, dir string) (string, func(), error) {
-	store, err := sqlite.Open(context.Background(), filepath.Join(dir, ".service.db"), slog.New(slog.DiscardHandler))
+	// testscript.T has no context; the cleanup func returned ends the service.
+	store, err := sqlite.Open(context.Background(), filepath.Join(dir, ".service.db"), slog.New(slog.DiscardHandler)) //nolint:forbidigo // see above
 	if err != nil {
 		return "", nil, err
 	}
@@ -90,7 +91,7 @@ func startFakeService(t testscript.T, dir string) (string, func(), error) {
 	}
 	addr := ln.Addr().String()
 	_ = ln.Close()
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(context.Background()) //nolint:forbidigo // cancelled by the returned cleanup func
 	done := make(chan error, 1)
 	go func() { done <- srv.Listen(ctx, addr) }()
 	for i := 0; i < 100; i++ {
@@ -103,7 +104,9 @@ func startFakeService(t testscript.T, dir string) (string, func(), error) {
 	}
 	return "http://" + addr, func() {
 		cancel()
-		<-done
+		if err := <-done; err != nil {
+			_ = err // the service stopped because we asked it to
+		}
 		_ = store.Close()
 	}, nil
 }
