@@ -9,6 +9,7 @@ BIN := bin/stackhub
 GO_SOURCES := $(shell find . -name '*.go' -not -path './.cache/*') go.mod go.sum
 INTEGRATION_TIMEOUT ?= 12m
 FUZZTIME ?= 60s
+SOAK_CYCLES ?= 500
 
 .DEFAULT_GOAL := help
 
@@ -40,22 +41,29 @@ test-images: base-images ## Build the offline fixture images (FROM scratch, noth
 registry: ## Run a throwaway OCI registry (docker-registry) on a free loopback port; prints its address
 	sh testdata/registry/run.sh
 
-.PHONY: browser-deps
-browser-deps: ## Install Debian's chromium and CJK fonts for the web console's browser tests (as root), when missing
-	@command -v chromium >/dev/null && fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || \
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-noto-cjk)
+.PHONY: deps
+deps: ## Install the Debian packages the tests need when missing (docker-registry, debootstrap, curl, python3, chromium, fonts-noto-cjk; as root), else name them
+	sh .ci/deps
 
 .PHONY: test-unit
 test-unit: ## Run the unit tests
 	go test -count=1 ./...
 
 .PHONY: test-integration
-test-integration: build test-images browser-deps ## Run the tests on the real Docker Engine
+test-integration: deps build test-images ## Run the tests on the real Docker Engine
 	STACKHUB_BIN=$(CURDIR)/$(BIN) go test -count=1 -tags=integration -timeout $(INTEGRATION_TIMEOUT) -p 1 ./...
 
 .PHONY: test
-test: build test-images browser-deps ## Run every test: unit, then integration and end-to-end on the real Docker Engine
+test: deps build test-images ## Run every test (unit, integration, end-to-end: one go test run) on the real Docker Engine
 	STACKHUB_BIN=$(CURDIR)/$(BIN) go test -count=1 -tags=integration -timeout $(INTEGRATION_TIMEOUT) -p 1 ./...
+
+.PHONY: soak
+soak: build test-images ## 500 install/uninstall cycles, 4 jobs: goroutines, open files, RSS and SQLite size every 50 (SOAK_CYCLES)
+	set -o pipefail; STACKHUB_BIN=$(CURDIR)/$(BIN) STACKHUB_SOAK_CYCLES=$(SOAK_CYCLES) go test -count=1 -tags=integration -timeout 90m -run '^TestSoak$$' -v ./cmd/stackhub/ 2>&1 | grep -v 'level='
+
+.PHONY: smoke
+smoke: build ## Install every built-in app for real and uninstall it (pulls images; SMOKE_APPS="a b" picks some)
+	STACKHUB_BIN=$(CURDIR)/$(BIN) .ci/smoke
 
 .PHONY: fuzz
 fuzz: ## Run every fuzz target for FUZZTIME each (60s by default)
@@ -72,10 +80,9 @@ fmt: ## Format the code
 	gofmt -w $$(git ls-files '*.go')
 
 .PHONY: lint
-lint: ## Check formatting and vet (with and without the integration tag)
-	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
+lint: ## golangci-lint (pinned in go.mod; .golangci.yml: layering, staticcheck, errorlint, ...) and go vet
+	go tool golangci-lint run ./...
 	go vet ./...
-	go vet -tags=integration ./...
 
 .PHONY: check
 check: lint test ## Everything CI runs

@@ -92,6 +92,7 @@ func run(bin, outDir, catalog string, apps, reps, clients int, loadFor time.Dura
 	// 10 s without requests, as the reading with the apps below.
 	time.Sleep(idleWait)
 	rss0, _ := s.rss()
+	goroutines0, _ := s.goroutines()
 
 	// install: StackHub, docker-compose and the Engine API floor, interleaved.
 	if err := benchInstall(rep, s, catalog, reps); err != nil {
@@ -110,6 +111,18 @@ func run(bin, outDir, catalog string, apps, reps, clients int, loadFor time.Dura
 		}
 		installed += n
 	}
+	// idle after the scale runs: every action of the runs above has ended;
+	// the service must be as quiet as it was before them.
+	s.client.CloseIdleConnections()
+	time.Sleep(idleWait)
+	if cpu, err := s.idleCPU(10 * time.Second); err == nil {
+		rep.add("idle", "CPU share over 10 s after the scale runs", cpu, "%", "<= 1", "of one core")
+	}
+	if g, err := s.goroutines(); err == nil {
+		rep.add("idle", "goroutines before any install", float64(goroutines0), "", "", "")
+		rep.add("idle", "goroutines after the scale runs", float64(g), "", fmt.Sprintf("<= %d", goroutines0+4), "the baseline, give or take pooled workers")
+	}
+
 	// The apps of the api and footprint sections check their health every
 	// 30 s, as real apps do: a hundred fixtures checked every second (what
 	// makes installs quick to measure) keep two cores busy with runc execs,
@@ -168,6 +181,9 @@ func run(bin, outDir, catalog string, apps, reps, clients int, loadFor time.Dura
 	}
 	rep.add("footprint", fmt.Sprintf("start-up to first getAllAppInfo, %d apps", apps), ms(time.Since(start)), "ms", "", "")
 	benchImages(rep)
+	if err := benchCatalog(rep, bin, catalog, samples); err != nil {
+		fmt.Fprintln(os.Stderr, "bench: catalog:", err)
+	}
 
 	fmt.Fprintln(os.Stderr, "bench: removing the apps") // by cleanup, directly: uninstalling 100 apps takes minutes
 	printTable(os.Stdout, rep)
@@ -246,11 +262,14 @@ func (s *server) stop() error {
 	_ = s.cmd.Process.Signal(os.Interrupt)
 	done := make(chan error, 1)
 	go func() { done <- s.cmd.Wait() }()
+	// The exit status of an interrupted server says nothing useful.
 	select {
-	case <-done:
+	case err := <-done:
+		_ = err
 	case <-time.After(30 * time.Second):
 		_ = s.cmd.Process.Kill()
-		<-done
+		err := <-done
+		_ = err
 	}
 	return nil
 }
@@ -259,6 +278,70 @@ func (s *server) cleanup() {
 	_ = s.stop()
 	removeByName("^" + s.prefix + "-")
 	_ = os.RemoveAll(s.data)
+}
+
+// clockTicks is the kernel's USER_HZ, the unit of /proc/<pid>/stat's CPU
+// times: 100 on every Linux architecture StackHub runs on.
+const clockTicks = 100
+
+// cpuTicks is the serve process's user plus system CPU time in ticks.
+func (s *server) cpuTicks() (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) may hold spaces: count from its ")".
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("short /proc stat: %q", b)
+	}
+	utime, err := strconv.ParseInt(f[11], 10, 64)
+	if err != nil {
+		return 0, err
+	}
+	stime, err := strconv.ParseInt(f[12], 10, 64)
+	return utime + stime, err
+}
+
+// idleCPU is the share of one core the service uses over d without
+// requests, in percent.
+func (s *server) idleCPU(d time.Duration) (float64, error) {
+	t0, err := s.cpuTicks()
+	if err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	time.Sleep(d)
+	t1, err := s.cpuTicks()
+	if err != nil {
+		return 0, err
+	}
+	return float64(t1-t0) / clockTicks / time.Since(start).Seconds() * 100, nil
+}
+
+// goroutines is the service's goroutine count, from its pprof endpoint.
+func (s *server) goroutines() (int, error) {
+	req, err := http.NewRequest(http.MethodGet, "http://"+s.addr+"/debug/pprof/goroutine?debug=1", nil)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Authorization", "Bearer "+s.token)
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, err
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	n, ok := strings.CutPrefix(line, "goroutine profile: total ")
+	if !ok {
+		return 0, fmt.Errorf("no goroutine count in %q", line)
+	}
+	s.client.CloseIdleConnections()
+	return strconv.Atoi(strings.TrimSpace(n))
 }
 
 // rss is the resident memory of the serve process in bytes.
@@ -391,7 +474,7 @@ func stackhubInstall(s *server) (time.Duration, error) {
 	start := time.Now()
 	e, err := s.call("POST", "/installApp", map[string]string{"appName": "hello-db"})
 	if err != nil || e.Code != "1" {
-		return 0, fmt.Errorf("installApp: %v %s\n%s", err, e.Message, s.logs.String())
+		return 0, fmt.Errorf("installApp: %w %s\n%s", err, e.Message, s.logs.String())
 	}
 	if _, err := s.waitRunning("hello-db", 5*time.Minute); err != nil {
 		return 0, err
@@ -405,7 +488,7 @@ func stackhubInstall(s *server) (time.Duration, error) {
 			break
 		}
 		if i == 50 {
-			return 0, fmt.Errorf("uninstallApp: %v %s", err, e.Message)
+			return 0, fmt.Errorf("uninstallApp: %w %s", err, e.Message)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

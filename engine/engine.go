@@ -21,6 +21,9 @@ import (
 
 // Config is the engine's resolved configuration.
 type Config struct {
+	// PublicHost is the address users reach the apps at; the stackhub
+	// mixin puts it into url outputs ($STACKHUB_HOST). Empty: localhost.
+	PublicHost string
 	// Namespace of every installation this engine manages ("" = global).
 	Namespace string
 	// Prefix names containers: <prefix>-<installation>.
@@ -39,7 +42,14 @@ type Config struct {
 	// DebianBase is the base image of bundles that use exec or a dockerfile
 	// template (default stackhub/debian-base:bookworm, see `make base-images`).
 	DebianBase string
+	// History is how many runs and jobs of each installation are kept
+	// (default DefaultHistory); older ones are deleted as new ones end, so
+	// that the database does not grow with every action ever run.
+	History int
 }
+
+// DefaultHistory is Config.History's default.
+const DefaultHistory = 50
 
 // Deps are the engine's adapters.
 type Deps struct {
@@ -78,6 +88,8 @@ type Engine struct {
 	secrets defaultSecrets
 	live    *liveState
 	hub     *jobHub
+	// apps caches the catalog's search index.
+	apps appIndex
 }
 
 // New builds an engine. Call Start to begin background work and Close to

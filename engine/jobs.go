@@ -258,6 +258,9 @@ func (e *Engine) endJob(ctx context.Context, f *jobFeed, job *Job, err error) {
 		job.Status = JobFailed
 		job.Message = err.Error()
 		e.emit(f, JobEvent{Type: JobEventLog, Line: "error: " + err.Error()})
+		if h := HintOf(err); h != "" {
+			e.emit(f, JobEvent{Type: JobEventLog, Line: "hint: " + h})
+		}
 	}
 	// Record the end even when the server is shutting down.
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
@@ -265,11 +268,31 @@ func (e *Engine) endJob(ctx context.Context, f *jobFeed, job *Job, err error) {
 	if uerr := e.deps.Store.UpdateJob(wctx, job); uerr != nil {
 		e.log.Error("record job end", "job", job.ID, "err", uerr)
 	}
+	e.pruneHistory(wctx, job.Installation)
 	pct := 100
 	if err != nil {
 		pct = 0 // emit keeps the highest progress reached
 	}
 	e.emit(f, JobEvent{Type: JobEventStatus, Status: job.Status, Progress: pct})
+}
+
+// pruneHistory keeps the installation's newest runs and jobs (Config.History).
+func (e *Engine) pruneHistory(ctx context.Context, installation string) {
+	if installation == "" {
+		return
+	}
+	keep := e.cfg.History
+	if keep <= 0 {
+		keep = DefaultHistory
+	}
+	st, err := e.deps.Store.PruneHistory(ctx, e.cfg.Namespace, installation, keep)
+	if err != nil {
+		e.log.Warn("prune history", "installation", installation, "err", err)
+		return
+	}
+	if st.Runs+st.Jobs > 0 {
+		e.log.Debug("pruned history", "installation", installation, "runs", st.Runs, "jobs", st.Jobs)
+	}
 }
 
 // Jobs lists jobs, newest first, at most limit (0: all).

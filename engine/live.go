@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 )
@@ -71,12 +72,29 @@ func (e *Engine) Unmanaged(ctx context.Context) ([]string, error) {
 	e.live.mu.RLock()
 	defer e.live.mu.RUnlock()
 	var out []string
-	for p := range e.live.projects {
-		if !known[p] {
+	for p, cs := range e.live.projects {
+		if !known[p] && e.ours(p, cs) {
 			out = append(out, p)
 		}
 	}
 	return out, nil
+}
+
+// LabelInstallation is the container label that names the installation a
+// compose project belongs to (the stackhub mixin sets it).
+const LabelInstallation = "sh.stackhub.installation"
+
+// ours reports whether project p belongs to this StackHub: its name is
+// this prefix plus the installation its containers name. Another
+// instance's projects on the same Docker (another prefix, even one that
+// starts with this one, like stackhub-dev) are not ours to report.
+func (e *Engine) ours(p string, cs []ContainerState) bool {
+	for _, c := range cs {
+		if inst := c.Labels[LabelInstallation]; inst != "" && e.Project(inst) == p {
+			return true
+		}
+	}
+	return false
 }
 
 // refreshLive re-reads one installation's containers.
@@ -90,10 +108,32 @@ func (e *Engine) refreshLive(ctx context.Context, installation string) {
 	e.live.set(p, cs)
 }
 
+// Reconnection pauses of the Docker event stream: doubled after each
+// stream that broke soon after it opened, back to the first once a stream
+// has lasted watchHealthy. A daemon that is down or restarting is not
+// hammered, and a one-off break is repaired at once.
+const (
+	watchBackoffMin = time.Second
+	watchBackoffMax = time.Minute
+	watchHealthy    = time.Minute
+)
+
+// nextBackoff is the pause before reconnecting after a stream that lasted
+// lived, when the previous pause was prev.
+func nextBackoff(prev, lived time.Duration) time.Duration {
+	if lived >= watchHealthy || prev <= 0 {
+		return watchBackoffMin
+	}
+	return min(2*prev, watchBackoffMax)
+}
+
 // watch keeps liveState current: a full listing, then one project re-read
-// per container event; on a broken stream it lists again after a pause.
+// per container event; on a broken stream it lists again after a pause
+// that grows while the stream keeps breaking.
 func (e *Engine) watch(ctx context.Context) {
+	var pause time.Duration
 	for ctx.Err() == nil {
+		opened := time.Now()
 		evCtx, cancel := context.WithCancel(ctx)
 		events, errs := e.deps.Docker.Events(evCtx)
 		all, err := e.deps.Docker.ManagedContainers(ctx)
@@ -112,7 +152,9 @@ func (e *Engine) watch(ctx context.Context) {
 				if !ok {
 					break loop
 				}
-				if ev.Project == "" {
+				// exec_* events (healthcheck runs) change nothing shown;
+				// engine/docker filters them out already.
+				if ev.Project == "" || strings.HasPrefix(ev.Action, "exec_") {
 					continue
 				}
 				cs, err := e.deps.Docker.ProjectContainers(ctx, ev.Project)
@@ -128,10 +170,13 @@ func (e *Engine) watch(ctx context.Context) {
 		}
 		cancel()
 		e.live.setReady(false)
+		pause = nextBackoff(pause, time.Since(opened))
+		t := time.NewTimer(pause)
 		select {
 		case <-ctx.Done():
-		case <-time.After(2 * time.Second):
+		case <-t.C:
 		}
+		t.Stop()
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestActionError(t *testing.T) {
@@ -25,7 +26,8 @@ func TestActionError(t *testing.T) {
 			err := actionError("install", tt.logs, runErr)
 			assert.Equal(t, tt.want, err.Error())
 			assert.Equal(t, tt.hint, HintOf(err))
-			assert.ErrorIs(t, err, runErr)
+			require.ErrorIs(t, err, runErr)
+			assert.ErrorIs(t, err, ErrActionFailed, "classified, so that the service answers with the message")
 		})
 	}
 }

@@ -132,7 +132,7 @@ func TestRegistryPublishInstallArchive(t *testing.T) {
 	// Again without --force: Porter's refusal, word for word.
 	_, err = pub.Publish(ctx, engine.PublishOptions{Dir: os.DirFS("../testdata/bundles/hello"), Reference: ref})
 	require.ErrorIs(t, err, engine.ErrConflict)
-	assert.EqualError(t, err, "Publish stopped because "+ref+" already exists in the destination registry. To overwrite it, repeat the command with --force specified.")
+	require.EqualError(t, err, "Publish stopped because "+ref+" already exists in the destination registry. To overwrite it, repeat the command with --force specified.")
 
 	// A plain image is not a bundle.
 	plain := reg.Host + "/plain:1"
@@ -186,7 +186,7 @@ func TestRegistryPublishInstallArchive(t *testing.T) {
 	require.NoError(t, err)
 	off := newRealEngine(t)
 	withRegistry(t, off)
-	inst, err = off.Install(ctx, engine.InstallOptions{Archive: filepath.Join(dir, "a.tgz")})
+	_, err = off.Install(ctx, engine.InstallOptions{Archive: filepath.Join(dir, "a.tgz")})
 	require.NoError(t, err)
 	inst = off.wait(t, "hello")
 	require.Equal(t, engine.StatusRunning, inst.Status, inst.Reason)

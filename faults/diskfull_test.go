@@ -3,7 +3,6 @@
 package faults_test
 
 import (
-	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -37,7 +36,7 @@ func fill(t *testing.T, dir string) string {
 	buf := make([]byte, 4096)
 	for {
 		if _, err := f.Write(buf); err != nil {
-			require.True(t, errors.Is(err, syscall.ENOSPC), "fill: %v", err)
+			require.ErrorIs(t, err, syscall.ENOSPC, "fill")
 			return path
 		}
 	}

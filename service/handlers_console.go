@@ -35,7 +35,7 @@ var (
 	errTextTokensStore = text{"此存储不保存API令牌", "this store keeps no API tokens"}
 )
 
-type outputDTO struct {
+type outputValueDTO struct {
 	Name      string `json:"name"`
 	Type      string `json:"type,omitempty"`
 	Sensitive bool   `json:"sensitive"`
@@ -64,10 +64,10 @@ func (s *Server) installationOutputs(c *fiber.Ctx) error {
 	if err != nil {
 		return fmt.Errorf("outputs of %q: %w", name, err)
 	}
-	list := make([]outputDTO, 0, len(outs))
+	list := make([]outputValueDTO, 0, len(outs))
 	revealed := false
 	for _, o := range outs {
-		d := outputDTO{Name: o.Name, Type: o.Type, Sensitive: o.Sensitive, Value: o.Value}
+		d := outputValueDTO{Name: o.Name, Type: o.Type, Sensitive: o.Sensitive, Value: o.Value}
 		if o.Sensitive {
 			if reveal {
 				d.Revealed, revealed = true, true

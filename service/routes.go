@@ -11,7 +11,8 @@ type route struct {
 	method  string
 	path    string
 	handler fiber.Handler
-	// public routes answer without authentication; only login and health.
+	// public routes answer without authentication: login, health, the
+	// one-time setup and the web console's files (which hold no data).
 	public bool
 	// role is the least role the route needs; empty means viewer for
 	// reads and operator for changes.
@@ -68,6 +69,15 @@ func (s *Server) routes() []route {
 		{method: fiber.MethodGet, path: "/api/v1/audit", handler: s.listAudit, role: RoleAdmin},
 
 		{method: fiber.MethodGet, path: "/api/v1/apps", handler: s.listApps},
+		{method: fiber.MethodGet, path: "/api/v1/apps/:name", handler: s.getApp},
+		{method: fiber.MethodGet, path: "/api/v1/apps/:name/icon", handler: s.appIcon},
+		// Preflight changes nothing; POST carries the install's parameters.
+		{method: fiber.MethodPost, path: "/api/v1/apps/:name/preflight", handler: s.preflightApp, role: RoleViewer},
+		{method: fiber.MethodGet, path: "/api/v1/catalog/sources", handler: s.listSources},
+		// Adding a source reads a folder on the server: admins only.
+		{method: fiber.MethodPost, path: "/api/v1/catalog/sources", handler: s.addSource, mutates: true, role: RoleAdmin},
+		{method: fiber.MethodDelete, path: "/api/v1/catalog/sources/:name", handler: s.removeSource, mutates: true, role: RoleAdmin},
+		{method: fiber.MethodPost, path: "/api/v1/catalog/refresh", handler: s.refreshCatalog, mutates: true},
 		{method: fiber.MethodGet, path: "/api/v1/installations", handler: s.listInstallations},
 		{method: fiber.MethodPost, path: "/api/v1/installations", handler: s.createInstallation, mutates: true},
 		{method: fiber.MethodGet, path: "/api/v1/installations/:name", handler: s.getInstallation},

@@ -32,6 +32,7 @@ type server struct {
 	url    string
 	token  string
 	prefix string
+	data   string
 	cmd    *exec.Cmd
 	logs   *syncBuffer
 }
@@ -94,10 +95,10 @@ func startServer(t *testing.T, extra ...string) *server {
 	bin := binary(t)
 	catalog, err := filepath.Abs("../../testdata/bundles")
 	require.NoError(t, err)
-	s := &server{t: t, token: "shk_" + randomHex(16), prefix: "e2e" + randomHex(3), logs: &syncBuffer{}}
+	s := &server{t: t, token: "shk_" + randomHex(16), prefix: "e2e" + randomHex(3), data: t.TempDir(), logs: &syncBuffer{}}
 	port := freePort(t)
 	s.url = fmt.Sprintf("http://127.0.0.1:%d", port)
-	args := append([]string{"serve", "--addr", fmt.Sprintf("127.0.0.1:%d", port), "--data", t.TempDir(),
+	args := append([]string{"serve", "--addr", fmt.Sprintf("127.0.0.1:%d", port), "--data", s.data,
 		"--catalog", catalog, "--prefix", s.prefix, "--port-min", "19001", "--port-max", "19999", "--log-level", "debug"}, extra...)
 	s.cmd = exec.Command(bin, args...)
 	s.cmd.Env = append(os.Environ(), "STACKHUB_API_TOKEN="+s.token, "STACKHUB_ADMIN_PASSWORD=e2e-"+randomHex(8))

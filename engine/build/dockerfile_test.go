@@ -58,7 +58,7 @@ func TestRuntimeDockerfile(t *testing.T) {
 }
 
 func TestCheckTemplateName(t *testing.T) {
-	assert.Error(t, CheckTemplateName("build/dockerfile"))
+	require.Error(t, CheckTemplateName("build/dockerfile"))
 	assert.NoError(t, CheckTemplateName("template.Dockerfile"))
 }
 

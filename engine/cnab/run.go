@@ -3,11 +3,12 @@ package cnab
 import (
 	"context"
 	"encoding/json"
-
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -15,26 +16,28 @@ import (
 	"github.com/cnabio/cnab-go/bundle"
 	"github.com/cnabio/cnab-go/claim"
 	"github.com/cnabio/cnab-go/driver"
-	"github.com/cnabio/cnab-go/driver/docker"
 	"github.com/cnabio/cnab-go/valuesource"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
+	"github.com/moby/moby/client"
 
 	"github.com/stackhub/stackhub/engine"
+	"github.com/stackhub/stackhub/engine/contract"
 )
 
-// Labels put on invocation containers so orphans can be found after a crash.
-const (
-	LabelInvocation   = "sh.stackhub.invocation"
-	LabelInstallation = "sh.stackhub.installation"
-	LabelRun          = "sh.stackhub.run"
-)
-
-// Runtime runs bundle actions through cnab-go's docker driver.
+// Runtime runs bundle actions through cnab-go's action pipeline and
+// StackHub's Driver (driver.go says why not cnab-go's docker driver).
 type Runtime struct {
 	// Socket is the Docker socket mounted into containers that are allowed
 	// to reach the host's Docker ("" = /var/run/docker.sock).
 	Socket string
+
+	// One Engine API client for every action: its connection pool is
+	// reused instead of one pool (and its idle connections) per action.
+	once   sync.Once
+	api    containerAPI
+	closer func() error
+	apiErr error
 }
 
 var _ engine.BundleRuntime = (*Runtime)(nil)
@@ -45,6 +48,31 @@ func NewRuntime(socket string) *Runtime {
 		socket = "/var/run/docker.sock"
 	}
 	return &Runtime{Socket: socket}
+}
+
+// client returns the shared Engine API client, made on first use from the
+// environment (DOCKER_HOST and friends), as the Docker CLI does.
+func (r *Runtime) client() (containerAPI, error) {
+	r.once.Do(func() {
+		if r.api != nil {
+			return
+		}
+		c, err := client.New(client.FromEnv)
+		if err != nil {
+			r.apiErr = fmt.Errorf("connect to docker: %w", err)
+			return
+		}
+		r.api, r.closer = c, c.Close
+	})
+	return r.api, r.apiErr
+}
+
+// Close releases the client's connections.
+func (r *Runtime) Close() error {
+	if r.closer != nil {
+		return r.closer()
+	}
+	return nil
 }
 
 // Run executes op.Action in a fresh invocation container and returns the
@@ -79,9 +107,9 @@ func (r *Runtime) Run(ctx context.Context, op *engine.Operation) (*engine.Operat
 		}
 	}
 
-	d := &docker.Driver{}
-	if err := d.SetConfig(map[string]string{"CLEANUP_CONTAINERS": "true"}); err != nil {
-		return nil, fmt.Errorf("configure docker driver: %w", err)
+	api, err := r.client()
+	if err != nil {
+		return nil, err
 	}
 	out, errw := op.Out, op.Err
 	if out == nil {
@@ -90,9 +118,7 @@ func (r *Runtime) Run(ctx context.Context, op *engine.Operation) (*engine.Operat
 	if errw == nil {
 		errw = out
 	}
-	d.SetContainerOut(out)
-	d.SetContainerErr(errw)
-	d.AddConfigurationOptions(r.containerOptions(op))
+	d := &Driver{api: api, configure: r.containerOptions(op), out: out, errw: errw}
 
 	a := action.New(d)
 	creds := valuesource.Set{}
@@ -121,19 +147,23 @@ func (r *Runtime) Run(ctx context.Context, op *engine.Operation) (*engine.Operat
 		res.Outputs[k] = []byte(v)
 	}
 	if result.Error != nil {
+		var xe *ExitError
+		if errors.As(result.Error, &xe) && contract.OutcomeOf(xe.Status) == contract.OutcomeUpgradeUndone {
+			return res, fmt.Errorf("%s action failed: %w: %w", op.Action, engine.ErrUpgradeUndone, result.Error)
+		}
 		return res, fmt.Errorf("%s action failed: %w", op.Action, result.Error)
 	}
 	return res, nil
 }
 
-func (r *Runtime) containerOptions(op *engine.Operation) docker.ConfigurationOption {
-	return func(cfg *container.Config, host *container.HostConfig) error {
+func (r *Runtime) containerOptions(op *engine.Operation) func(*container.Config, *container.HostConfig) {
+	return func(cfg *container.Config, host *container.HostConfig) {
 		if cfg.Labels == nil {
 			cfg.Labels = map[string]string{}
 		}
-		cfg.Labels[LabelInvocation] = "true"
-		cfg.Labels[LabelInstallation] = op.Installation
-		cfg.Labels[LabelRun] = op.RunID
+		cfg.Labels[contract.LabelInvocation] = "true"
+		cfg.Labels[contract.LabelInstallation] = op.Installation
+		cfg.Labels[contract.LabelRun] = op.RunID
 		if op.HostNetwork {
 			host.NetworkMode = "host"
 		}
@@ -149,7 +179,6 @@ func (r *Runtime) containerOptions(op *engine.Operation) docker.ConfigurationOpt
 			}
 			host.Privileged = op.Privileged
 		}
-		return nil
 	}
 }
 

@@ -6,9 +6,9 @@ import (
 
 	"github.com/moby/moby/api/types/container"
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 
 	"github.com/stackhub/stackhub/engine"
+	"github.com/stackhub/stackhub/engine/contract"
 )
 
 func TestContainerOptions(t *testing.T) {
@@ -31,12 +31,12 @@ func TestContainerOptions(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := NewRuntime(sock)
 			cfg, host := &container.Config{}, &container.HostConfig{}
-			require.NoError(t, r.containerOptions(&tt.op)(cfg, host))
+			r.containerOptions(&tt.op)(cfg, host)
 			assert.Len(t, host.Mounts, tt.wantMounts)
 			assert.Equal(t, tt.wantPriv, host.Privileged)
 			assert.Equal(t, tt.wantNetwork, host.NetworkMode)
-			assert.Equal(t, tt.wantInstance, cfg.Labels[LabelInstallation])
-			assert.Equal(t, "true", cfg.Labels[LabelInvocation])
+			assert.Equal(t, tt.wantInstance, cfg.Labels[contract.LabelInstallation])
+			assert.Equal(t, "true", cfg.Labels[contract.LabelInvocation])
 		})
 	}
 }

@@ -65,7 +65,7 @@ func TestErrors(t *testing.T) {
 	s, err := Parse([]byte("name: x\ncredentials:\n  - name: a\n    source: {env: SURELY_NOT_SET_X}\n  \n"), "f.yaml", TypeCredentialSet)
 	require.NoError(t, err)
 	_, err = s.Resolve(t.Context(), ResolveOptions{})
-	assert.ErrorContains(t, err, "environment variable SURELY_NOT_SET_X is not defined")
+	require.ErrorContains(t, err, "environment variable SURELY_NOT_SET_X is not defined")
 	s, err = Parse([]byte("name: x\ncredentials:\n  - name: a\n    source: {secret: k}\n"), "f.yaml", TypeCredentialSet)
 	require.NoError(t, err)
 	_, err = s.Resolve(t.Context(), ResolveOptions{})

@@ -38,6 +38,7 @@ func StoreContract(t *testing.T, newStore func(t *testing.T) engine.Store) {
 		{"Jobs", testJobs},
 		{"JobEvents", testJobEvents},
 		{"Sets", testSets},
+		{"PruneHistory", testPruneHistory},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -649,4 +650,66 @@ func testSets(t *testing.T, s engine.Store) {
 	require.ErrorIs(t, err, engine.ErrNotFound)
 	_, err = s.GetSet(ctx, "ParameterSet", "", "prod")
 	require.NoError(t, err, "the parameter set of the same name stays")
+}
+
+func testPruneHistory(t *testing.T, s engine.Store) {
+	ctx := t.Context()
+	inst := newInstallation("", "blog")
+	inst.LastRunID, inst.JobID = "run-0", ""
+	require.NoError(t, s.CreateInstallation(ctx, inst))
+	// run-0 is the installation's last run (an old one, as after a custom
+	// action that records no run); run-1 holds the only value of the
+	// generated password; the newest runs each write "port".
+	for i := range 8 {
+		require.NoError(t, s.InsertRun(ctx, &engine.Run{ID: fmt.Sprintf("run-%d", i), Installation: "blog", Action: "upgrade", Created: at(i)}))
+	}
+	require.NoError(t, s.InsertOutput(ctx, &engine.Output{Name: "password", Installation: "blog", RunID: "run-1", Value: []byte("s3cret"), Created: at(1)}))
+	for i := 2; i < 8; i++ {
+		require.NoError(t, s.InsertOutput(ctx, &engine.Output{Name: "port", Installation: "blog", RunID: fmt.Sprintf("run-%d", i), Value: []byte(fmt.Sprint(9000 + i)), Created: at(i)}))
+	}
+	require.NoError(t, s.InsertRun(ctx, &engine.Run{ID: "other-run", Installation: "wiki", Action: "install", Created: at(0)}))
+	for i := range 6 {
+		done := at(i + 1)
+		job := &engine.Job{ID: fmt.Sprintf("job-%d", i), Installation: "blog", Action: "upgrade", Status: engine.JobSucceeded, Created: at(i), Finished: &done}
+		if i == 5 {
+			job.Status, job.Finished = engine.JobRunning, nil
+		}
+		require.NoError(t, s.CreateJob(ctx, job))
+		require.NoError(t, s.AppendJobEvent(ctx, &engine.JobEvent{Job: job.ID, Seq: 1, Type: engine.JobEventLog, Line: "x", Time: at(i)}))
+	}
+
+	st, err := s.PruneHistory(ctx, "", "blog", 3)
+	require.NoError(t, err)
+	assert.Equal(t, engine.PruneStats{Runs: 3, Jobs: 3}, st)
+
+	runs, err := s.ListRuns(ctx, "", "blog")
+	require.NoError(t, err)
+	var ids []string
+	for _, r := range runs {
+		ids = append(ids, r.ID)
+	}
+	assert.Equal(t, []string{"run-7", "run-6", "run-5", "run-1", "run-0"}, ids)
+	outs, err := s.ListOutputs(ctx, "", "blog")
+	require.NoError(t, err)
+	got := map[string]string{}
+	for _, o := range outs {
+		got[o.Name] = string(o.Value)
+	}
+	assert.Equal(t, map[string]string{"password": "s3cret", "port": "9007"}, got, "latest outputs survive")
+	_, err = s.GetRun(ctx, "other-run")
+	require.NoError(t, err, "other installations are untouched")
+
+	jobs, err := s.ListJobs(ctx)
+	require.NoError(t, err)
+	ids = ids[:0]
+	for _, j := range jobs {
+		ids = append(ids, j.ID)
+	}
+	assert.Equal(t, []string{"job-5", "job-4", "job-3"}, ids)
+	evs, err := s.ListJobEvents(ctx, "job-0")
+	require.NoError(t, err)
+	assert.Empty(t, evs, "events go with their job")
+
+	_, err = s.PruneHistory(ctx, "", "blog", 0)
+	require.ErrorIs(t, err, engine.ErrInvalid)
 }

@@ -395,7 +395,7 @@ func (m *Manifest) validateFiles() []error {
 		case strings.HasPrefix(d, "/") || strings.Contains(d, `\`):
 			errs = append(errs, m.fieldErr(keyNode(n, "destination"), field+".destination", fmt.Errorf("file destination %q must be a relative path with forward slashes", d)))
 		case containsDotDot(d):
-			errs = append(errs, m.fieldErr(keyNode(n, "destination"), field+".destination", fmt.Errorf("file destination %q must not contain ..", d)))
+			errs = append(errs, m.fieldErr(keyNode(n, "destination"), field+".destination", fmt.Errorf("file destination %q must not contain \"..\"", d)))
 		}
 	}
 	return errs

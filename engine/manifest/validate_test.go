@@ -1,7 +1,6 @@
 package manifest
 
 import (
-	"errors"
 	"strings"
 	"testing"
 
@@ -274,7 +273,7 @@ func TestBundleReference(t *testing.T) {
 	m, err := Parse([]byte(validBase), "porter.yaml")
 	require.NoError(t, err)
 	_, err = m.BundleReference()
-	assert.True(t, errors.Is(err, ErrNoReference))
+	assert.ErrorIs(t, err, ErrNoReference)
 }
 
 func TestCheckValue(t *testing.T) {

@@ -102,8 +102,21 @@ func (s *Store) AppendAudit(ctx context.Context, e *engine.AuditEntry) error {
 		return fmt.Errorf("record audit entry: %w", err)
 	}
 	e.ID, _ = res.LastInsertId()
+	// Keep the newest auditKeep entries: trimmed once per auditTrimEvery
+	// entries, so that the log is bounded without a delete per request.
+	if e.ID > 0 && e.ID%auditTrimEvery == 0 {
+		if _, err := s.w.ExecContext(ctx, `DELETE FROM audit_log WHERE id <= ?`, e.ID-auditKeep); err != nil {
+			return fmt.Errorf("trim audit log: %w", err)
+		}
+	}
 	return nil
 }
+
+// The audit log's bound: about 15 MB of entries (variables for tests).
+var (
+	auditKeep      int64 = 100_000
+	auditTrimEvery int64 = 1_000
+)
 
 // ListAudit returns the newest entries first, at most limit (0: all).
 func (s *Store) ListAudit(ctx context.Context, limit int) ([]*engine.AuditEntry, error) {

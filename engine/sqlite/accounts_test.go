@@ -1,6 +1,7 @@
 package sqlite_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -8,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/stackhub/stackhub/engine"
+	"github.com/stackhub/stackhub/engine/sqlite"
 )
 
 func TestAccounts(t *testing.T) {
@@ -55,4 +57,19 @@ func TestAccounts(t *testing.T) {
 	require.Len(t, log, 2)
 	assert.Equal(t, "uninstall", log[0].Action, "newest first")
 	assert.Equal(t, engine.AuditEntry{ID: 2, User: "admin", Action: "stop", Target: "hello", IP: "127.0.0.1", Time: now}, *log[1])
+}
+
+func TestAuditLogIsBounded(t *testing.T) {
+	defer sqlite.SetAuditBounds(10, 5)()
+	s := newTestStore(t)
+	ctx := t.Context()
+	for i := range 42 {
+		require.NoError(t, s.AppendAudit(ctx, &engine.AuditEntry{User: "admin", Action: "install", Target: fmt.Sprint(i), Time: time.Now()}))
+	}
+	all, err := s.ListAudit(ctx, 0)
+	require.NoError(t, err)
+	// Trimmed at entry 40 to the newest 10, then two more.
+	require.Len(t, all, 12)
+	assert.Equal(t, "41", all[0].Target, "newest first")
+	assert.Equal(t, "30", all[len(all)-1].Target, "the oldest kept")
 }

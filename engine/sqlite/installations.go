@@ -479,3 +479,49 @@ func normProtocol(p string) string {
 	}
 	return p
 }
+
+// PruneHistory deletes the installation's runs beyond the newest keep (with
+// their results and outputs) and its finished jobs beyond the newest keep
+// (with their events). It never deletes the installation's last run, nor a
+// run that holds the latest value of an output: parameter sources and
+// generated secrets read those.
+func (s *Store) PruneHistory(ctx context.Context, namespace, installation string, keep int) (engine.PruneStats, error) {
+	var st engine.PruneStats
+	if keep < 1 {
+		return st, fmt.Errorf("prune history of %q: keep %d: %w", installation, keep, engine.ErrInvalid)
+	}
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM runs
+			WHERE namespace = ?1 AND installation = ?2
+			  AND id NOT IN (SELECT id FROM runs WHERE namespace = ?1 AND installation = ?2
+			                 ORDER BY created DESC, id DESC LIMIT ?3)
+			  AND id NOT IN (SELECT last_run_id FROM installations WHERE namespace = ?1 AND name = ?2)
+			  AND id NOT IN (SELECT o.run_id FROM outputs o
+			                 WHERE o.namespace = ?1 AND o.installation = ?2
+			                   AND o.seq = (SELECT MAX(seq) FROM outputs l
+			                                WHERE l.namespace = o.namespace AND l.installation = o.installation AND l.name = o.name))`,
+			namespace, installation, keep)
+		if err != nil {
+			return fmt.Errorf("delete old runs: %w", err)
+		}
+		n, _ := res.RowsAffected()
+		st.Runs = int(n)
+		old := `SELECT id FROM jobs WHERE installation = ?1 AND finished IS NOT NULL
+			  AND id NOT IN (SELECT id FROM jobs WHERE installation = ?1 ORDER BY created DESC, id DESC LIMIT ?2)
+			  AND id NOT IN (SELECT job_id FROM installations WHERE namespace = ?3 AND name = ?1)`
+		if _, err := tx.ExecContext(ctx, `DELETE FROM job_events WHERE job_id IN (`+old+`)`, installation, keep, namespace); err != nil {
+			return fmt.Errorf("delete old job events: %w", err)
+		}
+		res, err = tx.ExecContext(ctx, `DELETE FROM jobs WHERE id IN (`+old+`)`, installation, keep, namespace)
+		if err != nil {
+			return fmt.Errorf("delete old jobs: %w", err)
+		}
+		n, _ = res.RowsAffected()
+		st.Jobs = int(n)
+		return nil
+	})
+	if err != nil {
+		return st, fmt.Errorf("prune history of %q: %w", installation, err)
+	}
+	return st, nil
+}

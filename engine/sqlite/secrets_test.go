@@ -62,7 +62,7 @@ func TestSecretsAtRest(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = s.Close() })
 	_, err = s.GetRun(ctx, run.ID)
-	assert.ErrorContains(t, err, "secrets.key")
+	require.ErrorContains(t, err, "secrets.key")
 
 	require.NoError(t, os.WriteFile(filepath.Join(dir, sqlite.KeyFile), []byte("short"), 0o600))
 	_, err = sqlite.Open(ctx, path, nil)

@@ -130,7 +130,7 @@ func TestProbeSeesHostListeners(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			port := tt.hold(t)
-			assert.Error(t, Probe(port, tt.proto))
+			require.Error(t, Probe(port, tt.proto))
 			if tt.proto == TCP {
 				assert.Contains(t, HostHolder(port, tt.proto), fmt.Sprintf("process %d (", os.Getpid()))
 			}

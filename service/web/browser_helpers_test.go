@@ -73,10 +73,6 @@ type allowance struct {
 	url    *regexp.Regexp
 }
 
-// catalogDetails is GET /api/v1/apps/<name>: the console falls back to the
-// list when a server does not have it yet (it comes with the catalog work).
-var catalogDetails = allowance{404, regexp.MustCompile(`/api/v1/apps/[a-z0-9-]+$`)}
-
 // openPage opens a tab; fresh gives it a browser context of its own (no
 // cookies or storage shared with other tabs).
 func openPage(t *testing.T, browserCtx context.Context, fresh bool, allowed ...allowance) *tab {
@@ -86,7 +82,7 @@ func openPage(t *testing.T, browserCtx context.Context, fresh bool, allowed ...a
 		opts = append(opts, chromedp.WithNewBrowserContext())
 	}
 	ctx, cancel := chromedp.NewContext(browserCtx, opts...)
-	p := &tab{t: t, ctx: ctx, allowed: append(allowed, catalogDetails)}
+	p := &tab{t: t, ctx: ctx, allowed: allowed}
 	t.Cleanup(func() { cancel() })
 	require.NoError(t, chromedp.Listen(ctx, p.record))
 	_, err := chromedp.Call(ctx, network.Enable, network.EnableParams{})

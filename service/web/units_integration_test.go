@@ -37,14 +37,11 @@ func TestConsoleUnits(t *testing.T) {
 	p := openPage(t, browser(t), false)
 	p.do(30*time.Second, chromedp.Navigate(ts.URL+"/unit/index.html"))
 	p.wait(20*time.Second, `window.unitResults`)
-	var res struct {
+	type results struct {
 		Passed int      `json:"passed"`
 		Failed []string `json:"failed"`
 	}
-	res = eval[struct {
-		Passed int      `json:"passed"`
-		Failed []string `json:"failed"`
-	}](p, `window.unitResults`)
+	res := eval[results](p, `window.unitResults`)
 	assert.Empty(t, res.Failed)
 	require.GreaterOrEqual(t, res.Passed, 18, "every unit test ran")
 	t.Logf("%d passed, %d failed", res.Passed, len(res.Failed))

@@ -62,7 +62,8 @@ func localEngine(ctx context.Context, f *Factory, cmd *cobra.Command) (*engine.E
 		store.Close()
 		return nil, nil, err
 	}
-	closeAll := func() { dk.Close(); store.Close() }
+	invoker := cnab.NewRuntime(dk.SocketPath())
+	closeAll := func() { invoker.Close(); dk.Close(); store.Close() }
 	if err := dk.Ping(ctx); err != nil {
 		closeAll()
 		return nil, nil, err
@@ -72,7 +73,7 @@ func localEngine(ctx context.Context, f *Factory, cmd *cobra.Command) (*engine.E
 		debian = f.Getenv("STACKHUB_DEBIAN_BASE")
 	}
 	eng, err := engine.New(engine.Config{RuntimeBinary: cfg.RuntimeBinary, Version: Version, DebianBase: debian, Prefix: cfg.Prefix},
-		engine.Deps{Store: store, Docker: dk, Runtime: cnab.NewRuntime(dk.SocketPath()), Converter: cnab.Converter{},
+		engine.Deps{Store: store, Docker: dk, Runtime: invoker, Converter: cnab.Converter{},
 			Catalog: engine.NewDirCatalog(os.DirFS(os.TempDir())), Ports: engine.BindProber{},
 			Registry: registry.New(dk.API(), log), Logger: log})
 	if err != nil {

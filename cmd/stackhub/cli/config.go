@@ -25,10 +25,14 @@ type Config struct {
 	PortMin       int
 	PortMax       int
 	Jobs          int
+	History       int
 	WaitTimeout   time.Duration
 	LogLevel      string
 	Lang          string
 	RuntimeBinary string
+	// PublicHost is the host name or address users reach the apps at; it
+	// goes into the apps' url outputs. Empty: this host's main address.
+	PublicHost string
 	// Server is the URL of the StackHub service the client commands talk to.
 	Server string
 }
@@ -51,6 +55,7 @@ func settings() []setting {
 		{"port-min", "9001", "lowest host port handed to apps", intSetter(func(c *Config, n int) { c.PortMin = n })},
 		{"port-max", "9999", "highest host port handed to apps", intSetter(func(c *Config, n int) { c.PortMax = n })},
 		{"jobs", "4", "how many installs, upgrades and uninstalls run at once", intSetter(func(c *Config, n int) { c.Jobs = n })},
+		{"history", "50", "how many runs and jobs of each installation are kept (older ones are deleted)", intSetter(func(c *Config, n int) { c.History = n })},
 		{"wait-timeout", "2m", "how long an install waits for its containers to be healthy", func(c *Config, v string) error {
 			d, err := time.ParseDuration(v)
 			if err != nil {
@@ -67,6 +72,7 @@ func settings() []setting {
 			return nil
 		}},
 		{"log-level", "info", "log level: debug, info, warn or error", func(c *Config, v string) error { c.LogLevel = v; return nil }},
+		{"public-host", "", "host name or address users reach the apps at, shown in their url outputs; default this host's main address", func(c *Config, v string) error { c.PublicHost = v; return nil }},
 		{"runtime-binary", "", "static linux stackhub binary put into bundle images; default this binary", func(c *Config, v string) error { c.RuntimeBinary = v; return nil }},
 		{"server", "http://127.0.0.1:9000", "URL of the StackHub service (client commands)", func(c *Config, v string) error { c.Server = strings.TrimRight(v, "/"); return nil }},
 	}

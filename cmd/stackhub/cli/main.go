@@ -49,7 +49,7 @@ func (e *FlagError) Error() string { return e.Err.Error() }
 func (e *FlagError) Unwrap() error { return e.Err }
 
 // SilentError means the command already printed what went wrong.
-var SilentError = errors.New("silent error")
+var SilentError = errors.New("silent error") //nolint:staticcheck // ST1012: named after gh's SilentError, which readers know
 
 // Main runs the command line and returns the exit code: 0 ok, 1 error,
 // 2 usage error, 130 interrupted.
@@ -121,6 +121,7 @@ func NewRootCmd(f *Factory) *cobra.Command {
 	root.AddCommand(newServeCmd(f, nil))
 	root.AddCommand(newVersionCmd(f))
 	root.AddCommand(newBundleCmd(f))
+	root.AddCommand(newCatalogCmd(f))
 	root.AddCommand(newLoginCmd(f), newLogoutCmd(f), newInstallCmd(f), newUpgradeCmd(f), newUninstallCmd(f),
 		newActionCmd(f, "start", "Start a stopped installation"),
 		newActionCmd(f, "stop", "Stop an installation (its data is kept)"),

@@ -19,7 +19,7 @@ export function paramFields(list, values) {
   const errs = {};
   const els = list.map((f) => {
     const id = "p-" + (++uid) + "-" + f.name;
-    const help = f.description || (f.generated ? t("install.generatedHelp") : "");
+    const help = localized(f.descriptions, f.description) || (f.generated ? t("install.generatedHelp") : "");
     const err = h("span", { class: "err", id: id + "-err" });
     errs[f.name] = err;
     const described = [help && id + "-help", id + "-err"].filter(Boolean).join(" ");

@@ -25,7 +25,7 @@ function ok(cond, what) { if (!cond) throw new Error(what); }
 
 const params = [
   { name: "title", type: "string", default: "Hello", description: "Shown on the page" },
-  { name: "admin_password", type: "string", sensitive: true, required: true },
+  { name: "admin_password", type: "string", sensitive: true, required: true, default: null },
   { name: "db_password", type: "string", sensitive: true, default: "", source: { output: "db_password" } },
   { name: "workers", type: "integer", default: 2, minimum: 1, maximum: 8 },
   { name: "ratio", type: "number" },
