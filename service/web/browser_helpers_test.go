@@ -265,7 +265,7 @@ func startServer(t *testing.T) *server {
 		token: fmt.Sprintf("shk_webtest_%d", time.Now().UnixNano()), logs: &syncBuffer{}}
 	cmd := exec.Command(bin, "serve", "--addr", addr, "--data", t.TempDir(), "--catalog", catalog,
 		"--prefix", s.prefix, "--port-min", "19501", "--port-max", "19599")
-	cmd.Env = append(os.Environ(), "STACKHUB_API_TOKEN="+s.token)
+	cmd.Env = append(os.Environ(), "STACKHUB_TOKEN="+s.token)
 	cmd.Stdout, cmd.Stderr = s.logs, s.logs
 	require.NoError(t, cmd.Start())
 	s.cmd = cmd

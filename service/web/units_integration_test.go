@@ -61,7 +61,7 @@ func TestConsoleUnits(t *testing.T) {
 // fakeCatalog answers GET /api/v1/apps for 300 apps in the shape of the
 // paging catalog API: q, category, page, per_page; total and categories.
 func fakeCatalog(w http.ResponseWriter, r *http.Request) {
-	cats := []string{"cms", "database", "devtools", "media", "monitoring", "productivity"}
+	cats := []string{"cms", "database", "developer-tools", "media", "monitoring", "productivity"}
 	q := strings.ToLower(r.URL.Query().Get("q"))
 	category := r.URL.Query().Get("category")
 	page, _ := strconv.Atoi(r.URL.Query().Get("page"))
