@@ -16,15 +16,12 @@ import (
 	"github.com/stackhub/stackhub/engine"
 	"github.com/stackhub/stackhub/engine/build"
 	"github.com/stackhub/stackhub/engine/cnab"
+	"github.com/stackhub/stackhub/engine/credentials"
 	"github.com/stackhub/stackhub/engine/docker"
 	"github.com/stackhub/stackhub/engine/manifest"
 	"github.com/stackhub/stackhub/engine/registry"
 	"github.com/stackhub/stackhub/engine/sqlite"
 )
-
-// BundleSubcommands are extra `stackhub bundle` subcommands registered by
-// other files of this package (publish, archive) from their init functions.
-var BundleSubcommands []func(f *Factory) *cobra.Command
 
 func newBundleCmd(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
@@ -38,9 +35,8 @@ func newBundleCmd(f *Factory) *cobra.Command {
 		cmd.AddCommand(newBundleActionCmd(f, a))
 	}
 	cmd.AddCommand(newBundleShowCmd(f), newBundleListCmd(f), newBundleOutputsCmd(f), newBundleLogsCmd(f), newBundleInstallationCmd(f))
-	for _, sub := range BundleSubcommands {
-		cmd.AddCommand(sub(f))
-	}
+	cmd.AddCommand(newBundlePublishCmd(f, nil), newBundleArchiveCmd(f, nil), newBundleCopyCmd(f),
+		newBundleSetsCmd(f, credentials.TypeCredentialSet), newBundleSetsCmd(f, credentials.TypeParameterSet))
 	return cmd
 }
 
@@ -72,7 +68,8 @@ func localEngine(ctx context.Context, f *Factory, cmd *cobra.Command) (*engine.E
 	if debian == "" {
 		debian = f.Getenv("STACKHUB_DEBIAN_BASE")
 	}
-	eng, err := engine.New(engine.Config{RuntimeBinary: cfg.RuntimeBinary, Version: Version, DebianBase: debian, Prefix: cfg.Prefix},
+	eng, err := engine.New(engine.Config{RuntimeBinary: cfg.RuntimeBinary, Version: Version, DebianBase: debian, Prefix: cfg.Prefix,
+		PortMin: cfg.PortMin, PortMax: cfg.PortMax},
 		engine.Deps{Store: store, Docker: dk, Runtime: invoker, Converter: cnab.Converter{},
 			Catalog: engine.NewDirCatalog(os.DirFS(os.TempDir())), Ports: engine.BindProber{},
 			Registry: registry.New(dk.API(), log), Logger: log})

@@ -11,13 +11,6 @@ import (
 	"github.com/stackhub/stackhub/engine"
 )
 
-func init() {
-	BundleSubcommands = append(BundleSubcommands,
-		func(f *Factory) *cobra.Command { return newBundlePublishCmd(f, nil) },
-		func(f *Factory) *cobra.Command { return newBundleArchiveCmd(f, nil) },
-		newBundleCopyCmd)
-}
-
 // PublishOptions are the inputs of `stackhub bundle publish`.
 type PublishOptions struct {
 	File      string

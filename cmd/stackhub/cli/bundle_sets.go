@@ -16,12 +16,6 @@ import (
 	"github.com/stackhub/stackhub/engine/credentials"
 )
 
-func init() {
-	BundleSubcommands = append(BundleSubcommands,
-		func(f *Factory) *cobra.Command { return newBundleSetsCmd(f, credentials.TypeCredentialSet) },
-		func(f *Factory) *cobra.Command { return newBundleSetsCmd(f, credentials.TypeParameterSet) })
-}
-
 // setWords names a set kind in commands and messages.
 func setWords(kind string) (command, noun string) {
 	if kind == credentials.TypeParameterSet {

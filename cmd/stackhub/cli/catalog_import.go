@@ -17,10 +17,6 @@ import (
 	"github.com/stackhub/stackhub/engine/catalog/importers/umbrel"
 )
 
-func init() {
-	CatalogSubcommands = append(CatalogSubcommands, newCatalogImportCmd)
-}
-
 // storeImporters reads each store format.
 var storeImporters = map[string]func(ctx context.Context, root string) (*importers.Report, error){
 	casaos.Store:  casaos.Import,
