@@ -127,7 +127,7 @@ func loadBundle(file string, o manifestOverrides) (*bundleSource, error) {
 	}
 	data, err := os.ReadFile(file)
 	if err != nil {
-		return nil, &engine.UserError{Msg: fmt.Sprintf("read manifest %s: %v", file, err), Hint: "run this in a bundle folder, pass -f path/to/porter.yaml, or create one with stackhub bundle create NAME", Err: engine.ErrInvalid}
+		return nil, &engine.UserError{Msg: fmt.Sprintf("read manifest %s: %v", file, err), Hint: "run this in a bundle folder, pass -f path/to/porter.yaml, or create one with stackhub bundle create NAME", Kind: engine.ErrInvalid, Err: err}
 	}
 	if o.Name != "" || o.Version != "" || len(o.Custom) > 0 {
 		if data, err = applyOverrides(data, o); err != nil {
@@ -136,7 +136,7 @@ func loadBundle(file string, o manifestOverrides) (*bundleSource, error) {
 	}
 	m, err := manifest.Parse(data, file)
 	if err != nil {
-		return nil, &engine.UserError{Msg: err.Error(), Err: engine.ErrInvalid}
+		return nil, &engine.UserError{Msg: err.Error(), Kind: engine.ErrInvalid, Err: err}
 	}
 	abs, err := filepath.Abs(filepath.Dir(file))
 	if err != nil {

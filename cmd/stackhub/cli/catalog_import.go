@@ -115,7 +115,7 @@ func runCatalogImport(ctx context.Context, f *Factory, opts *CatalogImportOption
 	}
 	if r.Converted() == 0 {
 		return &engine.UserError{Msg: fmt.Sprintf("no app of %s could be converted", opts.Path),
-			Hint: "the reasons are listed above", Err: engine.ErrInvalid}
+			Hint: "the reasons are listed above", Kind: engine.ErrInvalid}
 	}
 	if opts.Output != "json" {
 		fmt.Fprintf(f.IO.Out, "Bundles written to %s\nServe them with: stackhub serve --catalog %s\n", opts.Out, opts.Out)

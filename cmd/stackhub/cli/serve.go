@@ -65,7 +65,7 @@ func openCatalog(dir string) (*engine.DirCatalog, error) {
 	}
 	st, err := os.Stat(dir)
 	if err != nil || !st.IsDir() {
-		return nil, &engine.UserError{Msg: fmt.Sprintf("catalog folder %s is not readable", dir), Hint: "pass a folder of bundle folders with --catalog", Err: engine.ErrInvalid}
+		return nil, &engine.UserError{Msg: fmt.Sprintf("catalog folder %s is not readable", dir), Hint: "pass a folder of bundle folders with --catalog", Kind: engine.ErrInvalid}
 	}
 	return engine.NewDirCatalog(os.DirFS(dir)).WithSource("local"), nil
 }
