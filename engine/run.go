@@ -33,6 +33,8 @@ type MixinContext struct {
 	WaitTimeout string         `json:"waitTimeout"`
 	HostNetwork bool           `json:"hostNetwork"`
 	Purge       bool           `json:"purge,omitempty"`
+	// RegistryMirror is the registry-mirror setting, for app image pulls.
+	RegistryMirror string `json:"registryMirror,omitempty"`
 }
 
 type actionOptions struct {
@@ -198,6 +200,7 @@ func (e *Engine) resolveParameters(ctx context.Context, inst *Installation, bund
 			ctxJSON, err := json.Marshal(MixinContext{
 				Ports: inst.Ports, Prefix: e.cfg.Prefix, PortMin: e.cfg.PortMin, PortMax: e.cfg.PortMax,
 				WaitTimeout: e.cfg.WaitTimeout.String(), HostNetwork: true, Purge: o.purge,
+				RegistryMirror: e.cfg.RegistryMirror,
 			})
 			if err != nil {
 				return nil, fmt.Errorf("encode mixin context: %w", err)

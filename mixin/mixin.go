@@ -65,6 +65,9 @@ type Context struct {
 	// HostNetwork says the invocation container shares the host's network
 	// namespace, so bind probes see host listeners.
 	HostNetwork bool `json:"hostNetwork,omitempty"`
+	// RegistryMirror is StackHub's registry-mirror setting: missing app
+	// images are pulled through it first (engine.ParseMirrors).
+	RegistryMirror string `json:"registryMirror,omitempty"`
 }
 
 // Mixin runs the mixin's commands. Fields left nil get real defaults.

@@ -46,7 +46,7 @@ func newBundleCmd(f *Factory) *cobra.Command {
 
 // localFlags are the settings of commands that run the local engine.
 func addLocalFlags(cmd *cobra.Command) {
-	addConfigFlags(cmd.Flags(), "data", "runtime-binary", "log-level")
+	addConfigFlags(cmd.Flags(), "data", "runtime-binary", "log-level", "registry-mirror")
 	cmd.Flags().String("debian-base", "", "Debian image that exec and dockerfile-template bundles are built on (env STACKHUB_DEBIAN_BASE; default "+build.DefaultDebianBase+")")
 }
 
@@ -72,7 +72,7 @@ func localEngine(ctx context.Context, f *Factory, cmd *cobra.Command) (*engine.E
 	if debian == "" {
 		debian = f.Getenv("STACKHUB_DEBIAN_BASE")
 	}
-	eng, err := engine.New(engine.Config{RuntimeBinary: cfg.RuntimeBinary, Version: Version, DebianBase: debian, Prefix: cfg.Prefix},
+	eng, err := engine.New(engine.Config{RuntimeBinary: cfg.RuntimeBinary, Version: Version, DebianBase: debian, Prefix: cfg.Prefix, RegistryMirror: cfg.RegistryMirror},
 		engine.Deps{Store: store, Docker: dk, Runtime: invoker, Converter: cnab.Converter{},
 			Catalog: engine.NewDirCatalog(os.DirFS(os.TempDir())), Ports: engine.BindProber{},
 			Registry: registry.New(dk.API(), log), Logger: log})
