@@ -89,6 +89,12 @@ type Registry interface {
 	// digest and returns the archive's bundle with a relocation map
 	// pointing at them.
 	PushArchive(ctx context.Context, path, ref string, insecure bool) (*RemoteBundle, error)
+	// PushArtifact pushes data to ref (a tag) as a one-layer OCI artifact
+	// of mediaType and returns its manifest digest.
+	PushArtifact(ctx context.Context, ref, mediaType, title string, data []byte, insecure bool) (string, error)
+	// FetchArtifact returns the layer of the mediaType artifact at ref and
+	// the artifact's manifest digest.
+	FetchArtifact(ctx context.Context, ref, mediaType string, insecure bool) ([]byte, string, error)
 }
 
 func (e *Engine) registry() (Registry, error) {
