@@ -67,9 +67,10 @@ IMAGE ?= stackhub/stackhub:$(VERSION)
 .PHONY: image
 image: build ## Build StackHub's service image (IMAGE, default stackhub/stackhub:VERSION) from the static binary; pulls nothing
 	@rm -rf out/image && mkdir -p out/image
-	cp $(BIN) packaging/Dockerfile out/image/
+	cp packaging/Dockerfile out/image/
+	cp $(BIN) out/image/stackhub_linux_$$(go env GOARCH)
 	cp /etc/ssl/certs/ca-certificates.crt out/image/ 2>/dev/null || : > out/image/ca-certificates.crt
-	docker build -q -t $(IMAGE) out/image
+	docker build -q --build-arg TARGETARCH=$$(go env GOARCH) -t $(IMAGE) out/image
 
 .PHONY: test-unit
 test-unit: ## Run the unit tests
