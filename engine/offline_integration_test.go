@@ -5,6 +5,7 @@ package engine_test
 import (
 	"archive/tar"
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -49,7 +50,8 @@ func newMirrorEngine(t *testing.T, mirror string) *realEngine {
 	require.NoError(t, eng.Start(t.Context()))
 	t.Cleanup(func() {
 		eng.Close()
-		_ = dk.RemoveProject(t.Context(), prefix+"-hello", true)
+		// t.Context() is cancelled before cleanups run.
+		_ = dk.RemoveProject(context.WithoutCancel(t.Context()), prefix+"-hello", true)
 	})
 	return &realEngine{Engine: eng, store: store, prefix: prefix}
 }
@@ -82,7 +84,9 @@ func buildLabelled(t *testing.T, api *client.Client, tag string) string {
 	require.NotContains(t, string(out), `"error"`, string(out))
 	img, err := api.ImageInspect(t.Context(), tag)
 	require.NoError(t, err, string(out))
-	t.Cleanup(func() { _, _ = api.ImageRemove(t.Context(), img.ID, client.ImageRemoveOptions{Force: true}) })
+	t.Cleanup(func() {
+		_, _ = api.ImageRemove(context.WithoutCancel(t.Context()), img.ID, client.ImageRemoveOptions{Force: true})
+	})
 	return img.ID
 }
 
@@ -98,6 +102,7 @@ func TestRegistryMirrorAndOfflineArchive(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { dk.Close() })
 	api := dk.API()
+	t.Cleanup(func() { removeImagesOf(context.WithoutCancel(t.Context()), api, reg.Host) })
 
 	// The app image: in the mirror as <mirror>/<repo>/hello:1, nowhere else.
 	repo := "stackhub-mirrortest-" + randHex(t, 4)
@@ -161,6 +166,18 @@ func TestRegistryMirrorAndOfflineArchive(t *testing.T) {
 	require.NoError(t, err, "the archive restored the app image under its name")
 	assert.Equal(t, id, img.ID, "the same image, by ID")
 	require.NoError(t, off.Uninstall(ctx, engine.UninstallOptions{Name: "hello"}))
+}
+
+// removeImagesOf removes every local image tagged into registry host (the
+// invocation images that publish and install tagged).
+func removeImagesOf(ctx context.Context, api *client.Client, host string) {
+	res, err := api.ImageList(ctx, client.ImageListOptions{Filters: make(client.Filters).Add("reference", host+"/*"), All: false})
+	if err != nil {
+		return
+	}
+	for _, img := range res.Items {
+		_, _ = api.ImageRemove(ctx, img.ID, client.ImageRemoveOptions{Force: true})
+	}
 }
 
 // invocationDigest is the content digest of bundle.json's invocation image.

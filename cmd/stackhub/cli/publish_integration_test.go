@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -26,6 +27,14 @@ func TestScriptPublish(t *testing.T) {
 		t.Fatal(err)
 	}
 	reg := startRegistry(t)
+	// Publishing and installing tag invocation images into the registry's
+	// name; they go with it.
+	t.Cleanup(func() {
+		out, _ := exec.Command("docker", "images", "-q", "--filter", "reference="+reg+"/*").Output()
+		if ids := splitFields(string(out)); len(ids) > 0 {
+			_ = exec.Command("docker", append([]string{"rmi", "-f"}, ids...)...).Run()
+		}
+	})
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script-publish",
 		Setup: func(env *testscript.Env) error {
