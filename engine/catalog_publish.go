@@ -225,7 +225,7 @@ func (e *Engine) FetchCatalogIndex(ctx context.Context, ref string, insecure boo
 	if err := json.Unmarshal(data, &idx); err != nil {
 		return nil, "", fmt.Errorf("read catalog index %s: %w", ref, err)
 	}
-	if idx.SchemaVersion != CatalogIndexSchemaVersion {
+	if major, _, _ := strings.Cut(idx.SchemaVersion, "."); major != "1" {
 		return nil, "", NewUserError(ErrInvalid, fmt.Sprintf("catalog index %s has schemaVersion %q; this StackHub reads %s", ref, idx.SchemaVersion, CatalogIndexSchemaVersion), "upgrade StackHub")
 	}
 	return &idx, digest, nil
