@@ -41,6 +41,10 @@ test-images: base-images ## Build the offline fixture images (FROM scratch, noth
 registry: ## Run a throwaway OCI registry (docker-registry) on a free loopback port; prints its address
 	sh testdata/registry/run.sh
 
+.PHONY: deps
+deps: ## Install the Debian packages the tests need when missing (docker-registry, debootstrap, curl, python3; as root), else name them
+	sh .ci/deps
+
 REGISTRY ?=
 PUBLISH_FLAGS ?=
 PLATFORMS := linux/amd64 linux/arm64
@@ -77,16 +81,20 @@ test-unit: ## Run the unit tests
 	go test -count=1 ./...
 
 .PHONY: test-integration
-test-integration: build test-images ## Run the tests on the real Docker Engine
+test-integration: deps build test-images ## Run the tests on the real Docker Engine
 	STACKHUB_BIN=$(CURDIR)/$(BIN) go test -count=1 -tags=integration -timeout $(INTEGRATION_TIMEOUT) -p 1 ./...
 
 .PHONY: test
-test: build test-images ## Run every test: unit, then integration and end-to-end on the real Docker Engine
+test: deps build test-images ## Run every test (unit, integration, end-to-end: one go test run) on the real Docker Engine
 	STACKHUB_BIN=$(CURDIR)/$(BIN) go test -count=1 -tags=integration -timeout $(INTEGRATION_TIMEOUT) -p 1 ./...
 
 .PHONY: soak
 soak: build test-images ## 500 install/uninstall cycles, 4 jobs: goroutines, open files, RSS and SQLite size every 50 (SOAK_CYCLES)
 	set -o pipefail; STACKHUB_BIN=$(CURDIR)/$(BIN) STACKHUB_SOAK_CYCLES=$(SOAK_CYCLES) go test -count=1 -tags=integration -timeout 90m -run '^TestSoak$$' -v ./cmd/stackhub/ 2>&1 | grep -v 'level='
+
+.PHONY: smoke
+smoke: build ## Install every built-in app for real and uninstall it (pulls images; SMOKE_APPS="a b" picks some)
+	STACKHUB_BIN=$(CURDIR)/$(BIN) .ci/smoke
 
 .PHONY: fuzz
 fuzz: ## Run every fuzz target for FUZZTIME each (60s by default)

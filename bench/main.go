@@ -170,6 +170,9 @@ func run(bin, outDir, catalog string, apps, reps, clients int, loadFor time.Dura
 	}
 	rep.add("footprint", fmt.Sprintf("start-up to first getAllAppInfo, %d apps", apps), ms(time.Since(start)), "ms", "", "")
 	benchImages(rep)
+	if err := benchCatalog(rep, bin, catalog, samples); err != nil {
+		fmt.Fprintln(os.Stderr, "bench: catalog:", err)
+	}
 
 	fmt.Fprintln(os.Stderr, "bench: removing the apps") // by cleanup, directly: uninstalling 100 apps takes minutes
 	printTable(os.Stdout, rep)

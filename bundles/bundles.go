@@ -1,5 +1,5 @@
 // Package bundles is StackHub's built-in catalog: one folder per app, each
-// a Porter bundle (porter.yaml, compose file, README), embedded into the
+// a Porter bundle (porter.yaml, compose file, README, icon.svg), embedded into the
 // binary. It holds data only.
 package bundles
 

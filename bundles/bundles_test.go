@@ -97,6 +97,9 @@ func TestCatalogListsBuiltInApps(t *testing.T) {
 		assert.NotEmpty(t, a.Title)
 		assert.NotEmpty(t, a.Category)
 		assert.NotEmpty(t, a.Description)
+		assert.NotEmpty(t, a.Meta.Title.Zh)
+		assert.NotEmpty(t, a.Meta.Description.Zh)
+		assert.Equal(t, engine.SourceBuiltin, a.Source)
 		assert.NotEmpty(t, a.Ports)
 	}
 }

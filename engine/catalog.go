@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"io/fs"
 	"sort"
-	"strconv"
 
+	"github.com/stackhub/stackhub/engine/catalog"
 	"github.com/stackhub/stackhub/engine/manifest"
 )
 
@@ -23,13 +23,23 @@ type Catalog interface {
 // DirCatalog is a catalog read from a folder of bundle folders: each
 // sub-folder holding a porter.yaml is one app, named after the folder.
 type DirCatalog struct {
-	fsys fs.FS
+	fsys   fs.FS
+	source string
 }
 
 var _ Catalog = (*DirCatalog)(nil)
 
 // NewDirCatalog returns a catalog over fsys.
-func NewDirCatalog(fsys fs.FS) *DirCatalog { return &DirCatalog{fsys: fsys} }
+// Its apps' Source is "builtin"; WithSource names another.
+func NewDirCatalog(fsys fs.FS) *DirCatalog { return &DirCatalog{fsys: fsys, source: SourceBuiltin} }
+
+// SourceBuiltin names the catalog built into the binary.
+const SourceBuiltin = "builtin"
+
+// WithSource returns c with its apps attributed to the source name.
+func (c *DirCatalog) WithSource(name string) *DirCatalog {
+	return &DirCatalog{fsys: c.fsys, source: name}
+}
 
 // List returns every app whose manifest parses; broken bundles are skipped
 // (bundle lint reports them).
@@ -51,7 +61,9 @@ func (c *DirCatalog) List(ctx context.Context) ([]App, error) {
 		if err != nil {
 			continue
 		}
-		apps = append(apps, AppFromManifest(e.Name(), m))
+		a := AppFromManifest(e.Name(), m)
+		a.Source = c.source
+		apps = append(apps, a)
 	}
 	sort.Slice(apps, func(i, j int) bool { return apps[i].Name < apps[j].Name })
 	return apps, nil
@@ -69,7 +81,7 @@ func (c *DirCatalog) Open(ctx context.Context, name string) (fs.FS, error) {
 	if _, err := fs.Stat(sub, "porter.yaml"); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, NewUserError(ErrNotFound, fmt.Sprintf("app %q is not in the catalog", name),
-				"list the available apps with GET /api/v1/apps or `stackhub apps`")
+				"list the available apps with `stackhub list --apps` or GET /api/v1/apps")
 		}
 		return nil, fmt.Errorf("open app %q: %w", name, err)
 	}
@@ -78,79 +90,17 @@ func (c *DirCatalog) Open(ctx context.Context, name string) (fs.FS, error) {
 
 // AppFromManifest describes a catalog app from its manifest.
 func AppFromManifest(name string, m *manifest.Manifest) App {
-	a := App{Name: name, Version: m.Version, Description: m.Description, Custom: m.Custom, Ports: PortSpecs(m)}
-	if m.Custom != nil {
-		if s, ok := m.Custom["title"].(string); ok {
-			a.Title = s
-		}
-		if s, ok := m.Custom["category"].(string); ok {
-			a.Category = s
-		}
-	}
-	if a.Title == "" {
-		a.Title = name
-	}
-	return a
+	meta := catalog.MetaFrom(m.Custom, name, m.Description)
+	return App{Name: name, Version: m.Version, Title: meta.Title.In("en"), Description: meta.Description.In("en"),
+		Category: meta.Category, Custom: m.Custom, Ports: PortSpecs(m), Meta: meta}
 }
 
 // PortSpecs returns the named ports the stackhub mixin steps of the install
 // action ask for.
 func PortSpecs(m *manifest.Manifest) []PortSpec {
 	var out []PortSpec
-	seen := map[string]bool{}
-	for _, s := range m.Actions[manifest.ActionInstall] {
-		if s.Mixin != "stackhub" {
-			continue
-		}
-		list, _ := s.Data["ports"].([]any)
-		for _, item := range list {
-			pm, ok := item.(map[string]any)
-			if !ok {
-				continue
-			}
-			p := PortSpec{
-				Name:     str(pm["name"]),
-				Service:  str(pm["service"]),
-				Target:   num(pm["target"]),
-				Protocol: str(pm["protocol"]),
-				Host:     num(pm["host"]),
-			}
-			if p.Protocol == "" {
-				p.Protocol = "tcp"
-			}
-			if p.Name == "" || seen[p.Name] {
-				continue
-			}
-			seen[p.Name] = true
-			out = append(out, p)
-		}
+	for _, p := range catalog.Ports(m) {
+		out = append(out, PortSpec{Name: p.Name, Service: p.Service, Target: p.Target, Protocol: p.Protocol, Host: p.Host, HostIP: p.HostIP})
 	}
 	return out
-}
-
-func str(v any) string {
-	if s, ok := v.(string); ok {
-		return s
-	}
-	if v == nil {
-		return ""
-	}
-	return fmt.Sprint(v)
-}
-
-func num(v any) int {
-	switch n := v.(type) {
-	case int:
-		return n
-	case int64:
-		return int(n)
-	case float64:
-		return int(n)
-	case uint64:
-		return int(n)
-	case string:
-		i, _ := strconv.Atoi(n)
-		return i
-	}
-	return 0
 }

@@ -23,6 +23,9 @@ import (
 
 // Config is the engine's resolved configuration.
 type Config struct {
+	// PublicHost is the address users reach the apps at; the stackhub
+	// mixin puts it into url outputs ($STACKHUB_HOST). Empty: localhost.
+	PublicHost string
 	// Namespace of every installation this engine manages ("" = global).
 	Namespace string
 	// Prefix names containers: <prefix>-<installation>.
@@ -90,6 +93,8 @@ type Engine struct {
 	secrets defaultSecrets
 	live    *liveState
 	hub     *jobHub
+	// apps caches the catalog's search index.
+	apps appIndex
 }
 
 // New builds an engine. Call Start to begin background work and Close to

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"testing/fstest"
@@ -194,6 +195,9 @@ func TestFailedInstallFreesPortsAndCanBeRetried(t *testing.T) {
 	leases, err := e.store.ListPortLeases(t.Context())
 	require.NoError(t, err)
 	assert.Empty(t, leases)
+	got, err := e.Get(t.Context(), "hello")
+	require.NoError(t, err)
+	assert.Empty(t, got.Ports, "freed ports are not shown as the app's")
 
 	mu.Lock()
 	fail = false
@@ -319,4 +323,73 @@ func TestUninstallAllRunsAtOnceAndReportsEach(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, list, 1)
 	assert.Equal(t, "b", list[0].Name)
+}
+
+// TestUninstallOfFailedInstall: whatever the bundle's uninstall action
+// says, a failed install can be uninstalled as long as nothing of it is
+// left; a failed uninstall of an installed app with nothing running does
+// not claim that it still runs.
+func TestUninstallOfFailedInstall(t *testing.T) {
+	var mu sync.Mutex
+	failUninstall := true
+	e := newTestEngine(t, func(op *engine.Operation) error {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case op.Action == "install" && op.Installation == "hello":
+			_, _ = io.WriteString(op.Out, "Error: image mysql:8.0 is not available\nHint: load it on this host first (docker load -i image.tar)\n")
+			return errors.New("container exit code: 1, message: <nil>")
+		case op.Action == "uninstall" && failUninstall:
+			return errors.New("required output containerName is missing and has no default")
+		}
+		return nil
+	})
+	inst, err := e.Install(t.Context(), engine.InstallOptions{App: "hello"})
+	require.NoError(t, err)
+	failed := waitStatus(t, e, "hello", engine.StatusFailed)
+	assert.Equal(t, "install failed: image mysql:8.0 is not available (hint: load it on this host first (docker load -i image.tar))", failed.Reason)
+	// The job's events carry the hint too, for the CLI to show.
+	var lines []string
+	require.Eventually(t, func() bool {
+		past, _, stop, err := e.JobEvents(t.Context(), inst.JobID)
+		require.NoError(t, err)
+		stop()
+		lines = lines[:0]
+		for _, ev := range past {
+			lines = append(lines, ev.Line)
+		}
+		return slices.Contains(lines, "hint: load it on this host first (docker load -i image.tar)")
+	}, 5*time.Second, 10*time.Millisecond, "events: %q", lines)
+	removed := 0
+	e.docker.RemoveProjectFunc = func(ctx context.Context, project string, purge bool) error {
+		mu.Lock()
+		defer mu.Unlock()
+		removed++
+		return nil
+	}
+	require.NoError(t, e.Uninstall(t.Context(), engine.UninstallOptions{Name: "hello"}))
+	assert.Positive(t, removed, "the project was removed directly")
+	_, err = e.Get(t.Context(), "hello")
+	require.ErrorIs(t, err, engine.ErrNotFound)
+
+	// An installed app whose uninstall fails with nothing running: the
+	// error says what failed, has a kind, and does not say "still running".
+	_, err = e.Install(t.Context(), engine.InstallOptions{App: "hello", Name: "hello2"})
+	require.NoError(t, err)
+	waitStatus(t, e, "hello2", engine.StatusRunning)
+	err = e.Uninstall(t.Context(), engine.UninstallOptions{Name: "hello2"})
+	require.Error(t, err)
+	require.ErrorIs(t, err, engine.ErrActionFailed)
+	assert.NotErrorIs(t, err, engine.ErrStillRunning)
+	assert.Contains(t, err.Error(), "uninstall hello2 failed: ")
+	assert.NotContains(t, err.Error(), "still running")
+
+	// With its main container still running, it says so.
+	e.docker.ProjectContainersFunc = func(ctx context.Context, project string) ([]engine.ContainerState, error) {
+		return []engine.ContainerState{{Name: "stackhub-hello2", Project: project, State: "running"}}, nil
+	}
+	err = e.Uninstall(t.Context(), engine.UninstallOptions{Name: "hello2"})
+	require.ErrorIs(t, err, engine.ErrStillRunning)
+	assert.Contains(t, err.Error(), "still running")
+	assert.Contains(t, engine.HintOf(err), "docker rm -f stackhub-hello2")
 }

@@ -10,6 +10,12 @@ var (
 	ErrConflict    = errors.New("conflict")
 	ErrInvalid     = errors.New("invalid input")
 	ErrUnavailable = errors.New("unavailable")
+	// ErrActionFailed: a bundle action ran and failed; the message says
+	// what the bundle reported.
+	ErrActionFailed = errors.New("bundle action failed")
+	// ErrStillRunning: an uninstall failed and containers of the app still
+	// run.
+	ErrStillRunning = errors.New("still running")
 )
 
 // UserError is an error whose fix is known: Msg says what went wrong, Hint
@@ -43,7 +49,8 @@ func HintOf(err error) string {
 	return ""
 }
 
-// UpgradeUndone ends the error of a failed upgrade after which the bundle
-// brought the previous version back (the stackhub mixin does): the
-// installation then keeps running its previous version.
-const UpgradeUndone = "the upgrade was undone and the previous version runs again"
+// ErrUpgradeUndone is in the error of a failed upgrade after which the
+// bundle brought the previous version back (the stackhub mixin does, and
+// says so with contract.ExitUpgradeUndone): the installation keeps running
+// its previous version.
+var ErrUpgradeUndone = errors.New("the upgrade was undone and the previous version runs again")

@@ -40,6 +40,17 @@ func (e *Engine) Install(ctx context.Context, opts InstallOptions) (*Installatio
 			return nil, fmt.Errorf("install %s: list published ports: %w", opts.Name, err)
 		}
 	}
+	// Refuse with every reason at once before anything is pulled; the name
+	// and ports are checked again under the lease lock.
+	if !opts.SkipPreflight {
+		report, err := e.preflight(ctx, opts, m, projectContainers, published)
+		if err != nil {
+			return nil, err
+		}
+		if err := report.Err(); err != nil {
+			return nil, err
+		}
+	}
 
 	e.leaseMu.Lock()
 	defer e.leaseMu.Unlock()
@@ -176,8 +187,12 @@ func (e *Engine) runInstall(ctx context.Context, name string, fsys fs.FS, m *man
 		if err := e.deps.Docker.RemoveProject(wctx, e.Project(name), false); err != nil {
 			e.log.Warn("clean up failed install", "installation", name, "err", err)
 		}
+		e.dropBundleImage(wctx, inst, m)
 		if err := e.deps.Store.ReleasePorts(wctx, name); err != nil {
 			e.log.Warn("release ports", "installation", name, "err", err)
+		} else {
+			// Freed: they are no longer the app's to show.
+			inst.Ports = nil
 		}
 		e.log.Error("install failed", "installation", name, "err", runErr)
 	} else {
@@ -205,7 +220,7 @@ func (e *Engine) Uninstall(ctx context.Context, opts UninstallOptions) error {
 	}
 	inst, err := e.deps.Store.GetInstallation(ctx, e.cfg.Namespace, opts.Name)
 	if errors.Is(err, ErrNotFound) || (err == nil && inst.Status == StatusUninstalled) {
-		return NewUserError(ErrNotFound, fmt.Sprintf("%s is not installed", opts.Name), "list installed apps with getAllAppInfo or `stackhub list`")
+		return NewUserError(ErrNotFound, fmt.Sprintf("%s is not installed", opts.Name), "see what is installed with `stackhub list` (or GET /api/v1/installations)")
 	}
 	if err != nil {
 		return fmt.Errorf("uninstall %s: %w", opts.Name, err)
@@ -245,14 +260,17 @@ func (e *Engine) Uninstall(ctx context.Context, opts UninstallOptions) error {
 		if prev == StatusRunning {
 			inst.Status = StatusFailed
 		}
-		inst.Reason = "uninstall failed: " + runErr.Error()
+		inst.Reason = runErr.Error()
+		if !strings.HasPrefix(inst.Reason, manifest.ActionUninstall+" failed") {
+			inst.Reason = "uninstall failed: " + inst.Reason
+		}
 		_ = e.deps.Store.UpdateInstallation(wctx, inst)
 		e.refreshLive(wctx, opts.Name)
-		return &UserError{
-			Msg:  fmt.Sprintf("uninstall %s failed; its containers may still be running (%s): %v", opts.Name, describePorts(inst.Ports), runErr),
-			Hint: fmt.Sprintf("look with `docker ps --filter label=com.docker.compose.project=%s` and stop them by hand with `docker rm -f %s`", e.Project(opts.Name), inst.ContainerName),
-			Err:  runErr,
+		cs, err := e.deps.Docker.ProjectContainers(wctx, e.Project(opts.Name))
+		if err != nil {
+			return fmt.Errorf("uninstall %s failed (%w), and its containers could not be listed: %w", opts.Name, runErr, err)
 		}
+		return e.uninstallFailure(inst, stillRunning(cs), runErr)
 	}
 	if err := e.deps.Store.ReleasePorts(wctx, opts.Name); err != nil {
 		return fmt.Errorf("release ports of %s: %w", opts.Name, err)
@@ -271,7 +289,7 @@ func (e *Engine) Uninstall(ctx context.Context, opts UninstallOptions) error {
 // uninstallAction runs the bundle's uninstall action; if the bundle cannot
 // run at all (for example it was removed from the catalog), StackHub removes
 // the project's containers and networks itself.
-func (e *Engine) uninstallAction(ctx context.Context, inst *Installation, purge bool) error {
+func (e *Engine) uninstallAction(ctx context.Context, inst *Installation, purge bool) (err error) {
 	fsys, err := e.openInstalled(ctx, inst)
 	if err != nil {
 		e.log.Warn("bundle gone; removing the project directly", "installation", inst.Name, "err", err)
@@ -281,7 +299,31 @@ func (e *Engine) uninstallAction(ctx context.Context, inst *Installation, purge 
 	if err != nil {
 		return err
 	}
-	if err := e.runAction(ctx, inst, fsys, m, manifest.ActionUninstall, actionOptions{purge: purge}); err != nil {
+	err = e.runAction(ctx, inst, fsys, m, manifest.ActionUninstall, actionOptions{purge: purge})
+	if inst.Installed == nil {
+		// Its uninstall built the bundle image again: it goes too.
+		defer func() {
+			if err == nil {
+				e.dropBundleImage(ctx, inst, m)
+			}
+		}()
+	}
+	switch {
+	case err != nil && notRun(err):
+		// Its image cannot be made ready (the reason a first install often
+		// fails): remove what the project has, as for a bundle gone.
+		e.log.Warn("bundle cannot run; removing the project directly", "installation", inst.Name, "err", err)
+		return e.deps.Docker.RemoveProject(ctx, e.Project(inst.Name), purge)
+	case err != nil && inst.Installed == nil:
+		// A failed install's uninstall must not leave it stuck: remove
+		// what the project has; the action's failure only counts if that
+		// fails too.
+		e.log.Warn("uninstall action of a failed install failed; removing the project directly", "installation", inst.Name, "err", err)
+		if rerr := e.deps.Docker.RemoveProject(ctx, e.Project(inst.Name), purge); rerr != nil {
+			return errors.Join(err, rerr)
+		}
+		return nil
+	case err != nil:
 		return err
 	}
 	// The action removed what it knows of; make sure no container of the
@@ -315,6 +357,7 @@ func (e *Engine) UninstallAll(ctx context.Context) ([]UninstallOutcome, error) {
 		return nil, err
 	}
 	out := make([]UninstallOutcome, len(list))
+	failures := make([]error, len(list))
 	sem := make(chan struct{}, max(e.cfg.JobConcurrency, 1))
 	var wg sync.WaitGroup
 	for i, inst := range list {
@@ -325,18 +368,19 @@ func (e *Engine) UninstallAll(ctx context.Context) ([]UninstallOutcome, error) {
 			defer func() { <-sem; wg.Done() }()
 			if err := e.Uninstall(ctx, UninstallOptions{Name: inst.Name}); err != nil {
 				out[i].Error = err.Error()
+				failures[i] = err
 			}
 		}()
 	}
 	wg.Wait()
-	var failed int
-	for _, o := range out {
-		if o.Error != "" {
-			failed++
+	var errs []error
+	for _, err := range failures {
+		if err != nil {
+			errs = append(errs, err)
 		}
 	}
-	if failed > 0 {
-		return out, fmt.Errorf("%d of %d uninstalls failed", failed, len(list))
+	if len(errs) > 0 {
+		return out, fmt.Errorf("%d of %d uninstalls failed: %w", len(errs), len(list), errors.Join(errs...))
 	}
 	return out, nil
 }
@@ -348,7 +392,7 @@ func (e *Engine) Get(ctx context.Context, name string) (*Installation, error) {
 	}
 	inst, err := e.deps.Store.GetInstallation(ctx, e.cfg.Namespace, name)
 	if errors.Is(err, ErrNotFound) || (err == nil && inst.Status == StatusUninstalled) {
-		return nil, NewUserError(ErrNotFound, fmt.Sprintf("%s is not installed", name), "install it first, or list installed apps with getAllAppInfo")
+		return nil, NewUserError(ErrNotFound, fmt.Sprintf("%s is not installed", name), "install it first, or see what is installed with `stackhub list` (or GET /api/v1/installations)")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("get %s: %w", name, err)

@@ -258,6 +258,9 @@ func (e *Engine) endJob(ctx context.Context, f *jobFeed, job *Job, err error) {
 		job.Status = JobFailed
 		job.Message = err.Error()
 		e.emit(f, JobEvent{Type: JobEventLog, Line: "error: " + err.Error()})
+		if h := HintOf(err); h != "" {
+			e.emit(f, JobEvent{Type: JobEventLog, Line: "hint: " + h})
+		}
 	}
 	// Record the end even when the server is shutting down.
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)

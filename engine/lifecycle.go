@@ -192,7 +192,7 @@ func (e *Engine) runUpgrade(ctx context.Context, name string, prev *Installation
 	defer cancel()
 	inst.Modified = time.Now().UTC()
 	switch {
-	case runErr != nil && strings.Contains(runErr.Error(), UpgradeUndone):
+	case errors.Is(runErr, ErrUpgradeUndone):
 		// The bundle brought the previous version back: it runs as before.
 		inst.Status = prev.Status
 		if inst.Status == StatusUpgrading || inst.Status == StatusFailed || inst.Status == "" {

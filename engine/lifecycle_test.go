@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -324,7 +325,7 @@ func TestLifecycleFromReference(t *testing.T) {
 func TestUndoneUpgradeKeepsRunning(t *testing.T) {
 	version := "0.1.0"
 	e, store, _ := newLifecycleEngine(t, &version, map[string]error{
-		"upgrade": errors.New("container hello-db is unhealthy; " + engine.UpgradeUndone)})
+		"upgrade": fmt.Errorf("upgrade action failed: %w: container hello-db is unhealthy", engine.ErrUpgradeUndone)})
 	ctx := t.Context()
 	inst, err := e.Install(ctx, engine.InstallOptions{App: "hello"})
 	require.NoError(t, err)

@@ -72,12 +72,29 @@ func (e *Engine) Unmanaged(ctx context.Context) ([]string, error) {
 	e.live.mu.RLock()
 	defer e.live.mu.RUnlock()
 	var out []string
-	for p := range e.live.projects {
-		if !known[p] {
+	for p, cs := range e.live.projects {
+		if !known[p] && e.ours(p, cs) {
 			out = append(out, p)
 		}
 	}
 	return out, nil
+}
+
+// LabelInstallation is the container label that names the installation a
+// compose project belongs to (the stackhub mixin sets it).
+const LabelInstallation = "sh.stackhub.installation"
+
+// ours reports whether project p belongs to this StackHub: its name is
+// this prefix plus the installation its containers name. Another
+// instance's projects on the same Docker (another prefix, even one that
+// starts with this one, like stackhub-dev) are not ours to report.
+func (e *Engine) ours(p string, cs []ContainerState) bool {
+	for _, c := range cs {
+		if inst := c.Labels[LabelInstallation]; inst != "" && e.Project(inst) == p {
+			return true
+		}
+	}
+	return false
 }
 
 // refreshLive re-reads one installation's containers.

@@ -41,6 +41,9 @@ type InstallOptions struct {
 	Insecure bool
 	// Archive installs from a thick bundle archive file, with no registry.
 	Archive string
+	// SkipPreflight installs even when the host looks too small for the
+	// app (see Preflight); names and ports are checked all the same.
+	SkipPreflight bool
 }
 
 // Validate checks the options and fills Name.

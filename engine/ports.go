@@ -32,9 +32,25 @@ func (e *Engine) leasePortsWith(ctx context.Context, installation string, specs 
 	if len(specs) == 0 {
 		return map[string]int{}, nil
 	}
+	out, want, err := e.choosePorts(ctx, installation, specs, keep, published)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.deps.Store.ReleasePorts(ctx, installation); err != nil {
+		return nil, fmt.Errorf("release old leases: %w", err)
+	}
+	if err := e.deps.Store.LeasePorts(ctx, want); err != nil {
+		return nil, fmt.Errorf("lease ports: %w", err)
+	}
+	return out, nil
+}
+
+// choosePorts picks the host ports an installation would get, recording
+// nothing: leasePortsWith records them, preflight only reports them.
+func (e *Engine) choosePorts(ctx context.Context, installation string, specs []PortSpec, keep map[string]int, published []PublishedPort) (map[string]int, []PortLease, error) {
 	leases, err := e.deps.Store.ListPortLeases(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("list port leases: %w", err)
+		return nil, nil, fmt.Errorf("list port leases: %w", err)
 	}
 	type key struct {
 		port  int
@@ -75,7 +91,7 @@ func (e *Engine) leasePortsWith(ctx context.Context, installation string, specs 
 			continue
 		}
 		if h, busy := taken(port, s.Protocol); busy && keep[s.Name] != port {
-			return nil, NewUserError(ErrConflict, fmt.Sprintf("port %d/%s (%s) is already in use by %s", port, s.Protocol, s.Name, h),
+			return nil, nil, NewUserError(ErrConflict, fmt.Sprintf("port %d/%s (%s) is already in use by %s", port, s.Protocol, s.Name, h),
 				fmt.Sprintf("free port %d, or install with another host port for %s", port, s.Name))
 		}
 		holder[key{port, s.Protocol}] = "this installation"
@@ -93,7 +109,7 @@ func (e *Engine) leasePortsWith(ctx context.Context, installation string, specs 
 			}
 		}
 		if next > e.cfg.PortMax {
-			return nil, NewUserError(ErrUnavailable, fmt.Sprintf("no free host port left between %d and %d", e.cfg.PortMin, e.cfg.PortMax),
+			return nil, nil, NewUserError(ErrUnavailable, fmt.Sprintf("no free host port left between %d and %d", e.cfg.PortMin, e.cfg.PortMax),
 				"uninstall apps you no longer need, or widen the range with --port-min/--port-max")
 		}
 		out[s.Name] = next
@@ -102,13 +118,7 @@ func (e *Engine) leasePortsWith(ctx context.Context, installation string, specs 
 		next++
 	}
 	sort.Slice(want, func(i, j int) bool { return want[i].Port < want[j].Port })
-	if err := e.deps.Store.ReleasePorts(ctx, installation); err != nil {
-		return nil, fmt.Errorf("release old leases: %w", err)
-	}
-	if err := e.deps.Store.LeasePorts(ctx, want); err != nil {
-		return nil, fmt.Errorf("lease ports: %w", err)
-	}
-	return out, nil
+	return out, want, nil
 }
 
 // BindProber tells whether a host port is free by trying to bind it on every

@@ -25,10 +25,19 @@ func actionError(action, logs string, runErr error) error {
 		t := &tailBuffer{max: len(logs) + 1}
 		_, _ = t.Write([]byte(logs))
 		if tail := t.Tail(4); tail != "" {
-			return fmt.Errorf("%s failed: %s: %w", action, tail, runErr)
+			return fmt.Errorf("%s failed: %s: %w", action, tail, failed(runErr))
 		}
-		return fmt.Errorf("%s failed: %w", action, runErr)
+		return fmt.Errorf("%s failed: %w", action, failed(runErr))
 	}
 	msg := fmt.Sprintf("%s failed: %s", action, reason)
-	return &UserError{Msg: msg, Hint: hint, Err: fmt.Errorf("%s: %w", msg, runErr)}
+	return &UserError{Msg: msg, Hint: hint, Err: fmt.Errorf("%s: %w", msg, failed(runErr))}
 }
+
+// actionFailed classifies a bundle action's failure as ErrActionFailed
+// without changing its text.
+type actionFailed struct{ err error }
+
+func (a *actionFailed) Error() string   { return a.err.Error() }
+func (a *actionFailed) Unwrap() []error { return []error{ErrActionFailed, a.err} }
+
+func failed(err error) error { return &actionFailed{err: err} }

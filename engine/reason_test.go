@@ -26,6 +26,7 @@ func TestActionError(t *testing.T) {
 			assert.Equal(t, tt.want, err.Error())
 			assert.Equal(t, tt.hint, HintOf(err))
 			assert.ErrorIs(t, err, runErr)
+			assert.ErrorIs(t, err, ErrActionFailed, "classified, so that the service answers with the message")
 		})
 	}
 }

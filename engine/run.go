@@ -14,28 +14,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/stackhub/stackhub/engine/contract"
 	"github.com/stackhub/stackhub/engine/manifest"
 )
 
 // LogsOutput is the output that holds an invocation container's log.
 const LogsOutput = "io.cnab.outputs.invocationImageLogs"
-
-// ContextParameter is the internal parameter that tells the stackhub mixin
-// which ports StackHub leased and how to name things.
-const ContextParameter = "stackhub-context"
-
-// MixinContext is the JSON value of ContextParameter.
-type MixinContext struct {
-	Ports       map[string]int `json:"ports"`
-	Prefix      string         `json:"prefix"`
-	PortMin     int            `json:"portMin"`
-	PortMax     int            `json:"portMax"`
-	WaitTimeout string         `json:"waitTimeout"`
-	HostNetwork bool           `json:"hostNetwork"`
-	Purge       bool           `json:"purge,omitempty"`
-	// RegistryMirror is the registry-mirror setting, for app image pulls.
-	RegistryMirror string `json:"registryMirror,omitempty"`
-}
 
 type actionOptions struct {
 	purge bool
@@ -56,7 +40,7 @@ func (e *Engine) runAction(ctx context.Context, inst *Installation, fsys fs.FS, 
 	}
 	image, bundleJSON, digest, err := e.bundleImage(ctx, inst, fsys, m)
 	if err != nil {
-		return fmt.Errorf("prepare bundle %s: %w", inst.App, err)
+		return &prepareError{err: fmt.Errorf("prepare bundle %s: %w", inst.App, err)}
 	}
 	params, err := e.resolveParameters(ctx, inst, bundleJSON, action, o)
 	if err != nil {
@@ -92,10 +76,16 @@ func (e *Engine) runAction(ctx context.Context, inst *Installation, fsys fs.FS, 
 	if err := e.deps.Store.InsertResult(ctx, &Result{ID: NewID(), RunID: run.ID, Status: ResultRunning, Created: time.Now().UTC()}); err != nil {
 		return fmt.Errorf("record run start: %w", err)
 	}
+	runBundle := bundleJSON
+	if action == manifest.ActionUninstall {
+		if runBundle, err = uninstallBundle(bundleJSON, m, inst.Installed != nil); err != nil {
+			return err
+		}
+	}
 	logs := &tailBuffer{max: 256 << 10}
 	res, runErr := e.deps.Runtime.Run(ctx, &Operation{
 		Action: action, Installation: inst.Name, Namespace: inst.Namespace, InstallationID: inst.ID,
-		RunID: run.ID, Revision: run.Revision, BundleJSON: bundleJSON, Image: image, Parameters: params,
+		RunID: run.ID, Revision: run.Revision, BundleJSON: runBundle, Image: image, Parameters: params,
 		AllowDockerHost: requiresDocker(m), Privileged: requiresPrivileged(m), HostNetwork: true, Files: files, Out: logs, Err: logs,
 	})
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
@@ -196,16 +186,16 @@ func (e *Engine) resolveParameters(ctx context.Context, inst *Installation, bund
 			continue
 		}
 		def := b.Definitions[p.Definition]
-		if name == ContextParameter {
-			ctxJSON, err := json.Marshal(MixinContext{
+		if name == contract.ContextParameter {
+			ctxJSON, err := contract.Context{
 				Ports: inst.Ports, Prefix: e.cfg.Prefix, PortMin: e.cfg.PortMin, PortMax: e.cfg.PortMax,
-				WaitTimeout: e.cfg.WaitTimeout.String(), HostNetwork: true, Purge: o.purge,
+				WaitTimeout: e.cfg.WaitTimeout.String(), HostNetwork: true, Purge: o.purge, Host: e.cfg.PublicHost,
 				RegistryMirror: e.cfg.RegistryMirror,
-			})
+			}.Encode()
 			if err != nil {
-				return nil, fmt.Errorf("encode mixin context: %w", err)
+				return nil, err
 			}
-			params[name] = string(ctxJSON)
+			params[name] = ctxJSON
 			continue
 		}
 		v, ok := inst.Parameters[name]

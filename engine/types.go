@@ -5,6 +5,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/stackhub/stackhub/engine/catalog"
 	"github.com/stackhub/stackhub/engine/manifest"
 )
 
@@ -45,6 +46,11 @@ type App struct {
 	Custom      map[string]any    `json:"custom,omitempty"`
 	Ports       []PortSpec        `json:"ports,omitempty"`
 	Labels      map[string]string `json:"labels,omitempty"`
+	// Meta is the app's catalog metadata (docs/catalog.md); Title,
+	// Description and Category above repeat its English text.
+	Meta catalog.Meta `json:"meta"`
+	// Source names the catalog source offering the app.
+	Source string `json:"source,omitempty"`
 }
 
 // PortSpec is a named port a bundle asks for.
@@ -55,6 +61,8 @@ type PortSpec struct {
 	Protocol string `json:"protocol"`
 	// Host is a preferred (pinned) host port; 0 lets StackHub choose.
 	Host int `json:"host,omitempty"`
+	// HostIP is the address the port is published on; empty: all.
+	HostIP string `json:"hostIP,omitempty"`
 }
 
 // Installation is an installed (or installing, or failed) app.
@@ -402,6 +410,13 @@ type EngineInfo struct {
 	Running       int    `json:"running"`
 	Images        int    `json:"images"`
 	StorageDriver string `json:"storageDriver"`
+	// NCPU, MemTotal (bytes), Architecture (uname -m, e.g. x86_64) and
+	// RootDir (where images and volumes live) are the engine's view of the
+	// host, which preflight checks apps against; zero when unknown.
+	NCPU         int    `json:"ncpu,omitempty"`
+	MemTotal     int64  `json:"memTotal,omitempty"`
+	Architecture string `json:"architecture,omitempty"`
+	RootDir      string `json:"rootDir,omitempty"`
 }
 
 // Operation is one bundle action to run in an invocation container.

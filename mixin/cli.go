@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/stackhub/stackhub/engine/contract"
 )
 
 // usageError marks errors in flags or arguments (exit code 2).
@@ -35,6 +37,17 @@ func (m *Mixin) Run(ctx context.Context, args []string) int {
 		return 0
 	}
 	printError(m.Err, err)
+	return exitStatus(err)
+}
+
+// exitStatus is the mixin's exit status for a failure: 2 for usage errors,
+// contract.ExitUpgradeUndone when a failed upgrade brought the previous
+// version back, 1 otherwise.
+func exitStatus(err error) int {
+	var undone *restoredError
+	if errors.As(err, &undone) {
+		return contract.ExitUpgradeUndone
+	}
 	var ue usageError
 	if errors.As(err, &ue) || strings.HasPrefix(err.Error(), "unknown command") {
 		return 2

@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"os"
 	"slices"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
 
+	"github.com/stackhub/stackhub/engine/contract"
 	"github.com/stackhub/stackhub/engine/mirror"
 	"github.com/stackhub/stackhub/mixin/compose"
 	"github.com/stackhub/stackhub/mixin/ports"
@@ -47,7 +49,7 @@ func (m *Mixin) Execute(ctx context.Context, action string, in io.Reader) error 
 
 // target is what every action needs to know about the installation.
 type target struct {
-	cfg          Context
+	cfg          contract.Context
 	installation string
 	project      string
 	d            compose.Docker
@@ -73,7 +75,7 @@ func (m *Mixin) target() (*target, error) {
 	if cfg.RegistryMirror != "" {
 		mirrors, err := mirror.Parse(cfg.RegistryMirror)
 		if err != nil {
-			return nil, &compose.UserError{Msg: fmt.Sprintf("%s registryMirror: %v", EnvContext, err), HintMsg: mirror.Hint, Err: err}
+			return nil, &compose.UserError{Msg: fmt.Sprintf("%s registryMirror: %v", contract.ContextEnv, err), HintMsg: mirror.Hint, Err: err}
 		}
 		t.mirror = mirrors.Rewrite
 	}
@@ -88,7 +90,7 @@ func (m *Mixin) waitTimeout(t *target, s *Step) (time.Duration, error) {
 	if t.cfg.WaitTimeout != "" {
 		d, err := time.ParseDuration(t.cfg.WaitTimeout)
 		if err != nil {
-			return 0, fmt.Errorf("%s waitTimeout %q: %w", EnvContext, t.cfg.WaitTimeout, err)
+			return 0, fmt.Errorf("%s waitTimeout %q: %w", contract.ContextEnv, t.cfg.WaitTimeout, err)
 		}
 		return d, nil
 	}
@@ -166,7 +168,7 @@ func (m *Mixin) deploy(ctx context.Context, action string, step *Step) error {
 				svc = opts.Main
 			}
 			return opts.ContainerName(svc)
-		}, assigned, secrets)
+		}, assigned, secrets, m.outputEnv(t, step, assigned, secrets))
 	}
 }
 
@@ -232,8 +234,8 @@ func (m *Mixin) deployOnce(ctx context.Context, t *target, step *Step, opts comp
 // were brought back.
 type restoredError struct{ err error }
 
-// upgradeUndone is engine.UpgradeUndone: the engine reads it in the
-// error to know the previous version still runs.
+// upgradeUndone tells the user; the service learns it from the exit status
+// (contract.ExitUpgradeUndone, see Run).
 const upgradeUndone = "the upgrade was undone and the previous version runs again"
 
 func (e *restoredError) Error() string {
@@ -258,6 +260,17 @@ func (m *Mixin) interpolation(t *target, step *Step, assigned map[string]int, se
 	}
 	for name, v := range secrets {
 		env[secretEnvName(name)] = v
+	}
+	return env
+}
+
+// outputEnv is what value outputs may name: the compose interpolation
+// variables plus STACKHUB_HOST.
+func (m *Mixin) outputEnv(t *target, step *Step, assigned map[string]int, secrets map[string]string) map[string]string {
+	env := m.interpolation(t, step, assigned, secrets)
+	env["STACKHUB_HOST"] = t.cfg.Host
+	if env["STACKHUB_HOST"] == "" {
+		env["STACKHUB_HOST"] = "localhost"
 	}
 	return env
 }
@@ -380,7 +393,7 @@ func protoOf(p string) string {
 }
 
 // writeOutputs writes the step's outputs.
-func (m *Mixin) writeOutputs(step *Step, containerName func(string) string, assigned map[string]int, secrets map[string]string) error {
+func (m *Mixin) writeOutputs(step *Step, containerName func(string) string, assigned map[string]int, secrets, env map[string]string) error {
 	for _, o := range step.Outputs {
 		var v string
 		switch {
@@ -402,6 +415,8 @@ func (m *Mixin) writeOutputs(step *Step, containerName func(string) string, assi
 				return fmt.Errorf("output %q: no secret named %q", o.Name, o.Secret)
 			}
 			v = s
+		case o.Value != "":
+			v = os.Expand(o.Value, func(k string) string { return env[k] })
 		}
 		if err := m.writeOutput(o.Name, v); err != nil {
 			return err
@@ -415,7 +430,10 @@ func (m *Mixin) uninstall(ctx context.Context, step *Step) error {
 	if err != nil {
 		return err
 	}
-	res, err := compose.Down(ctx, t.d, t.project, compose.DownOptions{Purge: bool(step.Purge)}, m.Out)
+	// The data goes when the step always purges or the service was asked
+	// to (stackhub uninstall --purge).
+	purge := bool(step.Purge) || t.cfg.Purge
+	res, err := compose.Down(ctx, t.d, t.project, compose.DownOptions{Purge: purge}, m.Out)
 	if err != nil {
 		return err
 	}
@@ -498,5 +516,5 @@ func (m *Mixin) existingOutputs(ctx context.Context, t *target, step *Step) erro
 			return n
 		}
 		return t.project
-	}, assigned, secrets)
+	}, assigned, secrets, m.outputEnv(t, step, assigned, secrets))
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/stackhub/stackhub/engine/contract"
 	"github.com/stackhub/stackhub/mixin/compose"
 )
 
@@ -190,7 +191,7 @@ func dbCall(t *testing.T, port int, password, cmd string) string {
 
 func projectResources(t *testing.T, d *client.Client, project string) (containers, networks, volumes []string) {
 	t.Helper()
-	f := make(client.Filters).Add("label", compose.LabelProject+"="+project)
+	f := make(client.Filters).Add("label", contract.LabelProject+"="+project)
 	cs, err := d.ContainerList(t.Context(), client.ContainerListOptions{All: true, Filters: f})
 	require.NoError(t, err)
 	for _, c := range cs.Items {
@@ -372,7 +373,7 @@ func TestIntegrationFailedUpgradeRestoresPrevious(t *testing.T) {
 
 	// The new db never becomes healthy, so the new web never starts.
 	breakDBHealthcheck(t, in)
-	require.Equal(t, 1, in.run(t, "upgrade", fmt.Sprintf(helloDBStep, "two")))
+	require.Equal(t, contract.ExitUpgradeUndone, in.run(t, "upgrade", fmt.Sprintf(helloDBStep, "two")), "the exit status says the upgrade was undone")
 	assert.Contains(t, in.stderr.String(), "is unhealthy")
 	assert.Contains(t, in.stderr.String(), "the upgrade was undone and the previous version runs again")
 

@@ -10,7 +10,6 @@ package mixin
 
 import (
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -23,6 +22,7 @@ import (
 
 	"github.com/moby/moby/client"
 
+	"github.com/stackhub/stackhub/engine/contract"
 	"github.com/stackhub/stackhub/mixin/compose"
 	"github.com/stackhub/stackhub/mixin/ports"
 )
@@ -38,8 +38,6 @@ const Author = "StackHub Authors"
 
 // Environment variables the mixin reads.
 const (
-	// EnvContext holds the JSON Context StackHub passes in.
-	EnvContext = "STACKHUB_CONTEXT"
 	// EnvRoot overrides the bundle directory (/cnab/app), e.g. in tests.
 	EnvRoot = "STACKHUB_MIXIN_ROOT"
 )
@@ -52,23 +50,6 @@ const (
 	DefaultPrefix      = "stackhub"
 	DefaultWaitTimeout = 2 * time.Minute
 )
-
-// Context is what StackHub tells the mixin through STACKHUB_CONTEXT; under
-// plain Porter it is absent and every field takes its default.
-type Context struct {
-	// Ports are host ports StackHub leased, by port name; used exactly.
-	Ports       map[string]int `json:"ports,omitempty"`
-	Prefix      string         `json:"prefix,omitempty"`
-	PortMin     int            `json:"portMin,omitempty"`
-	PortMax     int            `json:"portMax,omitempty"`
-	WaitTimeout string         `json:"waitTimeout,omitempty"`
-	// HostNetwork says the invocation container shares the host's network
-	// namespace, so bind probes see host listeners.
-	HostNetwork bool `json:"hostNetwork,omitempty"`
-	// RegistryMirror is StackHub's registry-mirror setting: missing app
-	// images are pulled through it first (engine.ParseMirrors).
-	RegistryMirror string `json:"registryMirror,omitempty"`
-}
 
 // Mixin runs the mixin's commands. Fields left nil get real defaults.
 type Mixin struct {
@@ -130,15 +111,13 @@ func (m *Mixin) docker() (compose.Docker, error) {
 	return c, nil
 }
 
-// context reads STACKHUB_CONTEXT; absent or empty means plain Porter.
-func (m *Mixin) context() (Context, error) {
-	var c Context
-	raw := strings.TrimSpace(m.getenv(EnvContext))
-	if raw != "" && raw != "null" {
-		if err := json.Unmarshal([]byte(raw), &c); err != nil {
-			return c, &compose.UserError{Msg: fmt.Sprintf("parse %s: %v", EnvContext, err),
-				HintMsg: "it must be a JSON object such as {\"ports\":{\"port\":9001}}", Err: err}
-		}
+// context reads the service's context (engine/contract); absent or empty
+// means plain Porter.
+func (m *Mixin) context() (contract.Context, error) {
+	c, err := contract.ParseContext(m.getenv(contract.ContextEnv))
+	if err != nil {
+		return c, &compose.UserError{Msg: err.Error(),
+			HintMsg: "it must be a JSON object such as {\"ports\":{\"port\":9001}}", Err: err}
 	}
 	if c.Prefix == "" {
 		c.Prefix = DefaultPrefix
@@ -180,7 +159,7 @@ func (m *Mixin) writeOutput(name, value string) error {
 	return nil
 }
 
-func (m *Mixin) finder(c Context, s *Step) *ports.Finder {
+func (m *Mixin) finder(c contract.Context, s *Step) *ports.Finder {
 	f := &ports.Finder{Min: c.PortMin, Max: c.PortMax, Probe: m.Probe, Holder: m.Holder}
 	if s.PortRange != nil {
 		if f.Min == 0 {

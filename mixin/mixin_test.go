@@ -17,7 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/stackhub/stackhub/mixin/compose"
+	"github.com/stackhub/stackhub/engine/contract"
 	"github.com/stackhub/stackhub/mixin/compose/composetest"
 )
 
@@ -206,7 +206,7 @@ func TestInstallCases(t *testing.T) {
 	}{
 		{
 			name: "context ports are used exactly", bundle: "hello", stdin: "install-context-input.yaml",
-			env:    map[string]string{EnvContext: `{"ports":{"port":9123},"prefix":"acme","hostNetwork":true}`},
+			env:    map[string]string{contract.ContextEnv: `{"ports":{"port":9123},"prefix":"acme","hostNetwork":true}`},
 			golden: "install-context.golden",
 		},
 		{
@@ -230,14 +230,14 @@ func TestInstallCases(t *testing.T) {
 			name: "pinned port held by another installation", bundle: "hello", stdin: "install-pinned-input.yaml",
 			setup: func(d *composetest.Docker) {
 				d.Containers = append(d.Containers, &composetest.Container{ID: "x1", Name: "stackhub-wiki", Running: true,
-					Config: &container.Config{Image: "x", Labels: map[string]string{compose.LabelInstallation: "wiki", compose.LabelPortPrefix + "port": "9050"}},
+					Config: &container.Config{Image: "x", Labels: map[string]string{contract.LabelInstallation: "wiki", contract.LabelPortPrefix + "port": "9050"}},
 					Host:   &container.HostConfig{PortBindings: mustPortMap("80/tcp", "9050")}})
 			},
 			golden: "install-pinned-other.golden",
 		},
 		{
 			name: "leased port taken on the host", bundle: "hello", stdin: "install-context-input.yaml",
-			env:  map[string]string{EnvContext: `{"ports":{"port":9123}}`},
+			env:  map[string]string{contract.ContextEnv: `{"ports":{"port":9123}}`},
 			busy: []int{9123}, golden: "install-leased-taken.golden",
 		},
 		{

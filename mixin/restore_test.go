@@ -6,14 +6,16 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
-	"github.com/stackhub/stackhub/engine"
+	"github.com/stackhub/stackhub/engine/contract"
 )
 
-// The engine recognises an undone upgrade by this text.
+// An undone upgrade tells the user in words and the service by its exit
+// status.
 func TestRestoredErrorNamesUndoneUpgrade(t *testing.T) {
-	assert.Equal(t, engine.UpgradeUndone, upgradeUndone)
 	cause := errors.New("container x is unhealthy")
 	err := &restoredError{err: cause}
 	assert.ErrorIs(t, err, cause)
-	assert.Equal(t, "container x is unhealthy; "+engine.UpgradeUndone, err.Error())
+	assert.Equal(t, "container x is unhealthy; the upgrade was undone and the previous version runs again", err.Error())
+	assert.Equal(t, contract.OutcomeUpgradeUndone, contract.OutcomeOf(exitStatus(err)))
+	assert.Equal(t, contract.OutcomeFailed, contract.OutcomeOf(exitStatus(cause)))
 }

@@ -87,6 +87,10 @@ type Output struct {
 	Container string `yaml:"container,omitempty" json:"container,omitempty"`
 	// Secret: the value of a generated secret.
 	Secret string `yaml:"secret,omitempty" json:"secret,omitempty"`
+	// Value: text in which $NAME is replaced by the compose file's
+	// interpolation variables and $STACKHUB_HOST by the server's address,
+	// e.g. "http://$STACKHUB_HOST:$STACKHUB_PORT_PORT/".
+	Value string `yaml:"value,omitempty" json:"value,omitempty"`
 }
 
 // StringList accepts a string or a list of strings.

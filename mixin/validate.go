@@ -124,13 +124,13 @@ func Validate(action string, s *Step) []Problem {
 		}
 		seenOutputs[o.Name] = true
 		n := 0
-		for _, v := range []string{o.Port, o.Container, o.Secret} {
+		for _, v := range []string{o.Port, o.Container, o.Secret, o.Value} {
 			if v != "" {
 				n++
 			}
 		}
 		if n != 1 {
-			add(LevelError, "stackhub-104", "Invalid output", "output %q must set exactly one of port, container or secret", o.Name)
+			add(LevelError, "stackhub-104", "Invalid output", "output %q must set exactly one of port, container, secret or value", o.Name)
 			continue
 		}
 		if o.Port != "" && deploys && !seenPorts[o.Port] {

@@ -28,14 +28,6 @@ func TestAPI(t *testing.T) {
 		wantHeader map[string]string
 	}{
 		{
-			name: "apps", req: request{method: http.MethodGet, target: "/api/v1/apps"},
-			eng: &fakeEngine{AppsFunc: func(context.Context) ([]engine.App, error) {
-				return []engine.App{{Name: "redmine", Title: "Redmine", Version: "5.1.0", Description: "Project management",
-					Category: "devops", Ports: []engine.PortSpec{{Name: "port", Service: "web", Target: 3000, Protocol: "tcp"}}}}, nil
-			}},
-			wantStatus: http.StatusOK,
-		},
-		{
 			name: "installations", req: request{method: http.MethodGet, target: "/api/v1/installations"},
 			eng: &fakeEngine{ListFunc: func(context.Context) ([]*engine.Installation, error) {
 				return []*engine.Installation{redmine(engine.StatusRunning, "")}, nil

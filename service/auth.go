@@ -10,7 +10,6 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
-	"time"
 
 	"golang.org/x/crypto/argon2"
 
@@ -127,68 +126,4 @@ func (s *Server) EnsureAdmin(ctx context.Context) error {
 	s.log.Info("created the admin user with the password from the environment",
 		"username", adminUser, "env", EnvAdminPassword)
 	return nil
-}
-
-// loginLimiter counts failed logins per key (a user or a client IP) over a
-// sliding window.
-type loginLimiter struct {
-	max    int
-	window time.Duration
-
-	mu       sync.Mutex
-	failures map[string][]time.Time
-}
-
-func newLoginLimiter(max int, window time.Duration) *loginLimiter {
-	return &loginLimiter{max: max, window: window, failures: map[string][]time.Time{}}
-}
-
-// blocked reports whether any key has used up its failures at now.
-func (l *loginLimiter) blocked(now time.Time, keys ...string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, k := range keys {
-		if len(l.prune(k, now)) >= l.max {
-			return true
-		}
-	}
-	return false
-}
-
-// fail records one failure against every key.
-func (l *loginLimiter) fail(now time.Time, keys ...string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	// Keep memory bounded under a spray of usernames: drop idle keys.
-	if len(l.failures) > 10000 {
-		for k := range l.failures {
-			l.prune(k, now)
-		}
-	}
-	for _, k := range keys {
-		l.failures[k] = append(l.prune(k, now), now)
-	}
-}
-
-// reset forgets the failures of key.
-func (l *loginLimiter) reset(key string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	delete(l.failures, key)
-}
-
-// prune drops failures older than the window; the caller holds mu.
-func (l *loginLimiter) prune(key string, now time.Time) []time.Time {
-	list := l.failures[key]
-	i := 0
-	for i < len(list) && now.Sub(list[i]) >= l.window {
-		i++
-	}
-	list = list[i:]
-	if len(list) == 0 {
-		delete(l.failures, key)
-		return nil
-	}
-	l.failures[key] = list
-	return list
 }

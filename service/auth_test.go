@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gofiber/fiber/v2"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -102,7 +104,8 @@ func TestEveryRouteNeedsAuth(t *testing.T) {
 	// Registration is public by nature; it answers 403 unless an admin
 	// opened it (TestRoles). Setup answers only to the one-time token
 	// (TestSetupLink).
-	assert.ElementsMatch(t, []string{"GET /health", "POST /api/v1/login", "POST /api/v1/register", "GET /setup", "POST /api/v1/setup"}, public)
+	// GET / says where to log in, nothing more (TestRootPage).
+	assert.ElementsMatch(t, []string{"GET /", "GET /health", "POST /api/v1/login", "POST /api/v1/register", "GET /setup", "POST /api/v1/setup"}, public)
 	assert.Zero(t, eng.calls.Load())
 }
 
@@ -239,33 +242,56 @@ func TestLogin(t *testing.T) {
 	}
 }
 
-func TestLoginRateLimit(t *testing.T) {
+// TestLoginThrottle: wrong passwords slow the address they come from,
+// with growing waits; the owner logging in from an address that has not
+// failed is never refused.
+func TestLoginThrottle(t *testing.T) {
 	s, _ := newTestServer(t, okEngine())
 	require.NoError(t, s.EnsureAdmin(t.Context()))
 	now := time.Now()
 	s.now = func() time.Time { return now }
-	attempt := func(user, pw string) response {
+	s.clientIP = func(c *fiber.Ctx) string { return c.Get("X-Test-IP") }
+	attempt := func(ip, user, pw string) response {
 		return do(t, s, request{method: http.MethodPost, target: "/api/v1/login", anonymous: true,
-			body: `{"username":"` + user + `","password":"` + pw + `"}`, ctype: "application/json"})
+			headers: map[string]string{"X-Test-IP": ip},
+			body:    `{"username":"` + user + `","password":"` + pw + `"}`, ctype: "application/json"})
 	}
+	const stranger, owner = "203.0.113.7", "198.51.100.2"
 	for i := range 5 {
-		res := attempt("admin", "wrong")
+		res := attempt(stranger, "admin", "wrong")
 		require.Equal(t, http.StatusUnauthorized, res.status, "attempt %d", i+1)
 	}
-	res := attempt("admin", "s3cret-pw")
-	assert.Equal(t, http.StatusTooManyRequests, res.status, "even the right password waits")
-	assert.Equal(t, "60", res.headers.Get("Retry-After"))
+	res := attempt(stranger, "admin", "s3cret-pw")
+	assert.Equal(t, http.StatusTooManyRequests, res.status, "the failing address waits, even with the right password")
+	assert.Equal(t, "1", res.headers.Get("Retry-After"))
 	var body errorBody
 	require.NoError(t, json.Unmarshal(res.body, &body))
-	assert.Equal(t, "too many failed logins", body.Error)
-	assert.Equal(t, "wait a minute and try again", body.Hint)
+	assert.Equal(t, "too many failed logins from this address", body.Error)
+	assert.Equal(t, "try again in 1s", body.Hint)
 
-	res = attempt("someone-else", "x")
-	assert.Equal(t, http.StatusTooManyRequests, res.status, "the client IP is limited too")
+	res = attempt(owner, "admin", "s3cret-pw")
+	assert.Equal(t, http.StatusOK, res.status, "the owner from another address is not locked out")
 
-	now = now.Add(61 * time.Second)
-	res = attempt("admin", "s3cret-pw")
-	assert.Equal(t, http.StatusOK, res.status, "the window slides")
+	// Each further failure doubles the wait.
+	waits := []string{}
+	for range 4 {
+		now = now.Add(time.Hour)
+		require.Equal(t, http.StatusUnauthorized, attempt(stranger, "admin", "wrong").status)
+		waits = append(waits, attempt(stranger, "admin", "wrong").headers.Get("Retry-After"))
+	}
+	assert.Equal(t, []string{"2", "4", "8", "16"}, waits)
+
+	// An address that sprays many users waits too, for every user.
+	for i := range 20 {
+		now = now.Add(time.Minute)
+		require.Equal(t, http.StatusUnauthorized, attempt("192.0.2.9", fmt.Sprintf("user%d", i), "x").status)
+	}
+	assert.Equal(t, http.StatusTooManyRequests, attempt("192.0.2.9", "admin", "s3cret-pw").status)
+	assert.Equal(t, http.StatusOK, attempt(owner, "admin", "s3cret-pw").status)
+
+	// After the wait, the right password works from the failing address.
+	now = now.Add(time.Hour)
+	assert.Equal(t, http.StatusOK, attempt(stranger, "admin", "s3cret-pw").status)
 }
 
 func TestLogoutAndTokens(t *testing.T) {
@@ -423,4 +449,19 @@ func TestPasswordHash(t *testing.T) {
 			assert.Equal(t, tt.want, ok)
 		})
 	}
+}
+
+// TestRootPage: a new user opening the server's address learns where to
+// log in, without a login, and sees nothing else.
+func TestRootPage(t *testing.T) {
+	eng := okEngine()
+	s, _ := newTestServer(t, eng)
+	res := do(t, s, request{method: http.MethodGet, target: "/", anonymous: true})
+	require.Equal(t, http.StatusOK, res.status)
+	assert.Contains(t, res.headers.Get("Content-Type"), "text/html")
+	page := string(res.body)
+	for _, want := range []string{"stackhub login --server", "/setup?token=", "POST /api/v1/login", "STACKHUB_TOKEN", "/api/v1/openapi.json"} {
+		assert.Contains(t, page, want)
+	}
+	assert.Zero(t, eng.calls.Load(), "the page reaches nothing behind the login")
 }

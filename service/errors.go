@@ -92,6 +92,9 @@ func statusOf(err error) int {
 		return fiber.StatusConflict
 	case errors.Is(err, engine.ErrUnavailable):
 		return fiber.StatusServiceUnavailable
+	case errors.Is(err, engine.ErrActionFailed):
+		// The bundle (StackHub's upstream here) reported a failure.
+		return fiber.StatusBadGateway
 	case errors.Is(err, context.DeadlineExceeded):
 		return fiber.StatusGatewayTimeout
 	}
@@ -131,7 +134,7 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 // describe returns the human message, hint and envelope data for err.
 func (s *Server) describe(c *fiber.Ctx, err error, status int, l lang, rid string) (msg, hint string, data any) {
 	internal := status >= fiber.StatusInternalServerError && status != fiber.StatusServiceUnavailable &&
-		status != fiber.StatusGatewayTimeout
+		status != fiber.StatusGatewayTimeout && status != fiber.StatusBadGateway
 	var ae *apiError
 	if errors.As(err, &ae) {
 		msg = ae.msg.in(l, ae.msgArgs...)

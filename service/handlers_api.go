@@ -17,22 +17,6 @@ import (
 // fixes: there sensitive values are masked unless an admin asks for them
 // with ?reveal=true.
 
-type portDTO struct {
-	Name     string `json:"name"`
-	Service  string `json:"service,omitempty"`
-	Target   int    `json:"target,omitempty"`
-	Protocol string `json:"protocol,omitempty"`
-}
-
-type appDTO struct {
-	Name        string    `json:"name"`
-	Title       string    `json:"title"`
-	Version     string    `json:"version"`
-	Description string    `json:"description,omitempty"`
-	Category    string    `json:"category,omitempty"`
-	Ports       []portDTO `json:"ports"`
-}
-
 type installationDTO struct {
 	Name          string         `json:"name"`
 	App           string         `json:"app"`
@@ -113,24 +97,6 @@ type serverDTO struct {
 	Sampled       time.Time `json:"sampled"`
 }
 
-// listApps answers the catalog: {"apps":[...]}.
-func (s *Server) listApps(c *fiber.Ctx) error {
-	apps, err := s.eng.Apps(c.UserContext())
-	if err != nil {
-		return fmt.Errorf("list apps: %w", err)
-	}
-	out := make([]appDTO, 0, len(apps))
-	for _, a := range apps {
-		d := appDTO{Name: a.Name, Title: a.Title, Version: a.Version, Description: a.Description,
-			Category: a.Category, Ports: make([]portDTO, 0, len(a.Ports))}
-		for _, p := range a.Ports {
-			d.Ports = append(d.Ports, portDTO{Name: p.Name, Service: p.Service, Target: p.Target, Protocol: p.Protocol})
-		}
-		out = append(out, d)
-	}
-	return c.JSON(fiber.Map{"apps": out})
-}
-
 // listInstallations answers {"installations":[...]}, or with
 // ?format=porter the array porter list -o json prints.
 func (s *Server) listInstallations(c *fiber.Ctx) error {
@@ -172,6 +138,8 @@ type installRequest struct {
 	// Archive is a thick bundle archive on the server's filesystem. Only
 	// admins may name one: it reads any file the server can read.
 	Archive string `json:"archive"`
+	// SkipPreflight installs even when the host looks too small for the app.
+	SkipPreflight bool `json:"skipPreflight"`
 }
 
 var (
@@ -205,7 +173,7 @@ func (s *Server) createInstallation(c *fiber.Ctx) error {
 		return &apiError{kind: errForbidden, msg: errTextArchiveRole, hint: hintArchiveRole}
 	}
 	opts := engine.InstallOptions{App: req.App, Name: req.Name, Parameters: req.Parameters,
-		Reference: req.Reference, Insecure: req.InsecureRegistry, Archive: req.Archive}
+		Reference: req.Reference, Insecure: req.InsecureRegistry, Archive: req.Archive, SkipPreflight: req.SkipPreflight}
 	if err := opts.Validate(); err != nil {
 		return err
 	}

@@ -30,7 +30,7 @@ type loginResponse struct {
 // login checks a username and password (JSON or form body) and starts a
 // session: an HttpOnly, SameSite=Strict cookie holding a random 32-byte id
 // (stored hashed), and a CSRF token to send back in X-CSRF-Token on
-// requests that change state. Failures are limited per user and per IP.
+// requests that change state. Failures slow further tries (see loginLimiter).
 func (s *Server) login(c *fiber.Ctx) error {
 	in, err := bindStrings(c, false, "username", "password")
 	if err != nil {
@@ -41,10 +41,15 @@ func (s *Server) login(c *fiber.Ctx) error {
 		return &apiError{kind: engine.ErrInvalid, msg: errTextCredsRequired, hint: hintCredsRequired}
 	}
 	now := s.now()
-	userKey, ipKey := "user:"+user, "ip:"+c.IP()
-	if s.limiter.blocked(now, userKey, ipKey) {
-		c.Set(fiber.HeaderRetryAfter, fmt.Sprint(int(s.cfg.LoginWindow.Seconds())))
-		return &apiError{kind: errRateLimited, msg: errTextRateLimited, hint: hintRateLimited}
+	// Failures count against this user at this address, and against the
+	// address: never against the user from everywhere, so that guesses from
+	// elsewhere cannot keep the owner out.
+	ip := s.clientIP(c)
+	pairKey, ipKey := "user:"+user+"@"+ip, "ip:"+ip
+	if wait := max(s.limiter.wait(now, pairKey), s.ipLimiter.wait(now, ipKey)); wait > 0 {
+		secs := int((wait + time.Second - 1) / time.Second)
+		c.Set(fiber.HeaderRetryAfter, fmt.Sprint(secs))
+		return &apiError{kind: errRateLimited, msg: errTextRateLimited, hint: hintRateLimited, hintArgs: []any{secs}}
 	}
 	ctx := c.UserContext()
 	hash, err := s.users.PasswordHash(ctx, user)
@@ -60,11 +65,12 @@ func (s *Server) login(c *fiber.Ctx) error {
 		return fmt.Errorf("log in %q: %w", user, err)
 	}
 	if !ok || !known {
-		s.limiter.fail(now, userKey, ipKey)
-		s.log.Warn("failed login", "username", user, "ip", c.IP(), "requestId", requestIDOf(c))
+		s.limiter.fail(now, pairKey)
+		s.ipLimiter.fail(now, ipKey)
+		s.log.Warn("failed login", "username", user, "ip", ip, "requestId", requestIDOf(c))
 		return &apiError{kind: errUnauthenticated, msg: errTextLoginFailed, hint: hintLoginFailed}
 	}
-	s.limiter.reset(userKey)
+	s.limiter.reset(pairKey)
 
 	id, csrf := randomSecret(32), randomSecret(32)
 	expires := now.Add(s.cfg.SessionTTL)
@@ -80,7 +86,7 @@ func (s *Server) login(c *fiber.Ctx) error {
 		SameSite: fiber.CookieSameSiteStrictMode,
 		Secure:   s.cfg.SecureCookies || c.Protocol() == "https",
 	})
-	s.log.Info("logged in", "username", user, "ip", c.IP())
+	s.log.Info("logged in", "username", user, "ip", ip)
 	return c.JSON(loginResponse{Username: user, CSRFToken: csrf, Expires: expires.UTC()})
 }
 

@@ -34,14 +34,14 @@ type prdAppData struct {
 	State string `json:"state"`
 }
 
-func appData(inst *engine.Installation) prdAppData {
+func appData(inst *engine.Installation, l lang) prdAppData {
 	return prdAppData{
 		AppName:       inst.Name,
 		ContainerName: inst.ContainerName,
 		Status:        inst.Status.PRDStatus(),
 		Port:          mainPort(inst.Ports),
 		DBPort:        portString(inst.Ports, "db_port"),
-		Info:          inst.Reason,
+		Info:          localReason(inst.Reason, l),
 		State:         string(inst.Status),
 	}
 }
@@ -117,7 +117,7 @@ func (s *Server) installApp(c *fiber.Ctx) error {
 		if errors.Is(err, engine.ErrConflict) {
 			if existing, gerr := s.eng.Get(ctx, name); gerr == nil {
 				return &apiError{kind: engine.ErrConflict, msg: errTextInstalled, msgArgs: []any{name},
-					hint: hintInstalled, cause: err, data: appData(existing)}
+					hint: hintInstalled, cause: err, data: appData(existing, langOf(c, langZH))}
 			}
 		}
 		return opFailure(opInstall, name, err)
@@ -137,8 +137,8 @@ func (s *Server) installApp(c *fiber.Ctx) error {
 }
 
 // uninstallApp removes appName and waits for it. When that fails and the
-// app is still there, the message says on which port it runs and how to
-// stop it by hand.
+// app's containers still run, the message says on which port it runs and
+// how to stop it by hand; any other failure says what failed.
 func (s *Server) uninstallApp(c *fiber.Ctx) error {
 	name, err := appNameOf(c)
 	if err != nil {
@@ -146,24 +146,25 @@ func (s *Server) uninstallApp(c *fiber.Ctx) error {
 	}
 	ctx := c.UserContext()
 	err = s.eng.Uninstall(ctx, engine.UninstallOptions{Name: name})
-	if err != nil {
-		if errors.Is(err, engine.ErrNotFound) || errors.Is(err, engine.ErrInvalid) {
-			return opFailure(opUninstall, name, err)
-		}
-		inst, gerr := s.eng.Get(ctx, name)
-		if gerr != nil || inst.Status == engine.StatusUninstalled {
-			return opFailure(opUninstall, name, err)
-		}
-		port := mainPort(inst.Ports)
-		if port == "" {
-			port = "?"
-		}
-		data := appData(inst)
-		data.Info = detail(err)
-		return &apiError{kind: kindOf(err), msg: errTextStillRunning, msgArgs: []any{name, port},
-			hint: hintStillRunning, hintArgs: []any{inst.ContainerName}, cause: err, data: data}
+	if err == nil {
+		return c.JSON(envelope{Code: "1", Message: msgUninstalled.in(langOf(c, langZH), name), Data: fiber.Map{}})
 	}
-	return c.JSON(envelope{Code: "1", Message: msgUninstalled.in(langOf(c, langZH), name), Data: fiber.Map{}})
+	if !errors.Is(err, engine.ErrStillRunning) {
+		return opFailure(opUninstall, name, err)
+	}
+	inst, gerr := s.eng.Get(ctx, name)
+	if gerr != nil || inst.Status == engine.StatusUninstalled {
+		return opFailure(opUninstall, name, err)
+	}
+	port := mainPort(inst.Ports)
+	if port == "" {
+		port = "?"
+	}
+	l := langOf(c, langZH)
+	data := appData(inst, l)
+	data.Info = localReason(detail(err), l)
+	return &apiError{kind: kindOf(err), msg: errTextStillRunning, msgArgs: []any{name, port},
+		hint: hintStillRunning, hintArgs: []any{inst.ContainerName}, cause: err, data: data}
 }
 
 // getAppInfo answers one app's status.
@@ -176,7 +177,7 @@ func (s *Server) getAppInfo(c *fiber.Ctx) error {
 	if err != nil {
 		return opFailure(opGet, name, err)
 	}
-	return c.JSON(envelope{Code: "1", Message: msgAppInfo.in(langOf(c, langZH), name), Data: appData(inst)})
+	return c.JSON(envelope{Code: "1", Message: msgAppInfo.in(langOf(c, langZH), name), Data: appData(inst, langOf(c, langZH))})
 }
 
 // getAllAppInfo answers the status of every installed app.
@@ -185,11 +186,12 @@ func (s *Server) getAllAppInfo(c *fiber.Ctx) error {
 	if err != nil {
 		return fmt.Errorf("list installations: %w", err)
 	}
+	l := langOf(c, langZH)
 	apps := make([]prdAppData, 0, len(list))
 	for _, inst := range list {
-		apps = append(apps, appData(inst))
+		apps = append(apps, appData(inst, l))
 	}
-	return c.JSON(envelope{Code: "1", Message: msgAllAppInfo.in(langOf(c, langZH)), Data: fiber.Map{"apps": apps}})
+	return c.JSON(envelope{Code: "1", Message: msgAllAppInfo.in(l), Data: fiber.Map{"apps": apps}})
 }
 
 type prdFailed struct {
@@ -222,7 +224,7 @@ func (s *Server) uninstallAllApp(c *fiber.Ctx) error {
 		for _, f := range data.Failed {
 			names = append(names, f.AppName)
 		}
-		return &apiError{msg: errTextSomeFailed, msgArgs: []any{strings.Join(names, ", ")},
+		return &apiError{kind: kindOf(err), msg: errTextSomeFailed, msgArgs: []any{strings.Join(names, ", ")},
 			hint: hintSomeFailed, cause: errors.Join(err, errors.New(strings.Join(names, ", "))), data: data}
 	}
 	return c.JSON(envelope{Code: "1", Message: msgUninstalledAll.in(langOf(c, langZH), len(data.Removed)), Data: data})
@@ -357,6 +359,15 @@ func opFailure(op text, app string, err error) error {
 	case errors.Is(err, engine.ErrUnavailable):
 		return &apiError{kind: engine.ErrUnavailable, msg: errTextUnavailable, msgArgs: []any{app, op},
 			hint: hintUnavailable, cause: err, data: fiber.Map{"info": detail(err)}}
+	case errors.Is(err, engine.ErrActionFailed):
+		// The engine's text repeats what failed; say it once, in the
+		// caller's language, then the bundle's own words.
+		d := detail(err)
+		for _, prefix := range []string{"uninstall " + app + " failed: ", "uninstall failed: ", "install failed: ", "upgrade failed: "} {
+			d = strings.TrimPrefix(d, prefix)
+		}
+		return &apiError{kind: engine.ErrActionFailed, msg: errTextOpFailed, msgArgs: []any{app, op, text{localReason(d, langZH), d}},
+			hint: engineHint(err), cause: err, data: fiber.Map{"info": detail(err)}}
 	}
 	return &apiError{kind: kindOf(err), msg: errTextInternal, msgArgs: []any{app, op}, cause: err}
 }
@@ -379,7 +390,7 @@ func engineHint(err error) text {
 // kindOf returns the sentinel err wraps, or nil (a 500).
 func kindOf(err error) error {
 	for _, k := range []error{engine.ErrInvalid, engine.ErrNotFound, engine.ErrConflict, engine.ErrUnavailable,
-		errUnauthenticated, errForbidden, errRateLimited, context.DeadlineExceeded} {
+		engine.ErrActionFailed, errUnauthenticated, errForbidden, errRateLimited, context.DeadlineExceeded} {
 		if errors.Is(err, k) {
 			return k
 		}

@@ -23,6 +23,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/stackhub/stackhub/engine"
+	"github.com/stackhub/stackhub/engine/catalog"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -40,6 +41,13 @@ type fakeEngine struct {
 	ListFunc         func(ctx context.Context) ([]*engine.Installation, error)
 	ServerFunc       func(ctx context.Context) (*engine.ServerStatus, error)
 	AppsFunc         func(ctx context.Context) ([]engine.App, error)
+	SearchAppsFunc   func(ctx context.Context, q catalog.Query) (*catalog.Result, error)
+	AppDetailFunc    func(ctx context.Context, name, source string) (*engine.AppDetail, error)
+	AppIconFunc      func(ctx context.Context, name string) (*engine.AppIcon, error)
+	PreflightFunc    func(ctx context.Context, opts engine.InstallOptions) (*engine.PreflightReport, error)
+	SourcesFunc      func(ctx context.Context) ([]engine.CatalogSource, error)
+	AddSourceFunc    func(ctx context.Context, name, path string) (*engine.CatalogSource, error)
+	RemoveSourceFunc func(ctx context.Context, name string) error
 	JobFunc          func(ctx context.Context, id string) (*engine.Job, error)
 	UpgradeFunc      func(ctx context.Context, opts engine.UpgradeOptions) (*engine.Installation, error)
 	ActionFunc       func(ctx context.Context, opts engine.ActionOptions) (*engine.Job, error)
@@ -113,6 +121,66 @@ func (f *fakeEngine) Apps(ctx context.Context) ([]engine.App, error) {
 		return nil, errUnexpected
 	}
 	return f.AppsFunc(ctx)
+}
+
+func (f *fakeEngine) SearchApps(ctx context.Context, q catalog.Query) (*catalog.Result, error) {
+	f.calls.Add(1)
+	if f.SearchAppsFunc == nil {
+		return nil, errUnexpected
+	}
+	return f.SearchAppsFunc(ctx, q)
+}
+
+func (f *fakeEngine) AppDetail(ctx context.Context, name, source string) (*engine.AppDetail, error) {
+	f.calls.Add(1)
+	if f.AppDetailFunc == nil {
+		return nil, errUnexpected
+	}
+	return f.AppDetailFunc(ctx, name, source)
+}
+
+func (f *fakeEngine) AppIcon(ctx context.Context, name string) (*engine.AppIcon, error) {
+	f.calls.Add(1)
+	if f.AppIconFunc == nil {
+		return nil, errUnexpected
+	}
+	return f.AppIconFunc(ctx, name)
+}
+
+func (f *fakeEngine) Preflight(ctx context.Context, opts engine.InstallOptions) (*engine.PreflightReport, error) {
+	f.calls.Add(1)
+	if f.PreflightFunc == nil {
+		return nil, errUnexpected
+	}
+	return f.PreflightFunc(ctx, opts)
+}
+
+func (f *fakeEngine) CatalogSources(ctx context.Context) ([]engine.CatalogSource, error) {
+	f.calls.Add(1)
+	if f.SourcesFunc == nil {
+		return nil, errUnexpected
+	}
+	return f.SourcesFunc(ctx)
+}
+
+func (f *fakeEngine) RefreshCatalog(ctx context.Context) ([]engine.CatalogSource, error) {
+	return f.CatalogSources(ctx)
+}
+
+func (f *fakeEngine) AddCatalogSource(ctx context.Context, name, path string) (*engine.CatalogSource, error) {
+	f.calls.Add(1)
+	if f.AddSourceFunc == nil {
+		return nil, errUnexpected
+	}
+	return f.AddSourceFunc(ctx, name, path)
+}
+
+func (f *fakeEngine) RemoveCatalogSource(ctx context.Context, name string) error {
+	f.calls.Add(1)
+	if f.RemoveSourceFunc == nil {
+		return errUnexpected
+	}
+	return f.RemoveSourceFunc(ctx, name)
 }
 
 func (f *fakeEngine) Job(ctx context.Context, id string) (*engine.Job, error) {

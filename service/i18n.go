@@ -148,8 +148,8 @@ var (
 	hintCSRF            = text{"请在请求头 X-CSRF-Token 中携带登录时返回的 csrfToken", "send the csrfToken the login returned in the X-CSRF-Token header"}
 	errTextLoginFailed  = text{"用户名或密码错误", "wrong username or password"}
 	hintLoginFailed     = text{"admin 的密码来自 STACKHUB_ADMIN_PASSWORD，或来自首次启动时日志中的一次性初始化链接", "the admin password comes from STACKHUB_ADMIN_PASSWORD, or from the one-time setup link in the first start's log"}
-	errTextRateLimited  = text{"登录失败次数过多", "too many failed logins"}
-	hintRateLimited     = text{"请一分钟后再试", "wait a minute and try again"}
+	errTextRateLimited  = text{"此地址登录失败次数过多", "too many failed logins from this address"}
+	hintRateLimited     = text{"请%d秒后再试", "try again in %ds"}
 	errTextNotFoundPath = text{"接口不存在：%s %s", "no such endpoint: %s %s"}
 	hintNotFoundPath    = text{"请检查地址和请求方法", "check the path and the method"}
 )

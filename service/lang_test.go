@@ -47,3 +47,23 @@ func hasHan(s string) bool {
 	}
 	return false
 }
+
+// TestTokenFrom: STACKHUB_TOKEN is the one name serve and the CLI read;
+// STACKHUB_API_TOKEN still works when it is unset.
+func TestTokenFrom(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{name: "new name", env: map[string]string{"STACKHUB_TOKEN": "shk_a"}, want: "shk_a"},
+		{name: "old name", env: map[string]string{"STACKHUB_API_TOKEN": "shk_b"}, want: "shk_b"},
+		{name: "both: the new name wins", env: map[string]string{"STACKHUB_TOKEN": "shk_a", "STACKHUB_API_TOKEN": "shk_b"}, want: "shk_a"},
+		{name: "neither", env: map[string]string{}, want: ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, TokenFrom(func(k string) string { return tt.env[k] }))
+		})
+	}
+}

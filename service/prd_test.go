@@ -100,14 +100,30 @@ func TestPRDEndpoints(t *testing.T) {
 			name: "uninstallApp_still_running", path: "/uninstallApp", params: map[string]string{"appName": "redmine"},
 			eng: &fakeEngine{
 				UninstallFunc: func(context.Context, engine.UninstallOptions) error {
-					return errors.New("remove project stackhub-redmine: container is stuck")
+					return &engine.UserError{Msg: "uninstall redmine failed; it is still running (ports port 9001): container is stuck",
+						Err: errors.Join(engine.ErrStillRunning, engine.ErrActionFailed)}
 				},
 				GetFunc: func(context.Context, string) (*engine.Installation, error) {
 					return redmine(engine.StatusRunning, ""), nil
 				},
 			},
-			wantStatus: http.StatusInternalServerError, wantCode: "0",
+			wantStatus: http.StatusBadGateway, wantCode: "0",
 			wantMsg: "redmine卸载失败，仍在运行，端口为9001。请SSH登录服务器后使用 docker ps 查看，并用 docker rm -f stackhub-redmine 手动停止容器",
+		},
+		{
+			// Nothing runs: the message says what failed, never "still running".
+			name: "uninstallApp_failed_nothing_running", path: "/uninstallApp", params: map[string]string{"appName": "redmine"},
+			eng: &fakeEngine{
+				UninstallFunc: func(context.Context, engine.UninstallOptions) error {
+					return &engine.UserError{Msg: "uninstall redmine failed: volume is in use", Hint: "stop what uses it; then uninstall again",
+						Err: engine.ErrActionFailed}
+				},
+				GetFunc: func(context.Context, string) (*engine.Installation, error) {
+					return redmine(engine.StatusFailed, ""), nil
+				},
+			},
+			wantStatus: http.StatusBadGateway, wantCode: "0",
+			wantMsg: "redmine卸载失败：volume is in use。stop what uses it; then uninstall again",
 		},
 		{
 			name: "getAppInfo_running", path: "/getAppInfo", params: map[string]string{"appName": "redmine"},
@@ -122,7 +138,7 @@ func TestPRDEndpoints(t *testing.T) {
 		{
 			name: "getAppInfo_failed", path: "/getAppInfo", params: map[string]string{"appName": "redmine"},
 			eng: &fakeEngine{GetFunc: func(context.Context, string) (*engine.Installation, error) {
-				return redmine(engine.StatusFailed, "container redmine-db exited with code 1: bad password"), nil
+				return redmine(engine.StatusFailed, "install failed: container redmine-db exited with code 1: bad password (hint: set db_password)"), nil
 			}},
 			wantStatus: http.StatusOK, wantCode: "1", wantMsg: "redmine状态信息查询成功",
 		},
@@ -287,7 +303,9 @@ func TestPRDEnglish(t *testing.T) {
 		InstallFunc: func(context.Context, engine.InstallOptions) (*engine.Installation, error) {
 			return redmine(engine.StatusInstalling, ""), nil
 		},
-		UninstallFunc: func(context.Context, engine.UninstallOptions) error { return errors.New("stuck") },
+		UninstallFunc: func(context.Context, engine.UninstallOptions) error {
+			return errors.Join(engine.ErrStillRunning, errors.New("stuck"))
+		},
 		GetFunc: func(context.Context, string) (*engine.Installation, error) {
 			return redmine(engine.StatusRunning, ""), nil
 		},

@@ -161,6 +161,8 @@ func TestRoles(t *testing.T) {
 		{"operator installs a reference", ops, "POST", "/api/v1/installations", `{"reference":"localhost:5000/hello:v1"}`, 202, ""},
 		{"operator stops", ops, "POST", "/api/v1/installations/redmine/actions/stop", "", 202, ""},
 		{"operator cannot list users", ops, "GET", "/api/v1/users", "", 403, "admin"},
+		{"operator cannot add a catalog source", ops, "POST", "/api/v1/catalog/sources", `{"name":"x","path":"/etc"}`, 403, "admin"},
+		{"operator cannot remove a catalog source", ops, "DELETE", "/api/v1/catalog/sources/x", "", 403, "admin"},
 		{"admin lists users", admin, "GET", "/api/v1/users", "", 200, "eve"},
 		{"admin creates user", admin, "POST", "/api/v1/users", `{"username":"bob","password":"long-enough-pw","role":"operator"}`, 201, ""},
 		{"duplicate user", admin, "POST", "/api/v1/users", `{"username":"bob","password":"long-enough-pw"}`, 409, ""},

@@ -11,7 +11,8 @@ type route struct {
 	method  string
 	path    string
 	handler fiber.Handler
-	// public routes answer without authentication; only login and health.
+	// public routes answer without authentication: login, health, the
+	// one-time setup and the page at / that says where to log in.
 	public bool
 	// role is the least role the route needs; empty means viewer for
 	// reads and operator for changes.
@@ -45,6 +46,8 @@ func isPRD(path string) bool {
 func (s *Server) routes() []route {
 	rs := []route{
 		{method: fiber.MethodGet, path: "/health", handler: s.health, public: true},
+		// Until the web console serves it: where to log in (nothing secret).
+		{method: fiber.MethodGet, path: "/", handler: s.root, public: true},
 		{method: fiber.MethodPost, path: "/api/v1/login", handler: s.login, public: true},
 		{method: fiber.MethodGet, path: "/setup", handler: s.setupPage, public: true},
 		{method: fiber.MethodPost, path: "/api/v1/setup", handler: s.setupAdmin, public: true},
@@ -61,6 +64,15 @@ func (s *Server) routes() []route {
 		{method: fiber.MethodGet, path: "/api/v1/audit", handler: s.listAudit, role: RoleAdmin},
 
 		{method: fiber.MethodGet, path: "/api/v1/apps", handler: s.listApps},
+		{method: fiber.MethodGet, path: "/api/v1/apps/:name", handler: s.getApp},
+		{method: fiber.MethodGet, path: "/api/v1/apps/:name/icon", handler: s.appIcon},
+		// Preflight changes nothing; POST carries the install's parameters.
+		{method: fiber.MethodPost, path: "/api/v1/apps/:name/preflight", handler: s.preflightApp, role: RoleViewer},
+		{method: fiber.MethodGet, path: "/api/v1/catalog/sources", handler: s.listSources},
+		// Adding a source reads a folder on the server: admins only.
+		{method: fiber.MethodPost, path: "/api/v1/catalog/sources", handler: s.addSource, mutates: true, role: RoleAdmin},
+		{method: fiber.MethodDelete, path: "/api/v1/catalog/sources/:name", handler: s.removeSource, mutates: true, role: RoleAdmin},
+		{method: fiber.MethodPost, path: "/api/v1/catalog/refresh", handler: s.refreshCatalog, mutates: true},
 		{method: fiber.MethodGet, path: "/api/v1/installations", handler: s.listInstallations},
 		{method: fiber.MethodPost, path: "/api/v1/installations", handler: s.createInstallation, mutates: true},
 		{method: fiber.MethodGet, path: "/api/v1/installations/:name", handler: s.getInstallation},

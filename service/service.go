@@ -25,6 +25,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/stackhub/stackhub/engine"
+	"github.com/stackhub/stackhub/engine/catalog"
 )
 
 // Environment variables cmd/ reads into Config.
@@ -32,11 +33,23 @@ const (
 	// EnvAdminPassword sets the password of the admin user created on first
 	// start. Without it the first start logs a one-time setup link.
 	EnvAdminPassword = "STACKHUB_ADMIN_PASSWORD"
-	// EnvAPIToken, if set, is accepted as an admin API token
-	// (Authorization: Bearer <token>) for as long as it stays set; meant for
-	// scripts, CI and tests. It is kept in memory, never stored.
+	// EnvToken, if set when the server starts, is accepted as an admin API
+	// token (Authorization: Bearer <token>) for as long as it stays set;
+	// meant for scripts, CI and tests. It is kept in memory, never stored.
+	// The CLI sends the same variable, so one export serves both.
+	EnvToken = "STACKHUB_TOKEN"
+	// EnvAPIToken is EnvToken's older name, still read when EnvToken is
+	// unset.
 	EnvAPIToken = "STACKHUB_API_TOKEN"
 )
+
+// TokenFrom returns the token of EnvToken, else of its alias EnvAPIToken.
+func TokenFrom(getenv func(string) string) string {
+	if v := getenv(EnvToken); v != "" {
+		return v
+	}
+	return getenv(EnvAPIToken)
+}
 
 // Config is the service's resolved configuration; zero fields take the
 // defaults given.
@@ -45,7 +58,7 @@ type Config struct {
 	DataDir string
 	// AdminPassword is the first admin's password (from EnvAdminPassword).
 	AdminPassword string
-	// APIToken is a bootstrap admin token (from EnvAPIToken); at least 16
+	// APIToken is a bootstrap admin token (from EnvToken); at least 16
 	// characters, else it is ignored with an error in the log.
 	APIToken string
 	// BodyLimit caps request bodies in bytes (default 64 KiB); larger ones
@@ -63,10 +76,13 @@ type Config struct {
 	// is served over TLS (directly or behind a proxy). Requests that arrive
 	// over TLS get Secure cookies regardless.
 	SecureCookies bool
-	// LoginFailures is how many failed logins per user and per client IP
-	// are allowed within LoginWindow before 429 (default 5 per minute).
+	// LoginFailures is how many failed logins a user at one client
+	// address may make before each further try waits, one second at first
+	// and twice as long after each failure, up to LoginMaxDelay (default 5
+	// and 15 minutes). A client address alone may fail four times as
+	// often, whatever the users.
 	LoginFailures int
-	LoginWindow   time.Duration
+	LoginMaxDelay time.Duration
 	// Lang is the language ("en" or "zh") of the /api/v1 messages when the
 	// request states no preference (default "en"). The product document's
 	// endpoints keep its Chinese wording unless the request asks for
@@ -90,8 +106,8 @@ func (c *Config) setDefaults() {
 	if c.LoginFailures <= 0 {
 		c.LoginFailures = 5
 	}
-	if c.LoginWindow <= 0 {
-		c.LoginWindow = time.Minute
+	if c.LoginMaxDelay <= 0 {
+		c.LoginMaxDelay = 15 * time.Minute
 	}
 }
 
@@ -104,6 +120,14 @@ type Engine interface {
 	List(ctx context.Context) ([]*engine.Installation, error)
 	Server(ctx context.Context) (*engine.ServerStatus, error)
 	Apps(ctx context.Context) ([]engine.App, error)
+	SearchApps(ctx context.Context, q catalog.Query) (*catalog.Result, error)
+	AppDetail(ctx context.Context, name, source string) (*engine.AppDetail, error)
+	AppIcon(ctx context.Context, name string) (*engine.AppIcon, error)
+	Preflight(ctx context.Context, opts engine.InstallOptions) (*engine.PreflightReport, error)
+	CatalogSources(ctx context.Context) ([]engine.CatalogSource, error)
+	AddCatalogSource(ctx context.Context, name, path string) (*engine.CatalogSource, error)
+	RemoveCatalogSource(ctx context.Context, name string) error
+	RefreshCatalog(ctx context.Context) ([]engine.CatalogSource, error)
 	Job(ctx context.Context, id string) (*engine.Job, error)
 	Upgrade(ctx context.Context, opts engine.UpgradeOptions) (*engine.Installation, error)
 	Action(ctx context.Context, opts engine.ActionOptions) (*engine.Job, error)
@@ -151,7 +175,10 @@ type Server struct {
 	// bootstrapHash is the SHA-256 of Config.APIToken, or "".
 	bootstrapHash string
 	limiter       *loginLimiter
+	ipLimiter     *loginLimiter
 	now           func() time.Time
+	// clientIP is the caller's address (a test can pretend others).
+	clientIP func(c *fiber.Ctx) string
 	// setup is the one-time admin setup link, when one is offered.
 	setup setupState
 	// needSetup is set by EnsureAdmin when no admin exists and no
@@ -166,14 +193,16 @@ func New(cfg Config, eng Engine, users Users, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, eng: eng, users: users, log: log, now: time.Now}
+	s := &Server{cfg: cfg, eng: eng, users: users, log: log, now: time.Now,
+		clientIP: func(c *fiber.Ctx) string { return c.IP() }}
 	base := context.Background()
 	s.base.Store(&base)
-	s.limiter = newLoginLimiter(cfg.LoginFailures, cfg.LoginWindow)
+	s.limiter = newLoginLimiter(cfg.LoginFailures, cfg.LoginMaxDelay)
+	s.ipLimiter = newLoginLimiter(4*cfg.LoginFailures, cfg.LoginMaxDelay)
 	switch {
 	case cfg.APIToken == "":
 	case len(cfg.APIToken) < 16:
-		log.Error("ignoring the bootstrap API token: it is shorter than 16 characters", "env", EnvAPIToken)
+		log.Error("ignoring the bootstrap API token: it is shorter than 16 characters", "env", EnvToken)
 	default:
 		s.bootstrapHash = hashSecret(cfg.APIToken)
 	}
@@ -259,7 +288,7 @@ func (s *Server) Listen(ctx context.Context, addr string) error {
 	}
 	s.log.Info("serving HTTP", "addr", ln.Addr().String())
 	if s.needSetup {
-		s.log.Warn("no admin user yet: open this one-time link within an hour to choose its password",
+		s.log.Warn("no admin user yet: open this one-time link within an hour to choose its password, then log in as admin with `stackhub login --server http://"+ln.Addr().String()+"`",
 			"url", "http://"+ln.Addr().String()+"/setup?token="+s.offerSetup())
 	}
 	served := make(chan error, 1)

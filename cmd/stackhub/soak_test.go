@@ -102,7 +102,8 @@ func TestSoak(t *testing.T) {
 	const workers = 4
 	every := max(workers, cycles/10/workers*workers)
 	// A short history, so that its bound is reached within the short form.
-	s := startServer(t, "--jobs", strconv.Itoa(workers), "--history", "3")
+	// Ports of its own: other e2e tests may run on the same machine.
+	s := startServer(t, "--jobs", strconv.Itoa(workers), "--history", "3", "--port-min", "26001", "--port-max", "26999")
 	s.get("/getAllAppInfo", nil)
 	samples := []soakSample{s.sample(0)}
 

@@ -17,6 +17,7 @@ import (
 	"github.com/cnabio/cnab-go/bundle"
 	"github.com/cnabio/cnab-go/bundle/definition"
 
+	"github.com/stackhub/stackhub/engine/contract"
 	"github.com/stackhub/stackhub/engine/manifest"
 )
 
@@ -34,11 +35,6 @@ const (
 	DebugParameter = "porter-debug"
 	StateParameter = "porter-state"
 	StateOutput    = "porter-state"
-	// ContextParameter carries StackHub's per-run context (ports, names) to
-	// the stackhub mixin; added only when the manifest declares that mixin.
-	ContextParameter = "stackhub-context"
-	// ContextEnv is the environment variable of ContextParameter.
-	ContextEnv = "STACKHUB_CONTEXT"
 
 	internalComment  = "porter-internal"
 	generatedIDBase  = "https://porter.sh/generated-bundle/#"
@@ -412,16 +408,18 @@ func addInternals(m *manifest.Manifest, b *bundle.Bundle, sources map[string]Par
 		sources[param] = dependencySource(ref.Dependency, ref.Output)
 	}
 
+	// StackHub's per-run context (ports, names) reaches the stackhub mixin
+	// through an internal parameter (engine/contract).
 	if m.HasMixin(stackhubMixin) {
-		b.Definitions[ContextParameter+"-parameter"] = &definition.Schema{
+		b.Definitions[contract.ContextParameter+"-parameter"] = &definition.Schema{
 			Comment: internalComment,
 			Type:    "string",
 			Default: "",
 		}
-		b.Parameters[ContextParameter] = bundle.Parameter{
-			Definition:  ContextParameter + "-parameter",
+		b.Parameters[contract.ContextParameter] = bundle.Parameter{
+			Definition:  contract.ContextParameter + "-parameter",
 			Description: "StackHub's context for this run. StackHub internal parameter that should not be set manually.",
-			Destination: &bundle.Location{EnvironmentVariable: ContextEnv},
+			Destination: &bundle.Location{EnvironmentVariable: contract.ContextEnv},
 		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/stackhub/stackhub/engine/contract"
 	"github.com/stackhub/stackhub/engine/manifest"
 )
 
@@ -128,7 +129,7 @@ func TestConvertWorkedExample(t *testing.T) {
 	assert.Equal(t, outputSource("endpoint"), sources["porter-endpoint-output"])
 
 	assert.Equal(t, []string{FileParametersKey, ParameterSourcesKey}, b.RequiredExtensions)
-	assert.NotContains(t, b.Parameters, ContextParameter, "only with the stackhub mixin")
+	assert.NotContains(t, b.Parameters, contract.ContextParameter, "only with the stackhub mixin")
 }
 
 func TestConvertFull(t *testing.T) {
@@ -146,8 +147,8 @@ func TestConvertFull(t *testing.T) {
 	assert.Equal(t, map[string]any{"privileged": true}, b.Custom[DockerKey])
 	assert.Equal(t, map[string]any{"version": "2.1"}, b.Custom["app"])
 
-	ctx := b.Parameters[ContextParameter]
-	assert.Equal(t, &bundle.Location{EnvironmentVariable: ContextEnv}, ctx.Destination)
+	ctx := b.Parameters[contract.ContextParameter]
+	assert.Equal(t, &bundle.Location{EnvironmentVariable: contract.ContextEnv}, ctx.Destination)
 	assert.False(t, ctx.Required)
 	assert.Equal(t, "porter-internal", b.Definitions["stackhub-context-parameter"].Comment)
 	assert.Equal(t, "", b.Definitions["stackhub-context-parameter"].Default)
@@ -219,5 +220,5 @@ func TestConvertDockerExtensionWithoutConfig(t *testing.T) {
 	valErrs, err := schema.ValidateBundle(buf.Bytes())
 	require.NoError(t, err)
 	assert.Empty(t, valErrs)
-	assert.Contains(t, b.Parameters, ContextParameter)
+	assert.Contains(t, b.Parameters, contract.ContextParameter)
 }

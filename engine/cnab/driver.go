@@ -188,12 +188,27 @@ func (d *Driver) result(ctx, cleanupCtx context.Context, id string, op *driver.O
 		if st.StatusCode == 0 {
 			return res, ferr
 		}
-		msg := fmt.Sprintf("container exit code: %d", st.StatusCode)
-		if st.Error != nil && st.Error.Message != "" {
-			msg += ", message: " + st.Error.Message
+		xe := &ExitError{Status: int(st.StatusCode)}
+		if st.Error != nil {
+			xe.Message = st.Error.Message
 		}
-		return res, errors.Join(errors.New(msg), ferr)
+		return res, errors.Join(xe, ferr)
 	}
+}
+
+// ExitError is an invocation container that exited with a non-zero
+// status; contract.OutcomeOf tells what the status means.
+type ExitError struct {
+	Status  int
+	Message string
+}
+
+func (e *ExitError) Error() string {
+	msg := fmt.Sprintf("container exit code: %d", e.Status)
+	if e.Message != "" {
+		msg += ", message: " + e.Message
+	}
+	return msg
 }
 
 // outputs copies /cnab/app/outputs out of the container and keeps the

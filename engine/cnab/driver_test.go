@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -24,6 +25,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"github.com/stackhub/stackhub/engine"
+	"github.com/stackhub/stackhub/engine/contract"
 )
 
 // fakeAPI is an Engine API whose one container "runs" when started: it
@@ -266,4 +270,25 @@ func TestValidateImageDigest(t *testing.T) {
 	require.NoError(t, validateImageDigest(img, []string{"example/b@" + dg}))
 	require.Error(t, validateImageDigest(img, nil))
 	require.Error(t, validateImageDigest(img, []string{"example/b@sha256:1123456789012345678901234567890123456789012345678901234567890123"}))
+}
+
+// TestRuntimeReadsUndoneUpgrade: an invocation container that exits with
+// contract.ExitUpgradeUndone fails the action with engine.ErrUpgradeUndone,
+// through cnab-go's action pipeline; any other status is a plain failure.
+func TestRuntimeReadsUndoneUpgrade(t *testing.T) {
+	bundleJSON := []byte(`{"schemaVersion":"v1.0.0","name":"x","version":"0.1.0",
+		"invocationImages":[{"imageType":"docker","image":"example/bundle:v1"}]}`)
+	for _, tt := range []struct {
+		code   int64
+		undone bool
+	}{{contract.ExitUpgradeUndone, true}, {1, false}} {
+		f := newFakeAPI()
+		f.code = tt.code
+		r := &Runtime{api: f}
+		r.once.Do(func() {})
+		_, err := r.Run(t.Context(), &engine.Operation{Action: "upgrade", Installation: "x", BundleJSON: bundleJSON, RunID: "r", Revision: "r"})
+		require.Error(t, err)
+		assert.Equal(t, tt.undone, errors.Is(err, engine.ErrUpgradeUndone), "exit %d: %v", tt.code, err)
+		assert.Contains(t, err.Error(), fmt.Sprintf("container exit code: %d", tt.code))
+	}
 }

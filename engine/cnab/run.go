@@ -3,6 +3,7 @@ package cnab
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -21,13 +22,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/stackhub/stackhub/engine"
-)
-
-// Labels put on invocation containers so orphans can be found after a crash.
-const (
-	LabelInvocation   = "sh.stackhub.invocation"
-	LabelInstallation = "sh.stackhub.installation"
-	LabelRun          = "sh.stackhub.run"
+	"github.com/stackhub/stackhub/engine/contract"
 )
 
 // Runtime runs bundle actions through cnab-go's action pipeline and
@@ -152,6 +147,10 @@ func (r *Runtime) Run(ctx context.Context, op *engine.Operation) (*engine.Operat
 		res.Outputs[k] = []byte(v)
 	}
 	if result.Error != nil {
+		var xe *ExitError
+		if errors.As(result.Error, &xe) && contract.OutcomeOf(xe.Status) == contract.OutcomeUpgradeUndone {
+			return res, fmt.Errorf("%s action failed: %w: %w", op.Action, engine.ErrUpgradeUndone, result.Error)
+		}
 		return res, fmt.Errorf("%s action failed: %w", op.Action, result.Error)
 	}
 	return res, nil
@@ -162,9 +161,9 @@ func (r *Runtime) containerOptions(op *engine.Operation) func(*container.Config,
 		if cfg.Labels == nil {
 			cfg.Labels = map[string]string{}
 		}
-		cfg.Labels[LabelInvocation] = "true"
-		cfg.Labels[LabelInstallation] = op.Installation
-		cfg.Labels[LabelRun] = op.RunID
+		cfg.Labels[contract.LabelInvocation] = "true"
+		cfg.Labels[contract.LabelInstallation] = op.Installation
+		cfg.Labels[contract.LabelRun] = op.RunID
 		if op.HostNetwork {
 			host.NetworkMode = "host"
 		}

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 
 	"github.com/stackhub/stackhub/engine"
+	"github.com/stackhub/stackhub/engine/contract"
 )
 
 func TestContainerOptions(t *testing.T) {
@@ -34,8 +35,8 @@ func TestContainerOptions(t *testing.T) {
 			assert.Len(t, host.Mounts, tt.wantMounts)
 			assert.Equal(t, tt.wantPriv, host.Privileged)
 			assert.Equal(t, tt.wantNetwork, host.NetworkMode)
-			assert.Equal(t, tt.wantInstance, cfg.Labels[LabelInstallation])
-			assert.Equal(t, "true", cfg.Labels[LabelInvocation])
+			assert.Equal(t, tt.wantInstance, cfg.Labels[contract.LabelInstallation])
+			assert.Equal(t, "true", cfg.Labels[contract.LabelInvocation])
 		})
 	}
 }

@@ -23,18 +23,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/stackhub/stackhub/engine"
-)
-
-// Labels StackHub and compose put on the containers of an installation.
-const (
-	LabelProject      = "com.docker.compose.project"
-	LabelService      = "com.docker.compose.service"
-	LabelManaged      = "sh.stackhub.managed"
-	LabelInstallation = "sh.stackhub.installation"
-	// LabelInvocation and LabelRun mark invocation containers (engine/cnab
-	// sets them).
-	LabelInvocation = "sh.stackhub.invocation"
-	LabelRun        = "sh.stackhub.run"
+	"github.com/stackhub/stackhub/engine/contract"
 )
 
 // Client is the engine.Docker implementation over the Engine API.
@@ -43,7 +32,10 @@ type Client struct {
 	socket string
 }
 
-var _ engine.Docker = (*Client)(nil)
+var (
+	_ engine.Docker       = (*Client)(nil)
+	_ engine.RemoteImager = (*Client)(nil)
+)
 
 // New connects to the daemon named by DOCKER_HOST (default the local socket),
 // negotiating the API version so old engines work.
@@ -90,6 +82,23 @@ func (c *Client) ImageExists(ctx context.Context, ref string) (bool, error) {
 		return false, nil
 	}
 	return false, wrap(err, fmt.Sprintf("inspect image %q", ref))
+}
+
+// RemoteImage asks the image's registry, through the daemon (its proxy
+// settings apply), for the platforms the image exists for; an error says
+// the registry cannot be reached or has no such image.
+func (c *Client) RemoteImage(ctx context.Context, ref string) (engine.RemoteImage, error) {
+	res, err := c.api.DistributionInspect(ctx, ref, client.DistributionInspectOptions{})
+	if err != nil {
+		return engine.RemoteImage{}, wrap(err, fmt.Sprintf("look up image %q in its registry", ref))
+	}
+	out := engine.RemoteImage{Ref: ref}
+	for _, p := range res.Platforms {
+		if p.Architecture != "" && p.Architecture != "unknown" {
+			out.Architectures = append(out.Architectures, p.Architecture)
+		}
+	}
+	return out, nil
 }
 
 // ImagesWithLabel lists the local images that carry the label.
@@ -206,13 +215,13 @@ func (c *Client) PublishedPorts(ctx context.Context) ([]engine.PublishedPort, er
 
 // ProjectContainers lists the containers of one compose project.
 func (c *Client) ProjectContainers(ctx context.Context, project string) ([]engine.ContainerState, error) {
-	f := make(client.Filters).Add("label", LabelProject+"="+project)
+	f := make(client.Filters).Add("label", contract.LabelProject+"="+project)
 	return c.containers(ctx, f)
 }
 
 // ManagedContainers lists every container StackHub manages.
 func (c *Client) ManagedContainers(ctx context.Context) ([]engine.ContainerState, error) {
-	f := make(client.Filters).Add("label", LabelManaged+"=true")
+	f := make(client.Filters).Add("label", contract.LabelManaged+"=true")
 	return c.containers(ctx, f)
 }
 
@@ -226,8 +235,8 @@ func (c *Client) containers(ctx context.Context, f client.Filters) ([]engine.Con
 		st := engine.ContainerState{
 			ID:      s.ID,
 			Name:    containerName(s.Names),
-			Project: s.Labels[LabelProject],
-			Service: s.Labels[LabelService],
+			Project: s.Labels[contract.LabelProject],
+			Service: s.Labels[contract.LabelService],
 			State:   string(s.State),
 			Health:  healthOf(s.Status),
 			Labels:  s.Labels,
@@ -261,8 +270,8 @@ func (c *Client) Inspect(ctx context.Context, id string) (engine.ContainerState,
 	st := engine.ContainerState{ID: r.ID, Name: strings.TrimPrefix(r.Name, "/")}
 	if r.Config != nil {
 		st.Labels = r.Config.Labels
-		st.Project = r.Config.Labels[LabelProject]
-		st.Service = r.Config.Labels[LabelService]
+		st.Project = r.Config.Labels[contract.LabelProject]
+		st.Service = r.Config.Labels[contract.LabelService]
 	}
 	if r.State != nil {
 		st.State = string(r.State.Status)
@@ -300,7 +309,7 @@ func containerName(names []string) string {
 // project, and its volumes when purge is set. Used to clean up after an
 // invocation container that died half way.
 func (c *Client) RemoveProject(ctx context.Context, project string, purge bool) error {
-	f := make(client.Filters).Add("label", LabelProject+"="+project)
+	f := make(client.Filters).Add("label", contract.LabelProject+"="+project)
 	list, err := c.api.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
 	if err != nil {
 		return wrap(err, fmt.Sprintf("list containers of %s", project))
@@ -345,14 +354,14 @@ func (c *Client) RemoveInvocations(ctx context.Context, runIDs []string) error {
 	for _, id := range runIDs {
 		want[id] = true
 	}
-	f := make(client.Filters).Add("label", LabelInvocation+"=true")
+	f := make(client.Filters).Add("label", contract.LabelInvocation+"=true")
 	list, err := c.api.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
 	if err != nil {
 		return wrap(err, "list invocation containers")
 	}
 	var errs []error
 	for _, s := range list.Items {
-		if !want[s.Labels[LabelRun]] {
+		if !want[s.Labels[contract.LabelRun]] {
 			continue
 		}
 		_, err := c.api.ContainerRemove(ctx, s.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
@@ -375,7 +384,7 @@ func (c *Client) Events(ctx context.Context) (<-chan engine.ContainerEvent, <-ch
 	// container per interval: with twenty apps checked every second the
 	// idle service would re-read sixty projects a second). The daemon
 	// matches health_status as a prefix of "health_status: healthy".
-	f := make(client.Filters).Add("type", "container").Add("label", LabelManaged+"=true").
+	f := make(client.Filters).Add("type", "container").Add("label", contract.LabelManaged+"=true").
 		Add("event", stateEvents...)
 	res := c.api.Events(ctx, client.EventsListOptions{Filters: f})
 	out := make(chan engine.ContainerEvent)
@@ -393,7 +402,7 @@ func (c *Client) Events(ctx context.Context) (<-chan engine.ContainerEvent, <-ch
 				ev := engine.ContainerEvent{
 					ContainerID: m.Actor.ID,
 					Name:        m.Actor.Attributes["name"],
-					Project:     m.Actor.Attributes[LabelProject],
+					Project:     m.Actor.Attributes[contract.LabelProject],
 					Action:      string(m.Action),
 				}
 				select {
@@ -424,6 +433,10 @@ func (c *Client) Info(ctx context.Context) (engine.EngineInfo, error) {
 		Running:       info.Info.ContainersRunning,
 		Images:        info.Info.Images,
 		StorageDriver: info.Info.Driver,
+		NCPU:          info.Info.NCPU,
+		MemTotal:      info.Info.MemTotal,
+		Architecture:  info.Info.Architecture,
+		RootDir:       info.Info.DockerRootDir,
 	}, nil
 }
 

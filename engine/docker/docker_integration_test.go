@@ -20,6 +20,7 @@ import (
 
 	"github.com/stackhub/stackhub/engine"
 	"github.com/stackhub/stackhub/engine/build"
+	"github.com/stackhub/stackhub/engine/contract"
 	"github.com/stackhub/stackhub/engine/docker"
 )
 
@@ -87,12 +88,12 @@ func TestClientAgainstRealEngine(t *testing.T) {
 	project := "shtest-" + suffix
 	running, stopped := freePort(t), freePort(t)
 	t.Cleanup(func() { _ = c.RemoveProject(t.Context(), project, true) })
-	run(t, "docker", "network", "create", "--label", docker.LabelProject+"="+project, project+"_default")
+	run(t, "docker", "network", "create", "--label", contract.LabelProject+"="+project, project+"_default")
 	run(t, "docker", "run", "-d", "--name", project+"-web", "--network", project+"_default",
-		"--label", docker.LabelProject+"="+project, "--label", docker.LabelService+"=web", "--label", docker.LabelManaged+"=true",
+		"--label", contract.LabelProject+"="+project, "--label", contract.LabelService+"=web", "--label", contract.LabelManaged+"=true",
 		"-p", "127.0.0.1:"+strconv.Itoa(running)+":80", "--entrypoint", "/usr/local/bin/stackhub", tag)
 	run(t, "docker", "create", "--name", project+"-db",
-		"--label", docker.LabelProject+"="+project, "--label", docker.LabelService+"=db",
+		"--label", contract.LabelProject+"="+project, "--label", contract.LabelService+"=db",
 		"-p", "127.0.0.1:"+strconv.Itoa(stopped)+":5432", "--entrypoint", "/usr/local/bin/stackhub", tag)
 
 	ports, err := c.PublishedPorts(t.Context())
@@ -139,7 +140,7 @@ func TestClientAgainstRealEngine(t *testing.T) {
 	cs, err = c.ProjectContainers(t.Context(), project)
 	require.NoError(t, err)
 	assert.Empty(t, cs)
-	assert.Empty(t, run(t, "docker", "network", "ls", "-q", "--filter", "label="+docker.LabelProject+"="+project))
+	assert.Empty(t, run(t, "docker", "network", "ls", "-q", "--filter", "label="+contract.LabelProject+"="+project))
 
 	require.NoError(t, c.RemoveImageTag(t.Context(), tag), "no container uses it any more")
 	ok, err = c.ImageExists(t.Context(), tag)
@@ -164,8 +165,8 @@ func TestEventsOmitExecs(t *testing.T) {
 	t.Cleanup(func() { _ = exec.Command("docker", "rm", "-f", name).Run() })
 
 	events, errs := c.Events(t.Context())
-	run(t, "docker", "run", "-d", "--name", name, "--label", docker.LabelProject+"="+project,
-		"--label", docker.LabelManaged+"=true", "stackhub-test/hello:1")
+	run(t, "docker", "run", "-d", "--name", name, "--label", contract.LabelProject+"="+project,
+		"--label", contract.LabelManaged+"=true", "stackhub-test/hello:1")
 	run(t, "docker", "exec", "-d", name, "/app", "hello")
 	run(t, "docker", "kill", name)
 

@@ -43,7 +43,14 @@ var (
 // 127.0.0.1.
 func Findings(status *engine.ServerStatus, containers []engine.ContainerState, listenAddr string) []engine.Risk {
 	var risks []engine.Risk
+	seen := map[string]bool{}
 	add := func(id, severity, what, fix string) {
+		// A port Docker publishes on IPv4 and IPv6 is listed twice: one
+		// risk, counted once.
+		if seen[id] {
+			return
+		}
+		seen[id] = true
 		risks = append(risks, engine.Risk{ID: id, Severity: severity, What: what, Fix: fix})
 	}
 

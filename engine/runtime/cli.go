@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	osexec "os/exec"
 	"os/signal"
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/stackhub/stackhub/engine/contract"
 )
 
 // flagError marks usage errors (exit code 2).
@@ -43,6 +46,11 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var fe flagError
 	if errors.As(err, &fe) {
 		return 2
+	}
+	// A mixin's typed outcome becomes the bundle's (engine/contract).
+	var xe *osexec.ExitError
+	if errors.As(err, &xe) && contract.OutcomeOf(xe.ExitCode()) == contract.OutcomeUpgradeUndone {
+		return contract.ExitUpgradeUndone
 	}
 	return 1
 }

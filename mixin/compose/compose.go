@@ -16,12 +16,12 @@ import (
 	"fmt"
 
 	"github.com/moby/moby/client"
+
+	"github.com/stackhub/stackhub/engine/contract"
 )
 
 // Labels compose and StackHub put on what they create.
 const (
-	LabelProject     = "com.docker.compose.project"
-	LabelService     = "com.docker.compose.service"
 	LabelNumber      = "com.docker.compose.container-number"
 	LabelOneoff      = "com.docker.compose.oneoff"
 	LabelWorkingDir  = "com.docker.compose.project.working_dir"
@@ -32,13 +32,6 @@ const (
 	LabelImage       = "com.docker.compose.image"
 	LabelNetwork     = "com.docker.compose.network"
 	LabelVolume      = "com.docker.compose.volume"
-
-	LabelManaged      = "sh.stackhub.managed"
-	LabelInstallation = "sh.stackhub.installation"
-	LabelMain         = "sh.stackhub.main"
-	// LabelPortPrefix + port name = host port, on the container that
-	// publishes the named port.
-	LabelPortPrefix = "sh.stackhub.port."
 )
 
 // ComposeVersion is written as com.docker.compose.version: the compose
@@ -109,5 +102,5 @@ func (e *UserError) Hint() string { return e.HintMsg }
 
 // projectFilter selects everything labelled with the project.
 func projectFilter(project string) client.Filters {
-	return make(client.Filters).Add("label", LabelProject+"="+project)
+	return make(client.Filters).Add("label", contract.LabelProject+"="+project)
 }

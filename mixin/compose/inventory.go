@@ -12,6 +12,8 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
+
+	"github.com/stackhub/stackhub/engine/contract"
 )
 
 // PublishedPorts returns every host port that a container publishes, or
@@ -29,7 +31,7 @@ func PublishedPorts(ctx context.Context, d Docker, exclude string) (map[int]stri
 		return nil, fmt.Errorf("list containers: %w", err)
 	}
 	for _, c := range res.Items {
-		if exclude != "" && c.Labels[LabelProject] == exclude {
+		if exclude != "" && c.Labels[contract.LabelProject] == exclude {
 			continue
 		}
 		name := c.ID[:min(12, len(c.ID))]
@@ -37,7 +39,7 @@ func PublishedPorts(ctx context.Context, d Docker, exclude string) (map[int]stri
 			name = strings.TrimPrefix(c.Names[0], "/")
 		}
 		holder := fmt.Sprintf("container %s", name)
-		if inst := c.Labels[LabelInstallation]; inst != "" {
+		if inst := c.Labels[contract.LabelInstallation]; inst != "" {
 			holder += fmt.Sprintf(" (installation %s)", inst)
 		}
 		for _, p := range LabelPorts(c.Labels) {
@@ -132,10 +134,10 @@ func LockPorts(ctx context.Context, d Docker, image, owner string, out io.Writer
 				Image:      image,
 				Entrypoint: []string{"/stackhub-port-lock"},
 				Labels: map[string]string{
-					LabelLock:    "ports",
-					LabelLockFor: owner,
-					LabelLockExp: strconv.FormatInt(exp, 10),
-					LabelManaged: "true",
+					LabelLock:             "ports",
+					LabelLockFor:          owner,
+					LabelLockExp:          strconv.FormatInt(exp, 10),
+					contract.LabelManaged: "true",
 				},
 			},
 			HostConfig: &container.HostConfig{NetworkMode: "none"},
@@ -185,14 +187,14 @@ const (
 func Reserve(ctx context.Context, d Docker, project, installation string, ports map[string]int) (func(), error) {
 	name := project + ReservationSuffix
 	labels := map[string]string{
-		LabelReservation:    "true",
-		labelReservationExp: strconv.FormatInt(time.Now().Add(ReservationTTL).Unix(), 10),
-		LabelProject:        project,
-		LabelManaged:        "true",
-		LabelInstallation:   installation,
+		LabelReservation:           "true",
+		labelReservationExp:        strconv.FormatInt(time.Now().Add(ReservationTTL).Unix(), 10),
+		contract.LabelProject:      project,
+		contract.LabelManaged:      "true",
+		contract.LabelInstallation: installation,
 	}
 	for n, p := range ports {
-		labels[LabelPortPrefix+n] = strconv.Itoa(p)
+		labels[contract.LabelPortPrefix+n] = strconv.Itoa(p)
 	}
 	// A leftover of an earlier, failed run of the same project goes first.
 	if _, err := d.VolumeRemove(ctx, name, client.VolumeRemoveOptions{Force: true}); err != nil && !cerrdefs.IsNotFound(err) {
@@ -218,7 +220,7 @@ func reservedPorts(ctx context.Context, d Docker, exclude string) (map[int]strin
 	used := map[int]string{}
 	now := time.Now().Unix()
 	for _, v := range res.Items {
-		if v.Labels[LabelProject] == exclude {
+		if v.Labels[contract.LabelProject] == exclude {
 			continue
 		}
 		if exp, err := strconv.ParseInt(v.Labels[labelReservationExp], 10, 64); err != nil || now > exp {
@@ -226,7 +228,7 @@ func reservedPorts(ctx context.Context, d Docker, exclude string) (map[int]strin
 			continue
 		}
 		for _, p := range LabelPorts(v.Labels) {
-			used[p] = fmt.Sprintf("an install in progress (installation %s)", v.Labels[LabelInstallation])
+			used[p] = fmt.Sprintf("an install in progress (installation %s)", v.Labels[contract.LabelInstallation])
 		}
 	}
 	return used, nil

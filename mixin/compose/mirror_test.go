@@ -38,8 +38,8 @@ func TestEnsureImagesViaMirror(t *testing.T) {
 			pulls = append(pulls, c.Target)
 		}
 	}
-	// nginx sorts before quay.io and fails first; redis is present.
-	assert.Equal(t, []string{"127.0.0.1:5999/hub/library/nginx:1.27", "nginx:1.27"}, pulls)
+	// Every missing image is tried; redis is present; no mirror covers quay.io.
+	assert.Equal(t, []string{"127.0.0.1:5999/hub/library/nginx:1.27", "nginx:1.27", "quay.io/x/db:1"}, pulls)
 	assert.Contains(t, out.String(), "from the mirror 127.0.0.1:5999/hub/library/nginx:1.27")
 
 	d = &composetest.Docker{Images: map[string]string{"nginx:1.27": "sha256:n", "redis:7": "sha256:r"}}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -20,6 +21,8 @@ import (
 	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
+
+	"github.com/stackhub/stackhub/engine/contract"
 )
 
 // Plan is everything a compose project needs, as Engine API requests.
@@ -113,6 +116,10 @@ func EnsureImagesVia(ctx context.Context, d Docker, p *types.Project, out io.Wri
 		}
 	}
 	ids := map[string]string{}
+	// Try every image before giving up, so that one answer names all the
+	// images the host lacks.
+	var missing []string
+	var perrs []error
 	for _, ref := range Images(p) {
 		res, err := d.ImageInspect(ctx, ref)
 		if err == nil {
@@ -123,11 +130,9 @@ func EnsureImagesVia(ctx context.Context, d Docker, p *types.Project, out io.Wri
 			return nil, fmt.Errorf("inspect image %s: %w", ref, err)
 		}
 		if perr := pullVia(ctx, d, ref, out, mirror); perr != nil {
-			return nil, &UserError{
-				Msg:     fmt.Sprintf("image %s is not available locally and could not be pulled: %v", ref, perr),
-				HintMsg: fmt.Sprintf("load it on this host first (docker load -i image.tar, or docker pull %s from a reachable registry or mirror)", ref),
-				Err:     fmt.Errorf("%w: %w", ErrImage, perr),
-			}
+			missing = append(missing, ref)
+			perrs = append(perrs, perr)
+			continue
 		}
 		res, err = d.ImageInspect(ctx, ref)
 		if err != nil {
@@ -135,7 +140,25 @@ func EnsureImagesVia(ctx context.Context, d Docker, p *types.Project, out io.Wri
 		}
 		ids[ref] = res.ID
 	}
+	if len(missing) > 0 {
+		return nil, missingImagesError(missing, perrs)
+	}
 	return ids, nil
+}
+
+// missingImagesError names every image that is neither present nor
+// pullable, with the first pull error as the reason.
+func missingImagesError(missing []string, perrs []error) error {
+	what, it, pulls := "image "+missing[0]+" is", "it", "docker pull "+missing[0]
+	if len(missing) > 1 {
+		what, it, pulls = "images "+strings.Join(missing, ", ")+" are", "them", "docker pull each"
+	}
+	return &UserError{
+		Msg: fmt.Sprintf("%s not available locally and could not be pulled: %v", what, perrs[0]),
+		HintMsg: fmt.Sprintf("load %s on this host first (docker load -i image.tar, or %s from a reachable registry or mirror)",
+			it, pulls),
+		Err: fmt.Errorf("%w: %w", ErrImage, errors.Join(perrs...)),
+	}
 }
 
 // pullVia pulls ref through its mirror, then tags it as ref; when the
@@ -185,10 +208,10 @@ func BuildPlan(o Options, p *types.Project, ids map[string]string) (*Plan, error
 	plan := &Plan{Options: o, Project: p, Order: ord, Services: map[string]*ServiceSpec{}}
 	common := func(extra map[string]string) map[string]string {
 		l := map[string]string{
-			LabelProject:      o.Project,
-			LabelVersion:      ComposeVersion,
-			LabelManaged:      "true",
-			LabelInstallation: o.Installation,
+			contract.LabelProject:      o.Project,
+			LabelVersion:               ComposeVersion,
+			contract.LabelManaged:      "true",
+			contract.LabelInstallation: o.Installation,
 		}
 		maps.Copy(l, extra)
 		return l
@@ -290,14 +313,14 @@ func serviceSpec(o *Options, p *types.Project, s types.ServiceConfig, ids map[st
 
 	maps.Copy(labels, s.Labels)
 	maps.Copy(labels, map[string]string{
-		LabelService:   s.Name,
-		LabelNumber:    "1",
-		LabelOneoff:    "False",
-		LabelDependsOn: strings.Join(deps, ","),
-		LabelImage:     ids[s.Image],
+		contract.LabelService: s.Name,
+		LabelNumber:           "1",
+		LabelOneoff:           "False",
+		LabelDependsOn:        strings.Join(deps, ","),
+		LabelImage:            ids[s.Image],
 	})
 	if s.Name == o.Main {
-		labels[LabelMain] = "true"
+		labels[contract.LabelMain] = "true"
 	}
 
 	cfg := &container.Config{
@@ -478,7 +501,7 @@ func serviceSpec(o *Options, p *types.Project, s types.ServiceConfig, ids map[st
 		}
 		hc.PortBindings[port] = []network.PortBinding{b}
 		cfg.ExposedPorts[port] = struct{}{}
-		labels[LabelPortPrefix+dp.Name] = strconv.Itoa(dp.Host)
+		labels[contract.LabelPortPrefix+dp.Name] = strconv.Itoa(dp.Host)
 	}
 	for _, e := range s.Expose {
 		if !strings.Contains(e, "/") {

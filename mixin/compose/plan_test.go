@@ -10,6 +10,8 @@ import (
 	"github.com/moby/moby/api/types/network"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/stackhub/stackhub/engine/contract"
 )
 
 func loadPlan(t *testing.T, yml string, o Options) (*Plan, error) {
@@ -56,14 +58,14 @@ func TestBuildPlan(t *testing.T) {
 	assert.Equal(t, "9001", pb[network.MustParsePort("80/tcp")][0].HostPort, "declared port replaces 8080:80")
 	assert.Equal(t, "9443", pb[network.MustParsePort("443/tcp")][0].HostPort, "undeclared mapping kept")
 	assert.Equal(t, "53", pb[network.MustParsePort("53/udp")][0].HostPort)
-	assert.Equal(t, "9001", web.Create.Config.Labels[LabelPortPrefix+"http"])
-	assert.Equal(t, "true", web.Create.Config.Labels[LabelMain])
+	assert.Equal(t, "9001", web.Create.Config.Labels[contract.LabelPortPrefix+"http"])
+	assert.Equal(t, "true", web.Create.Config.Labels[contract.LabelMain])
 	assert.Equal(t, "db:service_healthy:false", web.Create.Config.Labels[LabelDependsOn])
 	assert.Equal(t, container.RestartPolicy{Name: container.RestartPolicyOnFailure, MaximumRetryCount: 3}, web.Create.HostConfig.RestartPolicy)
 	assert.Equal(t, container.RestartPolicyUnlessStopped, db.Create.HostConfig.RestartPolicy.Name, "default restart policy")
 	assert.Equal(t, container.NetworkMode("container:stackhub-app"), plan.Services["sidecar"].Create.HostConfig.NetworkMode)
 	assert.Equal(t, map[string]string{"db": "service_healthy"}, web.DependsOn)
-	for _, l := range []string{LabelProject, LabelService, LabelNumber, LabelOneoff, LabelWorkingDir, LabelConfigFiles, LabelConfigHash, LabelVersion, LabelManaged, LabelInstallation} {
+	for _, l := range []string{contract.LabelProject, contract.LabelService, LabelNumber, LabelOneoff, LabelWorkingDir, LabelConfigFiles, LabelConfigHash, LabelVersion, contract.LabelManaged, contract.LabelInstallation} {
 		assert.NotEmpty(t, web.Create.Config.Labels[l], l)
 	}
 	require.Len(t, plan.Networks, 1)

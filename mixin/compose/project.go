@@ -14,6 +14,8 @@ import (
 	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
+
+	"github.com/stackhub/stackhub/engine/contract"
 )
 
 // ContainerState is one container of a project, as StackHub reports it.
@@ -43,8 +45,8 @@ func Containers(ctx context.Context, d Docker, project string) ([]ContainerState
 	for _, c := range res.Items {
 		cs := ContainerState{
 			ID:      c.ID,
-			Service: c.Labels[LabelService],
-			Main:    c.Labels[LabelMain] == "true",
+			Service: c.Labels[contract.LabelService],
+			Main:    c.Labels[contract.LabelMain] == "true",
 			Image:   c.Image,
 			State:   string(c.State),
 			Status:  c.Status,
@@ -87,7 +89,7 @@ func healthOf(h *container.HealthSummary, status string) string {
 func LabelPorts(labels map[string]string) map[string]int {
 	var out map[string]int
 	for k, v := range labels {
-		name, ok := strings.CutPrefix(k, LabelPortPrefix)
+		name, ok := strings.CutPrefix(k, contract.LabelPortPrefix)
 		if !ok {
 			continue
 		}

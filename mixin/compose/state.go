@@ -8,6 +8,8 @@ import (
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
+
+	"github.com/stackhub/stackhub/engine/contract"
 )
 
 // Project state. Generated secrets must outlive upgrades and, like the
@@ -65,12 +67,12 @@ func SaveSecrets(ctx context.Context, d Docker, project, installation string, se
 		return false, err
 	}
 	labels := map[string]string{
-		LabelProject:      project,
-		LabelVolume:       "stackhub-state",
-		LabelVersion:      ComposeVersion,
-		LabelManaged:      "true",
-		LabelInstallation: installation,
-		LabelState:        "true",
+		contract.LabelProject:      project,
+		LabelVolume:                "stackhub-state",
+		LabelVersion:               ComposeVersion,
+		contract.LabelManaged:      "true",
+		contract.LabelInstallation: installation,
+		LabelState:                 "true",
 	}
 	for k, v := range secrets {
 		labels[LabelSecretPrefix+k] = v

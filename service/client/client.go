@@ -39,7 +39,8 @@ func New(baseURL, token string) *Client {
 	return &Client{BaseURL: strings.TrimRight(baseURL, "/"), Token: token, HTTP: &http.Client{}}
 }
 
-// App is one catalog entry.
+// App is one catalog entry. Title and Description are in the language
+// the server was asked for; Titles and Descriptions hold both.
 type App struct {
 	Name        string `json:"name"`
 	Title       string `json:"title"`
@@ -51,7 +52,15 @@ type App struct {
 		Service  string `json:"service,omitempty"`
 		Target   int    `json:"target,omitempty"`
 		Protocol string `json:"protocol,omitempty"`
+		HostIP   string `json:"hostIP,omitempty"`
 	} `json:"ports"`
+	Titles        map[string]string `json:"titles,omitempty"`
+	Descriptions  map[string]string `json:"descriptions,omitempty"`
+	Keywords      []string          `json:"keywords,omitempty"`
+	AppVersion    string            `json:"appVersion,omitempty"`
+	Homepage      string            `json:"homepage,omitempty"`
+	Architectures []string          `json:"architectures,omitempty"`
+	Source        string            `json:"source,omitempty"`
 }
 
 // Installation is an installed app.
@@ -320,13 +329,38 @@ func (c *Client) CreateToken(ctx context.Context, login *Login, name string) (*T
 	return &t, nil
 }
 
-// Apps lists the catalog.
+// Apps lists the whole catalog, page after page.
 func (c *Client) Apps(ctx context.Context) ([]App, error) {
-	var out struct {
-		Apps []App `json:"apps"`
+	return c.SearchApps(ctx, AppQuery{})
+}
+
+// AppQuery narrows a catalog listing.
+type AppQuery struct {
+	Q, Category, Sort string
+}
+
+// SearchApps lists the catalog apps matching q, every page of them.
+func (c *Client) SearchApps(ctx context.Context, q AppQuery) ([]App, error) {
+	var all []App
+	for page := 1; ; page++ {
+		v := url.Values{"page": {strconv.Itoa(page)}, "per_page": {"200"}}
+		for k, s := range map[string]string{"q": q.Q, "category": q.Category, "sort": q.Sort} {
+			if s != "" {
+				v.Set(k, s)
+			}
+		}
+		var out struct {
+			Apps  []App `json:"apps"`
+			Total int   `json:"total"`
+		}
+		if err := c.do(ctx, http.MethodGet, "/api/v1/apps", v, nil, &out); err != nil {
+			return nil, err
+		}
+		all = append(all, out.Apps...)
+		if len(out.Apps) == 0 || len(all) >= out.Total {
+			return all, nil
+		}
 	}
-	err := c.do(ctx, http.MethodGet, "/api/v1/apps", nil, nil, &out)
-	return out.Apps, err
 }
 
 // List lists installations.
@@ -411,6 +445,7 @@ type InstallRequest struct {
 	Reference        string            `json:"reference,omitempty"`
 	InsecureRegistry bool              `json:"insecureRegistry,omitempty"`
 	Archive          string            `json:"archive,omitempty"`
+	SkipPreflight    bool              `json:"skipPreflight,omitempty"`
 }
 
 // InstallFrom starts installing a catalog app, a bundle published to a
@@ -422,6 +457,73 @@ func (c *Client) InstallFrom(ctx context.Context, req InstallRequest) (*Installa
 		return nil, err
 	}
 	return &out, nil
+}
+
+// PreflightReport says what installing an app would run into.
+type PreflightReport struct {
+	App    string `json:"app"`
+	Name   string `json:"name"`
+	OK     bool   `json:"ok"`
+	Checks []struct {
+		Check   string `json:"check"`
+		Status  string `json:"status"`
+		Message string `json:"message"`
+		Hint    string `json:"hint,omitempty"`
+	} `json:"checks"`
+	Ports map[string]int `json:"ports"`
+}
+
+// Preflight checks installing the catalog app under name (empty: the
+// app's) without installing it.
+func (c *Client) Preflight(ctx context.Context, app, name string, params map[string]string) (*PreflightReport, error) {
+	var out PreflightReport
+	if err := c.do(ctx, http.MethodPost, "/api/v1/apps/"+url.PathEscape(app)+"/preflight", nil,
+		map[string]any{"name": name, "parameters": params}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// CatalogSource is one place catalog apps come from.
+type CatalogSource struct {
+	Name  string `json:"name"`
+	Kind  string `json:"kind"`
+	Path  string `json:"path,omitempty"`
+	Apps  int    `json:"apps"`
+	Added bool   `json:"added"`
+	Error string `json:"error,omitempty"`
+}
+
+// CatalogSources lists the catalog's sources.
+func (c *Client) CatalogSources(ctx context.Context) ([]CatalogSource, error) {
+	var out struct {
+		Sources []CatalogSource `json:"sources"`
+	}
+	err := c.do(ctx, http.MethodGet, "/api/v1/catalog/sources", nil, nil, &out)
+	return out.Sources, err
+}
+
+// AddCatalogSource adds a folder on the server as a catalog source.
+func (c *Client) AddCatalogSource(ctx context.Context, name, path string) (*CatalogSource, error) {
+	var out CatalogSource
+	if err := c.do(ctx, http.MethodPost, "/api/v1/catalog/sources", nil, map[string]string{"name": name, "path": path}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// RemoveCatalogSource forgets an added source.
+func (c *Client) RemoveCatalogSource(ctx context.Context, name string) error {
+	return c.do(ctx, http.MethodDelete, "/api/v1/catalog/sources/"+url.PathEscape(name), nil, nil, nil)
+}
+
+// RefreshCatalog makes the server read every source again.
+func (c *Client) RefreshCatalog(ctx context.Context) ([]CatalogSource, error) {
+	var out struct {
+		Sources []CatalogSource `json:"sources"`
+	}
+	err := c.do(ctx, http.MethodPost, "/api/v1/catalog/refresh", nil, nil, &out)
+	return out.Sources, err
 }
 
 // Upgrade starts upgrading an installation to the catalog's version.

@@ -14,7 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stackhub/stackhub/engine"
-	"github.com/stackhub/stackhub/engine/cnab"
+	"github.com/stackhub/stackhub/engine/contract"
 	"github.com/stackhub/stackhub/engine/manifest"
 	"github.com/stackhub/stackhub/engine/registry"
 )
@@ -265,7 +265,7 @@ func explain(m *manifest.Manifest) explainDoc {
 		d.Credentials = append(d.Credentials, explainCred{c.Name, c.Description, c.Required, applyToText(c.ApplyTo)})
 	}
 	for _, p := range m.Parameters {
-		if strings.HasPrefix(p.Name, "porter-") || p.Name == cnab.ContextParameter {
+		if strings.HasPrefix(p.Name, "porter-") || p.Name == contract.ContextParameter {
 			continue
 		}
 		ep := explainParam{Name: p.Name, Description: p.Description, Type: p.Type, Required: p.Required(), Sensitive: p.Sensitive, ApplyTo: applyToText(p.ApplyTo)}

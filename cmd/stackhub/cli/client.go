@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stackhub/stackhub/engine"
+	"github.com/stackhub/stackhub/service"
 	"github.com/stackhub/stackhub/service/client"
 )
 
@@ -65,7 +66,8 @@ func saveCredentials(getenv func(string) string, c *savedLogin) error {
 
 // Client returns a client of the configured service: --server or
 // STACKHUB_SERVER (else the server saved at login, else the default), with
-// STACKHUB_TOKEN or the token saved at login.
+// STACKHUB_TOKEN (or its older name STACKHUB_API_TOKEN) or the token saved
+// at login.
 func (f *Factory) Client(cmd *cobra.Command) (*client.Client, error) {
 	cfg, err := f.Config(cmd)
 	if err != nil {
@@ -80,7 +82,7 @@ func (f *Factory) Client(cmd *cobra.Command) (*client.Client, error) {
 	if !explicit && creds.Server != "" {
 		server = creds.Server
 	}
-	token := f.Getenv("STACKHUB_TOKEN")
+	token := service.TokenFrom(f.Getenv)
 	if token == "" && strings.TrimRight(creds.Server, "/") == strings.TrimRight(server, "/") {
 		token = creds.Token
 	}

@@ -35,6 +35,9 @@ type Config struct {
 	// RegistryMirror is where app images are pulled from first
 	// (engine/mirror syntax).
 	RegistryMirror string
+	// PublicHost is the host name or address users reach the apps at; it
+	// goes into the apps' url outputs. Empty: this host's main address.
+	PublicHost string
 	// Server is the URL of the StackHub service the client commands talk to.
 	Server string
 }
@@ -74,6 +77,7 @@ func settings() []setting {
 			return nil
 		}},
 		{"log-level", "info", "log level: debug, info, warn or error", func(c *Config, v string) error { c.LogLevel = v; return nil }},
+		{"public-host", "", "host name or address users reach the apps at, shown in their url outputs; default this host's main address", func(c *Config, v string) error { c.PublicHost = v; return nil }},
 		{"runtime-binary", "", "static linux stackhub binary put into bundle images; default this binary", func(c *Config, v string) error { c.RuntimeBinary = v; return nil }},
 		{"registry-mirror", "", "registry mirror that app images are pulled through: HOST[:PORT][/PATH] mirrors Docker Hub, REGISTRY=HOST[/PATH] another registry; comma-separated", func(c *Config, v string) error {
 			if _, err := mirror.Parse(v); err != nil {

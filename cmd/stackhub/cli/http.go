@@ -20,7 +20,7 @@ func serveHTTP(ctx context.Context, f *Factory, cfg *Config, eng *engine.Engine,
 	srv := service.New(service.Config{
 		DataDir:       cfg.DataDir,
 		AdminPassword: f.Getenv(service.EnvAdminPassword),
-		APIToken:      f.Getenv(service.EnvAPIToken),
+		APIToken:      service.TokenFrom(f.Getenv),
 		Lang:          cfg.Lang,
 	}, eng, store, log)
 	log.Info("StackHub is serving", "addr", "http://"+cfg.Addr, "data", cfg.DataDir, "version", Version)

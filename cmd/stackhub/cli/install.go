@@ -25,6 +25,10 @@ type InstallOptions struct {
 	NoWait    bool
 	Verbose   bool
 	Output    string
+	// DryRun prints the preflight report instead of installing;
+	// SkipPreflight installs even when the host looks too small.
+	DryRun        bool
+	SkipPreflight bool
 }
 
 func newInstallCmd(f *Factory) *cobra.Command {
@@ -37,9 +41,14 @@ func newInstallCmd(f *Factory) *cobra.Command {
 			"--reference installs a bundle published to an OCI registry instead; --archive installs a thick\n" +
 			"bundle archive (stackhub bundle archive) that is on the server's filesystem, which only admins may\n" +
 			"do. For an archive on this machine with no server, use stackhub bundle install --archive FILE.\n" +
-			"With either, --name defaults to the bundle's name.",
+			"With either, --name defaults to the bundle's name.\n\n" +
+			"Before anything is pulled, the install checks the host against the app: its CPU, memory and disk\n" +
+			"needs, the architectures of its images, the name and free ports. It refuses with every reason at\n" +
+			"once. --dry-run prints that report and installs nothing (exit 1 if an install would be refused);\n" +
+			"--skip-preflight installs on a host that looks too small all the same.",
 		Example: "  stackhub install wordpress\n  stackhub install wordpress --name blog2 --param title=Blog\n  stackhub install hello --no-wait -o json\n" +
-			"  stackhub install --reference localhost:5000/hello:v0.1.0 --insecure-registry\n  stackhub install --archive /srv/bundles/hello.tgz --name hello2",
+			"  stackhub install --reference localhost:5000/hello:v0.1.0 --insecure-registry\n  stackhub install --archive /srv/bundles/hello.tgz --name hello2\n" +
+			"  stackhub install gitlab --dry-run",
 		Args: maxArgs(1),
 		ValidArgsFunction: func(cmd *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
 			c, err := f.Client(cmd)
@@ -74,6 +83,9 @@ func newInstallCmd(f *Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if opts.DryRun {
+				return runPreflight(cmd, f, c, opts, params)
+			}
 			archive := opts.Archive
 			if archive != "" {
 				if archive, err = filepath.Abs(archive); err != nil {
@@ -81,7 +93,7 @@ func newInstallCmd(f *Factory) *cobra.Command {
 				}
 			}
 			inst, err := c.InstallFrom(cmd.Context(), client.InstallRequest{App: opts.App, Name: opts.Name, Parameters: params,
-				Reference: opts.Reference, InsecureRegistry: opts.Insecure, Archive: archive})
+				Reference: opts.Reference, InsecureRegistry: opts.Insecure, Archive: archive, SkipPreflight: opts.SkipPreflight})
 			if err != nil {
 				return err
 			}
@@ -89,9 +101,52 @@ func newInstallCmd(f *Factory) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&opts.Name, "name", "", "installation name (default: the app's or bundle's name)")
+	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "check the host against the app (preflight) and print the report; install nothing")
+	cmd.Flags().BoolVar(&opts.SkipPreflight, "skip-preflight", false, "install even when the host looks too small for the app")
 	addSourceFlags(cmd, opts)
 	addInstallFlags(cmd, opts)
 	return cmd
+}
+
+// runPreflight prints what installing the catalog app would run into.
+func runPreflight(cmd *cobra.Command, f *Factory, c *client.Client, opts *InstallOptions, params map[string]string) error {
+	if opts.App == "" {
+		return &FlagError{Err: errors.New("--dry-run checks catalog apps: pass an APP")}
+	}
+	if opts.SkipPreflight {
+		return &FlagError{Err: errors.New("--dry-run and --skip-preflight are mutually exclusive")}
+	}
+	r, err := c.Preflight(cmd.Context(), opts.App, opts.Name, params)
+	if err != nil {
+		return err
+	}
+	if opts.Output == "json" {
+		if err := printJSON(f.IO.Out, r); err != nil {
+			return err
+		}
+	} else {
+		tw := newTable(f.IO.Out)
+		fmt.Fprintln(tw, "CHECK\tSTATUS\tDETAIL")
+		for _, ch := range r.Checks {
+			detail := ch.Message
+			if ch.Hint != "" {
+				detail += " (" + ch.Hint + ")"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", ch.Check, ch.Status, detail)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		if r.OK {
+			fmt.Fprintf(f.IO.Out, "%s can be installed as %s.\n", r.App, r.Name)
+		} else {
+			fmt.Fprintf(f.IO.Out, "Installing %s as %s would be refused.\n", r.App, r.Name)
+		}
+	}
+	if !r.OK {
+		return SilentError
+	}
+	return nil
 }
 
 // addSourceFlags adds --reference, --insecure-registry and --archive.

@@ -7,11 +7,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stackhub/stackhub/engine"
+	"github.com/stackhub/stackhub/service/client"
 )
 
 func newListCmd(f *Factory) *cobra.Command {
 	var output string
 	var apps bool
+	var appQuery client.AppQuery
 	cmd := &cobra.Command{
 		Use:     "list",
 		Aliases: []string{"ls"},
@@ -22,11 +24,14 @@ func newListCmd(f *Factory) *cobra.Command {
 			"first, without parameters. StackHub's own facts (app, live status, ports) are under the extra key\n" +
 			"\"stackhub\" of each document. Compose projects that carry StackHub's labels but have no installation\n" +
 			"are reported on stderr.",
-		Example: "  stackhub list\n  stackhub list -o json\n  stackhub list --apps",
+		Example: "  stackhub list\n  stackhub list -o json\n  stackhub list --apps\n  stackhub list --apps --search 博客\n  stackhub list --apps --category database",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output); err != nil {
 				return err
+			}
+			if !apps && (appQuery.Q != "" || appQuery.Category != "") {
+				return &FlagError{Err: errors.New("--search and --category need --apps")}
 			}
 			c, err := f.Client(cmd)
 			if err != nil {
@@ -34,7 +39,7 @@ func newListCmd(f *Factory) *cobra.Command {
 			}
 			ctx := cmd.Context()
 			if apps {
-				list, err := c.Apps(ctx)
+				list, err := c.SearchApps(ctx, appQuery)
 				if err != nil {
 					return err
 				}
@@ -42,9 +47,13 @@ func newListCmd(f *Factory) *cobra.Command {
 					return printJSON(f.IO.Out, list)
 				}
 				tw := newTable(f.IO.Out)
-				fmt.Fprintln(tw, "APP\tVERSION\tCATEGORY\tDESCRIPTION")
+				fmt.Fprintln(tw, "APP\tVERSION\tCATEGORY\tTITLE\tDESCRIPTION")
 				for _, a := range list {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", a.Name, a.Version, a.Category, a.Description)
+					title := a.Title
+					if zh := a.Titles["zh"]; zh != "" && zh != title {
+						title += " / " + zh
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", a.Name, a.Version, a.Category, title, a.Description)
 				}
 				return tw.Flush()
 			}
@@ -84,6 +93,8 @@ func newListCmd(f *Factory) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&apps, "apps", false, "list the catalog's apps instead")
+	cmd.Flags().StringVar(&appQuery.Q, "search", "", "with --apps, only apps whose name, title, description or keywords hold these words (English or Chinese)")
+	cmd.Flags().StringVar(&appQuery.Category, "category", "", "with --apps, only apps of this category")
 	addClientFlags(cmd, &output)
 	return cmd
 }

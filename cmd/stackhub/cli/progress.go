@@ -18,11 +18,17 @@ type progress struct {
 	verbose bool
 	last    string
 	lastLog string
+	// hint is the fix the job's error came with, if any.
+	hint string
 }
 
 func (p *progress) show(ev client.JobEvent) error {
 	switch ev.Type {
 	case "log":
+		if h, ok := strings.CutPrefix(ev.Line, "hint: "); ok {
+			p.hint = h
+			break
+		}
 		p.lastLog = ev.Line
 		if p.verbose {
 			p.clear()
@@ -84,8 +90,11 @@ func waitJob(ctx context.Context, f *Factory, c *client.Client, jobID, what stri
 		if msg == "" {
 			msg = final.Line
 		}
-		return &engine.UserError{Msg: fmt.Sprintf("%s failed: %s", what, msg),
-			Hint: fmt.Sprintf("the job's full log: GET /api/v1/jobs/%s/events, or rerun with --verbose", jobID), Err: engine.ErrUnavailable}
+		hint := fmt.Sprintf("the job's full log: GET /api/v1/jobs/%s/events, or rerun with --verbose", jobID)
+		if p.hint != "" {
+			hint = p.hint + "; " + hint
+		}
+		return &engine.UserError{Msg: fmt.Sprintf("%s failed: %s", what, msg), Hint: hint, Err: engine.ErrUnavailable}
 	}
 	return nil
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/stackhub/stackhub/cmd/stackhub/cli"
 	"github.com/stackhub/stackhub/engine"
+	"github.com/stackhub/stackhub/engine/catalog"
 	"github.com/stackhub/stackhub/engine/sqlite"
 	"github.com/stackhub/stackhub/service"
 )
@@ -110,12 +111,13 @@ func startFakeService(t testscript.T, dir string) (string, func(), error) {
 // memEngine is a small in-memory engine: jobs finish at once, with a few
 // events, so the scripts exercise the whole client path quickly.
 type memEngine struct {
-	mu     sync.Mutex
-	insts  map[string]*engine.Installation
-	jobs   map[string]*engine.Job
-	events map[string][]engine.JobEvent
-	order  []string
-	port   int
+	mu      sync.Mutex
+	sources []engine.CatalogSource
+	insts   map[string]*engine.Installation
+	jobs    map[string]*engine.Job
+	events  map[string][]engine.JobEvent
+	order   []string
+	port    int
 }
 
 func newMemEngine() *memEngine {
@@ -140,6 +142,8 @@ func (m *memEngine) job(inst, action string, fail string) *engine.Job {
 	if fail != "" {
 		j.Status, j.Message = engine.JobFailed, fail
 		evs = append(evs, engine.JobEvent{Type: engine.JobEventLog, Line: "error: " + fail, Progress: 50})
+		// As the engine does when the failure has a hint.
+		evs = append(evs, engine.JobEvent{Type: engine.JobEventLog, Line: "hint: load it on this host first (docker load -i image.tar)", Progress: 50})
 	}
 	evs = append(evs, engine.JobEvent{Type: engine.JobEventStatus, Status: j.Status, Progress: 100})
 	for i := range evs {
@@ -269,6 +273,81 @@ func (m *memEngine) Server(context.Context) (*engine.ServerStatus, error) {
 }
 
 func (m *memEngine) Apps(context.Context) ([]engine.App, error) { return memApps, nil }
+
+func memIndex() *catalog.Index {
+	es := make([]catalog.Entry, 0, len(memApps))
+	for _, a := range memApps {
+		es = append(es, engine.EntryOf(a))
+	}
+	return catalog.NewIndex(es)
+}
+
+func (m *memEngine) SearchApps(_ context.Context, q catalog.Query) (*catalog.Result, error) {
+	q, err := q.Normalize()
+	if err != nil {
+		return nil, engine.NewUserError(engine.ErrInvalid, err.Error(), "")
+	}
+	res := memIndex().Search(q)
+	return &res, nil
+}
+
+func (m *memEngine) AppDetail(_ context.Context, name, _ string) (*engine.AppDetail, error) {
+	es := memIndex().Get(name)
+	if len(es) == 0 {
+		return nil, engine.NewUserError(engine.ErrNotFound, "app "+name+" is not in the catalog", "")
+	}
+	return &engine.AppDetail{Entry: es[0], Sources: []string{es[0].Source}}, nil
+}
+
+func (m *memEngine) Preflight(_ context.Context, opts engine.InstallOptions) (*engine.PreflightReport, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	r := &engine.PreflightReport{App: opts.App, Name: opts.Name, OK: opts.App != "broken", Ports: map[string]int{"port": 9001}}
+	r.Checks = []engine.PreflightCheck{{Check: "memory", Status: engine.PreflightOK, Message: "8192 MB of memory"}}
+	if !r.OK {
+		r.Checks = append(r.Checks, engine.PreflightCheck{Check: "disk", Status: engine.PreflightFail,
+			Message: "the app needs 999999 MB of disk", Hint: "grow the disk"})
+	}
+	return r, nil
+}
+
+func (m *memEngine) CatalogSources(context.Context) ([]engine.CatalogSource, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]engine.CatalogSource{{Name: engine.SourceBuiltin, Kind: engine.SourceKindBuiltin, Apps: len(memApps)}}, m.sources...), nil
+}
+
+func (m *memEngine) RefreshCatalog(ctx context.Context) ([]engine.CatalogSource, error) {
+	return m.CatalogSources(ctx)
+}
+
+func (m *memEngine) AddCatalogSource(_ context.Context, name, path string) (*engine.CatalogSource, error) {
+	if st, err := os.Stat(path); err != nil || !st.IsDir() {
+		return nil, engine.NewUserError(engine.ErrInvalid, path+" is not a folder the server can read", "give a folder of bundle folders")
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	src := engine.CatalogSource{Name: name, Kind: engine.SourceKindDir, Path: path, Apps: 1, Added: true}
+	m.sources = append(m.sources, src)
+	return &src, nil
+}
+
+func (m *memEngine) RemoveCatalogSource(_ context.Context, name string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i, s := range m.sources {
+		if s.Name == name {
+			m.sources = append(m.sources[:i], m.sources[i+1:]...)
+			return nil
+		}
+	}
+	return engine.NewUserError(engine.ErrNotFound, "there is no catalog source \""+name+"\"", "list the sources with stackhub catalog list")
+}
+
+func (m *memEngine) AppIcon(_ context.Context, name string) (*engine.AppIcon, error) {
+	return nil, engine.NewUserError(engine.ErrNotFound, "app "+name+" has no icon", "")
+}
 
 func (m *memEngine) Job(_ context.Context, id string) (*engine.Job, error) {
 	m.mu.Lock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -44,7 +45,7 @@ func newServeCmd(f *Factory, runF func(context.Context, *ServeOptions) error) *c
 			return runServe(cmd.Context(), f, opts)
 		},
 	}
-	addConfigFlags(cmd.Flags(), "addr", "data", "catalog", "prefix", "port-min", "port-max", "jobs", "history", "wait-timeout", "lang", "log-level", "runtime-binary", "registry-mirror")
+	addConfigFlags(cmd.Flags(), "addr", "data", "catalog", "prefix", "port-min", "port-max", "jobs", "history", "wait-timeout", "lang", "log-level", "runtime-binary", "public-host", "registry-mirror")
 	return cmd
 }
 
@@ -56,7 +57,9 @@ func newLogger(f *Factory, level string) (*slog.Logger, error) {
 	return slog.New(slog.NewTextHandler(f.IO.ErrOut, &slog.HandlerOptions{Level: l})), nil
 }
 
-func openCatalog(dir string) (engine.Catalog, error) {
+// openCatalog opens the base catalog: the built-in apps, or the folder
+// given with --catalog (source "local").
+func openCatalog(dir string) (*engine.DirCatalog, error) {
 	if dir == "" {
 		return engine.NewDirCatalog(bundles.FS), nil
 	}
@@ -64,7 +67,26 @@ func openCatalog(dir string) (engine.Catalog, error) {
 	if err != nil || !st.IsDir() {
 		return nil, &engine.UserError{Msg: fmt.Sprintf("catalog folder %s is not readable", dir), Hint: "pass a folder of bundle folders with --catalog", Err: engine.ErrInvalid}
 	}
-	return engine.NewDirCatalog(os.DirFS(dir)), nil
+	return engine.NewDirCatalog(os.DirFS(dir)).WithSource("local"), nil
+}
+
+// publicHost is the address put into the apps' url outputs: the setting,
+// else the address this host reaches other networks from (a UDP "connect"
+// sends nothing), else localhost.
+func publicHost(setting string) string {
+	if setting != "" {
+		return setting
+	}
+	conn, err := net.Dial("udp4", "192.0.2.1:9")
+	if err != nil {
+		return "localhost"
+	}
+	defer conn.Close()
+	addr, ok := conn.LocalAddr().(*net.UDPAddr)
+	if !ok || addr.IP.IsLoopback() || addr.IP.IsUnspecified() {
+		return "localhost"
+	}
+	return addr.IP.String()
 }
 
 func runServe(ctx context.Context, f *Factory, opts *ServeOptions) error {
@@ -76,7 +98,11 @@ func runServe(ctx context.Context, f *Factory, opts *ServeOptions) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return &engine.UserError{Msg: fmt.Sprintf("create data folder %s: %v", cfg.DataDir, err), Hint: "pass a writable folder with --data", Err: err}
 	}
-	catalog, err := openCatalog(cfg.Catalog)
+	base, err := openCatalog(cfg.Catalog)
+	if err != nil {
+		return err
+	}
+	catalog, err := engine.NewSources(base, cfg.DataDir)
 	if err != nil {
 		return err
 	}
@@ -100,7 +126,7 @@ func runServe(ctx context.Context, f *Factory, opts *ServeOptions) error {
 	defer invoker.Close()
 	eng, err := engine.New(engine.Config{
 		Prefix: cfg.Prefix, PortMin: cfg.PortMin, PortMax: cfg.PortMax, RuntimeBinary: cfg.RuntimeBinary,
-		JobConcurrency: cfg.Jobs, History: cfg.History, WaitTimeout: cfg.WaitTimeout, Version: Version,
+		JobConcurrency: cfg.Jobs, History: cfg.History, WaitTimeout: cfg.WaitTimeout, Version: Version, PublicHost: publicHost(cfg.PublicHost),
 		RegistryMirror: cfg.RegistryMirror,
 	}, engine.Deps{
 		Store: store, Docker: dk, Runtime: invoker, Converter: cnab.Converter{},

@@ -1,0 +1,321 @@
+package service
+
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/stackhub/stackhub/engine"
+	"github.com/stackhub/stackhub/engine/catalog"
+)
+
+// The catalog under /api/v1/apps. title and description stay strings (in
+// the language ?lang= or Accept-Language asks for, English by default), as
+// clients of the first API read them; titles and descriptions carry both
+// languages.
+
+type portDTO struct {
+	Name     string `json:"name"`
+	Service  string `json:"service,omitempty"`
+	Target   int    `json:"target,omitempty"`
+	Protocol string `json:"protocol,omitempty"`
+	HostIP   string `json:"hostIP,omitempty"`
+}
+
+type textDTO struct {
+	En string `json:"en"`
+	Zh string `json:"zh"`
+}
+
+type requirementsDTO struct {
+	CPU      float64 `json:"cpu"`
+	MemoryMB int     `json:"memoryMB"`
+	DiskMB   int     `json:"diskMB"`
+}
+
+type appDTO struct {
+	Name         string          `json:"name"`
+	Title        string          `json:"title"`
+	Version      string          `json:"version"`
+	Description  string          `json:"description,omitempty"`
+	Category     string          `json:"category,omitempty"`
+	Ports        []portDTO       `json:"ports"`
+	Titles       textDTO         `json:"titles"`
+	Descriptions textDTO         `json:"descriptions"`
+	Keywords     []string        `json:"keywords"`
+	AppVersion   string          `json:"appVersion,omitempty"`
+	Homepage     string          `json:"homepage,omitempty"`
+	Icon         string          `json:"icon,omitempty"`
+	Requirements requirementsDTO `json:"requirements"`
+	// Architectures of the app's images; empty when the bundle says none.
+	Architectures []string `json:"architectures"`
+	Source        string   `json:"source"`
+}
+
+type categoryDTO struct {
+	Name  string `json:"name"`
+	Count int    `json:"count"`
+}
+
+type appListDTO struct {
+	Apps       []appDTO      `json:"apps"`
+	Total      int           `json:"total"`
+	Page       int           `json:"page"`
+	PerPage    int           `json:"per_page"`
+	Categories []categoryDTO `json:"categories"`
+}
+
+type paramDTO struct {
+	Name         string   `json:"name"`
+	Type         string   `json:"type"`
+	Description  string   `json:"description,omitempty"`
+	Descriptions textDTO  `json:"descriptions"`
+	Default      any      `json:"default"`
+	Enum         []any    `json:"enum,omitempty"`
+	Minimum      *float64 `json:"minimum,omitempty"`
+	Maximum      *float64 `json:"maximum,omitempty"`
+	MinLength    *int     `json:"minLength,omitempty"`
+	MaxLength    *int     `json:"maxLength,omitempty"`
+	Pattern      string   `json:"pattern,omitempty"`
+	Sensitive    bool     `json:"sensitive"`
+	Generated    bool     `json:"generated"`
+	Required     bool     `json:"required"`
+	ApplyTo      []string `json:"applyTo,omitempty"`
+}
+
+type outputDTO struct {
+	Name         string  `json:"name"`
+	Description  string  `json:"description,omitempty"`
+	Descriptions textDTO `json:"descriptions"`
+	Sensitive    bool    `json:"sensitive"`
+}
+
+type appDetailDTO struct {
+	appDTO
+	Parameters []paramDTO  `json:"parameters"`
+	Outputs    []outputDTO `json:"outputs"`
+	Readme     string      `json:"readme"`
+	// Sources names every source offering an app of this name.
+	Sources []string `json:"sources"`
+}
+
+// catalogLang is the language of an app's title and description strings:
+// ?lang=en|zh, else Accept-Language, else English.
+func catalogLang(c *fiber.Ctx) string {
+	switch c.Query("lang") {
+	case "zh":
+		return "zh"
+	case "en":
+		return "en"
+	}
+	if langOf(c, langEN) == langZH {
+		return "zh"
+	}
+	return "en"
+}
+
+func toAppDTO(e catalog.Entry, lang string) appDTO {
+	d := appDTO{Name: e.Name, Title: e.Title.In(lang), Version: e.Version, Description: e.Description.In(lang),
+		Category: e.Category, Ports: make([]portDTO, 0, len(e.Ports)),
+		Titles: textDTO(e.Title), Descriptions: textDTO(e.Description), Keywords: e.Keywords,
+		AppVersion: e.AppVersion, Homepage: e.Homepage, Requirements: requirementsDTO(e.Requirements),
+		Architectures: e.Architectures, Source: e.Source}
+	if d.Keywords == nil {
+		d.Keywords = []string{}
+	}
+	if d.Architectures == nil {
+		d.Architectures = []string{}
+	}
+	if e.Icon != "" {
+		d.Icon = "/api/v1/apps/" + e.Name + "/icon"
+	}
+	for _, p := range e.Ports {
+		d.Ports = append(d.Ports, portDTO{Name: p.Name, Service: p.Service, Target: p.Target, Protocol: p.Protocol, HostIP: p.HostIP})
+	}
+	return d
+}
+
+// listApps answers a page of the catalog: ?q= words to find (title,
+// description, keywords; both languages; case-insensitive), ?category=,
+// ?page= (from 1), ?per_page= (default 50, at most 200), ?sort=name|title|category.
+func (s *Server) listApps(c *fiber.Ctx) error {
+	page, err := queryInt(c, "page", 0)
+	if err != nil {
+		return err
+	}
+	perPage, err := queryInt(c, "per_page", 0)
+	if err != nil {
+		return err
+	}
+	res, err := s.eng.SearchApps(c.UserContext(), catalog.Query{Q: c.Query("q"), Category: c.Query("category"),
+		Sort: c.Query("sort"), Page: page, PerPage: perPage})
+	if err != nil {
+		return err
+	}
+	lang := catalogLang(c)
+	out := appListDTO{Apps: make([]appDTO, 0, len(res.Entries)), Total: res.Total, Page: res.Page, PerPage: res.PerPage,
+		Categories: make([]categoryDTO, 0, len(res.Categories))}
+	for _, e := range res.Entries {
+		out.Apps = append(out.Apps, toAppDTO(e, lang))
+	}
+	for _, cc := range res.Categories {
+		out.Categories = append(out.Categories, categoryDTO(cc))
+	}
+	return c.JSON(out)
+}
+
+// getApp answers one app's details: its catalog entry plus the parameter
+// schema an install form is built from, its outputs and its README.
+// ?source= picks one of several sources offering the name.
+func (s *Server) getApp(c *fiber.Ctx) error {
+	d, err := s.eng.AppDetail(c.UserContext(), c.Params("name"), c.Query("source"))
+	if err != nil {
+		return err
+	}
+	out := appDetailDTO{appDTO: toAppDTO(d.Entry, catalogLang(c)), Parameters: make([]paramDTO, 0, len(d.Parameters)),
+		Outputs: make([]outputDTO, 0, len(d.Outputs)), Readme: d.Readme, Sources: d.Sources}
+	lang := catalogLang(c)
+	for _, p := range d.Parameters {
+		out.Parameters = append(out.Parameters, paramDTO{Name: p.Name, Type: p.Type, Description: p.Descriptions.In(lang),
+			Descriptions: textDTO(p.Descriptions), Default: p.Default, Enum: p.Enum, Minimum: p.Minimum, Maximum: p.Maximum,
+			MinLength: p.MinLength, MaxLength: p.MaxLength, Pattern: p.Pattern, Sensitive: p.Sensitive, Generated: p.Generated,
+			Required: p.Required, ApplyTo: p.ApplyTo})
+	}
+	for _, o := range d.Outputs {
+		out.Outputs = append(out.Outputs, outputDTO{Name: o.Name, Description: o.Descriptions.In(lang),
+			Descriptions: textDTO(o.Descriptions), Sensitive: o.Sensitive})
+	}
+	return c.JSON(out)
+}
+
+// appIcon serves an app's SVG icon with an ETag; an SVG could carry
+// script, so it is sandboxed by its own Content-Security-Policy.
+func (s *Server) appIcon(c *fiber.Ctx) error {
+	icon, err := s.eng.AppIcon(c.UserContext(), c.Params("name"))
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderETag, icon.ETag)
+	// Private: the icon needs a login, so shared caches must not keep it.
+	c.Set(fiber.HeaderCacheControl, "private, max-age=3600")
+	c.Set(fiber.HeaderContentSecurityPolicy, "default-src 'none'; style-src 'unsafe-inline'; sandbox")
+	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
+	if c.Get(fiber.HeaderIfNoneMatch) == icon.ETag {
+		return c.SendStatus(fiber.StatusNotModified)
+	}
+	c.Set(fiber.HeaderContentType, icon.ContentType)
+	return c.Send(icon.Data)
+}
+
+type preflightRequest struct {
+	Name       string            `json:"name"`
+	Parameters map[string]string `json:"parameters"`
+}
+
+type preflightCheckDTO struct {
+	Check   string `json:"check"`
+	Status  string `json:"status"`
+	Message string `json:"message"`
+	Hint    string `json:"hint,omitempty"`
+}
+
+type preflightDTO struct {
+	App    string              `json:"app"`
+	Name   string              `json:"name"`
+	OK     bool                `json:"ok"`
+	Checks []preflightCheckDTO `json:"checks"`
+	Ports  map[string]int      `json:"ports"`
+}
+
+// preflightApp answers what installing the app would run into (name,
+// CPU, memory, disk, architecture, ports) without installing: 200 with
+// "ok": false when an install would be refused. Body (optional):
+// {"name","parameters"}, as for an install.
+func (s *Server) preflightApp(c *fiber.Ctx) error {
+	var req preflightRequest
+	if len(c.Body()) > 0 {
+		if err := decodeJSON(c, &req); err != nil {
+			return err
+		}
+	}
+	r, err := s.eng.Preflight(c.UserContext(), engine.InstallOptions{App: c.Params("name"), Name: req.Name, Parameters: req.Parameters})
+	if err != nil {
+		return err
+	}
+	out := preflightDTO{App: r.App, Name: r.Name, OK: r.OK, Checks: make([]preflightCheckDTO, 0, len(r.Checks)), Ports: r.Ports}
+	if out.Ports == nil {
+		out.Ports = map[string]int{}
+	}
+	for _, ch := range r.Checks {
+		out.Checks = append(out.Checks, preflightCheckDTO{Check: ch.Check, Status: ch.Status, Message: ch.Message, Hint: ch.Hint})
+	}
+	return c.JSON(out)
+}
+
+type sourceDTO struct {
+	Name  string `json:"name"`
+	Kind  string `json:"kind"`
+	Path  string `json:"path,omitempty"`
+	Apps  int    `json:"apps"`
+	Added bool   `json:"added"`
+	Error string `json:"error,omitempty"`
+}
+
+type sourceListDTO struct {
+	Sources []sourceDTO `json:"sources"`
+}
+
+func toSourceList(list []engine.CatalogSource) sourceListDTO {
+	out := sourceListDTO{Sources: make([]sourceDTO, 0, len(list))}
+	for _, s := range list {
+		out.Sources = append(out.Sources, sourceDTO(s))
+	}
+	return out
+}
+
+// listSources answers the catalog's sources: {"sources":[...]}.
+func (s *Server) listSources(c *fiber.Ctx) error {
+	list, err := s.eng.CatalogSources(c.UserContext())
+	if err != nil {
+		return err
+	}
+	return c.JSON(toSourceList(list))
+}
+
+type addSourceRequest struct {
+	Name string `json:"name"`
+	Path string `json:"path"`
+}
+
+// addSource adds a folder on the server as a catalog source: body
+// {"name","path"}; 201 with the source. Admins only: it reads any folder
+// the server can read.
+func (s *Server) addSource(c *fiber.Ctx) error {
+	var req addSourceRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	src, err := s.eng.AddCatalogSource(c.UserContext(), req.Name, req.Path)
+	if err != nil {
+		return err
+	}
+	s.audit(c, "catalog-add", src.Name, "")
+	return c.Status(fiber.StatusCreated).JSON(sourceDTO(*src))
+}
+
+// removeSource forgets an added source; its folder is kept.
+func (s *Server) removeSource(c *fiber.Ctx) error {
+	name := c.Params("name")
+	if err := s.eng.RemoveCatalogSource(c.UserContext(), name); err != nil {
+		return err
+	}
+	s.audit(c, "catalog-remove", name, "")
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// refreshCatalog reads every source again: {"sources":[...]}.
+func (s *Server) refreshCatalog(c *fiber.Ctx) error {
+	list, err := s.eng.RefreshCatalog(c.UserContext())
+	if err != nil {
+		return err
+	}
+	return c.JSON(toSourceList(list))
+}
