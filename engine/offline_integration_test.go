@@ -134,13 +134,19 @@ func TestRegistryMirrorAndOfflineArchive(t *testing.T) {
 	assert.Equal(t, id, img.ID)
 	require.NoError(t, e.Uninstall(ctx, engine.UninstallOptions{Name: "hello"}))
 
-	// Archive with the app's images.
-	file := filepath.Join(t.TempDir(), "hello-offline.tgz")
-	f, err := os.Create(file)
-	require.NoError(t, err)
-	_, err = e.Archive(ctx, f, engine.ArchiveOptions{Reference: ref, WithImages: true})
-	require.NoError(t, f.Close())
-	require.NoError(t, err)
+	// Archive with the app's images, twice: the same bytes.
+	tmp := t.TempDir()
+	var sums []string
+	for _, name := range []string{"hello-offline.tgz", "again.tgz"} {
+		f, err := os.Create(filepath.Join(tmp, name))
+		require.NoError(t, err)
+		_, err = e.Archive(ctx, f, engine.ArchiveOptions{Reference: ref, WithImages: true})
+		require.NoError(t, f.Close())
+		require.NoError(t, err)
+		sums = append(sums, fileSHA256(t, filepath.Join(tmp, name)))
+	}
+	assert.Equal(t, sums[0], sums[1], "two archives of one bundle with its images differ")
+	file := filepath.Join(tmp, "hello-offline.tgz")
 
 	// No registry, no images: the app image and the invocation image go.
 	runs, err := e.store.ListRuns(ctx, "", "hello")
