@@ -30,7 +30,7 @@ while [ $# -gt 0 ]; do
 	--addr) [ $# -ge 2 ] || die "--addr needs HOST:PORT"; addr=$2; shift 2 ;;
 	--root) [ $# -ge 2 ] || die "--root needs a folder"; root=$2; shift 2 ;;
 	--no-start) start=0; shift ;;
-	-h | --help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
 	*) die "unknown option $1 (see --help)" ;;
 	esac
 done

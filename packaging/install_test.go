@@ -70,6 +70,14 @@ func TestInstallScriptIntoRoot(t *testing.T) {
 	assert.Equal(t, "addr: 127.0.0.1:9000\n", string(cfg))
 }
 
+func TestInstallScriptHelp(t *testing.T) {
+	out, err := runInstall(t, "--help")
+	require.NoError(t, err, out)
+	assert.True(t, strings.HasPrefix(out, "install.sh takes a server from nothing"), out)
+	assert.Contains(t, out, "--root DIR")
+	assert.NotContains(t, out, "set -eu")
+}
+
 // TestInstallScriptRefuses: bad input is refused with a reason, before
 // anything is written.
 func TestInstallScriptRefuses(t *testing.T) {
