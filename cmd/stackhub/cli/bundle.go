@@ -42,7 +42,7 @@ func newBundleCmd(f *Factory) *cobra.Command {
 
 // localFlags are the settings of commands that run the local engine.
 func addLocalFlags(cmd *cobra.Command) {
-	addConfigFlags(cmd.Flags(), "data", "runtime-binary", "log-level")
+	addConfigFlags(cmd.Flags(), "data", "runtime-binary", "log-level", "registry-mirror")
 	cmd.Flags().String("debian-base", "", "Debian image that exec and dockerfile-template bundles are built on (env STACKHUB_DEBIAN_BASE; default "+build.DefaultDebianBase+")")
 }
 
@@ -69,7 +69,7 @@ func localEngine(ctx context.Context, f *Factory, cmd *cobra.Command) (*engine.E
 		debian = f.Getenv("STACKHUB_DEBIAN_BASE")
 	}
 	eng, err := engine.New(engine.Config{RuntimeBinary: cfg.RuntimeBinary, Version: Version, DebianBase: debian, Prefix: cfg.Prefix,
-		PortMin: cfg.PortMin, PortMax: cfg.PortMax},
+		PortMin: cfg.PortMin, PortMax: cfg.PortMax, RegistryMirror: cfg.RegistryMirror},
 		engine.Deps{Store: store, Docker: dk, Runtime: invoker, Converter: cnab.Converter{},
 			Catalog: engine.NewDirCatalog(os.DirFS(os.TempDir())), Ports: engine.BindProber{},
 			Registry: registry.New(dk.API(), log), Logger: log})

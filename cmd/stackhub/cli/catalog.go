@@ -5,8 +5,9 @@ import "github.com/spf13/cobra"
 func newCatalogCmd(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "catalog",
-		Short: "Work with app catalogs (import apps of other app stores)",
+		Short: "Work with app catalogs: sources, import from other app stores, publish to a registry",
 	}
-	cmd.AddCommand(newCatalogListCmd(f), newCatalogAddCmd(f), newCatalogRemoveCmd(f), newCatalogRefreshCmd(f), newCatalogImportCmd(f))
+	cmd.AddCommand(newCatalogListCmd(f), newCatalogAddCmd(f), newCatalogRemoveCmd(f), newCatalogRefreshCmd(f), newCatalogImportCmd(f),
+		newCatalogPublishCmd(f, nil), newCatalogIndexCmd(f))
 	return cmd
 }
