@@ -10,11 +10,11 @@ import (
 )
 
 func TestMirrorsRewrite(t *testing.T) {
-	m, err := mirror.Parse("https://mirror.example.cn/, ghcr.io=127.0.0.1:5000/ghcr, registry-1.docker.io=x.example")
+	_, err := mirror.Parse("https://mirror.example.cn/, ghcr.io=127.0.0.1:5000/ghcr, registry-1.docker.io=x.example")
 	require.Error(t, err, "docker.io named twice")
 	require.ErrorIs(t, err, mirror.ErrInvalid)
 
-	m, err = mirror.Parse("https://mirror.example.cn/, ghcr.io=127.0.0.1:5000/ghcr")
+	m, err := mirror.Parse("https://mirror.example.cn/, ghcr.io=127.0.0.1:5000/ghcr")
 	require.NoError(t, err)
 	assert.Equal(t, "mirror.example.cn,ghcr.io=127.0.0.1:5000/ghcr", m.String())
 	tests := []struct {

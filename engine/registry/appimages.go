@@ -232,8 +232,11 @@ func (c *Client) saveImage(ctx context.Context, l *layout, ref string) (ocispec.
 		return ocispec.Descriptor{}, fmt.Errorf("save: no manifest.json: %w", err)
 	}
 	var saved []dockerManifest
-	if err := json.Unmarshal(raw, &saved); err != nil || len(saved) != 1 {
-		return ocispec.Descriptor{}, fmt.Errorf("save: manifest.json lists %d images, want 1 (%v)", len(saved), err)
+	if err := json.Unmarshal(raw, &saved); err != nil {
+		return ocispec.Descriptor{}, fmt.Errorf("save: read manifest.json: %w", err)
+	}
+	if len(saved) != 1 {
+		return ocispec.Descriptor{}, fmt.Errorf("save: manifest.json lists %d images, want 1", len(saved))
 	}
 	cfg, err := l.addBlob(filepath.Join(dir, filepath.FromSlash(saved[0].Config)), ocispec.MediaTypeImageConfig)
 	if err != nil {
