@@ -45,6 +45,37 @@ registry: ## Run a throwaway OCI registry (docker-registry) on a free loopback p
 deps: ## Install the Debian packages the tests need when missing (docker-registry, debootstrap, curl, python3, chromium, fonts-noto-cjk; as root), else name them
 	sh .ci/deps
 
+REGISTRY ?=
+PUBLISH_FLAGS ?=
+PLATFORMS := linux/amd64 linux/arm64
+
+.PHONY: publish
+publish: build ## Build and publish every bundle of bundles/ and the catalog index to REGISTRY=host:port[/path]
+	@test -n "$(REGISTRY)" || (echo "make publish: set REGISTRY, for example make publish REGISTRY=localhost:5000" >&2; exit 2)
+	$(BIN) catalog publish bundles --registry $(REGISTRY) $(PUBLISH_FLAGS)
+
+.PHONY: release
+release: ## Static binaries for linux/amd64 and linux/arm64, the systemd unit and install script, SHA256SUMS, in dist/
+	@rm -rf dist && mkdir -p dist
+	@set -e; for p in $(PLATFORMS); do os=$${p%/*}; arch=$${p#*/}; \
+		echo "go build $$os/$$arch"; \
+		GOOS=$$os GOARCH=$$arch go build -trimpath -ldflags '$(LDFLAGS)' -o dist/stackhub_$${os}_$${arch} ./cmd/stackhub; \
+		GOOS=$$os GOARCH=$$arch go build -trimpath -ldflags '$(LDFLAGS)' -o dist/stackhub-mixin_$${os}_$${arch} ./cmd/stackhub-mixin; \
+	done
+	cp packaging/stackhub.service packaging/install.sh dist/
+	cd dist && sha256sum stackhub_* stackhub-mixin_* stackhub.service install.sh > SHA256SUMS
+	@echo "dist/: $$(ls dist | tr '\n' ' ')"
+
+IMAGE ?= stackhub/stackhub:$(VERSION)
+
+.PHONY: image
+image: build ## Build StackHub's service image (IMAGE, default stackhub/stackhub:VERSION) from the static binary; pulls nothing
+	@rm -rf out/image && mkdir -p out/image
+	cp packaging/Dockerfile out/image/
+	cp $(BIN) out/image/stackhub_linux_$$(go env GOARCH)
+	cp /etc/ssl/certs/ca-certificates.crt out/image/ 2>/dev/null || : > out/image/ca-certificates.crt
+	docker build -q --build-arg TARGETARCH=$$(go env GOARCH) -t $(IMAGE) out/image
+
 .PHONY: test-unit
 test-unit: ## Run the unit tests
 	go test -count=1 ./...
@@ -81,7 +112,7 @@ fmt: ## Format the code
 
 .PHONY: lint
 lint: ## golangci-lint (pinned in go.mod; .golangci.yml: layering, staticcheck, errorlint, ...) and go vet
-	go tool golangci-lint run ./...
+	go tool golangci-lint run --allow-parallel-runners ./...
 	go vet ./...
 
 .PHONY: check
@@ -89,4 +120,4 @@ check: lint test ## Everything CI runs
 
 .PHONY: clean
 clean: ## Remove build outputs
-	rm -rf bin out
+	rm -rf bin out dist

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/oklog/ulid"
+
+	"github.com/stackhub/stackhub/engine/mirror"
 )
 
 // Config is the engine's resolved configuration.
@@ -46,6 +48,9 @@ type Config struct {
 	// (default DefaultHistory); older ones are deleted as new ones end, so
 	// that the database does not grow with every action ever run.
 	History int
+	// RegistryMirror is the registry-mirror setting (see mirror.Parse): app
+	// images are pulled through it, then tagged with their own names.
+	RegistryMirror string
 }
 
 // DefaultHistory is Config.History's default.
@@ -110,6 +115,9 @@ func New(cfg Config, deps Deps) (*Engine, error) {
 	if cfg.PortMin > cfg.PortMax || cfg.PortMin < 1 || cfg.PortMax > 65535 {
 		return nil, NewUserError(ErrInvalid, fmt.Sprintf("port range %d-%d is not valid", cfg.PortMin, cfg.PortMax),
 			"choose 1 <= port-min <= port-max <= 65535")
+	}
+	if _, err := mirror.Parse(cfg.RegistryMirror); err != nil {
+		return nil, NewUserError(ErrInvalid, fmt.Sprintf("registry-mirror setting: %v", err), mirror.Hint)
 	}
 	if cfg.JobConcurrency <= 0 {
 		cfg.JobConcurrency = 4

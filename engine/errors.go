@@ -19,25 +19,48 @@ var (
 )
 
 // UserError is an error whose fix is known: Msg says what went wrong, Hint
-// how to fix it.
+// how to fix it. Kind classifies it (a sentinel such as ErrInvalid) and Err
+// is its cause; both stay in the chain (errors.Is and errors.As see them),
+// so that neither is flattened into the message.
 type UserError struct {
 	Msg  string
 	Hint string
+	Kind error
 	Err  error
 }
 
 func (e *UserError) Error() string {
-	if e.Err != nil && e.Msg == "" {
-		return e.Err.Error()
+	if e.Msg == "" {
+		if e.Err != nil {
+			return e.Err.Error()
+		}
+		if e.Kind != nil {
+			return e.Kind.Error()
+		}
 	}
 	return e.Msg
 }
 
-func (e *UserError) Unwrap() error { return e.Err }
+// Unwrap returns the kind and the cause.
+func (e *UserError) Unwrap() []error {
+	var errs []error
+	for _, err := range []error{e.Kind, e.Err} {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errs
+}
 
-// NewUserError builds a UserError that wraps kind (a sentinel).
+// NewUserError builds a UserError of a kind (a sentinel).
 func NewUserError(kind error, msg, hint string) *UserError {
-	return &UserError{Msg: msg, Hint: hint, Err: kind}
+	return &UserError{Msg: msg, Hint: hint, Kind: kind}
+}
+
+// WithCause sets the error's cause and returns it.
+func (e *UserError) WithCause(err error) *UserError {
+	e.Err = err
+	return e
 }
 
 // HintOf returns the hint of the first UserError in err's chain.
@@ -54,3 +77,17 @@ func HintOf(err error) string {
 // says so with contract.ExitUpgradeUndone): the installation keeps running
 // its previous version.
 var ErrUpgradeUndone = errors.New("the upgrade was undone and the previous version runs again")
+
+// kindOf is a UserError's kind: its Kind, or for errors made before kinds
+// had a field of their own, a sentinel in its cause.
+func kindOf(ue *UserError) error {
+	if ue.Kind != nil {
+		return ue.Kind
+	}
+	for _, k := range []error{ErrNotFound, ErrConflict, ErrInvalid, ErrUnavailable, ErrActionFailed, ErrStillRunning} {
+		if errors.Is(ue.Err, k) {
+			return k
+		}
+	}
+	return nil
+}

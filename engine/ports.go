@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"sort"
@@ -32,18 +33,34 @@ func (e *Engine) leasePortsWith(ctx context.Context, installation string, specs 
 	if len(specs) == 0 {
 		return map[string]int{}, nil
 	}
-	out, want, err := e.choosePorts(ctx, installation, specs, keep, published)
-	if err != nil {
-		return nil, err
+	// leaseMu serialises this process's installs; another process on the
+	// same data folder (stackhub bundle install next to serve) can lease
+	// a port between the choice and the lease. The store refuses the
+	// second lease (ErrConflict): choose again from the fresh leases.
+	var lastErr error
+	for range leaseAttempts {
+		out, want, err := e.choosePorts(ctx, installation, specs, keep, published)
+		if err != nil {
+			return nil, err
+		}
+		if err := e.deps.Store.ReleasePorts(ctx, installation); err != nil {
+			return nil, fmt.Errorf("release old leases: %w", err)
+		}
+		err = e.deps.Store.LeasePorts(ctx, want)
+		if err == nil {
+			return out, nil
+		}
+		if !errors.Is(err, ErrConflict) {
+			return nil, fmt.Errorf("lease ports: %w", err)
+		}
+		lastErr = err
+		e.log.Debug("port lease raced another writer; choosing again", "installation", installation, "err", err)
 	}
-	if err := e.deps.Store.ReleasePorts(ctx, installation); err != nil {
-		return nil, fmt.Errorf("release old leases: %w", err)
-	}
-	if err := e.deps.Store.LeasePorts(ctx, want); err != nil {
-		return nil, fmt.Errorf("lease ports: %w", err)
-	}
-	return out, nil
+	return nil, fmt.Errorf("lease ports: %w", lastErr)
 }
+
+// leaseAttempts bounds how often a raced lease is chosen again.
+const leaseAttempts = 5
 
 // choosePorts picks the host ports an installation would get, recording
 // nothing: leasePortsWith records them, preflight only reports them.

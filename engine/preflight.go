@@ -174,7 +174,7 @@ func (e *Engine) preflight(ctx context.Context, opts InstallOptions, m *manifest
 	var ue *UserError
 	switch {
 	case errors.As(err, &ue):
-		add(PreflightCheck{Check: "ports", Status: PreflightFail, Message: ue.Msg, Hint: ue.Hint, kind: ue.Err})
+		add(PreflightCheck{Check: "ports", Status: PreflightFail, Message: ue.Msg, Hint: ue.Hint, kind: kindOf(ue)})
 	case err != nil:
 		return nil, fmt.Errorf("preflight %s: %w", opts.Name, err)
 	case len(specs) == 0:

@@ -48,6 +48,13 @@ type ArchiveWriteOptions struct {
 	Level int
 	// Insecure allows plain HTTP and unverified TLS for every registry.
 	Insecure bool
+	// AppImages, when true, adds the images of the app's compose files
+	// (ComposeFiles, relative to /cnab/app in the invocation image), taken
+	// from the Docker daemon and pulled into it first if missing, through
+	// Mirror (the registry-mirror setting) when one covers them.
+	AppImages    bool
+	ComposeFiles []string
+	Mirror       string
 }
 
 // Registry moves bundles and images between the Docker daemon, OCI
@@ -82,6 +89,12 @@ type Registry interface {
 	// digest and returns the archive's bundle with a relocation map
 	// pointing at them.
 	PushArchive(ctx context.Context, path, ref string, insecure bool) (*RemoteBundle, error)
+	// PushArtifact pushes data to ref (a tag) as a one-layer OCI artifact
+	// of mediaType and returns its manifest digest.
+	PushArtifact(ctx context.Context, ref, mediaType, title string, data []byte, insecure bool) (string, error)
+	// FetchArtifact returns the layer of the mediaType artifact at ref and
+	// the artifact's manifest digest.
+	FetchArtifact(ctx context.Context, ref, mediaType string, insecure bool) ([]byte, string, error)
 }
 
 func (e *Engine) registry() (Registry, error) {
@@ -545,6 +558,9 @@ type ArchiveOptions struct {
 	// DefaultCompression (default) or HuffmanOnly.
 	Compression string
 	Insecure    bool
+	// WithImages adds the app's own images (those of its compose files), so
+	// that the archive installs on a host with no registry at all.
+	WithImages bool
 }
 
 // CompressionLevel maps Porter's --compression names to gzip levels.
@@ -587,10 +603,61 @@ func (e *Engine) Archive(ctx context.Context, w io.Writer, opts ArchiveOptions) 
 	if err != nil {
 		return nil, fmt.Errorf("pull bundle %s: %w", ref, err)
 	}
-	if err := reg.WriteArchive(ctx, w, b, ArchiveWriteOptions{Level: level, Insecure: opts.Insecure}); err != nil {
+	wo := ArchiveWriteOptions{Level: level, Insecure: opts.Insecure}
+	if opts.WithImages {
+		if wo.ComposeFiles, err = composeFilesOf(b.BundleJSON); err != nil {
+			return nil, fmt.Errorf("archive %s: %w", ref, err)
+		}
+		wo.AppImages, wo.Mirror = true, e.cfg.RegistryMirror
+	}
+	if err := reg.WriteArchive(ctx, w, b, wo); err != nil {
 		return nil, fmt.Errorf("archive %s: %w", ref, err)
 	}
 	return b, nil
+}
+
+// composeFilesOf lists the compose files the bundle's stackhub steps
+// deploy, in the order they first appear.
+func composeFilesOf(bundleJSON []byte) ([]string, error) {
+	data, err := manifestOf(bundleJSON)
+	if err != nil {
+		return nil, err
+	}
+	m, err := manifest.Parse(data, "porter.yaml")
+	if err != nil {
+		return nil, err
+	}
+	var files []string
+	seen := map[string]bool{}
+	for _, action := range m.ActionNames() {
+		for _, s := range m.Actions[action] {
+			if s.Mixin != "stackhub" {
+				continue
+			}
+			var list []string
+			switch v := s.Data["compose"].(type) {
+			case string:
+				list = []string{v}
+			case []any:
+				for _, x := range v {
+					if str, ok := x.(string); ok {
+						list = append(list, str)
+					}
+				}
+			}
+			for _, f := range list {
+				if f != "" && !seen[f] {
+					seen[f] = true
+					files = append(files, f)
+				}
+			}
+		}
+	}
+	if len(files) == 0 {
+		return nil, NewUserError(ErrInvalid, "the bundle deploys no compose file, so it has no app images to add",
+			"archive it without --with-images; list its images under images: in porter.yaml if it needs some")
+	}
+	return files, nil
 }
 
 // UseRegistry sets the registry adapter of an engine built without one.

@@ -185,24 +185,6 @@ type Job struct {
 	Finished     *time.Time `json:"finished,omitempty"`
 }
 
-// AuditEntry is one line of the audit log: who did what to which object.
-type AuditEntry struct {
-	ID     int64     `json:"id"`
-	User   string    `json:"user"`
-	Action string    `json:"action"`
-	Target string    `json:"target,omitempty"`
-	Job    string    `json:"job,omitempty"`
-	IP     string    `json:"ip,omitempty"`
-	Time   time.Time `json:"time"`
-}
-
-// Account is a user of the service, without secrets.
-type Account struct {
-	Username string    `json:"username"`
-	Role     string    `json:"role"`
-	Created  time.Time `json:"created"`
-}
-
 // ServerStatus is the host's health at a glance.
 type ServerStatus struct {
 	CPUPercent    float64     `json:"cpuPercent"`

@@ -14,6 +14,7 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 
 	"github.com/stackhub/stackhub/engine/contract"
+	"github.com/stackhub/stackhub/engine/mirror"
 	"github.com/stackhub/stackhub/mixin/compose"
 	"github.com/stackhub/stackhub/mixin/ports"
 )
@@ -52,6 +53,9 @@ type target struct {
 	installation string
 	project      string
 	d            compose.Docker
+	// mirror rewrites app image references to the registry mirror (nil
+	// without one).
+	mirror func(string) (string, bool)
 }
 
 func (m *Mixin) target() (*target, error) {
@@ -67,7 +71,15 @@ func (m *Mixin) target() (*target, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &target{cfg: cfg, installation: inst, project: cfg.Prefix + "-" + inst, d: d}, nil
+	t := &target{cfg: cfg, installation: inst, project: cfg.Prefix + "-" + inst, d: d}
+	if cfg.RegistryMirror != "" {
+		mirrors, err := mirror.Parse(cfg.RegistryMirror)
+		if err != nil {
+			return nil, &compose.UserError{Msg: fmt.Sprintf("%s registryMirror: %v", contract.ContextEnv, err), HintMsg: mirror.Hint, Err: err}
+		}
+		t.mirror = mirrors.Rewrite
+	}
+	return t, nil
 }
 
 func (m *Mixin) waitTimeout(t *target, s *Step) (time.Duration, error) {
@@ -120,7 +132,7 @@ func (m *Mixin) deploy(ctx context.Context, action string, step *Step) error {
 
 	opts := compose.Options{
 		Project: t.project, Installation: t.installation, WorkingDir: m.root(),
-		Files: step.Compose, Main: step.Main,
+		Files: step.Compose, Main: step.Main, Mirror: t.mirror,
 	}
 	// First pass with placeholder ports: validates the compose files,
 	// settles the main service and finds the images before any lock.
@@ -134,7 +146,7 @@ func (m *Mixin) deploy(ctx context.Context, action string, step *Step) error {
 	if err != nil {
 		return err
 	}
-	if _, err := compose.EnsureImages(ctx, t.d, p, m.Out); err != nil {
+	if _, err := compose.EnsureImagesVia(ctx, t.d, p, m.Out, opts.Mirror); err != nil {
 		return err
 	}
 	lockImage := compose.Images(p)[0]

@@ -9,6 +9,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/stackhub/stackhub/engine"
+	"github.com/stackhub/stackhub/engine/accounts"
 )
 
 // Roles, from most to least powerful: admins manage users and settings;
@@ -29,7 +30,7 @@ const settingRegistration = "registration"
 type Accounts interface {
 	CreateUserWithRole(ctx context.Context, username, passwordHash, role string) error
 	UserRole(ctx context.Context, username string) (string, error)
-	ListUsers(ctx context.Context) ([]engine.Account, error)
+	ListUsers(ctx context.Context) ([]accounts.User, error)
 	SetRole(ctx context.Context, username, role string) error
 	DeleteUser(ctx context.Context, username string) error
 	Setting(ctx context.Context, key string) (string, error)
@@ -330,7 +331,7 @@ func (s *Server) listAudit(c *fiber.Ctx) error {
 		return fmt.Errorf("list audit log: %w", err)
 	}
 	if list == nil {
-		list = []*engine.AuditEntry{}
+		list = []*accounts.AuditEntry{}
 	}
 	return c.JSON(fiber.Map{"entries": list})
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/stackhub/stackhub/engine"
+	"github.com/stackhub/stackhub/engine/accounts"
 )
 
 // memAccounts adds roles, settings and an audit log to memUsers.
@@ -23,7 +24,7 @@ type memAccounts struct {
 	amu      sync.Mutex
 	roles    map[string]string
 	settings map[string]string
-	log      []*engine.AuditEntry
+	log      []*accounts.AuditEntry
 }
 
 var (
@@ -55,12 +56,12 @@ func (m *memAccounts) UserRole(_ context.Context, username string) (string, erro
 	return r, nil
 }
 
-func (m *memAccounts) ListUsers(context.Context) ([]engine.Account, error) {
+func (m *memAccounts) ListUsers(context.Context) ([]accounts.User, error) {
 	m.amu.Lock()
 	defer m.amu.Unlock()
-	var out []engine.Account
+	var out []accounts.User
 	for u, r := range m.roles {
-		out = append(out, engine.Account{Username: u, Role: r, Created: t0})
+		out = append(out, accounts.User{Username: u, Role: r, Created: t0})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Username < out[j].Username })
 	return out, nil
@@ -103,7 +104,7 @@ func (m *memAccounts) SetSetting(_ context.Context, key, value string) error {
 	return nil
 }
 
-func (m *memAccounts) AppendAudit(_ context.Context, e *engine.AuditEntry) error {
+func (m *memAccounts) AppendAudit(_ context.Context, e *accounts.AuditEntry) error {
 	m.amu.Lock()
 	defer m.amu.Unlock()
 	e.ID = int64(len(m.log) + 1)
@@ -111,10 +112,10 @@ func (m *memAccounts) AppendAudit(_ context.Context, e *engine.AuditEntry) error
 	return nil
 }
 
-func (m *memAccounts) ListAudit(_ context.Context, limit int) ([]*engine.AuditEntry, error) {
+func (m *memAccounts) ListAudit(_ context.Context, limit int) ([]*accounts.AuditEntry, error) {
 	m.amu.Lock()
 	defer m.amu.Unlock()
-	var out []*engine.AuditEntry
+	var out []*accounts.AuditEntry
 	for i := len(m.log) - 1; i >= 0 && (limit <= 0 || len(out) < limit); i-- {
 		out = append(out, m.log[i])
 	}
@@ -199,7 +200,7 @@ func TestRoles(t *testing.T) {
 
 	// Who did what.
 	var audit struct {
-		Entries []engine.AuditEntry `json:"entries"`
+		Entries []accounts.AuditEntry `json:"entries"`
 	}
 	res := do(t, s, request{method: "GET", target: "/api/v1/audit", headers: admin, anonymous: true})
 	require.NoError(t, json.Unmarshal(res.body, &audit))

@@ -46,6 +46,9 @@ type Context struct {
 	// Host is the address users reach the server's apps at, for value
 	// outputs ($STACKHUB_HOST); empty means "localhost".
 	Host string `json:"host,omitempty"`
+	// RegistryMirror is the service's registry-mirror setting: the mixin
+	// pulls missing app images through it first (engine/mirror syntax).
+	RegistryMirror string `json:"registryMirror,omitempty"`
 }
 
 // Encode returns the context's JSON, the value of ContextParameter.

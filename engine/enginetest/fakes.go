@@ -254,6 +254,25 @@ type RegistryFunc struct {
 	ReadArchiveFunc  func(ctx context.Context, path string) (*engine.RemoteBundle, error)
 	LoadArchiveFunc  func(ctx context.Context, path string, tags map[string]string) error
 	PushArchiveFunc  func(ctx context.Context, path, ref string, insecure bool) (*engine.RemoteBundle, error)
+	// PushArtifactFunc and FetchArtifactFunc serve the catalog index.
+	PushArtifactFunc  func(ctx context.Context, ref, mediaType, title string, data []byte, insecure bool) (string, error)
+	FetchArtifactFunc func(ctx context.Context, ref, mediaType string, insecure bool) ([]byte, string, error)
+}
+
+// PushArtifact calls PushArtifactFunc.
+func (r *RegistryFunc) PushArtifact(ctx context.Context, ref, mediaType, title string, data []byte, insecure bool) (string, error) {
+	if r.PushArtifactFunc == nil {
+		return "", unavailable("push artifact")
+	}
+	return r.PushArtifactFunc(ctx, ref, mediaType, title, data, insecure)
+}
+
+// FetchArtifact calls FetchArtifactFunc.
+func (r *RegistryFunc) FetchArtifact(ctx context.Context, ref, mediaType string, insecure bool) ([]byte, string, error) {
+	if r.FetchArtifactFunc == nil {
+		return nil, "", unavailable("fetch artifact")
+	}
+	return r.FetchArtifactFunc(ctx, ref, mediaType, insecure)
 }
 
 func unavailable(op string) error {

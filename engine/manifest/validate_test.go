@@ -160,7 +160,7 @@ func TestValidate(t *testing.T) {
 			want: []string{
 				"files: the files section requires schemaVersion >= 1.3.0",
 				`files[0].url: file url "ftp://x/y" must be an http or https URL`,
-				`files[0].destination: file destination "../etc" must not contain ..`,
+				`files[0].destination: file destination "../etc" must not contain ".."`,
 			},
 		},
 	}

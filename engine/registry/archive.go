@@ -239,6 +239,14 @@ func (c *Client) WriteArchive(ctx context.Context, w io.Writer, b *engine.Remote
 		desc.URLs = nil
 		l.index.Manifests = append(l.index.Manifests, desc)
 	}
+	if opts.AppImages {
+		if len(l.index.Manifests) == 0 {
+			return errors.New("write archive: the bundle has no invocation image")
+		}
+		if err := c.addAppImages(ctx, l, l.index.Manifests[0], opts); err != nil {
+			return fmt.Errorf("write archive: %w", err)
+		}
+	}
 	indexJSON, err := json.Marshal(l.index)
 	if err != nil {
 		return fmt.Errorf("write archive: %w", err)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/stackhub/stackhub/engine"
+	"github.com/stackhub/stackhub/engine/accounts"
 )
 
 // Roles, the audit log and settings, for the service's Accounts and
@@ -43,16 +44,16 @@ func (s *Store) UserRole(ctx context.Context, username string) (string, error) {
 }
 
 // ListUsers returns every user, sorted by name.
-func (s *Store) ListUsers(ctx context.Context) ([]engine.Account, error) {
+func (s *Store) ListUsers(ctx context.Context) ([]accounts.User, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT username, role, created FROM users ORDER BY username`)
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
 	defer rows.Close()
-	var out []engine.Account
+	var out []accounts.User
 	for rows.Next() {
 		var (
-			a engine.Account
+			a accounts.User
 			t string
 		)
 		if err := rows.Scan(&a.Username, &a.Role, &t); err != nil {
@@ -95,7 +96,7 @@ func (s *Store) DeleteUser(ctx context.Context, username string) error {
 }
 
 // AppendAudit records one audit entry and fills its ID.
-func (s *Store) AppendAudit(ctx context.Context, e *engine.AuditEntry) error {
+func (s *Store) AppendAudit(ctx context.Context, e *accounts.AuditEntry) error {
 	res, err := s.w.ExecContext(ctx, `INSERT INTO audit_log (time, username, action, target, job_id, ip) VALUES (?, ?, ?, ?, ?, ?)`,
 		fmtTime(e.Time), e.User, e.Action, e.Target, e.Job, e.IP)
 	if err != nil {
@@ -119,7 +120,7 @@ var (
 )
 
 // ListAudit returns the newest entries first, at most limit (0: all).
-func (s *Store) ListAudit(ctx context.Context, limit int) ([]*engine.AuditEntry, error) {
+func (s *Store) ListAudit(ctx context.Context, limit int) ([]*accounts.AuditEntry, error) {
 	if limit <= 0 {
 		limit = -1
 	}
@@ -129,10 +130,10 @@ func (s *Store) ListAudit(ctx context.Context, limit int) ([]*engine.AuditEntry,
 		return nil, fmt.Errorf("list audit log: %w", err)
 	}
 	defer rows.Close()
-	var out []*engine.AuditEntry
+	var out []*accounts.AuditEntry
 	for rows.Next() {
 		var (
-			e engine.AuditEntry
+			e accounts.AuditEntry
 			t string
 		)
 		if err := rows.Scan(&e.ID, &t, &e.User, &e.Action, &e.Target, &e.Job, &e.IP); err != nil {

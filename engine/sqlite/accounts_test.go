@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/stackhub/stackhub/engine"
+	"github.com/stackhub/stackhub/engine/accounts"
 	"github.com/stackhub/stackhub/engine/sqlite"
 )
 
@@ -50,13 +51,13 @@ func TestAccounts(t *testing.T) {
 
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	for _, a := range []string{"install", "stop", "uninstall"} {
-		require.NoError(t, s.AppendAudit(ctx, &engine.AuditEntry{User: "admin", Action: a, Target: "hello", IP: "127.0.0.1", Time: now}))
+		require.NoError(t, s.AppendAudit(ctx, &accounts.AuditEntry{User: "admin", Action: a, Target: "hello", IP: "127.0.0.1", Time: now}))
 	}
 	log, err := s.ListAudit(ctx, 2)
 	require.NoError(t, err)
 	require.Len(t, log, 2)
 	assert.Equal(t, "uninstall", log[0].Action, "newest first")
-	assert.Equal(t, engine.AuditEntry{ID: 2, User: "admin", Action: "stop", Target: "hello", IP: "127.0.0.1", Time: now}, *log[1])
+	assert.Equal(t, accounts.AuditEntry{ID: 2, User: "admin", Action: "stop", Target: "hello", IP: "127.0.0.1", Time: now}, *log[1])
 }
 
 func TestAuditLogIsBounded(t *testing.T) {
@@ -64,7 +65,7 @@ func TestAuditLogIsBounded(t *testing.T) {
 	s := newTestStore(t)
 	ctx := t.Context()
 	for i := range 42 {
-		require.NoError(t, s.AppendAudit(ctx, &engine.AuditEntry{User: "admin", Action: "install", Target: fmt.Sprint(i), Time: time.Now()}))
+		require.NoError(t, s.AppendAudit(ctx, &accounts.AuditEntry{User: "admin", Action: "install", Target: fmt.Sprint(i), Time: time.Now()}))
 	}
 	all, err := s.ListAudit(ctx, 0)
 	require.NoError(t, err)

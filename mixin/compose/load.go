@@ -45,6 +45,9 @@ type Options struct {
 	Main string
 	// Ports are the declared ports with their assigned host ports.
 	Ports []Port
+	// Mirror, when set, says where a missing image is pulled from first
+	// (a registry mirror); the pulled image is then tagged with its own name.
+	Mirror func(ref string) (string, bool)
 }
 
 // ContainerName returns the name of a service's container: the project name

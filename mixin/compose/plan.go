@@ -79,7 +79,7 @@ func NewPlan(ctx context.Context, d Docker, o Options, out io.Writer) (*Plan, er
 	if err != nil {
 		return nil, err
 	}
-	ids, err := EnsureImages(ctx, d, p, out)
+	ids, err := EnsureImagesVia(ctx, d, p, out, o.Mirror)
 	if err != nil {
 		return nil, err
 	}
@@ -100,6 +100,14 @@ func Images(p *types.Project) []string {
 // EnsureImages returns the image ID of every image the project uses,
 // pulling images that are not present locally.
 func EnsureImages(ctx context.Context, d Docker, p *types.Project, out io.Writer) (map[string]string, error) {
+	return EnsureImagesVia(ctx, d, p, out, nil)
+}
+
+// EnsureImagesVia is EnsureImages pulling missing images through mirror
+// first (nil: no mirror); an image pulled from a mirror is tagged with its
+// own name, so the containers and labels show the name the compose file
+// gives.
+func EnsureImagesVia(ctx context.Context, d Docker, p *types.Project, out io.Writer, mirror func(string) (string, bool)) (map[string]string, error) {
 	for _, name := range slices.Sorted(maps.Keys(p.Services)) {
 		s := p.Services[name]
 		if s.Image == "" {
@@ -121,8 +129,7 @@ func EnsureImages(ctx context.Context, d Docker, p *types.Project, out io.Writer
 		if !cerrdefs.IsNotFound(err) {
 			return nil, fmt.Errorf("inspect image %s: %w", ref, err)
 		}
-		fmt.Fprintf(out, "Pulling image %s\n", ref)
-		if perr := pull(ctx, d, ref); perr != nil {
+		if perr := pullVia(ctx, d, ref, out, mirror); perr != nil {
 			missing = append(missing, ref)
 			perrs = append(perrs, perr)
 			continue
@@ -152,6 +159,30 @@ func missingImagesError(missing []string, perrs []error) error {
 			it, pulls),
 		Err: fmt.Errorf("%w: %w", ErrImage, errors.Join(perrs...)),
 	}
+}
+
+// pullVia pulls ref through its mirror, then tags it as ref; when the
+// mirror fails (or there is none) it pulls ref itself.
+func pullVia(ctx context.Context, d Docker, ref string, out io.Writer, mirror func(string) (string, bool)) error {
+	if mirror != nil {
+		if via, ok := mirror(ref); ok {
+			fmt.Fprintf(out, "Pulling image %s from the mirror %s\n", ref, via)
+			merr := pull(ctx, d, via)
+			if merr == nil {
+				if _, err := d.ImageTag(ctx, client.ImageTagOptions{Source: via, Target: ref}); err != nil {
+					return fmt.Errorf("tag %s as %s: %w", via, ref, err)
+				}
+				return nil
+			}
+			fmt.Fprintf(out, "Pulling image %s from the mirror failed (%v); trying its own registry\n", ref, merr)
+			if err := pull(ctx, d, ref); err != nil {
+				return fmt.Errorf("mirror %s: %w; own registry: %w", via, merr, err)
+			}
+			return nil
+		}
+	}
+	fmt.Fprintf(out, "Pulling image %s\n", ref)
+	return pull(ctx, d, ref)
 }
 
 func pull(ctx context.Context, d Docker, ref string) error {

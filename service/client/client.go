@@ -247,7 +247,7 @@ func (c *Client) send(req *http.Request) (*http.Response, error) {
 		eb.Hint = "log in with `stackhub login`"
 	}
 	return nil, &engine.UserError{Msg: eb.Error, Hint: eb.Hint,
-		Err: errors.Join(sentinel(resp.StatusCode), &StatusError{Status: resp.StatusCode})}
+		Kind: sentinel(resp.StatusCode), Err: &StatusError{Status: resp.StatusCode}}
 }
 
 func unwrapURLError(err error) error {

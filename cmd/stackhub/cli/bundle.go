@@ -15,16 +15,10 @@ import (
 
 	"github.com/stackhub/stackhub/engine"
 	"github.com/stackhub/stackhub/engine/build"
-	"github.com/stackhub/stackhub/engine/cnab"
-	"github.com/stackhub/stackhub/engine/docker"
+	"github.com/stackhub/stackhub/engine/credentials"
 	"github.com/stackhub/stackhub/engine/manifest"
-	"github.com/stackhub/stackhub/engine/registry"
 	"github.com/stackhub/stackhub/engine/sqlite"
 )
-
-// BundleSubcommands are extra `stackhub bundle` subcommands registered by
-// other files of this package (publish, archive) from their init functions.
-var BundleSubcommands []func(f *Factory) *cobra.Command
 
 func newBundleCmd(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
@@ -38,63 +32,57 @@ func newBundleCmd(f *Factory) *cobra.Command {
 		cmd.AddCommand(newBundleActionCmd(f, a))
 	}
 	cmd.AddCommand(newBundleShowCmd(f), newBundleListCmd(f), newBundleOutputsCmd(f), newBundleLogsCmd(f), newBundleInstallationCmd(f))
-	for _, sub := range BundleSubcommands {
-		cmd.AddCommand(sub(f))
-	}
+	cmd.AddCommand(newBundlePublishCmd(f, nil), newBundleArchiveCmd(f, nil), newBundleCopyCmd(f),
+		newBundleSetsCmd(f, credentials.TypeCredentialSet), newBundleSetsCmd(f, credentials.TypeParameterSet))
 	return cmd
 }
 
 // localFlags are the settings of commands that run the local engine.
 func addLocalFlags(cmd *cobra.Command) {
-	addConfigFlags(cmd.Flags(), "data", "runtime-binary", "log-level")
+	addConfigFlags(cmd.Flags(), "data", "runtime-binary", "log-level", "registry-mirror")
 	cmd.Flags().String("debian-base", "", "Debian image that exec and dockerfile-template bundles are built on (env STACKHUB_DEBIAN_BASE; default "+build.DefaultDebianBase+")")
 }
 
 // localEngine opens the local engine: SQLite in the data folder and the
 // local Docker Engine, as porter does on the author's machine.
 func localEngine(ctx context.Context, f *Factory, cmd *cobra.Command) (*engine.Engine, func(), error) {
-	cfg, log, store, err := openLocalStore(ctx, f, cmd)
+	cfg, log, err := localConfig(f, cmd)
 	if err != nil {
-		return nil, nil, err
-	}
-	dk, err := docker.New()
-	if err != nil {
-		store.Close()
-		return nil, nil, err
-	}
-	invoker := cnab.NewRuntime(dk.SocketPath())
-	closeAll := func() { invoker.Close(); dk.Close(); store.Close() }
-	if err := dk.Ping(ctx); err != nil {
-		closeAll()
 		return nil, nil, err
 	}
 	debian, _ := cmd.Flags().GetString("debian-base")
 	if debian == "" {
 		debian = f.Getenv("STACKHUB_DEBIAN_BASE")
 	}
-	eng, err := engine.New(engine.Config{RuntimeBinary: cfg.RuntimeBinary, Version: Version, DebianBase: debian, Prefix: cfg.Prefix},
-		engine.Deps{Store: store, Docker: dk, Runtime: invoker, Converter: cnab.Converter{},
-			Catalog: engine.NewDirCatalog(os.DirFS(os.TempDir())), Ports: engine.BindProber{},
-			Registry: registry.New(dk.API(), log), Logger: log})
+	w, err := wireEngine(ctx, cfg, log, wireOptions{DebianBase: debian})
 	if err != nil {
-		closeAll()
 		return nil, nil, err
 	}
-	return eng, func() { eng.Close(); closeAll() }, nil
+	return w.Engine, w.Close, nil
 }
 
-// openLocalStore opens the SQLite store in the data folder, for commands
-// that need no Docker (stored sets), and the logger local commands use.
-func openLocalStore(ctx context.Context, f *Factory, cmd *cobra.Command) (*Config, *slog.Logger, *sqlite.Store, error) {
+// localConfig is the configuration and logger of the local commands:
+// quiet (warn) unless a log level is asked for.
+func localConfig(f *Factory, cmd *cobra.Command) (*Config, *slog.Logger, error) {
 	cfg, err := f.Config(cmd)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	level := cfg.LogLevel
 	if !cmd.Flags().Changed("log-level") && f.Getenv("STACKHUB_LOG_LEVEL") == "" {
 		level = "warn"
 	}
 	log, err := newLogger(f, level)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, log, nil
+}
+
+// openLocalStore opens the SQLite store in the data folder, for commands
+// that need no Docker (stored sets), and the logger local commands use.
+func openLocalStore(ctx context.Context, f *Factory, cmd *cobra.Command) (*Config, *slog.Logger, *sqlite.Store, error) {
+	cfg, log, err := localConfig(f, cmd)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -130,7 +118,7 @@ func loadBundle(file string, o manifestOverrides) (*bundleSource, error) {
 	}
 	data, err := os.ReadFile(file)
 	if err != nil {
-		return nil, &engine.UserError{Msg: fmt.Sprintf("read manifest %s: %v", file, err), Hint: "run this in a bundle folder, pass -f path/to/porter.yaml, or create one with stackhub bundle create NAME", Err: engine.ErrInvalid}
+		return nil, &engine.UserError{Msg: fmt.Sprintf("read manifest %s: %v", file, err), Hint: "run this in a bundle folder, pass -f path/to/porter.yaml, or create one with stackhub bundle create NAME", Kind: engine.ErrInvalid, Err: err}
 	}
 	if o.Name != "" || o.Version != "" || len(o.Custom) > 0 {
 		if data, err = applyOverrides(data, o); err != nil {
@@ -139,7 +127,7 @@ func loadBundle(file string, o manifestOverrides) (*bundleSource, error) {
 	}
 	m, err := manifest.Parse(data, file)
 	if err != nil {
-		return nil, &engine.UserError{Msg: err.Error(), Err: engine.ErrInvalid}
+		return nil, &engine.UserError{Msg: err.Error(), Kind: engine.ErrInvalid, Err: err}
 	}
 	abs, err := filepath.Abs(filepath.Dir(file))
 	if err != nil {

@@ -54,7 +54,7 @@ func runApply(cmd *cobra.Command, f *Factory, file string, o ApplyOptions) error
 	}
 	var doc engine.DesiredInstallation
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return &engine.UserError{Msg: fmt.Sprintf("invalid installation: %s: %v", file, err), Err: engine.ErrInvalid,
+		return &engine.UserError{Msg: fmt.Sprintf("invalid installation: %s: %v", file, err), Kind: engine.ErrInvalid, Err: err,
 			Hint: "write it as Porter's installation file: schemaType: Installation, name, bundle: {repository, version|tag|digest}, parameters"}
 	}
 	opts := engine.ApplyOptions{DryRun: o.DryRun, Force: o.Force, Insecure: o.Insecure, AllowDockerHost: o.AllowDockerHost, Out: f.IO.Out}
@@ -92,7 +92,7 @@ func loadNamedSet(ctx context.Context, sets setResolver, dir, name, kind string)
 		return vals, err
 	}
 	if name == "" || strings.Contains(name, "..") || filepath.IsAbs(name) {
-		return nil, &engine.UserError{Msg: fmt.Sprintf("invalid %s: %q is not a set name", what, name), Err: engine.ErrInvalid}
+		return nil, &engine.UserError{Msg: fmt.Sprintf("invalid %s: %q is not a set name", what, name), Kind: engine.ErrInvalid}
 	}
 	for _, candidate := range []string{name, name + ".yaml", name + ".yml", name + ".json"} {
 		path := filepath.Join(dir, candidate)
@@ -108,7 +108,7 @@ func loadNamedSet(ctx context.Context, sets setResolver, dir, name, kind string)
 		}
 		return s.Resolve(ctx, credentials.ResolveOptions{})
 	}
-	return nil, &engine.UserError{Msg: fmt.Sprintf("invalid %s: no file for %s %q in %s", what, what, name, dir), Err: engine.ErrInvalid,
+	return nil, &engine.UserError{Msg: fmt.Sprintf("invalid %s: no file for %s %q in %s", what, what, name, dir), Kind: engine.ErrInvalid,
 		Hint: fmt.Sprintf("store it with stackhub bundle %s apply FILE, or put it at %s", map[string]string{
 			credentials.TypeParameterSet: "parameters", credentials.TypeCredentialSet: "credentials"}[kind], filepath.Join(dir, name+".yaml"))}
 }

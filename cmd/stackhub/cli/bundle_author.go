@@ -65,7 +65,7 @@ func newBundleLintCmd(f *Factory) *cobra.Command {
 // those parameters.
 func lintBundle(ctx context.Context, m *manifest.Manifest) (manifest.LintResults, error) {
 	if err := m.Validate(manifest.ValidateOptions{}); err != nil {
-		return nil, &engine.UserError{Msg: err.Error(), Err: engine.ErrInvalid}
+		return nil, &engine.UserError{Msg: err.Error(), Kind: engine.ErrInvalid, Err: err}
 	}
 	results := manifest.Lint(m)
 	return append(results, manifest.LintDependencies(m, func(ref string) ([]string, error) {
@@ -160,10 +160,10 @@ func runBundleBuild(cmd *cobra.Command, f *Factory, o BuildOptions) error {
 		}
 		if results.HasErrors() {
 			fmt.Fprint(f.IO.ErrOut, results.String())
-			return &engine.UserError{Msg: manifest.ErrLint, Err: engine.ErrInvalid}
+			return &engine.UserError{Msg: manifest.ErrLint, Kind: engine.ErrInvalid}
 		}
 	} else if err := m.Validate(manifest.ValidateOptions{}); err != nil {
-		return &engine.UserError{Msg: err.Error(), Err: engine.ErrInvalid}
+		return &engine.UserError{Msg: err.Error(), Kind: engine.ErrInvalid, Err: err}
 	}
 	eng, closeEng, err := localEngine(ctx, f, cmd)
 	if err != nil {

@@ -139,7 +139,7 @@ func newBundleCreateCmd(f *Factory) *cobra.Command {
 				return err
 			}
 			if _, err := os.Stat(name); err == nil {
-				return &engine.UserError{Msg: fmt.Sprintf("%s already exists", name), Hint: "choose another name or remove it", Err: engine.ErrConflict}
+				return &engine.UserError{Msg: fmt.Sprintf("%s already exists", name), Hint: "choose another name or remove it", Kind: engine.ErrConflict}
 			}
 			if err := os.MkdirAll(name, 0o755); err != nil {
 				return fmt.Errorf("create %s: %w", name, err)

@@ -11,13 +11,6 @@ import (
 	"github.com/stackhub/stackhub/engine"
 )
 
-func init() {
-	BundleSubcommands = append(BundleSubcommands,
-		func(f *Factory) *cobra.Command { return newBundlePublishCmd(f, nil) },
-		func(f *Factory) *cobra.Command { return newBundleArchiveCmd(f, nil) },
-		newBundleCopyCmd)
-}
-
 // PublishOptions are the inputs of `stackhub bundle publish`.
 type PublishOptions struct {
 	File      string
@@ -97,7 +90,7 @@ func runPublish(ctx context.Context, f *Factory, cmd *cobra.Command, opts *Publi
 			dir = "."
 		}
 		if _, err := os.Stat(filepath.Join(dir, "porter.yaml")); err != nil {
-			return &engine.UserError{Msg: fmt.Sprintf("no porter.yaml in %s", dir), Hint: "run this in a bundle folder, or pass the folder or -f path/to/porter.yaml", Err: engine.ErrInvalid}
+			return &engine.UserError{Msg: fmt.Sprintf("no porter.yaml in %s", dir), Hint: "run this in a bundle folder, or pass the folder or -f path/to/porter.yaml", Kind: engine.ErrInvalid}
 		}
 		po.Dir = os.DirFS(dir)
 	}

@@ -16,12 +16,6 @@ import (
 	"github.com/stackhub/stackhub/engine/credentials"
 )
 
-func init() {
-	BundleSubcommands = append(BundleSubcommands,
-		func(f *Factory) *cobra.Command { return newBundleSetsCmd(f, credentials.TypeCredentialSet) },
-		func(f *Factory) *cobra.Command { return newBundleSetsCmd(f, credentials.TypeParameterSet) })
-}
-
 // setWords names a set kind in commands and messages.
 func setWords(kind string) (command, noun string) {
 	if kind == credentials.TypeParameterSet {
@@ -50,10 +44,10 @@ func newBundleSetsCmd(f *Factory, kind string) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			set, err := credentials.Load(args[0], kind)
 			if err != nil {
-				return &engine.UserError{Msg: err.Error(), Err: engine.ErrInvalid}
+				return &engine.UserError{Msg: err.Error(), Kind: engine.ErrInvalid, Err: err}
 			}
 			if set.Name == "" {
-				return &engine.UserError{Msg: fmt.Sprintf("invalid %s: %s has no name", noun, args[0]), Err: engine.ErrInvalid, Hint: "add name: to the file"}
+				return &engine.UserError{Msg: fmt.Sprintf("invalid %s: %s has no name", noun, args[0]), Kind: engine.ErrInvalid, Hint: "add name: to the file"}
 			}
 			if err := engine.ValidateName(noun, set.Name); err != nil {
 				return err
@@ -64,7 +58,7 @@ func newBundleSetsCmd(f *Factory, kind string) *cobra.Command {
 			}
 			return withSetStore(cmd, f, func(ctx context.Context, st engine.Store, ns string) error {
 				if set.Namespace != "" && set.Namespace != ns {
-					return &engine.UserError{Msg: fmt.Sprintf("invalid %s: namespace is %q, but this StackHub keeps sets in %q", noun, set.Namespace, ns), Err: engine.ErrInvalid}
+					return &engine.UserError{Msg: fmt.Sprintf("invalid %s: namespace is %q, but this StackHub keeps sets in %q", noun, set.Namespace, ns), Kind: engine.ErrInvalid}
 				}
 				if err := st.PutSet(ctx, &engine.SetRecord{Kind: kind, Namespace: ns, Name: set.Name, Doc: doc}); err != nil {
 					return err
@@ -237,7 +231,7 @@ func (r setResolver) resolve(ctx context.Context, ref, kind string, opts credent
 		rec, gerr := r.store.GetSet(ctx, kind, r.ns, ref)
 		if errors.Is(gerr, engine.ErrNotFound) {
 			command, _ := setWords(kind)
-			return "", nil, &engine.UserError{Msg: fmt.Sprintf("no %s file and no stored %s named %q", noun, noun, ref), Err: engine.ErrNotFound,
+			return "", nil, &engine.UserError{Msg: fmt.Sprintf("no %s file and no stored %s named %q", noun, noun, ref), Kind: engine.ErrNotFound,
 				Hint: fmt.Sprintf("pass a file path, or store the set first: stackhub bundle %s apply FILE", command)}
 		}
 		if gerr != nil {

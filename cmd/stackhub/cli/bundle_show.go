@@ -68,7 +68,7 @@ func newBundleShowCmd(f *Factory) *cobra.Command {
 func getInstallation(ctx context.Context, eng *engine.Engine, name string) (*engine.Installation, error) {
 	inst, err := eng.Store().GetInstallation(ctx, eng.Config().Namespace, name)
 	if errors.Is(err, engine.ErrNotFound) {
-		return nil, &engine.UserError{Msg: fmt.Sprintf("could not find installation %s/%s: Installation not found", eng.Config().Namespace, name), Err: engine.ErrNotFound}
+		return nil, &engine.UserError{Msg: fmt.Sprintf("could not find installation %s/%s: Installation not found", eng.Config().Namespace, name), Kind: engine.ErrNotFound}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("get installation %s: %w", name, err)
@@ -222,7 +222,7 @@ func newBundleOutputsCmd(f *Factory) *cobra.Command {
 					return err
 				}
 			}
-			return &engine.UserError{Msg: fmt.Sprintf("output %s not found for installation %s", args[0], showInst), Err: engine.ErrNotFound}
+			return &engine.UserError{Msg: fmt.Sprintf("output %s not found for installation %s", args[0], showInst), Kind: engine.ErrNotFound}
 		},
 	}
 	show.Flags().StringVarP(&showInst, "installation", "i", "", "the installation (required)")
@@ -252,7 +252,7 @@ func newBundleLogsCmd(f *Factory) *cobra.Command {
 				}
 				runs, err := eng.Store().ListRuns(ctx, in.Namespace, in.Name)
 				if err != nil || len(runs) == 0 {
-					return &engine.UserError{Msg: "no logs found", Err: engine.ErrNotFound}
+					return &engine.UserError{Msg: "no logs found", Kind: engine.ErrNotFound}
 				}
 				runID = runs[0].ID
 			}
@@ -266,7 +266,7 @@ func newBundleLogsCmd(f *Factory) *cobra.Command {
 					return err
 				}
 			}
-			return &engine.UserError{Msg: "no logs found", Err: engine.ErrNotFound}
+			return &engine.UserError{Msg: "no logs found", Kind: engine.ErrNotFound}
 		},
 	}
 	cmd.Flags().StringVarP(&inst, "installation", "i", "", "the installation")

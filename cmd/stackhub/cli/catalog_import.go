@@ -17,10 +17,6 @@ import (
 	"github.com/stackhub/stackhub/engine/catalog/importers/umbrel"
 )
 
-func init() {
-	CatalogSubcommands = append(CatalogSubcommands, newCatalogImportCmd)
-}
-
 // storeImporters reads each store format.
 var storeImporters = map[string]func(ctx context.Context, root string) (*importers.Report, error){
 	casaos.Store:  casaos.Import,
@@ -119,7 +115,7 @@ func runCatalogImport(ctx context.Context, f *Factory, opts *CatalogImportOption
 	}
 	if r.Converted() == 0 {
 		return &engine.UserError{Msg: fmt.Sprintf("no app of %s could be converted", opts.Path),
-			Hint: "the reasons are listed above", Err: engine.ErrInvalid}
+			Hint: "the reasons are listed above", Kind: engine.ErrInvalid}
 	}
 	if opts.Output != "json" {
 		fmt.Fprintf(f.IO.Out, "Bundles written to %s\nServe them with: stackhub serve --catalog %s\n", opts.Out, opts.Out)

@@ -10,10 +10,6 @@ import (
 	"github.com/stackhub/stackhub/service/client"
 )
 
-func init() {
-	CatalogSubcommands = append(CatalogSubcommands, newCatalogListCmd, newCatalogAddCmd, newCatalogRemoveCmd, newCatalogRefreshCmd)
-}
-
 func printSources(f *Factory, output string, list []client.CatalogSource) error {
 	if output == "json" {
 		return printJSON(f.IO.Out, list)

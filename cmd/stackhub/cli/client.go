@@ -43,7 +43,7 @@ func loadCredentials(getenv func(string) string) (*savedLogin, error) {
 	var c savedLogin
 	if err := json.Unmarshal(data, &c); err != nil {
 		return nil, &engine.UserError{Msg: fmt.Sprintf("credentials file %s is broken: %v", credentialsPath(getenv), err),
-			Hint: "log in again with `stackhub login`", Err: engine.ErrInvalid}
+			Hint: "log in again with `stackhub login`", Kind: engine.ErrInvalid}
 	}
 	return &c, nil
 }
@@ -183,7 +183,7 @@ func confirm(f *Factory, yes bool, question string) error {
 	var answer string
 	_, _ = fmt.Fscanln(f.IO.In, &answer)
 	if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
-		return &engine.UserError{Msg: "cancelled", Err: engine.ErrInvalid}
+		return &engine.UserError{Msg: "cancelled", Kind: engine.ErrInvalid}
 	}
 	return nil
 }

@@ -12,6 +12,8 @@ import (
 
 	"github.com/spf13/pflag"
 	"gopkg.in/yaml.v3"
+
+	"github.com/stackhub/stackhub/engine/mirror"
 )
 
 // Config is StackHub's resolved configuration. Each field is set, in order
@@ -30,6 +32,9 @@ type Config struct {
 	LogLevel      string
 	Lang          string
 	RuntimeBinary string
+	// RegistryMirror is where app images are pulled from first
+	// (engine/mirror syntax).
+	RegistryMirror string
 	// PublicHost is the host name or address users reach the apps at; it
 	// goes into the apps' url outputs. Empty: this host's main address.
 	PublicHost string
@@ -74,6 +79,13 @@ func settings() []setting {
 		{"log-level", "info", "log level: debug, info, warn or error", func(c *Config, v string) error { c.LogLevel = v; return nil }},
 		{"public-host", "", "host name or address users reach the apps at, shown in their url outputs; default this host's main address", func(c *Config, v string) error { c.PublicHost = v; return nil }},
 		{"runtime-binary", "", "static linux stackhub binary put into bundle images; default this binary", func(c *Config, v string) error { c.RuntimeBinary = v; return nil }},
+		{"registry-mirror", "", "registry mirror that app images are pulled through: HOST[:PORT][/PATH] mirrors Docker Hub, REGISTRY=HOST[/PATH] another registry; comma-separated", func(c *Config, v string) error {
+			if _, err := mirror.Parse(v); err != nil {
+				return err
+			}
+			c.RegistryMirror = v
+			return nil
+		}},
 		{"server", "http://127.0.0.1:9000", "URL of the StackHub service (client commands)", func(c *Config, v string) error { c.Server = strings.TrimRight(v, "/"); return nil }},
 	}
 }

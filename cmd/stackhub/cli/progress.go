@@ -94,7 +94,7 @@ func waitJob(ctx context.Context, f *Factory, c *client.Client, jobID, what stri
 		if p.hint != "" {
 			hint = p.hint + "; " + hint
 		}
-		return &engine.UserError{Msg: fmt.Sprintf("%s failed: %s", what, msg), Hint: hint, Err: engine.ErrUnavailable}
+		return &engine.UserError{Msg: fmt.Sprintf("%s failed: %s", what, msg), Hint: hint, Kind: engine.ErrUnavailable}
 	}
 	return nil
 }

@@ -6,18 +6,12 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/stackhub/stackhub/bundles"
 	"github.com/stackhub/stackhub/engine"
-	"github.com/stackhub/stackhub/engine/cnab"
-	"github.com/stackhub/stackhub/engine/docker"
-	"github.com/stackhub/stackhub/engine/host"
-	"github.com/stackhub/stackhub/engine/registry"
-	"github.com/stackhub/stackhub/engine/sqlite"
 )
 
 // ServeOptions are the inputs of `stackhub serve`.
@@ -45,7 +39,7 @@ func newServeCmd(f *Factory, runF func(context.Context, *ServeOptions) error) *c
 			return runServe(cmd.Context(), f, opts)
 		},
 	}
-	addConfigFlags(cmd.Flags(), "addr", "data", "catalog", "prefix", "port-min", "port-max", "jobs", "history", "wait-timeout", "lang", "log-level", "runtime-binary", "public-host")
+	addConfigFlags(cmd.Flags(), "addr", "data", "catalog", "prefix", "port-min", "port-max", "jobs", "history", "wait-timeout", "lang", "log-level", "runtime-binary", "public-host", "registry-mirror")
 	return cmd
 }
 
@@ -65,7 +59,7 @@ func openCatalog(dir string) (*engine.DirCatalog, error) {
 	}
 	st, err := os.Stat(dir)
 	if err != nil || !st.IsDir() {
-		return nil, &engine.UserError{Msg: fmt.Sprintf("catalog folder %s is not readable", dir), Hint: "pass a folder of bundle folders with --catalog", Err: engine.ErrInvalid}
+		return nil, &engine.UserError{Msg: fmt.Sprintf("catalog folder %s is not readable", dir), Hint: "pass a folder of bundle folders with --catalog", Kind: engine.ErrInvalid}
 	}
 	return engine.NewDirCatalog(os.DirFS(dir)).WithSource("local"), nil
 }
@@ -95,49 +89,16 @@ func runServe(ctx context.Context, f *Factory, opts *ServeOptions) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return &engine.UserError{Msg: fmt.Sprintf("create data folder %s: %v", cfg.DataDir, err), Hint: "pass a writable folder with --data", Err: err}
-	}
-	base, err := openCatalog(cfg.Catalog)
+	w, err := wireEngine(ctx, cfg, log, wireOptions{Serve: true})
 	if err != nil {
 		return err
 	}
-	catalog, err := engine.NewSources(base, cfg.DataDir)
-	if err != nil {
-		return err
-	}
-	store, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "stackhub.db"), log)
-	if err != nil {
-		return fmt.Errorf("open store: %w", err)
-	}
-	defer store.Close()
-	dk, err := docker.New()
-	if err != nil {
-		return err
-	}
-	defer dk.Close()
-	if err := dk.Ping(ctx); err != nil {
-		return err
-	}
-	probe := host.New(log, host.Options{DataDir: cfg.DataDir, ListenAddr: cfg.Addr, Containers: dk.ManagedContainers, DockerInfo: dk.Info})
-	go probe.Start(ctx)
-
-	invoker := cnab.NewRuntime(dk.SocketPath())
-	defer invoker.Close()
-	eng, err := engine.New(engine.Config{
-		Prefix: cfg.Prefix, PortMin: cfg.PortMin, PortMax: cfg.PortMax, RuntimeBinary: cfg.RuntimeBinary,
-		JobConcurrency: cfg.Jobs, History: cfg.History, WaitTimeout: cfg.WaitTimeout, Version: Version, PublicHost: publicHost(cfg.PublicHost),
-	}, engine.Deps{
-		Store: store, Docker: dk, Runtime: invoker, Converter: cnab.Converter{},
-		Host: probe, Catalog: catalog, Ports: engine.BindProber{}, Registry: registry.New(dk.API(), log), Logger: log,
-	})
-	if err != nil {
-		return err
-	}
+	defer w.Close()
+	go w.Host.Start(ctx)
+	eng, store := w.Engine, w.Store
 	if err := eng.Start(ctx); err != nil {
 		return err
 	}
-	defer eng.Close()
 	if !strings.HasPrefix(cfg.Addr, "127.") && !strings.HasPrefix(cfg.Addr, "localhost:") && !strings.HasPrefix(cfg.Addr, "[::1]") {
 		log.Warn("StackHub listens on a non-loopback address without TLS; put it behind a TLS proxy", "addr", cfg.Addr)
 	}

@@ -102,11 +102,11 @@ func Folders(root, marker string, storeDirs ...string) ([]string, error) {
 	st, err := os.Stat(root)
 	if err != nil {
 		return nil, &engine.UserError{Msg: fmt.Sprintf("read %s: %v", root, err),
-			Hint: "pass the path of a store checkout or of one app's folder", Err: engine.ErrInvalid}
+			Hint: "pass the path of a store checkout or of one app's folder", Kind: engine.ErrInvalid}
 	}
 	if !st.IsDir() {
 		return nil, &engine.UserError{Msg: fmt.Sprintf("%s is not a folder", root),
-			Hint: "pass the path of a store checkout or of one app's folder", Err: engine.ErrInvalid}
+			Hint: "pass the path of a store checkout or of one app's folder", Kind: engine.ErrInvalid}
 	}
 	if _, err := os.Stat(filepath.Join(root, marker)); err == nil {
 		return []string{root}, nil
@@ -133,7 +133,7 @@ func Folders(root, marker string, storeDirs ...string) ([]string, error) {
 	}
 	if len(out) == 0 {
 		return nil, &engine.UserError{Msg: fmt.Sprintf("%s holds no app: no %s in it or in its sub-folders", root, marker),
-			Hint: "pass the store's checkout (or one app's folder) that matches the format you named", Err: engine.ErrInvalid}
+			Hint: "pass the store's checkout (or one app's folder) that matches the format you named", Kind: engine.ErrInvalid}
 	}
 	return out, nil
 }

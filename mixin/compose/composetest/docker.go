@@ -305,6 +305,19 @@ func (d *Docker) ImagePull(_ context.Context, ref string, _ client.ImagePullOpti
 	return nil, cerrdefs.ErrNotFound.WithMessage("pull access denied for " + ref + ", repository does not exist")
 }
 
+// ImageTag implements compose.Docker.
+func (d *Docker) ImageTag(_ context.Context, options client.ImageTagOptions) (client.ImageTagResult, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.record("ImageTag", options.Target, options.Source)
+	id, ok := d.Images[options.Source]
+	if !ok {
+		return client.ImageTagResult{}, notFound("image", options.Source)
+	}
+	d.Images[options.Target] = id
+	return client.ImageTagResult{}, nil
+}
+
 // NetworkList implements compose.Docker.
 func (d *Docker) NetworkList(_ context.Context, options client.NetworkListOptions) (client.NetworkListResult, error) {
 	d.mu.Lock()
