@@ -468,13 +468,3 @@ type PortProber interface {
 	// Free reports whether nothing listens on port/protocol (IPv4 and IPv6).
 	Free(port int, protocol string) bool
 }
-
-// TokenInfo describes an API token without revealing it; ID (a prefix of
-// the token's hash) names it for revoking.
-type TokenInfo struct {
-	ID       string     `json:"id"`
-	Name     string     `json:"name"`
-	User     string     `json:"user"`
-	Created  time.Time  `json:"created"`
-	LastUsed *time.Time `json:"lastUsed,omitempty"`
-}

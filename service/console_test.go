@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/stackhub/stackhub/engine"
+	"github.com/stackhub/stackhub/engine/accounts"
 	"github.com/stackhub/stackhub/engine/sqlite"
 )
 
@@ -102,11 +103,11 @@ func TestTokensListAndRevoke(t *testing.T) {
 	var tok tokenResponse
 	require.NoError(t, json.Unmarshal(created.body, &tok))
 
-	list := func(headers map[string]string) []engine.TokenInfo {
+	list := func(headers map[string]string) []accounts.Token {
 		res := do(t, s, request{method: "GET", target: "/api/v1/tokens", headers: headers})
 		require.Equal(t, 200, res.status, "%s", res.body)
 		assert.NotContains(t, string(res.body), tok.Token, "a token is shown once, never listed")
-		var body struct{ Tokens []engine.TokenInfo }
+		var body struct{ Tokens []accounts.Token }
 		require.NoError(t, json.Unmarshal(res.body, &body))
 		return body.Tokens
 	}
@@ -116,7 +117,7 @@ func TestTokensListAndRevoke(t *testing.T) {
 	require.Len(t, mine, 1, "a viewer sees only its own")
 	assert.Equal(t, "eve", mine[0].User)
 
-	var ci engine.TokenInfo
+	var ci accounts.Token
 	for _, k := range all {
 		if k.Name == "ci" {
 			ci = k

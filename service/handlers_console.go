@@ -8,6 +8,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/stackhub/stackhub/engine"
+	"github.com/stackhub/stackhub/engine/accounts"
 )
 
 // Routes the web console needs beyond what scripts used first: an
@@ -17,7 +18,7 @@ import (
 // Tokens lists and revokes API tokens; *sqlite.Store implements it.
 type Tokens interface {
 	// ListTokens lists username's tokens, or every user's when it is "".
-	ListTokens(ctx context.Context, username string) ([]engine.TokenInfo, error)
+	ListTokens(ctx context.Context, username string) ([]accounts.Token, error)
 	// DeleteToken revokes a token by its listed id; with username set,
 	// only one of that user's.
 	DeleteToken(ctx context.Context, username, id string) error
@@ -120,7 +121,7 @@ func (s *Server) listTokens(c *fiber.Ctx) error {
 		return fmt.Errorf("list tokens: %w", err)
 	}
 	if list == nil {
-		list = []engine.TokenInfo{}
+		list = []accounts.Token{}
 	}
 	return c.JSON(fiber.Map{"tokens": list})
 }

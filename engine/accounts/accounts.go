@@ -23,3 +23,13 @@ type AuditEntry struct {
 	IP     string    `json:"ip,omitempty"`
 	Time   time.Time `json:"time"`
 }
+
+// Token describes an API token without revealing it; ID (a prefix of the
+// token's hash) names it for revoking.
+type Token struct {
+	ID       string     `json:"id"`
+	Name     string     `json:"name"`
+	User     string     `json:"user"`
+	Created  time.Time  `json:"created"`
+	LastUsed *time.Time `json:"lastUsed,omitempty"`
+}

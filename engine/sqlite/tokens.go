@@ -5,7 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 
-	"github.com/stackhub/stackhub/engine"
+	"github.com/stackhub/stackhub/engine/accounts"
 )
 
 // tokenIDLen is how many hex digits of a token's hash name it in lists: a
@@ -14,7 +14,7 @@ const tokenIDLen = 16
 
 // ListTokens returns the API tokens of username, or of every user when
 // username is empty, newest first; never the tokens themselves.
-func (s *Store) ListTokens(ctx context.Context, username string) ([]engine.TokenInfo, error) {
+func (s *Store) ListTokens(ctx context.Context, username string) ([]accounts.Token, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT substr(t.token_hash, 1, ?), t.name, u.username, t.created, t.last_used
 		FROM api_tokens t JOIN users u ON u.id = t.user_id
 		WHERE ? = '' OR u.username = ? ORDER BY t.created DESC`, tokenIDLen, username, username)
@@ -22,10 +22,10 @@ func (s *Store) ListTokens(ctx context.Context, username string) ([]engine.Token
 		return nil, fmt.Errorf("list tokens: %w", err)
 	}
 	defer rows.Close()
-	list := []engine.TokenInfo{}
+	list := []accounts.Token{}
 	for rows.Next() {
 		var (
-			t        engine.TokenInfo
+			t        accounts.Token
 			created  string
 			lastUsed sql.NullString
 		)
