@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 )
@@ -20,10 +21,17 @@ type PruneResult struct {
 	Tags []string
 }
 
-// pruneAge is how old an image of another StackHub binary must be before
-// PruneImages removes it: another StackHub on the same daemon (a test
-// run, a second instance) may be using its images right now.
-const pruneAge = 24 * time.Hour
+// Which images of other StackHub binaries PruneImages keeps. Another
+// StackHub on the same daemon (a second instance, a test run) may be using
+// its images right now, so the images of the keepRuntimes most recent
+// other binaries stay for pruneAge. A busy host, where many binaries come
+// and go (a developer's, CI's), would still gather a few hundred MB an
+// hour: images of binaries beyond those are removed once pruneMinAge old.
+const (
+	pruneAge     = 24 * time.Hour
+	pruneMinAge  = 10 * time.Minute
+	keepRuntimes = 3
+)
 
 // PruneImages removes the images earlier StackHub binaries built, a day
 // old or more: runtime bases and bundle images on them (both carry
@@ -40,10 +48,13 @@ func (e *Engine) PruneImages(ctx context.Context) (*PruneResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	kept := recentRuntimes(images, current)
 	res := &PruneResult{}
 	var errs []error
 	for _, im := range images {
-		if im.Labels[LabelRuntime] == current || time.Since(im.Created) < pruneAge {
+		rt := im.Labels[LabelRuntime]
+		age := time.Since(im.Created)
+		if rt == current || age < pruneMinAge || (kept[rt] && age < pruneAge) {
 			continue
 		}
 		for _, tag := range im.Tags {
@@ -68,4 +79,29 @@ func (e *Engine) PruneImages(ctx context.Context) (*PruneResult, error) {
 		return res, fmt.Errorf("prune images: %w", err)
 	}
 	return res, nil
+}
+
+// recentRuntimes names the keepRuntimes binaries, other than current,
+// whose newest image is the most recent.
+func recentRuntimes(images []ImageInfo, current string) map[string]bool {
+	newest := map[string]time.Time{}
+	for _, im := range images {
+		rt := im.Labels[LabelRuntime]
+		if rt == current {
+			continue
+		}
+		if im.Created.After(newest[rt]) {
+			newest[rt] = im.Created
+		}
+	}
+	rts := make([]string, 0, len(newest))
+	for rt := range newest {
+		rts = append(rts, rt)
+	}
+	sort.Slice(rts, func(i, j int) bool { return newest[rts[i]].After(newest[rts[j]]) })
+	kept := map[string]bool{}
+	for _, rt := range rts[:min(keepRuntimes, len(rts))] {
+		kept[rt] = true
+	}
+	return kept
 }
