@@ -1,6 +1,7 @@
 package importers
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -93,6 +94,23 @@ func writeBundle(dst string, b *Bundle) error {
 		}
 	}
 	return nil
+}
+
+// ImportAll converts the app folders dirs of a store checkout at root,
+// reading each with read; a folder read cannot describe is reported as not
+// converted, with read's reason.
+func ImportAll(ctx context.Context, store, root string, dirs []string, read func(dir string) (*Spec, error)) *Report {
+	r := &Report{Store: store, Source: root}
+	for _, dir := range dirs {
+		spec, err := read(dir)
+		if err != nil {
+			r.Results = append(r.Results, Result{Store: store, App: filepath.Base(dir), Reasons: []string{err.Error()}})
+			continue
+		}
+		r.Results = append(r.Results, Convert(ctx, spec))
+	}
+	r.Sort()
+	return r
 }
 
 // Folders returns the app folders under root that hold marker (a file

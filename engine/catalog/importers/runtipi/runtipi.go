@@ -72,17 +72,7 @@ func Import(ctx context.Context, root string) (*importers.Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &importers.Report{Store: Store, Source: root}
-	for _, dir := range dirs {
-		spec, err := Read(dir)
-		if err != nil {
-			r.Results = append(r.Results, importers.Result{Store: Store, App: filepath.Base(dir), Reasons: []string{err.Error()}})
-			continue
-		}
-		r.Results = append(r.Results, importers.Convert(ctx, spec))
-	}
-	r.Sort()
-	return r, nil
+	return importers.ImportAll(ctx, Store, root, dirs, Read), nil
 }
 
 var envRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
