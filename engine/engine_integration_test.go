@@ -3,6 +3,7 @@
 package engine_test
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -71,7 +72,7 @@ func newRealEngine(t *testing.T) *realEngine {
 	t.Cleanup(func() {
 		eng.Close()
 		for _, name := range []string{"hello", "hello-db"} {
-			_ = dk.RemoveProject(t.Context(), prefix+"-"+name, true)
+			_ = dk.RemoveProject(context.WithoutCancel(t.Context()), prefix+"-"+name, true) // t.Context() ends before cleanups
 		}
 	})
 	return &realEngine{Engine: eng, store: store, prefix: prefix}

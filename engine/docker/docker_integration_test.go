@@ -3,6 +3,7 @@
 package docker_test
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"net"
@@ -22,6 +23,7 @@ import (
 	"github.com/stackhub/stackhub/engine/build"
 	"github.com/stackhub/stackhub/engine/contract"
 	"github.com/stackhub/stackhub/engine/docker"
+	"github.com/stackhub/stackhub/engine/enginetest"
 )
 
 const sleeper = `package main
@@ -87,7 +89,7 @@ func TestClientAgainstRealEngine(t *testing.T) {
 
 	project := "shtest-" + suffix
 	running, stopped := freePort(t), freePort(t)
-	t.Cleanup(func() { _ = c.RemoveProject(t.Context(), project, true) })
+	t.Cleanup(func() { _ = c.RemoveProject(context.WithoutCancel(t.Context()), project, true) })
 	run(t, "docker", "network", "create", "--label", contract.LabelProject+"="+project, project+"_default")
 	run(t, "docker", "run", "-d", "--name", project+"-web", "--network", project+"_default",
 		"--label", contract.LabelProject+"="+project, "--label", contract.LabelService+"=web", "--label", contract.LabelManaged+"=true",
@@ -189,4 +191,42 @@ func TestEventsOmitExecs(t *testing.T) {
 	for _, a := range actions {
 		assert.False(t, strings.HasPrefix(a, "exec_"), "exec event %q in %v", a, actions)
 	}
+}
+
+// TestDockerContract runs the engine.Docker contract against the real
+// Engine, as enginetest runs it against MemDocker.
+func TestDockerContract(t *testing.T) {
+	c, err := docker.New()
+	require.NoError(t, err)
+	require.NoError(t, c.Ping(t.Context()), "a Docker Engine must answer")
+	t.Cleanup(func() { c.Close() })
+	enginetest.DockerContract(t, func(t *testing.T) *enginetest.DockerHarness {
+		return &enginetest.DockerHarness{
+			Docker: c,
+			Image:  "stackhub-test/hello:1",
+			AddContainer: func(t *testing.T, cc enginetest.ContractContainer) {
+				args := []string{"create", "--name", cc.Name,
+					"--label", contract.LabelProject + "=" + cc.Project, "--label", contract.LabelService + "=" + cc.Service}
+				for k, v := range cc.Labels {
+					args = append(args, "--label", k+"="+v)
+				}
+				if cc.HostPort != 0 {
+					args = append(args, "-p", "127.0.0.1:"+strconv.Itoa(cc.HostPort)+":8080")
+				}
+				if cc.Volume != "" {
+					run(t, "docker", "volume", "create", "--label", contract.LabelProject+"="+cc.Project, cc.Volume)
+					args = append(args, "-v", cc.Volume+":/data")
+				}
+				run(t, "docker", append(args, cc.Image)...)
+				if cc.Running {
+					run(t, "docker", "start", cc.Name)
+				}
+			},
+			Volumes: func(t *testing.T, project string) []string {
+				out := run(t, "docker", "volume", "ls", "-q", "--filter", "label="+contract.LabelProject+"="+project)
+				return strings.Fields(out)
+			},
+			FreePort: freePort,
+		}
+	})
 }
