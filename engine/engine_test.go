@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/stackhub/stackhub/engine"
+	"github.com/stackhub/stackhub/engine/contract"
 	"github.com/stackhub/stackhub/engine/enginetest"
 	"github.com/stackhub/stackhub/engine/manifest"
 	"github.com/stackhub/stackhub/engine/sqlite"
@@ -392,4 +393,74 @@ func TestUninstallOfFailedInstall(t *testing.T) {
 	require.ErrorIs(t, err, engine.ErrStillRunning)
 	assert.Contains(t, err.Error(), "still running")
 	assert.Contains(t, engine.HintOf(err), "docker rm -f stackhub-hello2")
+}
+
+// TestReinstallClearsWhatAFailedInstallLeft: an install that failed while
+// Docker was out of reach may leave the app's containers behind (its
+// invocation container went on). Installing again removes them (keeping
+// the volumes) instead of failing on them; a container StackHub did not
+// make stops the install.
+func TestReinstallClearsWhatAFailedInstallLeft(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		labels  map[string]string
+		wantErr bool
+	}{
+		{"managed leftovers are cleared", map[string]string{contract.LabelManaged: "true"}, false},
+		{"a container of the user's stops it", map[string]string{}, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var mu sync.Mutex
+			first := true
+			e := newTestEngine(t, func(op *engine.Operation) error {
+				mu.Lock()
+				defer mu.Unlock()
+				if op.Action == "install" && first {
+					first = false
+					return errors.New("docker went away")
+				}
+				return nil
+			})
+			_, err := e.Install(t.Context(), engine.InstallOptions{App: "hello"})
+			require.NoError(t, err)
+			waitStatus(t, e, "hello", engine.StatusFailed)
+
+			var removed []string
+			var purged, invocations bool
+			leftover := []engine.ContainerState{{Name: "stackhub-hello", Project: "stackhub-hello", Labels: tt.labels}}
+			mu.Lock()
+			e.docker.ProjectContainersFunc = func(context.Context, string) ([]engine.ContainerState, error) {
+				mu.Lock()
+				defer mu.Unlock()
+				return leftover, nil
+			}
+			e.docker.RemoveProjectFunc = func(_ context.Context, project string, purge bool) error {
+				mu.Lock()
+				defer mu.Unlock()
+				removed, purged, leftover = append(removed, project), purge, nil
+				return nil
+			}
+			e.docker.RemoveInvocationsFunc = func(context.Context, []string) error {
+				mu.Lock()
+				defer mu.Unlock()
+				invocations = true
+				return nil
+			}
+			mu.Unlock()
+
+			_, err = e.Install(t.Context(), engine.InstallOptions{App: "hello"})
+			if tt.wantErr {
+				require.ErrorIs(t, err, engine.ErrConflict)
+				return
+			}
+			require.NoError(t, err)
+			waitStatus(t, e, "hello", engine.StatusRunning)
+			mu.Lock()
+			defer mu.Unlock()
+			require.NotEmpty(t, removed)
+			assert.Equal(t, "stackhub-hello", removed[0])
+			assert.False(t, purged, "the data stays")
+			assert.True(t, invocations, "invocation containers of its runs are removed first")
+		})
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/stackhub/stackhub/engine/contract"
 	"github.com/stackhub/stackhub/engine/manifest"
 )
 
@@ -67,6 +68,11 @@ func (e *Engine) Install(ctx context.Context, opts InstallOptions) (*Installatio
 	if existing == nil && len(projectContainers) > 0 {
 		return nil, NewUserError(ErrConflict, fmt.Sprintf("containers of project %s already exist (%s)", e.Project(opts.Name), projectContainers[0].Name),
 			"remove them with docker rm -f, or install under another name")
+	}
+	if existing != nil && existing.Status == StatusFailed && len(projectContainers) > 0 {
+		if err := e.clearFailedInstall(ctx, existing, projectContainers); err != nil {
+			return nil, err
+		}
 	}
 	ports, err := e.leasePortsWith(ctx, opts.Name, PortSpecs(m), nil, published)
 	if err != nil {
@@ -417,4 +423,35 @@ func (e *Engine) List(ctx context.Context) ([]*Installation, error) {
 		out = append(out, inst)
 	}
 	return out, nil
+}
+
+// clearFailedInstall removes what a failed install left running before it
+// is installed again. A failed install cleans up after itself, but not when
+// Docker was unreachable at that moment: its invocation container may then
+// have gone on and created the app's containers. They are StackHub's
+// (managed label), so they go; their volumes stay. A container without the
+// label is the user's and stops the install.
+func (e *Engine) clearFailedInstall(ctx context.Context, inst *Installation, containers []ContainerState) error {
+	for _, c := range containers {
+		if c.Labels[contract.LabelManaged] != "true" {
+			return NewUserError(ErrConflict, fmt.Sprintf("container %s of project %s was not made by StackHub", c.Name, e.Project(inst.Name)),
+				"remove it with docker rm -f, or install under another name")
+		}
+	}
+	runs, err := e.deps.Store.ListRuns(ctx, inst.Namespace, inst.Name)
+	if err != nil {
+		return fmt.Errorf("clear the failed install of %s: %w", inst.Name, err)
+	}
+	ids := make([]string, 0, len(runs))
+	for _, r := range runs {
+		ids = append(ids, r.ID)
+	}
+	if err := e.deps.Docker.RemoveInvocations(ctx, ids); err != nil {
+		return fmt.Errorf("clear the failed install of %s: %w", inst.Name, err)
+	}
+	if err := e.deps.Docker.RemoveProject(ctx, e.Project(inst.Name), false); err != nil {
+		return fmt.Errorf("clear the failed install of %s: %w", inst.Name, err)
+	}
+	e.log.Info("removed what a failed install left before installing again", "installation", inst.Name, "containers", len(containers))
+	return nil
 }
