@@ -386,7 +386,15 @@ func remoteFS(b *RemoteBundle) (fs.FS, error) {
 // bundle when they are empty.
 func (e *Engine) openSource(ctx context.Context, opts *InstallOptions) (fs.FS, error) {
 	if opts.Reference == "" && opts.Archive == "" {
-		return e.deps.Catalog.Open(ctx, opts.App)
+		// An app of a registry source installs from its published bundle.
+		if br, ok := e.deps.Catalog.(bundleReferencer); ok && opts.App != "" {
+			if ref, insecure, found := br.BundleReference(ctx, opts.App); found {
+				opts.Reference, opts.Insecure = ref, opts.Insecure || insecure
+			}
+		}
+		if opts.Reference == "" {
+			return e.deps.Catalog.Open(ctx, opts.App)
+		}
 	}
 	var fsys fs.FS
 	if opts.Archive != "" {
@@ -421,6 +429,12 @@ func (e *Engine) openSource(ctx context.Context, opts *InstallOptions) (fs.FS, e
 		return nil, err
 	}
 	return fsys, nil
+}
+
+// bundleReferencer is a catalog some of whose apps are bundles published
+// to a registry (Sources with a registry source).
+type bundleReferencer interface {
+	BundleReference(ctx context.Context, name string) (ref string, insecure, ok bool)
 }
 
 // fetchRemote pulls the bundle published at ref and its invocation image

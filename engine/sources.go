@@ -59,13 +59,17 @@ type Sources struct {
 
 	mu    sync.Mutex
 	added []sourceSpec
+
+	indexes registryIndexes
 }
 
 var _ SourceCatalog = (*Sources)(nil)
 
 type sourceSpec struct {
 	Name string `json:"name"`
-	Path string `json:"path"`
+	// Path is a folder, or oci://HOST[:PORT][/PATH] for a registry.
+	Path     string `json:"path"`
+	Insecure bool   `json:"insecure,omitempty"`
 }
 
 // NewSources returns the sources over base and dataDir (empty: base only).
@@ -104,7 +108,9 @@ func (s *Sources) dirs() []dirSource {
 	s.mu.Lock()
 	out := make([]dirSource, 0, len(s.added))
 	for _, a := range s.added {
-		out = append(out, dirSource{name: a.Name, path: a.Path, added: true})
+		if !isRegistryPath(a.Path) {
+			out = append(out, dirSource{name: a.Name, path: a.Path, added: true})
+		}
 	}
 	s.mu.Unlock()
 	if s.dataDir != "" {
@@ -132,6 +138,13 @@ func (s *Sources) List(ctx context.Context) ([]App, error) {
 	}
 	for _, d := range s.dirs() {
 		more, err := d.catalog().List(ctx)
+		if err != nil {
+			continue
+		}
+		apps = append(apps, more...)
+	}
+	for _, src := range s.registrySources() {
+		more, err := s.registryApps(ctx, src)
 		if err != nil {
 			continue
 		}
@@ -165,6 +178,12 @@ func (s *Sources) OpenFrom(ctx context.Context, source, name string) (fs.FS, err
 			return d.catalog().Open(ctx, name)
 		}
 	}
+	for _, src := range s.registrySources() {
+		if src.Name == source {
+			return nil, NewUserError(ErrNotFound, fmt.Sprintf("%s of source %s is published in a registry: its folder is not on this server", name, source),
+				"install it; its details come from the registry's catalog index")
+		}
+	}
 	return nil, NewUserError(ErrNotFound, fmt.Sprintf("there is no catalog source %q", source), "list the sources with stackhub catalog list")
 }
 
@@ -186,6 +205,15 @@ func (s *Sources) Sources(ctx context.Context) ([]CatalogSource, error) {
 		}
 		out = append(out, src)
 	}
+	for _, r := range s.registrySources() {
+		src := CatalogSource{Name: r.Name, Kind: SourceKindRegistry, Path: r.Path, Added: true}
+		if apps, err := s.registryApps(ctx, r); err != nil {
+			src.Error = err.Error()
+		} else {
+			src.Apps = len(apps)
+		}
+		out = append(out, src)
+	}
 	return out, nil
 }
 
@@ -197,6 +225,16 @@ func (s *Sources) AddSource(ctx context.Context, name, path string) (*CatalogSou
 	}
 	if s.dataDir == "" {
 		return nil, NewUserError(ErrUnavailable, "this server keeps no catalog sources", "start it with a --data folder")
+	}
+	if isRegistryPath(path) {
+		src, err := s.addRegistrySource(ctx, name, path, false)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.remember(name, src.Path); err != nil {
+			return nil, err
+		}
+		return src, nil
 	}
 	if !filepath.IsAbs(path) {
 		return nil, NewUserError(ErrInvalid, fmt.Sprintf("source path %q is not absolute", path), "give the folder's full path on the server")
@@ -211,25 +249,34 @@ func (s *Sources) AddSource(ctx context.Context, name, path string) (*CatalogSou
 	if len(apps) == 0 {
 		return nil, NewUserError(ErrInvalid, fmt.Sprintf("%s holds no bundle folders", path), "each app is a sub-folder holding a porter.yaml")
 	}
+	if err := s.remember(name, filepath.Clean(path)); err != nil {
+		return nil, err
+	}
+	return &CatalogSource{Name: name, Kind: SourceKindDir, Path: filepath.Clean(path), Apps: len(apps), Added: true}, nil
+}
+
+// remember adds the source name at path to the saved list, unless the
+// name is taken.
+func (s *Sources) remember(name, path string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if name == s.base.source {
-		return nil, NewUserError(ErrConflict, fmt.Sprintf("source %q is the base catalog", name), "choose another name")
+		return NewUserError(ErrConflict, fmt.Sprintf("source %q is the base catalog", name), "choose another name")
 	}
 	for _, a := range s.added {
 		if a.Name == name {
-			return nil, NewUserError(ErrConflict, fmt.Sprintf("there is already a catalog source %q (%s)", name, a.Path), "remove it first, or choose another name")
+			return NewUserError(ErrConflict, fmt.Sprintf("there is already a catalog source %q (%s)", name, a.Path), "remove it first, or choose another name")
 		}
 	}
 	if st, err := os.Stat(filepath.Join(CatalogsDir(s.dataDir), name)); err == nil && st.IsDir() {
-		return nil, NewUserError(ErrConflict, fmt.Sprintf("there is already a catalog source %q (an imported store)", name), "choose another name")
+		return NewUserError(ErrConflict, fmt.Sprintf("there is already a catalog source %q (an imported store)", name), "choose another name")
 	}
-	next := append(slices.Clone(s.added), sourceSpec{Name: name, Path: filepath.Clean(path)})
+	next := append(slices.Clone(s.added), sourceSpec{Name: name, Path: path})
 	if err := s.save(next); err != nil {
-		return nil, err
+		return err
 	}
 	s.added = next
-	return &CatalogSource{Name: name, Kind: SourceKindDir, Path: filepath.Clean(path), Apps: len(apps), Added: true}, nil
+	return nil
 }
 
 // RemoveSource forgets an added source; its folder is left alone.

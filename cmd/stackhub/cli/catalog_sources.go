@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -59,20 +60,26 @@ func newCatalogListCmd(f *Factory) *cobra.Command {
 func newCatalogAddCmd(f *Factory) *cobra.Command {
 	var output string
 	cmd := &cobra.Command{
-		Use:   "add NAME PATH",
-		Short: "Add a folder of bundle folders on the server as a catalog source",
+		Use:   "add NAME PATH|oci://REGISTRY",
+		Short: "Add a folder of bundle folders, or a registry's published catalog, as a catalog source",
 		Long: "Add a folder of bundle folders (each holding a porter.yaml) as the catalog source NAME. PATH is\n" +
 			"read by the server, so it must be a folder on the server's machine; a relative PATH is taken from\n" +
-			"the current folder. Admins only. The server remembers the source; its apps show at once.",
-		Example: "  stackhub catalog add team /srv/stackhub/team-bundles",
+			"the current folder. oci://HOST[:PORT][/PATH] adds the catalog that `stackhub catalog publish`\n" +
+			"pushed to that registry: its apps are listed from the registry's index and install from their\n" +
+			"published bundles. Admins only. The server remembers the source; its apps show at once.",
+		Example: "  stackhub catalog add team /srv/stackhub/team-bundles\n  stackhub catalog add published oci://registry.example.com/stackhub",
 		Args:    exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output); err != nil {
 				return err
 			}
-			path, err := filepath.Abs(args[1])
-			if err != nil {
-				return fmt.Errorf("source path %s: %w", args[1], err)
+			path := args[1]
+			if !strings.HasPrefix(path, "oci://") {
+				abs, err := filepath.Abs(path)
+				if err != nil {
+					return fmt.Errorf("source path %s: %w", path, err)
+				}
+				path = abs
 			}
 			c, err := f.Client(cmd)
 			if err != nil {

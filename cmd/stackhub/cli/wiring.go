@@ -54,14 +54,16 @@ func wireEngine(ctx context.Context, cfg *Config, log *slog.Logger, o wireOption
 		return nil, &engine.UserError{Msg: fmt.Sprintf("create data folder %s: %v", cfg.DataDir, err), Hint: "pass a writable folder with --data", Err: err}
 	}
 	var catalog engine.Catalog = engine.NewDirCatalog(os.DirFS(os.TempDir()))
+	var sources *engine.Sources
 	if o.Serve {
 		base, err := openCatalog(cfg.Catalog)
 		if err != nil {
 			return nil, err
 		}
-		if catalog, err = engine.NewSources(base, cfg.DataDir); err != nil {
+		if sources, err = engine.NewSources(base, cfg.DataDir); err != nil {
 			return nil, err
 		}
+		catalog = sources
 	}
 	w := &wiring{}
 	store, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "stackhub.db"), log)
@@ -105,5 +107,9 @@ func wireEngine(ctx context.Context, cfg *Config, log *slog.Logger, o wireOption
 	}
 	w.Engine = eng
 	w.closers = append(w.closers, eng.Close)
+	if sources != nil {
+		// Registry sources read the index catalog publish pushed.
+		sources.UseIndexFetcher(eng.FetchCatalogIndex)
+	}
 	return w, nil
 }
