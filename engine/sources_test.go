@@ -1,9 +1,13 @@
 package engine_test
 
 import (
+	"context"
+	"encoding/json"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -139,4 +143,65 @@ func TestSearchShowsBothSources(t *testing.T) {
 
 	_, err = newCatalogEngine(t).CatalogSources(t.Context())
 	require.ErrorIs(t, err, engine.ErrUnavailable, "a plain folder catalog has no sources to manage")
+}
+
+func TestRegistrySource(t *testing.T) {
+	ctx := t.Context()
+	s, err := engine.NewSources(engine.NewDirCatalog(bundles.FS), t.TempDir())
+	require.NoError(t, err)
+	reachable := true
+	fetches := 0
+	s.UseIndexFetcher(func(_ context.Context, ref string, _ bool) (*engine.CatalogIndex, string, error) {
+		fetches++
+		if !reachable {
+			return nil, "", fmt.Errorf("dial %s: connection refused: %w", ref, engine.ErrUnavailable)
+		}
+		assert.Equal(t, "reg.example:5000/team/stackhub-catalog:latest", ref)
+		return &engine.CatalogIndex{SchemaVersion: "1.0.0", Registry: "reg.example:5000/team", Bundles: []engine.CatalogIndexEntry{
+			{Name: "teamwiki", Version: "1.2.0", Reference: "reg.example:5000/team/teamwiki:v1.2.0", Digest: "sha256:" + strings.Repeat("a", 64),
+				StackHub: json.RawMessage(`{"title":{"en":"Team Wiki","zh":"团队维基"},"category":"productivity"}`)},
+			{Name: "wordpress", Version: "9.9.9", Reference: "reg.example:5000/team/wordpress:v9.9.9"},
+		}}, "sha256:idx", nil
+	})
+
+	src, err := s.AddSource(ctx, "team", "oci://reg.example:5000/team/")
+	require.NoError(t, err)
+	assert.Equal(t, engine.CatalogSource{Name: "team", Kind: engine.SourceKindRegistry, Path: "oci://reg.example:5000/team", Apps: 2, Added: true}, *src)
+
+	apps, err := s.List(ctx)
+	require.NoError(t, err)
+	var wiki *engine.App
+	for i := range apps {
+		if apps[i].Name == "teamwiki" {
+			wiki = &apps[i]
+		}
+	}
+	require.NotNil(t, wiki)
+	assert.Equal(t, "team", wiki.Source)
+	assert.Equal(t, "Team Wiki", wiki.Title)
+	assert.Equal(t, "团队维基", wiki.Meta.Title.In("zh"))
+
+	ref, _, ok := s.BundleReference(ctx, "teamwiki")
+	require.True(t, ok)
+	assert.Equal(t, "reg.example:5000/team/teamwiki:v1.2.0@sha256:"+strings.Repeat("a", 64), ref, "pinned by digest")
+	_, _, ok = s.BundleReference(ctx, "wordpress")
+	assert.False(t, ok, "the built-in app of that name comes first")
+	assert.Equal(t, 1, fetches, "the index is read once a minute, not per call")
+
+	// A second source whose registry does not answer is refused at once,
+	// and nothing is remembered.
+	reachable = false
+	_, err = s.AddSource(ctx, "down", "oci://down.example")
+	require.ErrorIs(t, err, engine.ErrInvalid)
+	assert.Contains(t, engine.HintOf(err), "stackhub catalog publish")
+	list, err := s.Sources(ctx)
+	require.NoError(t, err)
+	var names []string
+	for _, l := range list {
+		names = append(names, l.Name)
+	}
+	assert.Equal(t, []string{"builtin", "team"}, names)
+
+	_, err = s.AddSource(ctx, "bad", "oci://")
+	require.ErrorIs(t, err, engine.ErrInvalid)
 }
