@@ -51,6 +51,14 @@ type Config struct {
 	// RegistryMirror is the registry-mirror setting (see mirror.Parse): app
 	// images are pulled through it, then tagged with their own names.
 	RegistryMirror string
+	// RestrictRegistries makes installs by reference, and every image they
+	// pull, resolve only against AllowedRegistries and the mirrors of
+	// RegistryMirror; anything else is refused before a connection is made.
+	// The service sets it; a local CLI run by the host's owner need not.
+	RestrictRegistries bool
+	// AllowedRegistries are HOST[:PORT] entries (the allowed-registries
+	// setting).
+	AllowedRegistries []string
 }
 
 // DefaultHistory is Config.History's default.

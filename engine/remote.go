@@ -426,6 +426,9 @@ func (e *Engine) openSource(ctx context.Context, opts *InstallOptions) (fs.FS, e
 // fetchRemote pulls the bundle published at ref and its invocation image
 // (tagged locally by digest), and returns its bundle folder.
 func (e *Engine) fetchRemote(ctx context.Context, ref string, insecure bool) (fs.FS, *RemoteBundle, error) {
+	if err := e.checkRegistry("bundle", ref); err != nil {
+		return nil, nil, err
+	}
 	reg, err := e.registry()
 	if err != nil {
 		return nil, nil, err
@@ -441,6 +444,9 @@ func (e *Engine) fetchRemote(ctx context.Context, ref string, insecure bool) (fs
 	src := inv.Image
 	if r, ok := b.Relocation[inv.Image]; ok {
 		src = r
+	}
+	if err := e.checkRegistry("invocation image", src); err != nil {
+		return nil, nil, err
 	}
 	if err := reg.PullImage(ctx, src, localInvocationTag(inv)); err != nil {
 		return nil, nil, fmt.Errorf("pull invocation image %s: %w", src, err)
@@ -539,6 +545,9 @@ func (e *Engine) bundleImage(ctx context.Context, inst *Installation, fsys fs.FS
 		}
 		if r, ok := reloc[inv.Image]; ok {
 			src = r
+		}
+		if err := e.checkRegistry("invocation image", src); err != nil {
+			return "", nil, "", err
 		}
 		if err := e.deps.Registry.PullImage(ctx, src, image); err != nil {
 			return "", nil, "", fmt.Errorf("pull invocation image %s: %w", src, err)

@@ -45,7 +45,8 @@ func newServeCmd(f *Factory, runF func(context.Context, *ServeOptions) error) *c
 			return runServe(cmd.Context(), f, opts)
 		},
 	}
-	addConfigFlags(cmd.Flags(), "addr", "data", "catalog", "prefix", "port-min", "port-max", "jobs", "history", "wait-timeout", "lang", "log-level", "runtime-binary", "public-host", "registry-mirror")
+	addConfigFlags(cmd.Flags(), "addr", "data", "catalog", "prefix", "port-min", "port-max", "jobs", "history", "wait-timeout", "lang", "log-level", "runtime-binary", "public-host", "registry-mirror",
+		"allowed-registries", "import-dir", "upload-limit")
 	return cmd
 }
 
@@ -127,7 +128,7 @@ func runServe(ctx context.Context, f *Factory, opts *ServeOptions) error {
 	eng, err := engine.New(engine.Config{
 		Prefix: cfg.Prefix, PortMin: cfg.PortMin, PortMax: cfg.PortMax, RuntimeBinary: cfg.RuntimeBinary,
 		JobConcurrency: cfg.Jobs, History: cfg.History, WaitTimeout: cfg.WaitTimeout, Version: Version, PublicHost: publicHost(cfg.PublicHost),
-		RegistryMirror: cfg.RegistryMirror,
+		RegistryMirror: cfg.RegistryMirror, RestrictRegistries: true, AllowedRegistries: cfg.AllowedRegistries,
 	}, engine.Deps{
 		Store: store, Docker: dk, Runtime: invoker, Converter: cnab.Converter{},
 		Host: probe, Catalog: catalog, Ports: engine.BindProber{}, Registry: registry.New(dk.API(), log), Logger: log,
