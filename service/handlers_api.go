@@ -141,6 +141,9 @@ type installRequest struct {
 	Upload string `json:"upload"`
 	// SkipPreflight installs even when the host looks too small for the app.
 	SkipPreflight bool `json:"skipPreflight"`
+	// Allow lists what the caller allows the bundle beyond the ordinary:
+	// "privileged" (admins only).
+	Allow []string `json:"allow"`
 }
 
 // createInstallation starts an install: body {"app","name","parameters"},
@@ -170,6 +173,10 @@ func (s *Server) createInstallation(c *fiber.Ctx) error {
 	if (req.Reference != "" || req.Archive != "" || req.Upload != "") && s.roleOf(c) != RoleAdmin {
 		return &apiError{kind: errForbidden, msg: errTextArchiveRole, hint: hintArchiveRole}
 	}
+	allowPrivileged, err := s.allowOf(c, req.Allow)
+	if err != nil {
+		return err
+	}
 	if req.Archive != "" && req.Upload != "" {
 		return engine.NewUserError(engine.ErrInvalid, "pass an app, a reference, an archive or an upload, not several", "")
 	}
@@ -185,13 +192,17 @@ func (s *Server) createInstallation(c *fiber.Ctx) error {
 		}
 	}
 	opts := engine.InstallOptions{App: req.App, Name: req.Name, Parameters: req.Parameters,
-		Reference: req.Reference, Insecure: req.InsecureRegistry, Archive: archive, SkipPreflight: req.SkipPreflight}
+		Reference: req.Reference, Insecure: req.InsecureRegistry, Archive: archive, SkipPreflight: req.SkipPreflight,
+		AllowPrivileged: allowPrivileged}
 	if err := opts.Validate(); err != nil {
 		return err
 	}
 	inst, err := s.eng.Install(c.UserContext(), opts)
 	if err != nil {
 		return fmt.Errorf("install %q: %w", cmp.Or(opts.Name, opts.App, opts.Reference, req.Archive, req.Upload), err)
+	}
+	if allowPrivileged {
+		s.audit(c, "allow-privileged", inst.Name, inst.JobID)
 	}
 	s.audit(c, "install", inst.Name, inst.JobID)
 	if inst.JobID != "" {

@@ -55,6 +55,10 @@ var (
 	errTextImportName    = text{"%q不是导入文件夹中的文件名", "%q is not a file name in the import folder"}
 	hintImportName       = text{"只写文件名（不带路径），文件须在导入文件夹中；其他位置的文件请上传", "give only the file's name (no path) of a file in the import folder; upload files from anywhere else"}
 	errTextImportMissing = text{"导入文件夹中没有文件%q", "the import folder holds no file %q"}
+	errTextAllowRole     = text{"只有管理员可以允许特权请求", "only admins may allow a bundle's privileged requests"}
+	hintAllowRole        = text{"请管理员查看应用的权限并安装", "ask an admin to review the app's permissions and install it"}
+	errTextAllowBad      = text{"不能允许%q", "%q cannot be allowed"}
+	hintAllowBad         = text{"可选值：privileged", "use privileged"}
 	errTextArchiveRole   = text{"只有管理员可以从引用或归档文件安装", "only admins may install by reference or from an archive"}
 	hintArchiveRole      = text{"从目录安装应用，或请管理员安装", "install the app from the catalog, or ask an admin"}
 )
@@ -80,7 +84,7 @@ func (s *Server) uploadArchive(c *fiber.Ctx) error {
 	if cl := int64(c.Request().Header.ContentLength()); cl > limit+64<<10 {
 		return &apiError{kind: errTooLarge, msg: errTextUploadLarge, msgArgs: []any{limit}, hint: hintUploadLarge}
 	}
-	var body io.Reader = c.Context().RequestBodyStream()
+	body := c.Context().RequestBodyStream()
 	if body == nil {
 		body = bytes.NewReader(c.Body())
 	}
@@ -175,4 +179,21 @@ func (s *Server) importPath(name string) (string, error) {
 		return "", &apiError{kind: engine.ErrNotFound, msg: errTextImportMissing, msgArgs: []any{name}, hint: hintImportName}
 	}
 	return p, nil
+}
+
+// allowOf checks an install's "allow" list: only "privileged", and only
+// from admins.
+func (s *Server) allowOf(c *fiber.Ctx, allow []string) (bool, error) {
+	if len(allow) == 0 {
+		return false, nil
+	}
+	for _, a := range allow {
+		if a != "privileged" {
+			return false, &apiError{kind: engine.ErrInvalid, msg: errTextAllowBad, msgArgs: []any{shorten(a)}, hint: hintAllowBad}
+		}
+	}
+	if s.roleOf(c) != RoleAdmin {
+		return false, &apiError{kind: errForbidden, msg: errTextAllowRole, hint: hintAllowRole}
+	}
+	return true, nil
 }

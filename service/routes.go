@@ -111,7 +111,11 @@ func (s *Server) routes() []route {
 	}
 	for _, p := range prd {
 		for _, m := range []string{fiber.MethodGet, fiber.MethodPost} {
-			rs = append(rs, route{method: m, path: p.path, handler: p.handler, mutates: p.mutates})
+			r := route{method: m, path: p.path, handler: p.handler, mutates: p.mutates}
+			if !p.mutates {
+				r.role = RoleViewer // a read, by POST too
+			}
+			rs = append(rs, r)
 		}
 	}
 	return rs
