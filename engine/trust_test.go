@@ -75,7 +75,7 @@ func TestRegistryAllowList(t *testing.T) {
 	// The allowed registry is contacted (it answers nothing useful).
 	_, err := e.Install(t.Context(), engine.InstallOptions{Reference: allowed.Addr().String() + "/hello:v1"})
 	require.Error(t, err)
-	assert.NotErrorIs(t, err, engine.ErrForbidden, "allowed registry refused")
+	require.NotErrorIs(t, err, engine.ErrForbidden, "allowed registry refused")
 	assert.Positive(t, allowed.n.Load(), "the allowed registry was never dialled")
 }
 
