@@ -82,6 +82,8 @@ func (s *Server) uploadArchive(c *fiber.Ctx) error {
 	// The multipart framing adds a little; a body far past the limit is
 	// refused before a byte of it is read.
 	if cl := int64(c.Request().Header.ContentLength()); cl > limit+64<<10 {
+		// The body stays unread: the connection cannot carry another request.
+		c.Context().SetConnectionClose()
 		return &apiError{kind: errTooLarge, msg: errTextUploadLarge, msgArgs: []any{limit}, hint: hintUploadLarge}
 	}
 	body := c.Context().RequestBodyStream()
@@ -103,6 +105,7 @@ func (s *Server) uploadArchive(c *fiber.Ctx) error {
 		}
 		up, err := s.saveUpload(part, limit)
 		if err != nil {
+			c.Context().SetConnectionClose()
 			return err
 		}
 		s.audit(c, "upload", up.ID, "")

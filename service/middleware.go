@@ -88,6 +88,8 @@ func (s *Server) bodyLimit(c *fiber.Ctx) error {
 		return c.Next()
 	}
 	if int(c.Request().Header.ContentLength()) > s.cfg.BodyLimit {
+		// The body stays unread: the connection cannot carry another request.
+		c.Context().SetConnectionClose()
 		return fiber.ErrRequestEntityTooLarge
 	}
 	if stream := c.Context().RequestBodyStream(); stream != nil {
@@ -97,6 +99,7 @@ func (s *Server) bodyLimit(c *fiber.Ctx) error {
 			return fmt.Errorf("read request body: %w", err)
 		}
 		if len(data) > s.cfg.BodyLimit {
+			c.Context().SetConnectionClose()
 			return fiber.ErrRequestEntityTooLarge
 		}
 		c.Request().SetBody(data)
