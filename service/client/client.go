@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -444,8 +445,54 @@ type InstallRequest struct {
 	Parameters       map[string]string `json:"parameters,omitempty"`
 	Reference        string            `json:"reference,omitempty"`
 	InsecureRegistry bool              `json:"insecureRegistry,omitempty"`
-	Archive          string            `json:"archive,omitempty"`
-	SkipPreflight    bool              `json:"skipPreflight,omitempty"`
+	// Archive names a file in the server's import folder; Upload is the
+	// id Upload answered.
+	Archive       string   `json:"archive,omitempty"`
+	Upload        string   `json:"upload,omitempty"`
+	SkipPreflight bool     `json:"skipPreflight,omitempty"`
+	Allow         []string `json:"allow,omitempty"`
+}
+
+// Upload is a stored archive upload.
+type Upload struct {
+	ID   string `json:"id"`
+	Size int64  `json:"size"`
+	Name string `json:"name,omitempty"`
+}
+
+// UploadArchive streams the bundle archive r (named name, for display) to
+// the server as multipart/form-data, without holding it in memory.
+func (c *Client) UploadArchive(ctx context.Context, name string, r io.Reader) (*Upload, error) {
+	pr, pw := io.Pipe()
+	mw := multipart.NewWriter(pw)
+	go func() {
+		part, err := mw.CreateFormFile("archive", name)
+		if err == nil {
+			_, err = io.Copy(part, r)
+		}
+		if err == nil {
+			err = mw.Close()
+		}
+		pw.CloseWithError(err)
+	}()
+	req, err := c.newRequest(ctx, http.MethodPost, "/api/v1/uploads", nil, nil)
+	if err != nil {
+		pr.Close()
+		return nil, err
+	}
+	req.Body = pr
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	resp, err := c.send(req)
+	pr.Close()
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var out Upload
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		return nil, fmt.Errorf("read answer of the upload: %w", err)
+	}
+	return &out, nil
 }
 
 // InstallFrom starts installing a catalog app, a bundle published to a
