@@ -25,12 +25,12 @@ type InstallOptions struct {
 	Archive   string
 	// Import names an archive in the server's import folder; Allow lists
 	// what the bundle may do beyond the ordinary (privileged).
-	Import    string
-	Allow     []string
-	Params    []string
-	NoWait    bool
-	Verbose   bool
-	Output    string
+	Import  string
+	Allow   []string
+	Params  []string
+	NoWait  bool
+	Verbose bool
+	Output  string
 	// DryRun prints the preflight report instead of installing;
 	// SkipPreflight installs even when the host looks too small.
 	DryRun        bool
