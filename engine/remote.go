@@ -636,32 +636,7 @@ func composeFilesOf(bundleJSON []byte) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	var files []string
-	seen := map[string]bool{}
-	for _, action := range m.ActionNames() {
-		for _, s := range m.Actions[action] {
-			if s.Mixin != "stackhub" {
-				continue
-			}
-			var list []string
-			switch v := s.Data["compose"].(type) {
-			case string:
-				list = []string{v}
-			case []any:
-				for _, x := range v {
-					if str, ok := x.(string); ok {
-						list = append(list, str)
-					}
-				}
-			}
-			for _, f := range list {
-				if f != "" && !seen[f] {
-					seen[f] = true
-					files = append(files, f)
-				}
-			}
-		}
-	}
+	files := manifestComposeFiles(m)
 	if len(files) == 0 {
 		return nil, NewUserError(ErrInvalid, "the bundle deploys no compose file, so it has no app images to add",
 			"archive it without --with-images; list its images under images: in porter.yaml if it needs some")
