@@ -64,6 +64,51 @@ type App struct {
 	Source        string            `json:"source,omitempty"`
 }
 
+// AppDetail is one catalog app with what its bundle asks of the host.
+type AppDetail struct {
+	App
+	Readme      string       `json:"readme,omitempty"`
+	Permissions *Permissions `json:"permissions,omitempty"`
+}
+
+// Permissions is what a bundle asks of the host (docs/security.md).
+type Permissions struct {
+	DockerSocket   bool     `json:"dockerSocket"`
+	Privileged     []string `json:"privileged"`
+	HostNamespaces []string `json:"hostNamespaces"`
+	HostPaths      []struct {
+		Service  string `json:"service"`
+		Source   string `json:"source"`
+		Target   string `json:"target"`
+		ReadOnly bool   `json:"readOnly"`
+	} `json:"hostPaths"`
+	Ports []struct {
+		Service  string `json:"service"`
+		Target   int    `json:"target"`
+		Protocol string `json:"protocol"`
+		Host     int    `json:"host"`
+		HostIP   string `json:"hostIP,omitempty"`
+	} `json:"ports"`
+	Devices            []string `json:"devices"`
+	Capabilities       []string `json:"capabilities"`
+	PrivilegedRequests []string `json:"privilegedRequests"`
+	Incomplete         string   `json:"incomplete,omitempty"`
+}
+
+// AppDetail answers one catalog app's details; source picks one of
+// several sources offering it (empty: the first).
+func (c *Client) AppDetail(ctx context.Context, name, source string) (*AppDetail, error) {
+	q := url.Values{}
+	if source != "" {
+		q.Set("source", source)
+	}
+	var out AppDetail
+	if err := c.do(ctx, http.MethodGet, "/api/v1/apps/"+url.PathEscape(name), q, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
 // Installation is an installed app.
 type Installation struct {
 	Name          string         `json:"name"`
