@@ -59,6 +59,10 @@ type Config struct {
 	// AllowedRegistries are HOST[:PORT] entries (the allowed-registries
 	// setting).
 	AllowedRegistries []string
+	// SignatureKeys maps a registry (HOST[:PORT]) to the PEM public key
+	// its bundles must be signed with: an install by reference from it is
+	// refused unless the signature published beside the bundle verifies.
+	SignatureKeys map[string][]byte
 }
 
 // DefaultHistory is Config.History's default.
@@ -77,6 +81,9 @@ type Deps struct {
 	// Registry publishes and pulls bundles (optional: nil disables
 	// publish, install by reference and archives).
 	Registry Registry
+	// Signer signs and verifies bundles (optional: nil disables signing,
+	// and installs from registries that require signatures).
+	Signer Signer
 }
 
 // Engine orchestrates installs, upgrades and uninstalls.

@@ -437,6 +437,11 @@ func (e *Engine) fetchRemote(ctx context.Context, ref string, insecure bool) (fs
 	if err != nil {
 		return nil, nil, fmt.Errorf("pull bundle %s: %w", ref, err)
 	}
+	if key := e.requiredKey(ref); key != nil {
+		if _, err := e.verifyPulled(ctx, ref, b, key, insecure); err != nil {
+			return nil, nil, err
+		}
+	}
 	inv, err := pinnedInvocation(b)
 	if err != nil {
 		return nil, nil, err
@@ -647,3 +652,6 @@ func composeFilesOf(bundleJSON []byte) ([]string, error) {
 // UseRegistry sets the registry adapter of an engine built without one.
 // Call it before any publish, archive or install by reference.
 func (e *Engine) UseRegistry(r Registry) { e.deps.Registry = r }
+
+// UseSigner sets the signing adapter of an engine built without one.
+func (e *Engine) UseSigner(s Signer) { e.deps.Signer = s }

@@ -20,6 +20,7 @@ import (
 	"github.com/stackhub/stackhub/engine/docker"
 	"github.com/stackhub/stackhub/engine/manifest"
 	"github.com/stackhub/stackhub/engine/registry"
+	"github.com/stackhub/stackhub/engine/signing"
 	"github.com/stackhub/stackhub/engine/sqlite"
 )
 
@@ -35,6 +36,7 @@ func newBundleCmd(f *Factory) *cobra.Command {
 		cmd.AddCommand(newBundleActionCmd(f, a))
 	}
 	cmd.AddCommand(newBundleShowCmd(f), newBundleListCmd(f), newBundleOutputsCmd(f), newBundleLogsCmd(f), newBundleInstallationCmd(f))
+	cmd.AddCommand(newBundleKeygenCmd(f), newBundleSignCmd(f), newBundleVerifyCmd(f))
 	cmd.AddCommand(newBundlePublishCmd(f, nil), newBundleArchiveCmd(f, nil), newBundleCopyCmd(f),
 		newBundleSetsCmd(f, credentials.TypeCredentialSet), newBundleSetsCmd(f, credentials.TypeParameterSet))
 	return cmd
@@ -72,7 +74,7 @@ func localEngine(ctx context.Context, f *Factory, cmd *cobra.Command) (*engine.E
 		PortMin: cfg.PortMin, PortMax: cfg.PortMax, RegistryMirror: cfg.RegistryMirror},
 		engine.Deps{Store: store, Docker: dk, Runtime: invoker, Converter: cnab.Converter{},
 			Catalog: engine.NewDirCatalog(os.DirFS(os.TempDir())), Ports: engine.BindProber{},
-			Registry: registry.New(dk.API(), log), Logger: log})
+			Registry: registry.New(dk.API(), log), Signer: signing.Signer{}, Logger: log})
 	if err != nil {
 		closeAll()
 		return nil, nil, err

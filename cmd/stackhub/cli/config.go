@@ -44,6 +44,9 @@ type Config struct {
 	ImportDir string
 	// UploadLimit caps an uploaded bundle archive in bytes.
 	UploadLimit int64
+	// SignatureKeys maps a registry (HOST[:PORT]) to the public key file
+	// its bundles must be signed with.
+	SignatureKeys map[string]string
 	// PublicHost is the host name or address users reach the apps at; it
 	// goes into the apps' url outputs. Empty: this host's main address.
 	PublicHost string
@@ -106,6 +109,21 @@ func settings() []setting {
 					return fmt.Errorf("%q is not HOST[:PORT]", r)
 				}
 				c.AllowedRegistries = append(c.AllowedRegistries, r)
+			}
+			return nil
+		}},
+		{"signature-keys", "", "registries whose bundles must be signed, with the public key to verify them: REGISTRY=KEYFILE, comma-separated (keys from stackhub bundle keygen)", func(c *Config, v string) error {
+			c.SignatureKeys = map[string]string{}
+			for _, e := range strings.Split(v, ",") {
+				e = strings.TrimSpace(e)
+				if e == "" {
+					continue
+				}
+				reg, file, ok := strings.Cut(e, "=")
+				if !ok || reg == "" || file == "" || strings.ContainsAny(reg, "/@ ") {
+					return fmt.Errorf("%q is not REGISTRY=KEYFILE", e)
+				}
+				c.SignatureKeys[strings.ToLower(reg)] = file
 			}
 			return nil
 		}},

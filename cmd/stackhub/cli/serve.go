@@ -17,6 +17,7 @@ import (
 	"github.com/stackhub/stackhub/engine/docker"
 	"github.com/stackhub/stackhub/engine/host"
 	"github.com/stackhub/stackhub/engine/registry"
+	"github.com/stackhub/stackhub/engine/signing"
 	"github.com/stackhub/stackhub/engine/sqlite"
 )
 
@@ -46,7 +47,7 @@ func newServeCmd(f *Factory, runF func(context.Context, *ServeOptions) error) *c
 		},
 	}
 	addConfigFlags(cmd.Flags(), "addr", "data", "catalog", "prefix", "port-min", "port-max", "jobs", "history", "wait-timeout", "lang", "log-level", "runtime-binary", "public-host", "registry-mirror",
-		"allowed-registries", "import-dir", "upload-limit")
+		"allowed-registries", "import-dir", "upload-limit", "signature-keys")
 	return cmd
 }
 
@@ -123,15 +124,20 @@ func runServe(ctx context.Context, f *Factory, opts *ServeOptions) error {
 	probe := host.New(log, host.Options{DataDir: cfg.DataDir, ListenAddr: cfg.Addr, Containers: dk.ManagedContainers, DockerInfo: dk.Info})
 	go probe.Start(ctx)
 
+	keys, err := readSignatureKeys(cfg.SignatureKeys)
+	if err != nil {
+		return err
+	}
 	invoker := cnab.NewRuntime(dk.SocketPath())
 	defer invoker.Close()
 	eng, err := engine.New(engine.Config{
 		Prefix: cfg.Prefix, PortMin: cfg.PortMin, PortMax: cfg.PortMax, RuntimeBinary: cfg.RuntimeBinary,
 		JobConcurrency: cfg.Jobs, History: cfg.History, WaitTimeout: cfg.WaitTimeout, Version: Version, PublicHost: publicHost(cfg.PublicHost),
 		RegistryMirror: cfg.RegistryMirror, RestrictRegistries: true, AllowedRegistries: cfg.AllowedRegistries,
+		SignatureKeys: keys,
 	}, engine.Deps{
 		Store: store, Docker: dk, Runtime: invoker, Converter: cnab.Converter{},
-		Host: probe, Catalog: catalog, Ports: engine.BindProber{}, Registry: registry.New(dk.API(), log), Logger: log,
+		Host: probe, Catalog: catalog, Ports: engine.BindProber{}, Registry: registry.New(dk.API(), log), Signer: signing.Signer{}, Logger: log,
 	})
 	if err != nil {
 		return err
