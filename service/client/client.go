@@ -620,9 +620,19 @@ func (c *Client) RefreshCatalog(ctx context.Context) ([]CatalogSource, error) {
 
 // Upgrade starts upgrading an installation to the catalog's version.
 func (c *Client) Upgrade(ctx context.Context, name string, params map[string]string) (*Installation, error) {
+	return c.UpgradeAllowing(ctx, name, params, nil)
+}
+
+// UpgradeAllowing is Upgrade with consent to the new version's privileged
+// requests (allow: "privileged"; admins only).
+func (c *Client) UpgradeAllowing(ctx context.Context, name string, params map[string]string, allow []string) (*Installation, error) {
 	var out Installation
+	body := map[string]any{"parameters": params}
+	if len(allow) > 0 {
+		body["allow"] = allow
+	}
 	if err := c.do(ctx, http.MethodPost, "/api/v1/installations/"+url.PathEscape(name)+"/upgrade", nil,
-		map[string]any{"parameters": params}, &out); err != nil {
+		body, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil

@@ -266,9 +266,10 @@ func formatPorts(ports map[string]int) string {
 func newUpgradeCmd(f *Factory) *cobra.Command {
 	opts := &InstallOptions{}
 	cmd := &cobra.Command{
-		Use:               "upgrade NAME",
-		Short:             "Upgrade an installation to the catalog's version of its app",
-		Long:              "Upgrade an installation; its ports, data and generated secrets are kept.",
+		Use:   "upgrade NAME",
+		Short: "Upgrade an installation to the catalog's version of its app",
+		Long: "Upgrade an installation; its ports, data and generated secrets are kept. When the catalog's\n" +
+			"version asks for privileged access to the host, an admin must pass --allow privileged.",
 		Example:           "  stackhub upgrade blog2\n  stackhub upgrade blog2 --param title=News",
 		Args:              exactArgs(1),
 		ValidArgsFunction: completeInstallations(f),
@@ -284,13 +285,14 @@ func newUpgradeCmd(f *Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			inst, err := c.Upgrade(cmd.Context(), args[0], params)
+			inst, err := c.UpgradeAllowing(cmd.Context(), args[0], params, opts.Allow)
 			if err != nil {
 				return err
 			}
 			return finishInstall(cmd, f, c, inst, opts, "upgrade "+args[0])
 		},
 	}
+	cmd.Flags().StringSliceVar(&opts.Allow, "allow", nil, "allow the new version's privileged requests: privileged (admins; recorded in the audit log)")
 	addInstallFlags(cmd, opts)
 	return cmd
 }
