@@ -139,3 +139,21 @@ func TestInstallNeedsConsent(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "probe", inst.Name)
 }
+
+// TestUpgradeNeedsConsent: upgrading to a catalog version with privileged
+// requests needs the consent again.
+func TestUpgradeNeedsConsent(t *testing.T) {
+	e := newTestEngineWith(t, func(_ *engine.Config, deps *engine.Deps) {
+		deps.Catalog = engine.NewDirCatalog(fstest.MapFS{
+			"probe/porter.yaml": {Data: []byte(privManifest)}, "probe/compose.yml": {Data: []byte(privCompose)},
+		})
+	}, nil)
+	_, err := e.Install(t.Context(), engine.InstallOptions{App: "probe", SkipPreflight: true, AllowPrivileged: true})
+	require.NoError(t, err)
+	waitStatus(t, e, "probe", engine.StatusRunning)
+	_, err = e.Upgrade(t.Context(), engine.UpgradeOptions{Name: "probe"})
+	require.ErrorIs(t, err, engine.ErrForbidden)
+	assert.Contains(t, err.Error(), "asks for privileged access")
+	_, err = e.Upgrade(t.Context(), engine.UpgradeOptions{Name: "probe", AllowPrivileged: true})
+	require.NoError(t, err)
+}
