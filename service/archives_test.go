@@ -99,6 +99,7 @@ func TestUploadArchive(t *testing.T) {
 	res = do(t, s, request{method: "POST", target: "/api/v1/installations", body: `{"upload":"` + up.ID + `"}`, ctype: "application/json"})
 	require.Equal(t, http.StatusAccepted, res.status, "%s", res.body)
 	assert.Equal(t, []string{filepath.Join(dataDir, uploadsDir, up.ID+".tgz")}, got())
+	assert.Empty(t, filesUnder(t, dataDir), "an installed upload is removed")
 
 	for _, id := range []string{"0123456789abcdef0123456789abcdef", "../stackhub.db", up.ID + "/../x", "/etc/passwd"} {
 		res = do(t, s, request{method: "POST", target: "/api/v1/installations", body: `{"upload":"` + id + `"}`, ctype: "application/json"})

@@ -3,6 +3,7 @@ package service
 import (
 	"cmp"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -200,6 +201,13 @@ func (s *Server) createInstallation(c *fiber.Ctx) error {
 	inst, err := s.eng.Install(c.UserContext(), opts)
 	if err != nil {
 		return fmt.Errorf("install %q: %w", cmp.Or(opts.Name, opts.App, opts.Reference, req.Archive, req.Upload), err)
+	}
+	if req.Upload != "" {
+		// Its images are in Docker now; an upload is used once, so that
+		// archives of gigabytes do not pile up in the data folder.
+		if err := os.Remove(archive); err != nil {
+			s.log.Warn("remove installed upload", "upload", req.Upload, "err", err)
+		}
 	}
 	if allowPrivileged {
 		s.audit(c, "allow-privileged", inst.Name, inst.JobID)
