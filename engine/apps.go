@@ -103,6 +103,8 @@ type AppDetail struct {
 	Readme string
 	// Sources names every source offering an app of this name.
 	Sources []string
+	// Permissions is what the bundle asks of the host.
+	Permissions *Permissions
 }
 
 // errUnknownApp says an app is not in the catalog.
@@ -149,6 +151,7 @@ func (e *Engine) AppDetail(ctx context.Context, name, source string) (*AppDetail
 		return nil, fmt.Errorf("read app %q: %w", name, err)
 	}
 	d.Parameters, d.Outputs = catalog.Params(m), catalog.Outputs(m)
+	d.Permissions = BundlePermissions(fsys, m)
 	if readme, err := fs.ReadFile(fsys, "README.md"); err == nil {
 		d.Readme = string(readme)
 	}

@@ -180,6 +180,9 @@ func (e *Engine) dependencyReference(ctx context.Context, d manifest.Dependency,
 		return "", err
 	}
 	repo := reference.TrimNamed(ref).String()
+	if err := e.checkRegistry("dependency "+d.Name, repo); err != nil {
+		return "", err
+	}
 	tags, err := reg.Tags(ctx, repo, insecure)
 	if err != nil {
 		return "", fmt.Errorf("dependency %s: list the tags of %s: %w", d.Name, repo, err)

@@ -51,6 +51,18 @@ type Config struct {
 	// RegistryMirror is the registry-mirror setting (see mirror.Parse): app
 	// images are pulled through it, then tagged with their own names.
 	RegistryMirror string
+	// RestrictRegistries makes installs by reference, and every image they
+	// pull, resolve only against AllowedRegistries and the mirrors of
+	// RegistryMirror; anything else is refused before a connection is made.
+	// The service sets it; a local CLI run by the host's owner need not.
+	RestrictRegistries bool
+	// AllowedRegistries are HOST[:PORT] entries (the allowed-registries
+	// setting).
+	AllowedRegistries []string
+	// SignatureKeys maps a registry (HOST[:PORT]) to the PEM public key
+	// its bundles must be signed with: an install by reference from it is
+	// refused unless the signature published beside the bundle verifies.
+	SignatureKeys map[string][]byte
 }
 
 // DefaultHistory is Config.History's default.
@@ -69,6 +81,9 @@ type Deps struct {
 	// Registry publishes and pulls bundles (optional: nil disables
 	// publish, install by reference and archives).
 	Registry Registry
+	// Signer signs and verifies bundles (optional: nil disables signing,
+	// and installs from registries that require signatures).
+	Signer Signer
 }
 
 // Engine orchestrates installs, upgrades and uninstalls.

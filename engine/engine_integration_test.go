@@ -51,6 +51,12 @@ type realEngine struct {
 
 func newRealEngine(t *testing.T) *realEngine {
 	t.Helper()
+	return newRealEngineWith(t, nil)
+}
+
+// newRealEngineWith is newRealEngine with tweak changing the config.
+func newRealEngineWith(t *testing.T, tweak func(*engine.Config)) *realEngine {
+	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -64,7 +70,11 @@ func newRealEngine(t *testing.T) *realEngine {
 	b := make([]byte, 3)
 	_, _ = rand.Read(b)
 	prefix := "eng" + hex.EncodeToString(b)
-	eng, err := engine.New(engine.Config{Prefix: prefix, PortMin: 18001, PortMax: 18999, RuntimeBinary: stackhubBinary(t), WaitTimeout: time.Minute},
+	cfg := engine.Config{Prefix: prefix, PortMin: 18001, PortMax: 18999, RuntimeBinary: stackhubBinary(t), WaitTimeout: time.Minute}
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	eng, err := engine.New(cfg,
 		engine.Deps{Store: store, Docker: dk, Runtime: cnab.NewRuntime(dk.SocketPath()), Converter: cnab.Converter{},
 			Catalog: engine.NewDirCatalog(os.DirFS("../testdata/bundles")), Ports: engine.BindProber{}, Logger: log})
 	require.NoError(t, err)

@@ -73,6 +73,13 @@ type testEngine struct {
 // Docker and the bundle runtime. runErr decides each run's outcome.
 func newTestEngine(t *testing.T, runErr func(op *engine.Operation) error, published ...int) *testEngine {
 	t.Helper()
+	return newTestEngineWith(t, nil, runErr, published...)
+}
+
+// newTestEngineWith is newTestEngine with tweak changing the config and
+// adapters before the engine is built.
+func newTestEngineWith(t *testing.T, tweak func(*engine.Config, *engine.Deps), runErr func(op *engine.Operation) error, published ...int) *testEngine {
+	t.Helper()
 	store, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "test.db"), nil)
 	require.NoError(t, err)
 	t.Cleanup(func() { store.Close() })
@@ -118,13 +125,18 @@ func newTestEngine(t *testing.T, runErr func(op *engine.Operation) error, publis
 	conv := converterFunc(func(m *manifest.Manifest, req engine.ConvertRequest) ([]byte, error) {
 		return []byte(`{"name":"hello","parameters":{"stackhub-context":{"definition":"c"}},"definitions":{"c":{"type":"string","default":""}}}`), nil
 	})
-	eng, err := engine.New(engine.Config{PortMin: 9001, PortMax: 9010, RuntimeBinary: bin}, engine.Deps{
+	cfg := engine.Config{PortMin: 9001, PortMax: 9010, RuntimeBinary: bin}
+	deps := engine.Deps{
 		Store: store, Docker: d, Runtime: rt, Converter: conv, Catalog: cat,
 		Host: &enginetest.HostProbeFunc{SampleFunc: func(ctx context.Context) (*engine.ServerStatus, error) {
 			return &engine.ServerStatus{}, nil
 		}},
 		Ports: proberFunc(func(port int, proto string) bool { return port != 9002 }),
-	})
+	}
+	if tweak != nil {
+		tweak(&cfg, &deps)
+	}
+	eng, err := engine.New(cfg, deps)
 	require.NoError(t, err)
 	t.Cleanup(eng.Close)
 	return &testEngine{Engine: eng, store: store, docker: d, runs: runs}

@@ -16,6 +16,9 @@ var (
 	// ErrStillRunning: an uninstall failed and containers of the app still
 	// run.
 	ErrStillRunning = errors.New("still running")
+	// ErrForbidden: StackHub's policy refuses the request (a registry not
+	// on the allow-list, a privileged bundle nobody allowed).
+	ErrForbidden = errors.New("not allowed")
 )
 
 // UserError is an error whose fix is known: Msg says what went wrong, Hint
@@ -84,7 +87,7 @@ func kindOf(ue *UserError) error {
 	if ue.Kind != nil {
 		return ue.Kind
 	}
-	for _, k := range []error{ErrNotFound, ErrConflict, ErrInvalid, ErrUnavailable, ErrActionFailed, ErrStillRunning} {
+	for _, k := range []error{ErrNotFound, ErrConflict, ErrInvalid, ErrUnavailable, ErrActionFailed, ErrStillRunning, ErrForbidden} {
 		if errors.Is(ue.Err, k) {
 			return k
 		}

@@ -29,6 +29,9 @@ func (e *Engine) Install(ctx context.Context, opts InstallOptions) (*Installatio
 		return nil, err
 	}
 	deps.insecure = opts.Insecure
+	if err := checkConsent(opts.App, BundlePermissions(fsys, m), opts.AllowPrivileged); err != nil {
+		return nil, err
+	}
 
 	// Ask Docker before taking the lease lock, which serialises installs.
 	projectContainers, err := e.deps.Docker.ProjectContainers(ctx, e.Project(opts.Name))

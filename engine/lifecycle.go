@@ -24,6 +24,9 @@ type UpgradeOptions struct {
 	Name string
 	// Parameters change parameter values; the others keep theirs.
 	Parameters map[string]string
+	// AllowPrivileged is an admin's consent to the privileged requests of
+	// the catalog's version of the bundle (see InstallOptions).
+	AllowPrivileged bool
 }
 
 // Validate checks the options.
@@ -125,6 +128,13 @@ func (e *Engine) Upgrade(ctx context.Context, opts UpgradeOptions) (*Installatio
 	if _, ok := m.Actions[manifest.ActionUpgrade]; !ok {
 		return nil, NewUserError(ErrInvalid, fmt.Sprintf("bundle %s has no upgrade action", inst.App),
 			"uninstall (data is kept) and install again")
+	}
+	// The catalog's version may ask for more than the installed one did; a
+	// bundle installed by reference or archive runs what was consented to.
+	if inst.Reference == "" {
+		if err := checkConsent(inst.App, BundlePermissions(fsys, m), opts.AllowPrivileged); err != nil {
+			return nil, err
+		}
 	}
 	ports, err := e.leasePorts(ctx, inst.Name, PortSpecs(m), inst.Ports)
 	if err != nil {

@@ -44,6 +44,10 @@ type InstallOptions struct {
 	// SkipPreflight installs even when the host looks too small for the
 	// app (see Preflight); names and ports are checked all the same.
 	SkipPreflight bool
+	// AllowPrivileged is an admin's explicit consent to the bundle's
+	// privileged requests (privileged containers, host network, devices,
+	// the Docker socket for its apps); without it such a bundle is refused.
+	AllowPrivileged bool
 }
 
 // Validate checks the options and fills Name.

@@ -440,6 +440,9 @@ type bundleReferencer interface {
 // fetchRemote pulls the bundle published at ref and its invocation image
 // (tagged locally by digest), and returns its bundle folder.
 func (e *Engine) fetchRemote(ctx context.Context, ref string, insecure bool) (fs.FS, *RemoteBundle, error) {
+	if err := e.checkRegistry("bundle", ref); err != nil {
+		return nil, nil, err
+	}
 	reg, err := e.registry()
 	if err != nil {
 		return nil, nil, err
@@ -448,6 +451,11 @@ func (e *Engine) fetchRemote(ctx context.Context, ref string, insecure bool) (fs
 	if err != nil {
 		return nil, nil, fmt.Errorf("pull bundle %s: %w", ref, err)
 	}
+	if key := e.requiredKey(ref); key != nil {
+		if _, err := e.verifyPulled(ctx, ref, b, key, insecure); err != nil {
+			return nil, nil, err
+		}
+	}
 	inv, err := pinnedInvocation(b)
 	if err != nil {
 		return nil, nil, err
@@ -455,6 +463,9 @@ func (e *Engine) fetchRemote(ctx context.Context, ref string, insecure bool) (fs
 	src := inv.Image
 	if r, ok := b.Relocation[inv.Image]; ok {
 		src = r
+	}
+	if err := e.checkRegistry("invocation image", src); err != nil {
+		return nil, nil, err
 	}
 	if err := reg.PullImage(ctx, src, localInvocationTag(inv)); err != nil {
 		return nil, nil, fmt.Errorf("pull invocation image %s: %w", src, err)
@@ -554,6 +565,9 @@ func (e *Engine) bundleImage(ctx context.Context, inst *Installation, fsys fs.FS
 		if r, ok := reloc[inv.Image]; ok {
 			src = r
 		}
+		if err := e.checkRegistry("invocation image", src); err != nil {
+			return "", nil, "", err
+		}
 		if err := e.deps.Registry.PullImage(ctx, src, image); err != nil {
 			return "", nil, "", fmt.Errorf("pull invocation image %s: %w", src, err)
 		}
@@ -641,32 +655,7 @@ func composeFilesOf(bundleJSON []byte) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	var files []string
-	seen := map[string]bool{}
-	for _, action := range m.ActionNames() {
-		for _, s := range m.Actions[action] {
-			if s.Mixin != "stackhub" {
-				continue
-			}
-			var list []string
-			switch v := s.Data["compose"].(type) {
-			case string:
-				list = []string{v}
-			case []any:
-				for _, x := range v {
-					if str, ok := x.(string); ok {
-						list = append(list, str)
-					}
-				}
-			}
-			for _, f := range list {
-				if f != "" && !seen[f] {
-					seen[f] = true
-					files = append(files, f)
-				}
-			}
-		}
-	}
+	files := manifestComposeFiles(m)
 	if len(files) == 0 {
 		return nil, NewUserError(ErrInvalid, "the bundle deploys no compose file, so it has no app images to add",
 			"archive it without --with-images; list its images under images: in porter.yaml if it needs some")
@@ -677,3 +666,6 @@ func composeFilesOf(bundleJSON []byte) ([]string, error) {
 // UseRegistry sets the registry adapter of an engine built without one.
 // Call it before any publish, archive or install by reference.
 func (e *Engine) UseRegistry(r Registry) { e.deps.Registry = r }
+
+// UseSigner sets the signing adapter of an engine built without one.
+func (e *Engine) UseSigner(s Signer) { e.deps.Signer = s }

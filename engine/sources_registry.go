@@ -149,6 +149,16 @@ func (s *Sources) BundleReference(ctx context.Context, name string) (ref string,
 	return "", false, false
 }
 
+// Registries lists the registries (HOST[:PORT][/PATH]) of the registry
+// sources: an admin chose them, so installs may pull from them.
+func (s *Sources) Registries() []string {
+	var out []string
+	for _, src := range s.registrySources() {
+		out = append(out, strings.TrimPrefix(src.Path, registryScheme))
+	}
+	return out
+}
+
 // registrySources returns the added registry sources, by name.
 func (s *Sources) registrySources() []sourceSpec {
 	s.mu.Lock()

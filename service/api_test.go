@@ -68,17 +68,6 @@ func TestAPI(t *testing.T) {
 			wantStatus: http.StatusAccepted, wantHeader: map[string]string{"Location": "/api/v1/jobs/01HZX0JOB"},
 		},
 		{
-			name: "install_archive", req: request{method: http.MethodPost, target: "/api/v1/installations",
-				body: `{"archive":"/srv/redmine.tgz","name":"pm"}`, ctype: "application/json"},
-			eng: &fakeEngine{InstallFunc: func(_ context.Context, o engine.InstallOptions) (*engine.Installation, error) {
-				if o.Archive != "/srv/redmine.tgz" || o.Name != "pm" || o.Reference != "" {
-					return nil, fmt.Errorf("options %+v: %w", o, engine.ErrInvalid)
-				}
-				return redmine(engine.StatusInstalling, "queued"), nil
-			}},
-			wantStatus: http.StatusAccepted,
-		},
-		{
 			name: "install_app_and_reference", req: request{method: http.MethodPost, target: "/api/v1/installations",
 				body: `{"app":"redmine","reference":"localhost:5000/redmine:v5.1.0"}`, ctype: "application/json"},
 			eng: &fakeEngine{}, wantStatus: http.StatusBadRequest,

@@ -80,7 +80,7 @@ func statusOf(err error) int {
 		return fe.Code
 	case errors.Is(err, errUnauthenticated):
 		return fiber.StatusUnauthorized
-	case errors.Is(err, errForbidden):
+	case errors.Is(err, errForbidden), errors.Is(err, engine.ErrForbidden):
 		return fiber.StatusForbidden
 	case errors.Is(err, errRateLimited):
 		return fiber.StatusTooManyRequests

@@ -3,6 +3,7 @@ package service
 import (
 	"cmp"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -143,25 +144,26 @@ type installRequest struct {
 	Name       string            `json:"name"`
 	Parameters map[string]string `json:"parameters"`
 	// Reference installs a bundle published to an OCI registry instead of
-	// a catalog app.
+	// a catalog app; only registries on the allow-list are contacted.
 	Reference        string `json:"reference"`
 	InsecureRegistry bool   `json:"insecureRegistry"`
-	// Archive is a thick bundle archive on the server's filesystem. Only
-	// admins may name one: it reads any file the server can read.
+	// Archive is the name of a thick bundle archive in the import folder.
 	Archive string `json:"archive"`
+	// Upload is the id of an uploaded archive (POST /api/v1/uploads).
+	Upload string `json:"upload"`
 	// SkipPreflight installs even when the host looks too small for the app.
 	SkipPreflight bool `json:"skipPreflight"`
+	// Allow lists what the caller allows the bundle beyond the ordinary:
+	// "privileged" (admins only).
+	Allow []string `json:"allow"`
 }
 
-var (
-	errTextArchiveRole = text{"只有管理员可以从服务器上的归档文件安装", "only admins may install from an archive file on the server"}
-	hintArchiveRole    = text{"在本机运行 stackhub bundle install --archive FILE", "run stackhub bundle install --archive FILE on the machine that holds the file"}
-)
-
 // createInstallation starts an install: body {"app","name","parameters"},
-// or {"reference","insecureRegistry"} or {"archive"} instead of "app"
-// (JSON, or form fields app and name). It answers 202 with the
-// installation and a Location of the job to follow.
+// or {"reference","insecureRegistry"}, {"archive"} (a file name in the
+// import folder) or {"upload"} (an upload id) instead of "app" (JSON, or
+// form fields app and name). Operators install catalog apps; the other
+// sources are for admins. It answers 202 with the installation and a
+// Location of the job to follow.
 func (s *Server) createInstallation(c *fiber.Ctx) error {
 	var req installRequest
 	kind, err := bodyKindOf(c)
@@ -180,17 +182,46 @@ func (s *Server) createInstallation(c *fiber.Ctx) error {
 		}
 		req.App, req.Name = in["app"], in["name"]
 	}
-	if req.Archive != "" && s.roleOf(c) != RoleAdmin {
+	if (req.Reference != "" || req.Archive != "" || req.Upload != "") && s.roleOf(c) != RoleAdmin {
 		return &apiError{kind: errForbidden, msg: errTextArchiveRole, hint: hintArchiveRole}
 	}
+	allowPrivileged, err := s.allowOf(c, req.Allow)
+	if err != nil {
+		return err
+	}
+	if req.Archive != "" && req.Upload != "" {
+		return engine.NewUserError(engine.ErrInvalid, "pass an app, a reference, an archive or an upload, not several", "")
+	}
+	archive := ""
+	switch {
+	case req.Archive != "":
+		if archive, err = s.importPath(req.Archive); err != nil {
+			return err
+		}
+	case req.Upload != "":
+		if archive, err = s.uploadPath(req.Upload); err != nil {
+			return err
+		}
+	}
 	opts := engine.InstallOptions{App: req.App, Name: req.Name, Parameters: req.Parameters,
-		Reference: req.Reference, Insecure: req.InsecureRegistry, Archive: req.Archive, SkipPreflight: req.SkipPreflight}
+		Reference: req.Reference, Insecure: req.InsecureRegistry, Archive: archive, SkipPreflight: req.SkipPreflight,
+		AllowPrivileged: allowPrivileged}
 	if err := opts.Validate(); err != nil {
 		return err
 	}
 	inst, err := s.eng.Install(c.UserContext(), opts)
 	if err != nil {
-		return fmt.Errorf("install %q: %w", cmp.Or(opts.Name, opts.App, opts.Reference, opts.Archive), err)
+		return fmt.Errorf("install %q: %w", cmp.Or(opts.Name, opts.App, opts.Reference, req.Archive, req.Upload), err)
+	}
+	if req.Upload != "" {
+		// Its images are in Docker now; an upload is used once, so that
+		// archives of gigabytes do not pile up in the data folder.
+		if err := os.Remove(archive); err != nil {
+			s.log.Warn("remove installed upload", "upload", req.Upload, "err", err)
+		}
+	}
+	if allowPrivileged {
+		s.audit(c, "allow-privileged", inst.Name, inst.JobID)
 	}
 	s.audit(c, "install", inst.Name, inst.JobID)
 	if inst.JobID != "" {

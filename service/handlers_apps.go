@@ -95,6 +95,8 @@ type appDetailDTO struct {
 	Readme     string      `json:"readme"`
 	// Sources names every source offering an app of this name.
 	Sources []string `json:"sources"`
+	// Permissions is what the bundle asks of the host.
+	Permissions *permissionsDTO `json:"permissions,omitempty"`
 }
 
 // catalogLang is the language of an app's title and description strings:
@@ -171,7 +173,8 @@ func (s *Server) getApp(c *fiber.Ctx) error {
 		return err
 	}
 	out := appDetailDTO{appDTO: toAppDTO(d.Entry, catalogLang(c)), Parameters: make([]paramDTO, 0, len(d.Parameters)),
-		Outputs: make([]outputDTO, 0, len(d.Outputs)), Readme: d.Readme, Sources: d.Sources}
+		Outputs: make([]outputDTO, 0, len(d.Outputs)), Readme: d.Readme, Sources: d.Sources,
+		Permissions: toPermissionsDTO(d.Permissions)}
 	lang := catalogLang(c)
 	for _, p := range d.Parameters {
 		out.Parameters = append(out.Parameters, paramDTO{Name: p.Name, Type: p.Type, Description: p.Descriptions.In(lang),

@@ -24,6 +24,8 @@ var (
 
 type upgradeRequest struct {
 	Parameters map[string]string `json:"parameters"`
+	// Allow: "privileged" (admins only), as for an install.
+	Allow []string `json:"allow"`
 }
 
 // upgradeInstallation moves an installation to the catalog's version of its
@@ -44,9 +46,16 @@ func (s *Server) upgradeInstallation(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	inst, err := s.eng.Upgrade(c.UserContext(), engine.UpgradeOptions{Name: name, Parameters: req.Parameters})
+	allowPrivileged, err := s.allowOf(c, req.Allow)
+	if err != nil {
+		return err
+	}
+	inst, err := s.eng.Upgrade(c.UserContext(), engine.UpgradeOptions{Name: name, Parameters: req.Parameters, AllowPrivileged: allowPrivileged})
 	if err != nil {
 		return fmt.Errorf("upgrade %q: %w", name, err)
+	}
+	if allowPrivileged {
+		s.audit(c, "allow-privileged", name, inst.JobID)
 	}
 	s.audit(c, "upgrade", name, inst.JobID)
 	if inst.JobID != "" {

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -81,7 +82,29 @@ func (s *Server) recoverPanic(c *fiber.Ctx) (err error) {
 
 // bodyLimit answers 413 to bodies over Config.BodyLimit. (fasthttp's own
 // limit, set higher, closes the connection with a bare answer instead.)
+// Archive uploads stream past it; their handler enforces UploadLimit.
 func (s *Server) bodyLimit(c *fiber.Ctx) error {
+	if c.Path() == uploadRoute && c.Method() == fiber.MethodPost {
+		return c.Next()
+	}
+	if int(c.Request().Header.ContentLength()) > s.cfg.BodyLimit {
+		// The body stays unread: the connection cannot carry another request.
+		c.Context().SetConnectionClose()
+		return fiber.ErrRequestEntityTooLarge
+	}
+	if stream := c.Context().RequestBodyStream(); stream != nil {
+		// Read at most one byte past the limit, never the whole stream.
+		data, err := io.ReadAll(io.LimitReader(stream, int64(s.cfg.BodyLimit)+1))
+		if err != nil {
+			return fmt.Errorf("read request body: %w", err)
+		}
+		if len(data) > s.cfg.BodyLimit {
+			c.Context().SetConnectionClose()
+			return fiber.ErrRequestEntityTooLarge
+		}
+		c.Request().SetBody(data)
+		return c.Next()
+	}
 	if len(c.Body()) > s.cfg.BodyLimit {
 		return fiber.ErrRequestEntityTooLarge
 	}

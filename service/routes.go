@@ -23,6 +23,10 @@ type route struct {
 	mutates bool
 }
 
+// uploadRoute takes bundle archive uploads; its body streams past
+// Config.BodyLimit.
+const uploadRoute = "/api/v1/uploads"
+
 // prdPaths are the product document's endpoints; they answer the
 // {"code","message","data"} envelope, errors included.
 var prdPaths = map[string]bool{
@@ -79,7 +83,10 @@ func (s *Server) routes() []route {
 		{method: fiber.MethodDelete, path: "/api/v1/catalog/sources/:name", handler: s.removeSource, mutates: true, role: RoleAdmin},
 		{method: fiber.MethodPost, path: "/api/v1/catalog/refresh", handler: s.refreshCatalog, mutates: true},
 		{method: fiber.MethodGet, path: "/api/v1/installations", handler: s.listInstallations},
+		// Operators install catalog apps; by reference, archive or upload
+		// is for admins (createInstallation checks).
 		{method: fiber.MethodPost, path: "/api/v1/installations", handler: s.createInstallation, mutates: true},
+		{method: fiber.MethodPost, path: uploadRoute, handler: s.uploadArchive, mutates: true, role: RoleAdmin},
 		{method: fiber.MethodGet, path: "/api/v1/installations/:name", handler: s.getInstallation},
 		{method: fiber.MethodDelete, path: "/api/v1/installations/:name", handler: s.deleteInstallation, mutates: true},
 		{method: fiber.MethodPost, path: "/api/v1/installations/:name/upgrade", handler: s.upgradeInstallation, mutates: true},
@@ -111,7 +118,11 @@ func (s *Server) routes() []route {
 	}
 	for _, p := range prd {
 		for _, m := range []string{fiber.MethodGet, fiber.MethodPost} {
-			rs = append(rs, route{method: m, path: p.path, handler: p.handler, mutates: p.mutates})
+			r := route{method: m, path: p.path, handler: p.handler, mutates: p.mutates}
+			if !p.mutates {
+				r.role = RoleViewer // a read, by POST too
+			}
+			rs = append(rs, r)
 		}
 	}
 	return rs

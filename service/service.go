@@ -88,6 +88,11 @@ type Config struct {
 	// endpoints keep its Chinese wording unless the request asks for
 	// English.
 	Lang string
+	// ImportDir is the folder whose bundle archives admins may install by
+	// file name; empty: none.
+	ImportDir string
+	// UploadLimit caps an uploaded bundle archive in bytes (default 4 GiB).
+	UploadLimit int64
 }
 
 func (c *Config) setDefaults() {
@@ -108,6 +113,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.LoginMaxDelay <= 0 {
 		c.LoginMaxDelay = 15 * time.Minute
+	}
+	if c.UploadLimit <= 0 {
+		c.UploadLimit = 4 << 30
 	}
 }
 
@@ -217,6 +225,12 @@ func New(cfg Config, eng Engine, users Users, log *slog.Logger) *Server {
 		// handler runs; the bodyLimit middleware enforces cfg.BodyLimit with
 		// a proper answer.
 		BodyLimit: max(cfg.BodyLimit, 1<<20),
+		// Larger bodies are streamed: archive uploads are copied to disk as
+		// they arrive, every other route gets at most BodyLimit bytes
+		// (bodyLimit), and no multipart form is parsed into memory or
+		// temporary files before a handler decides.
+		StreamRequestBody:            true,
+		DisablePreParseMultipartForm: true,
 		// Handlers pass strings from the request on to install jobs that
 		// outlive the request; fiber would otherwise reuse their bytes.
 		Immutable:             true,

@@ -304,9 +304,10 @@ func extract(file string) (string, error) {
 			return "", fmt.Errorf("read archive %s: %w", file, err)
 		}
 		name := path.Clean(h.Name)
-		if strings.HasPrefix(name, "..") || path.IsAbs(name) {
+		if name == ".." || strings.HasPrefix(name, "../") || path.IsAbs(name) || strings.Contains(h.Name, "\\") {
 			os.RemoveAll(dir)
-			return "", fmt.Errorf("read archive %s: unsafe entry %q", file, h.Name)
+			return "", engine.NewUserError(engine.ErrInvalid, fmt.Sprintf("%s is not a bundle archive: entry %q points outside the archive", file, h.Name),
+				"refusing the whole archive; create it again with stackhub bundle archive")
 		}
 		target := filepath.Join(dir, filepath.FromSlash(name))
 		switch h.Typeflag {

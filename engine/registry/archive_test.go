@@ -14,6 +14,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/stackhub/stackhub/engine"
 )
 
 func TestWriteTGZIsDeterministic(t *testing.T) {
@@ -62,3 +64,36 @@ func TestWriteTGZIsDeterministic(t *testing.T) {
 }
 
 func timeNowPlus() time.Time { return time.Now().Add(time.Hour) }
+
+// TestExtractRefusesEntriesOutside: an archive with one entry that climbs
+// out of it, or is absolute, is refused whole, and nothing is written
+// outside (nor left inside) the extraction folder.
+func TestExtractRefusesEntriesOutside(t *testing.T) {
+	for _, name := range []string{"../evil", "bundle/../../evil", "/tmp/evil", "..", `..\evil`} {
+		t.Run(name, func(t *testing.T) {
+			tmp := t.TempDir()
+			t.Setenv("TMPDIR", tmp)
+			var buf bytes.Buffer
+			gz := gzip.NewWriter(&buf)
+			tw := tar.NewWriter(gz)
+			for _, n := range []string{"bundle.json", name} {
+				require.NoError(t, tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: n, Mode: 0o644, Size: 4}))
+				_, err := tw.Write([]byte("evil"))
+				require.NoError(t, err)
+			}
+			require.NoError(t, tw.Close())
+			require.NoError(t, gz.Close())
+			file := filepath.Join(t.TempDir(), "x.tgz")
+			require.NoError(t, os.WriteFile(file, buf.Bytes(), 0o600))
+
+			_, err := extract(file)
+			require.ErrorIs(t, err, engine.ErrInvalid)
+			assert.Contains(t, err.Error(), "points outside the archive")
+			left, err := os.ReadDir(tmp)
+			require.NoError(t, err)
+			assert.Empty(t, left, "extraction left files behind")
+			assert.NoFileExists(t, filepath.Join(filepath.Dir(tmp), "evil"))
+			assert.NoFileExists(t, "/tmp/evil")
+		})
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -61,6 +62,51 @@ type App struct {
 	Homepage      string            `json:"homepage,omitempty"`
 	Architectures []string          `json:"architectures,omitempty"`
 	Source        string            `json:"source,omitempty"`
+}
+
+// AppDetail is one catalog app with what its bundle asks of the host.
+type AppDetail struct {
+	App
+	Readme      string       `json:"readme,omitempty"`
+	Permissions *Permissions `json:"permissions,omitempty"`
+}
+
+// Permissions is what a bundle asks of the host (docs/security.md).
+type Permissions struct {
+	DockerSocket   bool     `json:"dockerSocket"`
+	Privileged     []string `json:"privileged"`
+	HostNamespaces []string `json:"hostNamespaces"`
+	HostPaths      []struct {
+		Service  string `json:"service"`
+		Source   string `json:"source"`
+		Target   string `json:"target"`
+		ReadOnly bool   `json:"readOnly"`
+	} `json:"hostPaths"`
+	Ports []struct {
+		Service  string `json:"service"`
+		Target   int    `json:"target"`
+		Protocol string `json:"protocol"`
+		Host     int    `json:"host"`
+		HostIP   string `json:"hostIP,omitempty"`
+	} `json:"ports"`
+	Devices            []string `json:"devices"`
+	Capabilities       []string `json:"capabilities"`
+	PrivilegedRequests []string `json:"privilegedRequests"`
+	Incomplete         string   `json:"incomplete,omitempty"`
+}
+
+// AppDetail answers one catalog app's details; source picks one of
+// several sources offering it (empty: the first).
+func (c *Client) AppDetail(ctx context.Context, name, source string) (*AppDetail, error) {
+	q := url.Values{}
+	if source != "" {
+		q.Set("source", source)
+	}
+	var out AppDetail
+	if err := c.do(ctx, http.MethodGet, "/api/v1/apps/"+url.PathEscape(name), q, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
 }
 
 // Installation is an installed app.
@@ -444,8 +490,54 @@ type InstallRequest struct {
 	Parameters       map[string]string `json:"parameters,omitempty"`
 	Reference        string            `json:"reference,omitempty"`
 	InsecureRegistry bool              `json:"insecureRegistry,omitempty"`
-	Archive          string            `json:"archive,omitempty"`
-	SkipPreflight    bool              `json:"skipPreflight,omitempty"`
+	// Archive names a file in the server's import folder; Upload is the
+	// id Upload answered.
+	Archive       string   `json:"archive,omitempty"`
+	Upload        string   `json:"upload,omitempty"`
+	SkipPreflight bool     `json:"skipPreflight,omitempty"`
+	Allow         []string `json:"allow,omitempty"`
+}
+
+// Upload is a stored archive upload.
+type Upload struct {
+	ID   string `json:"id"`
+	Size int64  `json:"size"`
+	Name string `json:"name,omitempty"`
+}
+
+// UploadArchive streams the bundle archive r (named name, for display) to
+// the server as multipart/form-data, without holding it in memory.
+func (c *Client) UploadArchive(ctx context.Context, name string, r io.Reader) (*Upload, error) {
+	pr, pw := io.Pipe()
+	mw := multipart.NewWriter(pw)
+	go func() {
+		part, err := mw.CreateFormFile("archive", name)
+		if err == nil {
+			_, err = io.Copy(part, r)
+		}
+		if err == nil {
+			err = mw.Close()
+		}
+		pw.CloseWithError(err)
+	}()
+	req, err := c.newRequest(ctx, http.MethodPost, "/api/v1/uploads", nil, nil)
+	if err != nil {
+		pr.Close()
+		return nil, err
+	}
+	req.Body = pr
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	resp, err := c.send(req)
+	pr.Close()
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var out Upload
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		return nil, fmt.Errorf("read answer of the upload: %w", err)
+	}
+	return &out, nil
 }
 
 // InstallFrom starts installing a catalog app, a bundle published to a
@@ -528,9 +620,19 @@ func (c *Client) RefreshCatalog(ctx context.Context) ([]CatalogSource, error) {
 
 // Upgrade starts upgrading an installation to the catalog's version.
 func (c *Client) Upgrade(ctx context.Context, name string, params map[string]string) (*Installation, error) {
+	return c.UpgradeAllowing(ctx, name, params, nil)
+}
+
+// UpgradeAllowing is Upgrade with consent to the new version's privileged
+// requests (allow: "privileged"; admins only).
+func (c *Client) UpgradeAllowing(ctx context.Context, name string, params map[string]string, allow []string) (*Installation, error) {
 	var out Installation
+	body := map[string]any{"parameters": params}
+	if len(allow) > 0 {
+		body["allow"] = allow
+	}
 	if err := c.do(ctx, http.MethodPost, "/api/v1/installations/"+url.PathEscape(name)+"/upgrade", nil,
-		map[string]any{"parameters": params}, &out); err != nil {
+		body, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil

@@ -32,6 +32,7 @@ func newBundleCmd(f *Factory) *cobra.Command {
 		cmd.AddCommand(newBundleActionCmd(f, a))
 	}
 	cmd.AddCommand(newBundleShowCmd(f), newBundleListCmd(f), newBundleOutputsCmd(f), newBundleLogsCmd(f), newBundleInstallationCmd(f))
+	cmd.AddCommand(newBundleKeygenCmd(f), newBundleSignCmd(f), newBundleVerifyCmd(f))
 	cmd.AddCommand(newBundlePublishCmd(f, nil), newBundleArchiveCmd(f, nil), newBundleCopyCmd(f),
 		newBundleSetsCmd(f, credentials.TypeCredentialSet), newBundleSetsCmd(f, credentials.TypeParameterSet))
 	return cmd

@@ -8,6 +8,6 @@ func newCatalogCmd(f *Factory) *cobra.Command {
 		Short: "Work with app catalogs: sources, import from other app stores, publish to a registry",
 	}
 	cmd.AddCommand(newCatalogListCmd(f), newCatalogAddCmd(f), newCatalogRemoveCmd(f), newCatalogRefreshCmd(f), newCatalogImportCmd(f),
-		newCatalogPublishCmd(f, nil), newCatalogIndexCmd(f))
+		newCatalogPublishCmd(f, nil), newCatalogIndexCmd(f), newCatalogShowCmd(f))
 	return cmd
 }

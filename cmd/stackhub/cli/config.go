@@ -35,6 +35,18 @@ type Config struct {
 	// RegistryMirror is where app images are pulled from first
 	// (engine/mirror syntax).
 	RegistryMirror string
+	// AllowedRegistries are the registries (HOST[:PORT]) the service may
+	// install bundles from by reference, beside the mirrors of
+	// RegistryMirror.
+	AllowedRegistries []string
+	// ImportDir is the folder on the server whose archives admins may
+	// install by name; empty: none.
+	ImportDir string
+	// UploadLimit caps an uploaded bundle archive in bytes.
+	UploadLimit int64
+	// SignatureKeys maps a registry (HOST[:PORT]) to the public key file
+	// its bundles must be signed with.
+	SignatureKeys map[string]string
 	// PublicHost is the host name or address users reach the apps at; it
 	// goes into the apps' url outputs. Empty: this host's main address.
 	PublicHost string
@@ -84,6 +96,44 @@ func settings() []setting {
 				return err
 			}
 			c.RegistryMirror = v
+			return nil
+		}},
+		{"allowed-registries", "", "registries (HOST[:PORT], comma-separated) the service may install bundles from by reference, beside the registry-mirror's mirrors; anything else is refused", func(c *Config, v string) error {
+			c.AllowedRegistries = nil
+			for _, r := range strings.Split(v, ",") {
+				r = strings.TrimSpace(r)
+				if r == "" {
+					continue
+				}
+				if strings.ContainsAny(r, "/@ ") {
+					return fmt.Errorf("%q is not HOST[:PORT]", r)
+				}
+				c.AllowedRegistries = append(c.AllowedRegistries, r)
+			}
+			return nil
+		}},
+		{"signature-keys", "", "registries whose bundles must be signed, with the public key to verify them: REGISTRY=KEYFILE, comma-separated (keys from stackhub bundle keygen)", func(c *Config, v string) error {
+			c.SignatureKeys = map[string]string{}
+			for _, e := range strings.Split(v, ",") {
+				e = strings.TrimSpace(e)
+				if e == "" {
+					continue
+				}
+				reg, file, ok := strings.Cut(e, "=")
+				if !ok || reg == "" || file == "" || strings.ContainsAny(reg, "/@ ") {
+					return fmt.Errorf("%q is not REGISTRY=KEYFILE", e)
+				}
+				c.SignatureKeys[strings.ToLower(reg)] = file
+			}
+			return nil
+		}},
+		{"import-dir", "", "folder on the server whose bundle archives admins may install by file name; default none", func(c *Config, v string) error { c.ImportDir = v; return nil }},
+		{"upload-limit", "4GiB", "largest bundle archive the service accepts as an upload (bytes, or with KiB, MiB, GiB)", func(c *Config, v string) error {
+			n, err := parseSize(v)
+			if err != nil {
+				return err
+			}
+			c.UploadLimit = n
 			return nil
 		}},
 		{"server", "http://127.0.0.1:9000", "URL of the StackHub service (client commands)", func(c *Config, v string) error { c.Server = strings.TrimRight(v, "/"); return nil }},
@@ -182,4 +232,25 @@ func configDir(getenv func(string) string) string {
 	}
 	home, _ := os.UserHomeDir()
 	return filepath.Join(home, ".config", "stackhub")
+}
+
+// parseSize reads a byte count: a whole number, optionally followed by KiB,
+// MiB or GiB.
+func parseSize(v string) (int64, error) {
+	mult := int64(1)
+	num := strings.TrimSpace(v)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}} {
+		if strings.HasSuffix(num, u.suffix) {
+			num, mult = strings.TrimSpace(strings.TrimSuffix(num, u.suffix)), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n <= 0 || n > (1<<62)/mult {
+		return 0, fmt.Errorf("%q is not a size: use a whole number of bytes, or one with KiB, MiB or GiB (for example 4GiB)", v)
+	}
+	return n * mult, nil
 }

@@ -22,6 +22,8 @@ func serveHTTP(ctx context.Context, f *Factory, cfg *Config, eng *engine.Engine,
 		AdminPassword: f.Getenv(service.EnvAdminPassword),
 		APIToken:      service.TokenFrom(f.Getenv),
 		Lang:          cfg.Lang,
+		ImportDir:     cfg.ImportDir,
+		UploadLimit:   cfg.UploadLimit,
 	}, eng, store, log)
 	log.Info("StackHub is serving", "addr", "http://"+cfg.Addr, "data", cfg.DataDir, "version", Version)
 	return srv.Listen(ctx, cfg.Addr)

@@ -3,12 +3,14 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/stackhub/stackhub/engine"
 	"github.com/stackhub/stackhub/service/client"
 )
 
@@ -21,10 +23,14 @@ type InstallOptions struct {
 	Reference string
 	Insecure  bool
 	Archive   string
-	Params    []string
-	NoWait    bool
-	Verbose   bool
-	Output    string
+	// Import names an archive in the server's import folder; Allow lists
+	// what the bundle may do beyond the ordinary (privileged).
+	Import  string
+	Allow   []string
+	Params  []string
+	NoWait  bool
+	Verbose bool
+	Output  string
 	// DryRun prints the preflight report instead of installing;
 	// SkipPreflight installs even when the host looks too small.
 	DryRun        bool
@@ -38,16 +44,21 @@ func newInstallCmd(f *Factory) *cobra.Command {
 		Short: "Install an app from the catalog, a registry or an archive",
 		Long: "Install an app from the catalog, with a progress bar until it runs. Install one app several\n" +
 			"times under different names with --name.\n\n" +
-			"--reference installs a bundle published to an OCI registry instead; --archive installs a thick\n" +
-			"bundle archive (stackhub bundle archive) that is on the server's filesystem, which only admins may\n" +
-			"do. For an archive on this machine with no server, use stackhub bundle install --archive FILE.\n" +
-			"With either, --name defaults to the bundle's name.\n\n" +
+			"Admins may install from other sources: --reference installs a bundle published to an OCI registry\n" +
+			"on the server's allow-list (--allowed-registries); --archive uploads a thick bundle archive\n" +
+			"(stackhub bundle archive) from this machine and installs it; --import installs an archive from the\n" +
+			"server's import folder (--import-dir) by its file name. For an archive on this machine with no\n" +
+			"server, use stackhub bundle install --archive FILE. With any of them, --name defaults to the\n" +
+			"bundle's name.\n\n" +
+			"A bundle that asks for privileged containers, host networking, devices or the Docker socket for its\n" +
+			"apps (see stackhub app show APP) installs only when an admin passes --allow privileged.\n\n" +
 			"Before anything is pulled, the install checks the host against the app: its CPU, memory and disk\n" +
 			"needs, the architectures of its images, the name and free ports. It refuses with every reason at\n" +
 			"once. --dry-run prints that report and installs nothing (exit 1 if an install would be refused);\n" +
 			"--skip-preflight installs on a host that looks too small all the same.",
 		Example: "  stackhub install wordpress\n  stackhub install wordpress --name blog2 --param title=Blog\n  stackhub install hello --no-wait -o json\n" +
-			"  stackhub install --reference localhost:5000/hello:v0.1.0 --insecure-registry\n  stackhub install --archive /srv/bundles/hello.tgz --name hello2\n" +
+			"  stackhub install --reference localhost:5000/hello:v0.1.0 --insecure-registry\n  stackhub install --archive ./hello.tgz --name hello2\n" +
+			"  stackhub install --import hello.tgz\n  stackhub install portainer --allow privileged\n" +
 			"  stackhub install gitlab --dry-run",
 		Args: maxArgs(1),
 		ValidArgsFunction: func(cmd *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
@@ -86,14 +97,16 @@ func newInstallCmd(f *Factory) *cobra.Command {
 			if opts.DryRun {
 				return runPreflight(cmd, f, c, opts, params)
 			}
-			archive := opts.Archive
-			if archive != "" {
-				if archive, err = filepath.Abs(archive); err != nil {
-					return fmt.Errorf("archive %s: %w", opts.Archive, err)
+			req := client.InstallRequest{App: opts.App, Name: opts.Name, Parameters: params, Reference: opts.Reference,
+				InsecureRegistry: opts.Insecure, Archive: opts.Import, SkipPreflight: opts.SkipPreflight, Allow: opts.Allow}
+			if opts.Archive != "" {
+				up, err := uploadArchive(cmd, f, c, opts.Archive)
+				if err != nil {
+					return err
 				}
+				req.Upload = up.ID
 			}
-			inst, err := c.InstallFrom(cmd.Context(), client.InstallRequest{App: opts.App, Name: opts.Name, Parameters: params,
-				Reference: opts.Reference, InsecureRegistry: opts.Insecure, Archive: archive, SkipPreflight: opts.SkipPreflight})
+			inst, err := c.InstallFrom(cmd.Context(), req)
 			if err != nil {
 				return err
 			}
@@ -103,6 +116,8 @@ func newInstallCmd(f *Factory) *cobra.Command {
 	cmd.Flags().StringVar(&opts.Name, "name", "", "installation name (default: the app's or bundle's name)")
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "check the host against the app (preflight) and print the report; install nothing")
 	cmd.Flags().BoolVar(&opts.SkipPreflight, "skip-preflight", false, "install even when the host looks too small for the app")
+	cmd.Flags().StringVar(&opts.Import, "import", "", "install the archive of this file name in the server's import folder (admins)")
+	cmd.Flags().StringSliceVar(&opts.Allow, "allow", nil, "allow the bundle's privileged requests: privileged (admins; recorded in the audit log)")
 	addSourceFlags(cmd, opts)
 	addInstallFlags(cmd, opts)
 	return cmd
@@ -156,20 +171,32 @@ func addSourceFlags(cmd *cobra.Command, opts *InstallOptions) {
 	cmd.Flags().StringVar(&opts.Archive, "archive", "", "install from a thick bundle archive file")
 }
 
+// uploadArchive sends the archive file on this machine to the server.
+func uploadArchive(cmd *cobra.Command, f *Factory, c *client.Client, file string) (*client.Upload, error) {
+	fh, err := os.Open(file)
+	if err != nil {
+		return nil, &engine.UserError{Msg: fmt.Sprintf("archive %s cannot be read: %v", file, err), Kind: engine.ErrInvalid,
+			Hint: "pass the path of a file made by stackhub bundle archive"}
+	}
+	defer fh.Close()
+	fmt.Fprintf(f.IO.ErrOut, "Uploading %s\n", file)
+	return c.UploadArchive(cmd.Context(), filepath.Base(file), fh)
+}
+
 // checkInstallSource checks that exactly one of APP, --reference and
 // --archive is given.
 func checkInstallSource(opts *InstallOptions) error {
 	n := 0
-	for _, v := range []string{opts.App, opts.Reference, opts.Archive} {
+	for _, v := range []string{opts.App, opts.Reference, opts.Archive, opts.Import} {
 		if v != "" {
 			n++
 		}
 	}
 	switch {
 	case n == 0:
-		return &FlagError{Err: errors.New("pass an APP, --reference REF or --archive FILE")}
+		return &FlagError{Err: errors.New("pass an APP, --reference REF, --archive FILE or --import NAME")}
 	case n > 1:
-		return &FlagError{Err: errors.New("APP, --reference and --archive are mutually exclusive")}
+		return &FlagError{Err: errors.New("APP, --reference, --archive and --import are mutually exclusive")}
 	case opts.Insecure && opts.Reference == "":
 		return &FlagError{Err: errors.New("--insecure-registry needs --reference")}
 	}
@@ -239,9 +266,10 @@ func formatPorts(ports map[string]int) string {
 func newUpgradeCmd(f *Factory) *cobra.Command {
 	opts := &InstallOptions{}
 	cmd := &cobra.Command{
-		Use:               "upgrade NAME",
-		Short:             "Upgrade an installation to the catalog's version of its app",
-		Long:              "Upgrade an installation; its ports, data and generated secrets are kept.",
+		Use:   "upgrade NAME",
+		Short: "Upgrade an installation to the catalog's version of its app",
+		Long: "Upgrade an installation; its ports, data and generated secrets are kept. When the catalog's\n" +
+			"version asks for privileged access to the host, an admin must pass --allow privileged.",
 		Example:           "  stackhub upgrade blog2\n  stackhub upgrade blog2 --param title=News",
 		Args:              exactArgs(1),
 		ValidArgsFunction: completeInstallations(f),
@@ -257,13 +285,14 @@ func newUpgradeCmd(f *Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			inst, err := c.Upgrade(cmd.Context(), args[0], params)
+			inst, err := c.UpgradeAllowing(cmd.Context(), args[0], params, opts.Allow)
 			if err != nil {
 				return err
 			}
 			return finishInstall(cmd, f, c, inst, opts, "upgrade "+args[0])
 		},
 	}
+	cmd.Flags().StringSliceVar(&opts.Allow, "allow", nil, "allow the new version's privileged requests: privileged (admins; recorded in the audit log)")
 	addInstallFlags(cmd, opts)
 	return cmd
 }

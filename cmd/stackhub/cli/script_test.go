@@ -299,7 +299,15 @@ func (m *memEngine) AppDetail(_ context.Context, name, _ string) (*engine.AppDet
 	if len(es) == 0 {
 		return nil, engine.NewUserError(engine.ErrNotFound, "app "+name+" is not in the catalog", "")
 	}
-	return &engine.AppDetail{Entry: es[0], Sources: []string{es[0].Source}}, nil
+	perms := &engine.Permissions{DockerSocket: true}
+	for _, p := range memApps[0].Ports {
+		perms.Ports = append(perms.Ports, engine.PublishedPortSpec{Service: p.Service, Target: p.Target, Protocol: p.Protocol})
+	}
+	if name == "broken" {
+		perms.Privileged = []string{"web"}
+		perms.HostPaths = []engine.HostPathMount{{Service: "web", Source: "/var/run/docker.sock", Target: "/var/run/docker.sock", ReadOnly: true}}
+	}
+	return &engine.AppDetail{Entry: es[0], Sources: []string{es[0].Source}, Permissions: perms}, nil
 }
 
 func (m *memEngine) Preflight(_ context.Context, opts engine.InstallOptions) (*engine.PreflightReport, error) {

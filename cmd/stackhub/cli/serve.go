@@ -39,7 +39,8 @@ func newServeCmd(f *Factory, runF func(context.Context, *ServeOptions) error) *c
 			return runServe(cmd.Context(), f, opts)
 		},
 	}
-	addConfigFlags(cmd.Flags(), "addr", "data", "catalog", "prefix", "port-min", "port-max", "jobs", "history", "wait-timeout", "lang", "log-level", "runtime-binary", "public-host", "registry-mirror")
+	addConfigFlags(cmd.Flags(), "addr", "data", "catalog", "prefix", "port-min", "port-max", "jobs", "history", "wait-timeout", "lang", "log-level", "runtime-binary", "public-host", "registry-mirror",
+		"allowed-registries", "import-dir", "upload-limit", "signature-keys")
 	return cmd
 }
 
@@ -89,7 +90,11 @@ func runServe(ctx context.Context, f *Factory, opts *ServeOptions) error {
 	if err != nil {
 		return err
 	}
-	w, err := wireEngine(ctx, cfg, log, wireOptions{Serve: true})
+	keys, err := readSignatureKeys(cfg.SignatureKeys)
+	if err != nil {
+		return err
+	}
+	w, err := wireEngine(ctx, cfg, log, wireOptions{Serve: true, SignatureKeys: keys})
 	if err != nil {
 		return err
 	}

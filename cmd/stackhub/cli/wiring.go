@@ -12,6 +12,7 @@ import (
 	"github.com/stackhub/stackhub/engine/docker"
 	"github.com/stackhub/stackhub/engine/host"
 	"github.com/stackhub/stackhub/engine/registry"
+	"github.com/stackhub/stackhub/engine/signing"
 	"github.com/stackhub/stackhub/engine/sqlite"
 )
 
@@ -29,6 +30,9 @@ type wireOptions struct {
 	Serve bool
 	// DebianBase is the base image of exec and dockerfile bundles.
 	DebianBase string
+	// SignatureKeys are the public keys (PEM) whose signatures the
+	// registries named require (serve only).
+	SignatureKeys map[string][]byte
 }
 
 // wiring is an engine and the adapters it was built from.
@@ -92,11 +96,14 @@ func wireEngine(ctx context.Context, cfg *Config, log *slog.Logger, o wireOption
 	}
 	deps := engine.Deps{
 		Store: store, Docker: dk, Runtime: invoker, Converter: cnab.Converter{}, Catalog: catalog,
-		Ports: engine.BindProber{}, Registry: registry.New(dk.API(), log), Logger: log,
+		Ports: engine.BindProber{}, Registry: registry.New(dk.API(), log), Signer: signing.Signer{}, Logger: log,
 	}
 	if o.Serve {
 		ecfg.JobConcurrency, ecfg.History, ecfg.WaitTimeout = cfg.Jobs, cfg.History, cfg.WaitTimeout
 		ecfg.PublicHost = publicHost(cfg.PublicHost)
+		// The service reaches only the registries an admin allowed; the
+		// bundle commands are the host owner's own and are not limited.
+		ecfg.RestrictRegistries, ecfg.AllowedRegistries, ecfg.SignatureKeys = true, cfg.AllowedRegistries, o.SignatureKeys
 		w.Host = host.New(log, host.Options{DataDir: cfg.DataDir, ListenAddr: cfg.Addr, Containers: dk.ManagedContainers, DockerInfo: dk.Info})
 		deps.Host = w.Host
 	}
