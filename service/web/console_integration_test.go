@@ -71,6 +71,7 @@ func TestConsole(t *testing.T) {
 		p.shot("04-store-search")
 		p.do(10*time.Second, chromedp.Click("#store-grid sh-app-card a"), chromedp.WaitVisible("#install-open"))
 		assert.Contains(t, p.textNow(), "8080", "the details list the ports the app publishes")
+		assert.Contains(t, p.textNow(), "Docker socket", "the details say what the bundle asks of the host")
 		p.shot("05-app-details")
 		p.do(10*time.Second, chromedp.Click("#install-open"), chromedp.WaitVisible("#install-name"))
 		assert.Equal(t, "hello-db", eval[string](p, `document.querySelector("#install-name").value`))

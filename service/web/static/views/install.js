@@ -78,7 +78,7 @@ export function paramFields(list, values) {
 }
 
 /** openInstall shows the install dialog for a catalog app. */
-export function openInstall(app, { taken = [], onDone } = {}) {
+export function openInstall(app, { taken = [], onDone, isAdmin = false } = {}) {
   const title = localized(app.titles, app.title || app.name);
   const list = form.fields(app.parameters, "install");
   const pf = paramFields(list, form.initial(list));
@@ -86,6 +86,10 @@ export function openInstall(app, { taken = [], onDone } = {}) {
     spellcheck: "false", "aria-describedby": "install-name-help install-name-err" });
   const nameErr = h("span", { class: "err", id: "install-name-err" });
   const msg = h("div", { "aria-live": "assertive" });
+  // A bundle that asks for privileged access installs only with an
+  // admin's explicit consent (the API's "allow").
+  const privileged = (app.permissions?.privilegedRequests || []).length > 0;
+  const allowInput = h("input", { type: "checkbox", id: "install-allow", name: "allow", required: true });
   const submit = h("button", { type: "submit", class: "btn primary", id: "install-submit", form: "install-form" }, t("install.submit"));
   const cancel = h("button", { type: "button", class: "btn" }, t("action.cancel"));
   const f = h("form", { id: "install-form", novalidate: true },
@@ -95,9 +99,13 @@ export function openInstall(app, { taken = [], onDone } = {}) {
       nameInput,
       h("span", { class: "help", id: "install-name-help", text: t("install.nameHelp") }), nameErr),
     list.length ? h("fieldset", {}, h("legend", { text: t("install.parameters") }), pf.els) : null,
+    privileged && (isAdmin
+      ? h("div", { class: "field check" }, allowInput, h("label", { for: "install-allow", text: t("install.allowPrivileged") }))
+      : h("p", { class: "alert warn", role: "note", text: t("install.needsAdmin") })),
     msg);
   const d = dialog(t("install.title", { app: title }), { body: [f], foot: [cancel, submit] });
   cancel.addEventListener("click", () => d.close());
+  if (privileged && !isAdmin) submit.disabled = true;
   if (taken.includes(app.name)) {
     nameErr.textContent = t("form.nameTaken", { name: app.name });
     nameInput.setAttribute("aria-invalid", "true");
@@ -121,7 +129,9 @@ export function openInstall(app, { taken = [], onDone } = {}) {
     submit.disabled = true;
     submit.textContent = t("install.starting");
     try {
-      const inst = await api.install({ app: app.name, name, parameters: form.parameters(list, values) });
+      const req = { app: app.name, name, parameters: form.parameters(list, values) };
+      if (privileged && allowInput.checked) req.allow = app.permissions.privilegedRequests;
+      const inst = await api.install(req);
       progress(d, inst, title, onDone);
     } catch (err) {
       fill(msg, errorBox(err));

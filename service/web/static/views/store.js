@@ -154,7 +154,7 @@ async function details(main, ctx, name) {
   installBtn.addEventListener("click", async () => {
     let taken = [];
     try { taken = (await api.installations()).installations.map((i) => i.name); } catch { /* the API checks again */ }
-    openInstall(app, { taken, onDone: () => ctx.navigate("#/apps") });
+    openInstall(app, { taken, onDone: () => ctx.navigate("#/apps"), isAdmin: ctx.user.role === "admin" });
   });
   const req = app.requirements || {};
   const facts = [
@@ -179,6 +179,7 @@ async function details(main, ctx, name) {
     h("div", { class: "panel" },
       h("h2", { text: t("app.facts") }),
       h("dl", { class: "facts" }, facts.map(([k, v]) => [h("dt", { text: k }), h("dd", { text: v })]))),
+    app.permissions && permissionsPanel(app.permissions),
     h("div", { class: "panel" },
       h("h2", { text: t("app.ports") }),
       ports.length ? h("div", { class: "table-wrap" }, h("table", {},
@@ -190,4 +191,25 @@ async function details(main, ctx, name) {
     app.readme && h("div", { class: "panel" }, h("h2", { text: t("app.readme") }), h("pre", { class: "mono", style: "white-space:pre-wrap", text: app.readme })),
   );
   installBtn.focus({ preventScroll: true });
+}
+
+/** permissionsPanel says what the bundle asks of the host (API: permissions). */
+function permissionsPanel(p) {
+  const list = (xs) => xs.join(", ");
+  const lines = [];
+  if (p.privileged?.length) lines.push(t("perm.privileged", { list: list(p.privileged) }));
+  if (p.hostNamespaces?.length) lines.push(t("perm.hostNamespaces", { list: list(p.hostNamespaces) }));
+  if (p.hostPaths?.length) {
+    lines.push(t("perm.hostPaths", { list: list(p.hostPaths.map((m) => m.source + " → " + m.service + ":" + m.target + (m.readOnly ? " (ro)" : ""))) }));
+  }
+  if (p.devices?.length) lines.push(t("perm.devices", { list: list(p.devices) }));
+  if (p.capabilities?.length) lines.push(t("perm.capabilities", { list: list(p.capabilities) }));
+  const needsAdmin = (p.privilegedRequests || []).length > 0;
+  return h("div", { class: "panel", id: "app-permissions" },
+    h("h2", { text: t("app.permissions") }),
+    h("ul", {},
+      lines.length ? lines.map((l) => h("li", { text: l })) : h("li", { text: t("perm.none") }),
+      p.dockerSocket ? h("li", { class: "muted", text: t("perm.dockerSocket") }) : null),
+    needsAdmin ? h("p", { class: "alert warn", role: "note", text: t("perm.needsAdmin") }) : null,
+    p.incomplete ? h("p", { class: "muted small", text: t("perm.incomplete", { why: p.incomplete }) }) : null);
 }
