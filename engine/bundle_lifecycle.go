@@ -602,6 +602,20 @@ func (e *Engine) DeleteInstallation(ctx context.Context, name string, force bool
 	return nil
 }
 
-// Store returns the engine's store, for read-only views (show, list,
-// outputs, logs) of the authoring CLI.
-func (e *Engine) Store() Store { return e.deps.Store }
+// Records is the read-only part of the store that the authoring CLI's
+// views (show, list, outputs, logs, runs) and its stored sets read.
+type Records interface {
+	GetInstallation(ctx context.Context, namespace, name string) (*Installation, error)
+	ListInstallations(ctx context.Context, namespace string) ([]*Installation, error)
+	GetRun(ctx context.Context, id string) (*Run, error)
+	ListRuns(ctx context.Context, namespace, installation string) ([]*Run, error)
+	ListOutputs(ctx context.Context, namespace, installation string) ([]*Output, error)
+	ListRunOutputs(ctx context.Context, runID string) ([]*Output, error)
+	GetSet(ctx context.Context, kind, namespace, name string) (*SetRecord, error)
+}
+
+var _ Records = Store(nil)
+
+// Records returns the read-only view of the engine's records: changes go
+// through the engine's verbs.
+func (e *Engine) Records() Records { return e.deps.Store }

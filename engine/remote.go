@@ -663,9 +663,3 @@ func composeFilesOf(bundleJSON []byte) ([]string, error) {
 	return files, nil
 }
 
-// UseRegistry sets the registry adapter of an engine built without one.
-// Call it before any publish, archive or install by reference.
-func (e *Engine) UseRegistry(r Registry) { e.deps.Registry = r }
-
-// UseSigner sets the signing adapter of an engine built without one.
-func (e *Engine) UseSigner(s Signer) { e.deps.Signer = s }

@@ -63,7 +63,7 @@ func runApply(cmd *cobra.Command, f *Factory, file string, o ApplyOptions) error
 		return err
 	}
 	defer closeEng()
-	sets := setResolver{store: eng.Store(), ns: eng.Config().Namespace}
+	sets := setResolver{store: eng.Records(), ns: eng.Config().Namespace}
 	dir := filepath.Dir(file)
 	for _, name := range doc.ParameterSets {
 		vals, err := loadNamedSet(ctx, sets, dir, name, credentials.TypeParameterSet)

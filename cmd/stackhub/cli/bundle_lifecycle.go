@@ -146,11 +146,11 @@ func runBundleAction(cmd *cobra.Command, f *Factory, o *BundleActionOptions, ver
 		return err
 	}
 	defer closeEng()
-	sets := setResolver{store: eng.Store(), ns: eng.Config().Namespace}
+	sets := setResolver{store: eng.Records(), ns: eng.Config().Namespace}
 	paramSets, credSets := o.ParamSets, o.CredSets
 	// Sets omitted on this command: the installation's last ones, as porter
 	// does, when they are stored sets.
-	if prev, err := eng.Store().GetInstallation(ctx, eng.Config().Namespace, cmp.Or(name, m.Name)); err == nil {
+	if prev, err := eng.Records().GetInstallation(ctx, eng.Config().Namespace, cmp.Or(name, m.Name)); err == nil {
 		if len(paramSets) == 0 {
 			paramSets = storedSetNames(ctx, f, sets, prev.ParameterSets, credentials.TypeParameterSet)
 		}

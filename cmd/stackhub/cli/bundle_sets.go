@@ -215,7 +215,7 @@ func printSetDoc(w io.Writer, d *setDoc) error {
 // setResolver resolves the sets a command names: a set file, else a
 // stored set of that name.
 type setResolver struct {
-	store engine.Store
+	store engine.Records
 	ns    string
 }
 

@@ -66,7 +66,7 @@ func newBundleShowCmd(f *Factory) *cobra.Command {
 }
 
 func getInstallation(ctx context.Context, eng *engine.Engine, name string) (*engine.Installation, error) {
-	inst, err := eng.Store().GetInstallation(ctx, eng.Config().Namespace, name)
+	inst, err := eng.Records().GetInstallation(ctx, eng.Config().Namespace, name)
 	if errors.Is(err, engine.ErrNotFound) {
 		return nil, &engine.UserError{Msg: fmt.Sprintf("could not find installation %s/%s: Installation not found", eng.Config().Namespace, name), Kind: engine.ErrNotFound}
 	}
@@ -89,7 +89,7 @@ func newBundleListCmd(f *Factory) *cobra.Command {
 				return err
 			}
 			defer closeEng()
-			list, err := eng.Store().ListInstallations(ctx, eng.Config().Namespace)
+			list, err := eng.Records().ListInstallations(ctx, eng.Config().Namespace)
 			if err != nil {
 				return fmt.Errorf("list installations: %w", err)
 			}
@@ -151,7 +151,7 @@ func withLocalInstallation(cmd *cobra.Command, f *Factory, name string, fn func(
 // installationOutputs lists the latest value of every output the bundle
 // defines, internal ones hidden.
 func installationOutputs(ctx context.Context, eng *engine.Engine, inst *engine.Installation) ([]outputJSON, error) {
-	st := eng.Store()
+	st := eng.Records()
 	outs, err := st.ListOutputs(ctx, inst.Namespace, inst.Name)
 	if err != nil {
 		return nil, fmt.Errorf("list outputs: %w", err)
@@ -250,13 +250,13 @@ func newBundleLogsCmd(f *Factory) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				runs, err := eng.Store().ListRuns(ctx, in.Namespace, in.Name)
+				runs, err := eng.Records().ListRuns(ctx, in.Namespace, in.Name)
 				if err != nil || len(runs) == 0 {
 					return &engine.UserError{Msg: "no logs found", Kind: engine.ErrNotFound}
 				}
 				runID = runs[0].ID
 			}
-			outs, err := eng.Store().ListRunOutputs(ctx, runID)
+			outs, err := eng.Records().ListRunOutputs(ctx, runID)
 			if err != nil {
 				return fmt.Errorf("list run outputs: %w", err)
 			}
