@@ -662,4 +662,3 @@ func composeFilesOf(bundleJSON []byte) ([]string, error) {
 	}
 	return files, nil
 }
-
