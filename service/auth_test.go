@@ -107,7 +107,7 @@ func TestEveryRouteNeedsAuth(t *testing.T) {
 	// The web console's files hold no data (TestConsoleFiles).
 	assert.ElementsMatch(t, []string{"GET /health", "POST /api/v1/login", "POST /api/v1/register", "GET /setup", "POST /api/v1/setup",
 		"GET /", "GET /ui/*"}, public)
-	assert.Zero(t, eng.calls.Load())
+	assert.Zero(t, eng.Calls())
 }
 
 func TestHealth(t *testing.T) {

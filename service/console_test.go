@@ -1,7 +1,6 @@
 package service
 
 import (
-	"context"
 	"encoding/json"
 	"log/slog"
 	"path/filepath"
@@ -11,31 +10,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/stackhub/stackhub/engine"
 	"github.com/stackhub/stackhub/engine/accounts"
 	"github.com/stackhub/stackhub/engine/sqlite"
 )
-
-// The console's engine calls on the fake: fixed answers, enough for the
-// handlers' own tests.
-
-func (f *fakeEngine) Outputs(ctx context.Context, name string) ([]engine.OutputValue, error) {
-	f.calls.Add(1)
-	if _, err := f.Get(ctx, name); err != nil {
-		return nil, err
-	}
-	return []engine.OutputValue{
-		{Name: "port", Type: "string", Value: "9001"},
-		{Name: "password", Type: "string", Sensitive: true, Value: "s3cret-value"},
-	}, nil
-}
-
-func (f *fakeEngine) ServerHistory(ctx context.Context) ([]engine.ServerPoint, error) {
-	f.calls.Add(1)
-	return nil, nil
-}
-
-func (f *fakeEngine) PortRange() (int, int) { return 9001, 9999 }
 
 func TestConsoleFiles(t *testing.T) {
 	s, _ := newTestServer(t, &fakeEngine{})

@@ -15,7 +15,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,7 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/stackhub/stackhub/engine"
-	"github.com/stackhub/stackhub/engine/catalog"
+	"github.com/stackhub/stackhub/service/servicetest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -31,237 +30,14 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 // testToken is the bootstrap API token of test servers.
 const testToken = "test-token-0123456789abcdef"
 
-// fakeEngine is a Server's Engine in tests: each method calls its field, or
-// fails the call (and counts it) when the field is nil.
-type fakeEngine struct {
-	InstallFunc      func(ctx context.Context, opts engine.InstallOptions) (*engine.Installation, error)
-	UninstallFunc    func(ctx context.Context, opts engine.UninstallOptions) error
-	UninstallAllFunc func(ctx context.Context) ([]engine.UninstallOutcome, error)
-	GetFunc          func(ctx context.Context, name string) (*engine.Installation, error)
-	ListFunc         func(ctx context.Context) ([]*engine.Installation, error)
-	ServerFunc       func(ctx context.Context) (*engine.ServerStatus, error)
-	AppsFunc         func(ctx context.Context) ([]engine.App, error)
-	SearchAppsFunc   func(ctx context.Context, q catalog.Query) (*catalog.Result, error)
-	AppDetailFunc    func(ctx context.Context, name, source string) (*engine.AppDetail, error)
-	AppIconFunc      func(ctx context.Context, name string) (*engine.AppIcon, error)
-	PreflightFunc    func(ctx context.Context, opts engine.InstallOptions) (*engine.PreflightReport, error)
-	SourcesFunc      func(ctx context.Context) ([]engine.CatalogSource, error)
-	AddSourceFunc    func(ctx context.Context, name, path string) (*engine.CatalogSource, error)
-	RemoveSourceFunc func(ctx context.Context, name string) error
-	JobFunc          func(ctx context.Context, id string) (*engine.Job, error)
-	UpgradeFunc      func(ctx context.Context, opts engine.UpgradeOptions) (*engine.Installation, error)
-	ActionFunc       func(ctx context.Context, opts engine.ActionOptions) (*engine.Job, error)
-	UninstallJobFunc func(ctx context.Context, opts engine.UninstallOptions) (*engine.Job, error)
-	LogsFunc         func(ctx context.Context, opts engine.LogsOptions) (io.ReadCloser, error)
-	JobsFunc         func(ctx context.Context, limit int) ([]*engine.Job, error)
-	JobEventsFunc    func(ctx context.Context, id string) ([]engine.JobEvent, <-chan engine.JobEvent, func(), error)
-	UnmanagedFunc    func(ctx context.Context) ([]string, error)
-	// PorterDocumentFunc nil builds the document from inst alone, as the
-	// engine does for an installation without runs.
-	PorterDocumentFunc func(ctx context.Context, inst *engine.Installation, opts engine.PorterDocOptions) (*engine.PorterInstallation, error)
-
-	calls atomic.Int32
-}
+// fakeEngine is the service's Engine in tests: the shared fake
+// (servicetest), whose calls a test scripts with its XxxFunc fields; the
+// others fail as unexpected and are counted.
+type fakeEngine = servicetest.Engine
 
 var _ Engine = (*fakeEngine)(nil)
 
-var errUnexpected = fmt.Errorf("unexpected engine call")
-
-func (f *fakeEngine) Install(ctx context.Context, opts engine.InstallOptions) (*engine.Installation, error) {
-	f.calls.Add(1)
-	if f.InstallFunc == nil {
-		return nil, errUnexpected
-	}
-	return f.InstallFunc(ctx, opts)
-}
-
-func (f *fakeEngine) Uninstall(ctx context.Context, opts engine.UninstallOptions) error {
-	f.calls.Add(1)
-	if f.UninstallFunc == nil {
-		return errUnexpected
-	}
-	return f.UninstallFunc(ctx, opts)
-}
-
-func (f *fakeEngine) UninstallAll(ctx context.Context) ([]engine.UninstallOutcome, error) {
-	f.calls.Add(1)
-	if f.UninstallAllFunc == nil {
-		return nil, errUnexpected
-	}
-	return f.UninstallAllFunc(ctx)
-}
-
-func (f *fakeEngine) Get(ctx context.Context, name string) (*engine.Installation, error) {
-	f.calls.Add(1)
-	if f.GetFunc == nil {
-		return nil, errUnexpected
-	}
-	return f.GetFunc(ctx, name)
-}
-
-func (f *fakeEngine) List(ctx context.Context) ([]*engine.Installation, error) {
-	f.calls.Add(1)
-	if f.ListFunc == nil {
-		return nil, errUnexpected
-	}
-	return f.ListFunc(ctx)
-}
-
-func (f *fakeEngine) Server(ctx context.Context) (*engine.ServerStatus, error) {
-	f.calls.Add(1)
-	if f.ServerFunc == nil {
-		return nil, errUnexpected
-	}
-	return f.ServerFunc(ctx)
-}
-
-func (f *fakeEngine) Apps(ctx context.Context) ([]engine.App, error) {
-	f.calls.Add(1)
-	if f.AppsFunc == nil {
-		return nil, errUnexpected
-	}
-	return f.AppsFunc(ctx)
-}
-
-func (f *fakeEngine) SearchApps(ctx context.Context, q catalog.Query) (*catalog.Result, error) {
-	f.calls.Add(1)
-	if f.SearchAppsFunc == nil {
-		return nil, errUnexpected
-	}
-	return f.SearchAppsFunc(ctx, q)
-}
-
-func (f *fakeEngine) AppDetail(ctx context.Context, name, source string) (*engine.AppDetail, error) {
-	f.calls.Add(1)
-	if f.AppDetailFunc == nil {
-		return nil, errUnexpected
-	}
-	return f.AppDetailFunc(ctx, name, source)
-}
-
-func (f *fakeEngine) AppIcon(ctx context.Context, name string) (*engine.AppIcon, error) {
-	f.calls.Add(1)
-	if f.AppIconFunc == nil {
-		return nil, errUnexpected
-	}
-	return f.AppIconFunc(ctx, name)
-}
-
-func (f *fakeEngine) Preflight(ctx context.Context, opts engine.InstallOptions) (*engine.PreflightReport, error) {
-	f.calls.Add(1)
-	if f.PreflightFunc == nil {
-		return nil, errUnexpected
-	}
-	return f.PreflightFunc(ctx, opts)
-}
-
-func (f *fakeEngine) CatalogSources(ctx context.Context) ([]engine.CatalogSource, error) {
-	f.calls.Add(1)
-	if f.SourcesFunc == nil {
-		return nil, errUnexpected
-	}
-	return f.SourcesFunc(ctx)
-}
-
-func (f *fakeEngine) RefreshCatalog(ctx context.Context) ([]engine.CatalogSource, error) {
-	return f.CatalogSources(ctx)
-}
-
-func (f *fakeEngine) AddCatalogSource(ctx context.Context, name, path string) (*engine.CatalogSource, error) {
-	f.calls.Add(1)
-	if f.AddSourceFunc == nil {
-		return nil, errUnexpected
-	}
-	return f.AddSourceFunc(ctx, name, path)
-}
-
-func (f *fakeEngine) RemoveCatalogSource(ctx context.Context, name string) error {
-	f.calls.Add(1)
-	if f.RemoveSourceFunc == nil {
-		return errUnexpected
-	}
-	return f.RemoveSourceFunc(ctx, name)
-}
-
-func (f *fakeEngine) Job(ctx context.Context, id string) (*engine.Job, error) {
-	f.calls.Add(1)
-	if f.JobFunc == nil {
-		return nil, errUnexpected
-	}
-	return f.JobFunc(ctx, id)
-}
-
-func (f *fakeEngine) Upgrade(ctx context.Context, opts engine.UpgradeOptions) (*engine.Installation, error) {
-	f.calls.Add(1)
-	if f.UpgradeFunc == nil {
-		return nil, errUnexpected
-	}
-	return f.UpgradeFunc(ctx, opts)
-}
-
-func (f *fakeEngine) Action(ctx context.Context, opts engine.ActionOptions) (*engine.Job, error) {
-	f.calls.Add(1)
-	if f.ActionFunc == nil {
-		return nil, errUnexpected
-	}
-	return f.ActionFunc(ctx, opts)
-}
-
-func (f *fakeEngine) UninstallJob(ctx context.Context, opts engine.UninstallOptions) (*engine.Job, error) {
-	f.calls.Add(1)
-	if f.UninstallJobFunc == nil {
-		return nil, errUnexpected
-	}
-	return f.UninstallJobFunc(ctx, opts)
-}
-
-func (f *fakeEngine) Logs(ctx context.Context, opts engine.LogsOptions) (io.ReadCloser, error) {
-	f.calls.Add(1)
-	if f.LogsFunc == nil {
-		return nil, errUnexpected
-	}
-	return f.LogsFunc(ctx, opts)
-}
-
-func (f *fakeEngine) Jobs(ctx context.Context, limit int) ([]*engine.Job, error) {
-	f.calls.Add(1)
-	if f.JobsFunc == nil {
-		return nil, errUnexpected
-	}
-	return f.JobsFunc(ctx, limit)
-}
-
-func (f *fakeEngine) JobEvents(ctx context.Context, id string) ([]engine.JobEvent, <-chan engine.JobEvent, func(), error) {
-	f.calls.Add(1)
-	if f.JobEventsFunc == nil {
-		return nil, nil, nil, errUnexpected
-	}
-	return f.JobEventsFunc(ctx, id)
-}
-
-// JobProgress is pure: it is not counted as an engine call.
-func (f *fakeEngine) JobProgress(job *engine.Job) (int, string) {
-	if job.Status == engine.JobSucceeded {
-		return 100, ""
-	}
-	return 0, ""
-}
-
-func (f *fakeEngine) Unmanaged(ctx context.Context) ([]string, error) {
-	f.calls.Add(1)
-	if f.UnmanagedFunc == nil {
-		return nil, errUnexpected
-	}
-	return f.UnmanagedFunc(ctx)
-}
-
-func (f *fakeEngine) PorterDocument(ctx context.Context, inst *engine.Installation, opts engine.PorterDocOptions) (*engine.PorterInstallation, error) {
-	f.calls.Add(1)
-	if f.PorterDocumentFunc == nil {
-		return engine.NewPorterInstallation(inst, nil, nil, opts), nil
-	}
-	return f.PorterDocumentFunc(ctx, inst, opts)
-}
+var errUnexpected = servicetest.ErrUnexpected
 
 // memUsers is an in-memory Users.
 type memUsers struct {

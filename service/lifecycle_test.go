@@ -117,7 +117,7 @@ func TestLifecycleRoutes(t *testing.T) {
 			for k, v := range tt.wantHeader {
 				assert.Equal(t, v, res.headers.Get(k), k)
 			}
-			assert.Equal(t, tt.wantCalls, tt.eng.calls.Load(), "engine calls")
+			assert.Equal(t, tt.wantCalls, tt.eng.Calls(), "engine calls")
 			golden(t, "lifecycle_"+tt.name, res.body)
 		})
 	}

@@ -260,7 +260,7 @@ func TestPRDHostileInput(t *testing.T) {
 					assert.Equal(t, "0", code)
 					assert.Contains(t, msg, n.wantMsg)
 					assert.Contains(t, msg, "例如", "the message shows how to fix it")
-					assert.Zero(t, eng.calls.Load(), "nothing reaches the engine")
+					assert.Zero(t, eng.Calls(), "nothing reaches the engine")
 				})
 			}
 		}
@@ -293,7 +293,7 @@ func TestPRDBadBodies(t *testing.T) {
 			code, msg, _ := envelopeOf(t, res.body)
 			assert.Equal(t, "0", code)
 			assert.Contains(t, msg, tt.wantMsg)
-			assert.Zero(t, eng.calls.Load())
+			assert.Zero(t, eng.Calls())
 		})
 	}
 }
