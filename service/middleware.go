@@ -88,7 +88,10 @@ func (s *Server) bodyLimit(c *fiber.Ctx) error {
 		return c.Next()
 	}
 	if int(c.Request().Header.ContentLength()) > s.cfg.BodyLimit {
-		// The body stays unread: the connection cannot carry another request.
+		// The connection cannot carry another request. Read (and drop) a
+		// bounded rest first: closing on a client still writing resets
+		// the connection, and it would never see the 413.
+		drainBody(c)
 		c.Context().SetConnectionClose()
 		return fiber.ErrRequestEntityTooLarge
 	}
@@ -99,6 +102,7 @@ func (s *Server) bodyLimit(c *fiber.Ctx) error {
 			return fmt.Errorf("read request body: %w", err)
 		}
 		if len(data) > s.cfg.BodyLimit {
+			drainBody(c)
 			c.Context().SetConnectionClose()
 			return fiber.ErrRequestEntityTooLarge
 		}
@@ -109,6 +113,18 @@ func (s *Server) bodyLimit(c *fiber.Ctx) error {
 		return fiber.ErrRequestEntityTooLarge
 	}
 	return c.Next()
+}
+
+// drainMax bounds how much of a refused body is read and dropped so that
+// the client gets to read the answer; a larger body is cut off.
+const drainMax = 4 << 20
+
+// drainBody reads and drops up to drainMax bytes of the request's body
+// stream.
+func drainBody(c *fiber.Ctx) {
+	if stream := c.Context().RequestBodyStream(); stream != nil {
+		_, _ = io.Copy(io.Discard, io.LimitReader(stream, drainMax))
+	}
 }
 
 // userContext gives the handler a context derived from the server's base
