@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/stackhub/stackhub/engine"
+	"github.com/stackhub/stackhub/service/apitype"
 )
 
 // archiveServer is a server with an import folder and an engine that
@@ -85,7 +86,7 @@ func TestUploadArchive(t *testing.T) {
 	data := bytes.Repeat([]byte("bundle!"), 3<<20/7)
 	res := upload(t, s, "../../../etc/cron.d/evil.tgz", data)
 	require.Equal(t, http.StatusCreated, res.status, "%s", res.body)
-	var up uploadDTO
+	var up apitype.Upload
 	require.NoError(t, json.Unmarshal(res.body, &up))
 	assert.Equal(t, int64(len(data)), up.Size)
 	assert.Equal(t, "evil.tgz", up.Name, "only the base name is kept, for display")

@@ -12,6 +12,7 @@ import (
 
 	"github.com/stackhub/stackhub/engine/accounts"
 	"github.com/stackhub/stackhub/engine/sqlite"
+	"github.com/stackhub/stackhub/service/apitype"
 )
 
 func TestConsoleFiles(t *testing.T) {
@@ -116,7 +117,7 @@ func TestLanguageKeptPerUser(t *testing.T) {
 	lang := func(headers map[string]string) string {
 		res := do(t, s, request{method: "GET", target: "/api/v1/me", headers: headers})
 		require.Equal(t, 200, res.status, "%s", res.body)
-		var me meDTO
+		var me apitype.Me
 		require.NoError(t, json.Unmarshal(res.body, &me))
 		return me.Language
 	}

@@ -9,35 +9,22 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/stackhub/stackhub/engine"
+	"github.com/stackhub/stackhub/service/apitype"
 )
 
-// The REST API under /api/v1. Its DTOs are kept apart from the engine's
+// The REST API under /api/v1. Its payloads (service/apitype) are kept apart from the engine's
 // types so the API stays stable while the engine changes; installation
 // parameters (which may hold secrets) are never returned, except in
 // Porter's installation document (?format=porter), whose shape Porter
 // fixes: there sensitive values are masked unless an admin asks for them
 // with ?reveal=true.
 
-type installationDTO struct {
-	Name          string         `json:"name"`
-	App           string         `json:"app"`
-	Version       string         `json:"version"`
-	Status        string         `json:"status"`
-	Reason        string         `json:"reason,omitempty"`
-	ContainerName string         `json:"containerName"`
-	Ports         map[string]int `json:"ports"`
-	JobID         string         `json:"jobId,omitempty"`
-	Created       time.Time      `json:"created"`
-	Modified      time.Time      `json:"modified"`
-	Installed     *time.Time     `json:"installed,omitempty"`
-}
-
-func toInstallationDTO(inst *engine.Installation) installationDTO {
+func toInstallationDTO(inst *engine.Installation) apitype.Installation {
 	ports := inst.Ports
 	if ports == nil {
 		ports = map[string]int{}
 	}
-	return installationDTO{
+	return apitype.Installation{
 		Name: inst.Name, App: inst.App, Version: inst.BundleVersion, Status: string(inst.Status),
 		Reason: inst.Reason, ContainerName: inst.ContainerName, Ports: ports, JobID: inst.JobID,
 		Created: inst.Created.UTC(), Modified: inst.Modified.UTC(), Installed: utcPtr(inst.Installed),
@@ -50,63 +37,6 @@ func utcPtr(t *time.Time) *time.Time {
 	}
 	u := t.UTC()
 	return &u
-}
-
-type jobDTO struct {
-	ID           string     `json:"id"`
-	Installation string     `json:"installation"`
-	Action       string     `json:"action"`
-	Status       string     `json:"status"`
-	Message      string     `json:"message,omitempty"`
-	Progress     int        `json:"progress"`
-	Step         string     `json:"step,omitempty"`
-	Created      time.Time  `json:"created"`
-	Finished     *time.Time `json:"finished,omitempty"`
-	// Events is the path of the job's Server-Sent Events stream.
-	Events string `json:"events"`
-}
-
-type diskDTO struct {
-	Mount   string  `json:"mount"`
-	Total   uint64  `json:"total"`
-	Used    uint64  `json:"used"`
-	Percent float64 `json:"percent"`
-}
-
-type riskDTO struct {
-	ID       string `json:"id"`
-	Severity string `json:"severity"`
-	What     string `json:"what"`
-	Fix      string `json:"fix"`
-}
-
-type serverDTO struct {
-	CPUPercent    float64   `json:"cpuPercent"`
-	MemoryPercent float64   `json:"memoryPercent"`
-	MemoryTotal   uint64    `json:"memoryTotal"`
-	MemoryUsed    uint64    `json:"memoryUsed"`
-	DiskPercent   float64   `json:"diskPercent"`
-	DiskTotal     uint64    `json:"diskTotal"`
-	DiskUsed      uint64    `json:"diskUsed"`
-	Disks         []diskDTO `json:"disks"`
-	Load          []float64 `json:"load"`
-	UptimeSeconds uint64    `json:"uptimeSeconds"`
-	Hostname      string    `json:"hostname"`
-	OS            string    `json:"os"`
-	Kernel        string    `json:"kernel"`
-	Risks         []riskDTO `json:"risks"`
-	// Docker holds the engine's facts; absent when Docker did not answer.
-	Docker  *dockerDTO `json:"docker,omitempty"`
-	Sampled time.Time  `json:"sampled"`
-}
-
-type dockerDTO struct {
-	Version       string `json:"version"`
-	APIVersion    string `json:"apiVersion"`
-	Containers    int    `json:"containers"`
-	Running       int    `json:"running"`
-	Images        int    `json:"images"`
-	StorageDriver string `json:"storageDriver"`
 }
 
 // listInstallations answers {"installations":[...]}, or with
@@ -132,7 +62,7 @@ func (s *Server) listInstallations(c *fiber.Ctx) error {
 		engine.SortPorterInstallations(docs)
 		return c.JSON(docs)
 	}
-	out := make([]installationDTO, 0, len(list))
+	out := make([]apitype.Installation, 0, len(list))
 	for _, inst := range list {
 		out = append(out, toInstallationDTO(inst))
 	}
@@ -312,9 +242,9 @@ func (s *Server) getJob(c *fiber.Ctx) error {
 	return c.JSON(s.toJobDTO(job))
 }
 
-func (s *Server) toJobDTO(job *engine.Job) jobDTO {
+func (s *Server) toJobDTO(job *engine.Job) apitype.Job {
 	progress, step := s.eng.JobProgress(job)
-	return jobDTO{
+	return apitype.Job{
 		ID: job.ID, Installation: job.Installation, Action: job.Action, Status: job.Status, Message: job.Message,
 		Progress: progress, Step: step, Created: job.Created.UTC(), Finished: utcPtr(job.Finished),
 		Events: "/api/v1/jobs/" + job.ID + "/events",
@@ -327,21 +257,21 @@ func (s *Server) getServer(c *fiber.Ctx) error {
 	if err != nil {
 		return fmt.Errorf("sample server: %w", err)
 	}
-	out := serverDTO{
+	out := apitype.Server{
 		CPUPercent: st.CPUPercent, MemoryPercent: st.MemoryPercent, MemoryTotal: st.MemoryTotal,
 		MemoryUsed: st.MemoryUsed, DiskPercent: st.DiskPercent, DiskTotal: st.DiskTotal, DiskUsed: st.DiskUsed,
-		Disks: make([]diskDTO, 0, len(st.Disks)), Load: []float64{st.Load1, st.Load5, st.Load15},
+		Disks: make([]apitype.Disk, 0, len(st.Disks)), Load: []float64{st.Load1, st.Load5, st.Load15},
 		UptimeSeconds: st.UptimeSeconds, Hostname: st.Hostname, OS: st.OS, Kernel: st.Kernel,
-		Risks: make([]riskDTO, 0, len(st.Risks)), Sampled: st.Sampled.UTC(),
+		Risks: make([]apitype.Risk, 0, len(st.Risks)), Sampled: st.Sampled.UTC(),
 	}
 	for _, d := range st.Disks {
-		out.Disks = append(out.Disks, diskDTO(d))
+		out.Disks = append(out.Disks, apitype.Disk(d))
 	}
 	for _, r := range st.Risks {
-		out.Risks = append(out.Risks, riskDTO(r))
+		out.Risks = append(out.Risks, apitype.Risk(r))
 	}
 	if d := st.Docker; d != nil {
-		out.Docker = &dockerDTO{Version: d.Version, APIVersion: d.APIVersion, Containers: d.Containers,
+		out.Docker = &apitype.Docker{Version: d.Version, APIVersion: d.APIVersion, Containers: d.Containers,
 			Running: d.Running, Images: d.Images, StorageDriver: d.StorageDriver}
 	}
 	return c.JSON(out)

@@ -5,99 +5,13 @@ import (
 
 	"github.com/stackhub/stackhub/engine"
 	"github.com/stackhub/stackhub/engine/catalog"
+	"github.com/stackhub/stackhub/service/apitype"
 )
 
 // The catalog under /api/v1/apps. title and description stay strings (in
 // the language ?lang= or Accept-Language asks for, English by default), as
 // clients of the first API read them; titles and descriptions carry both
 // languages.
-
-type portDTO struct {
-	Name     string `json:"name"`
-	Service  string `json:"service,omitempty"`
-	Target   int    `json:"target,omitempty"`
-	Protocol string `json:"protocol,omitempty"`
-	HostIP   string `json:"hostIP,omitempty"`
-}
-
-type textDTO struct {
-	En string `json:"en"`
-	Zh string `json:"zh"`
-}
-
-type requirementsDTO struct {
-	CPU      float64 `json:"cpu"`
-	MemoryMB int     `json:"memoryMB"`
-	DiskMB   int     `json:"diskMB"`
-}
-
-type appDTO struct {
-	Name         string          `json:"name"`
-	Title        string          `json:"title"`
-	Version      string          `json:"version"`
-	Description  string          `json:"description,omitempty"`
-	Category     string          `json:"category,omitempty"`
-	Ports        []portDTO       `json:"ports"`
-	Titles       textDTO         `json:"titles"`
-	Descriptions textDTO         `json:"descriptions"`
-	Keywords     []string        `json:"keywords"`
-	AppVersion   string          `json:"appVersion,omitempty"`
-	Homepage     string          `json:"homepage,omitempty"`
-	Icon         string          `json:"icon,omitempty"`
-	Requirements requirementsDTO `json:"requirements"`
-	// Architectures of the app's images; empty when the bundle says none.
-	Architectures []string `json:"architectures"`
-	Source        string   `json:"source"`
-}
-
-type categoryDTO struct {
-	Name  string `json:"name"`
-	Count int    `json:"count"`
-}
-
-type appListDTO struct {
-	Apps       []appDTO      `json:"apps"`
-	Total      int           `json:"total"`
-	Page       int           `json:"page"`
-	PerPage    int           `json:"per_page"`
-	Categories []categoryDTO `json:"categories"`
-}
-
-type paramDTO struct {
-	Name         string   `json:"name"`
-	Type         string   `json:"type"`
-	Description  string   `json:"description,omitempty"`
-	Descriptions textDTO  `json:"descriptions"`
-	Default      any      `json:"default"`
-	Enum         []any    `json:"enum,omitempty"`
-	Minimum      *float64 `json:"minimum,omitempty"`
-	Maximum      *float64 `json:"maximum,omitempty"`
-	MinLength    *int     `json:"minLength,omitempty"`
-	MaxLength    *int     `json:"maxLength,omitempty"`
-	Pattern      string   `json:"pattern,omitempty"`
-	Sensitive    bool     `json:"sensitive"`
-	Generated    bool     `json:"generated"`
-	Required     bool     `json:"required"`
-	ApplyTo      []string `json:"applyTo,omitempty"`
-}
-
-type outputDTO struct {
-	Name         string  `json:"name"`
-	Description  string  `json:"description,omitempty"`
-	Descriptions textDTO `json:"descriptions"`
-	Sensitive    bool    `json:"sensitive"`
-}
-
-type appDetailDTO struct {
-	appDTO
-	Parameters []paramDTO  `json:"parameters"`
-	Outputs    []outputDTO `json:"outputs"`
-	Readme     string      `json:"readme"`
-	// Sources names every source offering an app of this name.
-	Sources []string `json:"sources"`
-	// Permissions is what the bundle asks of the host.
-	Permissions *permissionsDTO `json:"permissions,omitempty"`
-}
 
 // catalogLang is the language of an app's title and description strings:
 // ?lang=en|zh, else Accept-Language, else English.
@@ -114,11 +28,11 @@ func catalogLang(c *fiber.Ctx) string {
 	return "en"
 }
 
-func toAppDTO(e catalog.Entry, lang string) appDTO {
-	d := appDTO{Name: e.Name, Title: e.Title.In(lang), Version: e.Version, Description: e.Description.In(lang),
-		Category: e.Category, Ports: make([]portDTO, 0, len(e.Ports)),
-		Titles: textDTO(e.Title), Descriptions: textDTO(e.Description), Keywords: e.Keywords,
-		AppVersion: e.AppVersion, Homepage: e.Homepage, Requirements: requirementsDTO(e.Requirements),
+func toAppDTO(e catalog.Entry, lang string) apitype.App {
+	d := apitype.App{Name: e.Name, Title: e.Title.In(lang), Version: e.Version, Description: e.Description.In(lang),
+		Category: e.Category, Ports: make([]apitype.Port, 0, len(e.Ports)),
+		Titles: apitype.Text(e.Title), Descriptions: apitype.Text(e.Description), Keywords: e.Keywords,
+		AppVersion: e.AppVersion, Homepage: e.Homepage, Requirements: apitype.Requirements(e.Requirements),
 		Architectures: e.Architectures, Source: e.Source}
 	if d.Keywords == nil {
 		d.Keywords = []string{}
@@ -130,7 +44,7 @@ func toAppDTO(e catalog.Entry, lang string) appDTO {
 		d.Icon = "/api/v1/apps/" + e.Name + "/icon"
 	}
 	for _, p := range e.Ports {
-		d.Ports = append(d.Ports, portDTO{Name: p.Name, Service: p.Service, Target: p.Target, Protocol: p.Protocol, HostIP: p.HostIP})
+		d.Ports = append(d.Ports, apitype.Port{Name: p.Name, Service: p.Service, Target: p.Target, Protocol: p.Protocol, HostIP: p.HostIP})
 	}
 	return d
 }
@@ -153,13 +67,13 @@ func (s *Server) listApps(c *fiber.Ctx) error {
 		return err
 	}
 	lang := catalogLang(c)
-	out := appListDTO{Apps: make([]appDTO, 0, len(res.Entries)), Total: res.Total, Page: res.Page, PerPage: res.PerPage,
-		Categories: make([]categoryDTO, 0, len(res.Categories))}
+	out := apitype.AppList{Apps: make([]apitype.App, 0, len(res.Entries)), Total: res.Total, Page: res.Page, PerPage: res.PerPage,
+		Categories: make([]apitype.CategoryCount, 0, len(res.Categories))}
 	for _, e := range res.Entries {
 		out.Apps = append(out.Apps, toAppDTO(e, lang))
 	}
 	for _, cc := range res.Categories {
-		out.Categories = append(out.Categories, categoryDTO(cc))
+		out.Categories = append(out.Categories, apitype.CategoryCount(cc))
 	}
 	return c.JSON(out)
 }
@@ -172,19 +86,19 @@ func (s *Server) getApp(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	out := appDetailDTO{appDTO: toAppDTO(d.Entry, catalogLang(c)), Parameters: make([]paramDTO, 0, len(d.Parameters)),
-		Outputs: make([]outputDTO, 0, len(d.Outputs)), Readme: d.Readme, Sources: d.Sources,
+	out := apitype.AppDetail{App: toAppDTO(d.Entry, catalogLang(c)), Parameters: make([]apitype.AppParameter, 0, len(d.Parameters)),
+		Outputs: make([]apitype.AppOutput, 0, len(d.Outputs)), Readme: d.Readme, Sources: d.Sources,
 		Permissions: toPermissionsDTO(d.Permissions)}
 	lang := catalogLang(c)
 	for _, p := range d.Parameters {
-		out.Parameters = append(out.Parameters, paramDTO{Name: p.Name, Type: p.Type, Description: p.Descriptions.In(lang),
-			Descriptions: textDTO(p.Descriptions), Default: p.Default, Enum: p.Enum, Minimum: p.Minimum, Maximum: p.Maximum,
+		out.Parameters = append(out.Parameters, apitype.AppParameter{Name: p.Name, Type: p.Type, Description: p.Descriptions.In(lang),
+			Descriptions: apitype.Text(p.Descriptions), Default: p.Default, Enum: p.Enum, Minimum: p.Minimum, Maximum: p.Maximum,
 			MinLength: p.MinLength, MaxLength: p.MaxLength, Pattern: p.Pattern, Sensitive: p.Sensitive, Generated: p.Generated,
 			Required: p.Required, ApplyTo: p.ApplyTo})
 	}
 	for _, o := range d.Outputs {
-		out.Outputs = append(out.Outputs, outputDTO{Name: o.Name, Description: o.Descriptions.In(lang),
-			Descriptions: textDTO(o.Descriptions), Sensitive: o.Sensitive})
+		out.Outputs = append(out.Outputs, apitype.AppOutput{Name: o.Name, Description: o.Descriptions.In(lang),
+			Descriptions: apitype.Text(o.Descriptions), Sensitive: o.Sensitive})
 	}
 	return c.JSON(out)
 }
@@ -213,21 +127,6 @@ type preflightRequest struct {
 	Parameters map[string]string `json:"parameters"`
 }
 
-type preflightCheckDTO struct {
-	Check   string `json:"check"`
-	Status  string `json:"status"`
-	Message string `json:"message"`
-	Hint    string `json:"hint,omitempty"`
-}
-
-type preflightDTO struct {
-	App    string              `json:"app"`
-	Name   string              `json:"name"`
-	OK     bool                `json:"ok"`
-	Checks []preflightCheckDTO `json:"checks"`
-	Ports  map[string]int      `json:"ports"`
-}
-
 // preflightApp answers what installing the app would run into (name,
 // CPU, memory, disk, architecture, ports) without installing: 200 with
 // "ok": false when an install would be refused. Body (optional):
@@ -243,33 +142,20 @@ func (s *Server) preflightApp(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	out := preflightDTO{App: r.App, Name: r.Name, OK: r.OK, Checks: make([]preflightCheckDTO, 0, len(r.Checks)), Ports: r.Ports}
+	out := apitype.PreflightReport{App: r.App, Name: r.Name, OK: r.OK, Checks: make([]apitype.PreflightCheck, 0, len(r.Checks)), Ports: r.Ports}
 	if out.Ports == nil {
 		out.Ports = map[string]int{}
 	}
 	for _, ch := range r.Checks {
-		out.Checks = append(out.Checks, preflightCheckDTO{Check: ch.Check, Status: ch.Status, Message: ch.Message, Hint: ch.Hint})
+		out.Checks = append(out.Checks, apitype.PreflightCheck{Check: ch.Check, Status: ch.Status, Message: ch.Message, Hint: ch.Hint})
 	}
 	return c.JSON(out)
 }
 
-type sourceDTO struct {
-	Name  string `json:"name"`
-	Kind  string `json:"kind"`
-	Path  string `json:"path,omitempty"`
-	Apps  int    `json:"apps"`
-	Added bool   `json:"added"`
-	Error string `json:"error,omitempty"`
-}
-
-type sourceListDTO struct {
-	Sources []sourceDTO `json:"sources"`
-}
-
-func toSourceList(list []engine.CatalogSource) sourceListDTO {
-	out := sourceListDTO{Sources: make([]sourceDTO, 0, len(list))}
+func toSourceList(list []engine.CatalogSource) apitype.CatalogSourceList {
+	out := apitype.CatalogSourceList{Sources: make([]apitype.CatalogSource, 0, len(list))}
 	for _, s := range list {
-		out.Sources = append(out.Sources, sourceDTO(s))
+		out.Sources = append(out.Sources, apitype.CatalogSource(s))
 	}
 	return out
 }
@@ -301,7 +187,7 @@ func (s *Server) addSource(c *fiber.Ctx) error {
 		return err
 	}
 	s.audit(c, "catalog-add", src.Name, "")
-	return c.Status(fiber.StatusCreated).JSON(sourceDTO(*src))
+	return c.Status(fiber.StatusCreated).JSON(apitype.CatalogSource(*src))
 }
 
 // removeSource forgets an added source; its folder is kept.

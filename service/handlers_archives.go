@@ -18,6 +18,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/stackhub/stackhub/engine"
+	"github.com/stackhub/stackhub/service/apitype"
 )
 
 // Bundle archives reach the service in two ways, both for admins only: an
@@ -62,13 +63,6 @@ var (
 	errTextArchiveRole   = text{"只有管理员可以从引用或归档文件安装", "only admins may install by reference or from an archive"}
 	hintArchiveRole      = text{"从目录安装应用，或请管理员安装", "install the app from the catalog, or ask an admin"}
 )
-
-type uploadDTO struct {
-	ID   string `json:"id"`
-	Size int64  `json:"size"`
-	// Name is the file name the client sent, for display only.
-	Name string `json:"name,omitempty"`
-}
 
 // uploadArchive stores a bundle archive sent as multipart/form-data (field
 // "archive"), streamed to the data directory and at most UploadLimit
@@ -115,7 +109,7 @@ func (s *Server) uploadArchive(c *fiber.Ctx) error {
 
 // saveUpload copies part, at most limit bytes, to a new file under
 // <data>/uploads named by a random id; nothing is left behind on failure.
-func (s *Server) saveUpload(part *multipart.Part, limit int64) (*uploadDTO, error) {
+func (s *Server) saveUpload(part *multipart.Part, limit int64) (*apitype.Upload, error) {
 	dir := filepath.Join(s.cfg.DataDir, uploadsDir)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("store upload: %w", err)
@@ -145,7 +139,7 @@ func (s *Server) saveUpload(part *multipart.Part, limit int64) (*uploadDTO, erro
 		return nil, fmt.Errorf("store upload: %w", err)
 	}
 	name := part.FileName() // multipart already keeps only the base name
-	return &uploadDTO{ID: id, Size: n, Name: shorten(name)}, nil
+	return &apitype.Upload{ID: id, Size: n, Name: shorten(name)}, nil
 }
 
 // uploadPath is the file of an upload id; an id that is malformed and one

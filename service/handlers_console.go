@@ -9,6 +9,7 @@ import (
 
 	"github.com/stackhub/stackhub/engine"
 	"github.com/stackhub/stackhub/engine/accounts"
+	"github.com/stackhub/stackhub/service/apitype"
 )
 
 // Routes the web console needs beyond what scripts used first: an
@@ -36,15 +37,6 @@ var (
 	errTextTokensStore = text{"此存储不保存API令牌", "this store keeps no API tokens"}
 )
 
-type outputValueDTO struct {
-	Name      string `json:"name"`
-	Type      string `json:"type,omitempty"`
-	Sensitive bool   `json:"sensitive"`
-	// Value is "" for a sensitive output unless ?reveal=true asked for it.
-	Value    string `json:"value"`
-	Revealed bool   `json:"revealed,omitempty"`
-}
-
 // installationOutputs answers {"outputs":[...]}. Sensitive values are left
 // empty unless ?reveal=true, which needs the operator role (the one that
 // installs) and goes to the audit log.
@@ -65,10 +57,10 @@ func (s *Server) installationOutputs(c *fiber.Ctx) error {
 	if err != nil {
 		return fmt.Errorf("outputs of %q: %w", name, err)
 	}
-	list := make([]outputValueDTO, 0, len(outs))
+	list := make([]apitype.Output, 0, len(outs))
 	revealed := false
 	for _, o := range outs {
-		d := outputValueDTO{Name: o.Name, Type: o.Type, Sensitive: o.Sensitive, Value: o.Value}
+		d := apitype.Output{Name: o.Name, Type: o.Type, Sensitive: o.Sensitive, Value: o.Value}
 		if o.Sensitive {
 			if reveal {
 				d.Revealed, revealed = true, true
@@ -149,14 +141,6 @@ func (s *Server) deleteToken(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"id": id, "revoked": true})
 }
 
-type meDTO struct {
-	Username string `json:"username"`
-	Role     string `json:"role"`
-	// Language is the caller's chosen language, else the server's default
-	// one, else "" (follow the browser).
-	Language string `json:"language"`
-}
-
 // checkLang accepts "", "en" and "zh".
 func checkLang(l string) error {
 	if l != "" && l != "en" && l != "zh" {
@@ -189,7 +173,7 @@ func (s *Server) me(c *fiber.Ctx) error {
 	if err != nil {
 		return fmt.Errorf("read language of %q: %w", user, err)
 	}
-	return c.JSON(meDTO{Username: user, Role: s.roleOf(c), Language: l})
+	return c.JSON(apitype.Me{Username: user, Role: s.roleOf(c), Language: l})
 }
 
 // updateMe keeps the caller's language: {"language":"zh"|"en"|""}.
@@ -211,5 +195,5 @@ func (s *Server) updateMe(c *fiber.Ctx) error {
 	if err := a.SetSetting(c.UserContext(), userLangPrefix+user, req.Language); err != nil {
 		return fmt.Errorf("set language of %q: %w", user, err)
 	}
-	return c.JSON(meDTO{Username: user, Role: s.roleOf(c), Language: req.Language})
+	return c.JSON(apitype.Me{Username: user, Role: s.roleOf(c), Language: req.Language})
 }

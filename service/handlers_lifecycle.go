@@ -12,6 +12,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/stackhub/stackhub/engine"
+	"github.com/stackhub/stackhub/service/apitype"
 )
 
 // The lifecycle routes beyond install: upgrade, custom actions, logs,
@@ -210,7 +211,7 @@ func (s *Server) listJobs(c *fiber.Ctx) error {
 	if err != nil {
 		return fmt.Errorf("list jobs: %w", err)
 	}
-	out := make([]jobDTO, 0, len(jobs))
+	out := make([]apitype.Job, 0, len(jobs))
 	for _, j := range jobs {
 		out = append(out, s.toJobDTO(j))
 	}
@@ -228,17 +229,6 @@ func (s *Server) listUnmanaged(c *fiber.Ctx) error {
 		ps = []string{}
 	}
 	return c.JSON(fiber.Map{"projects": ps})
-}
-
-type jobEventDTO struct {
-	Job      string    `json:"job"`
-	Seq      int       `json:"seq"`
-	Type     string    `json:"type"`
-	Status   string    `json:"status,omitempty"`
-	Step     string    `json:"step,omitempty"`
-	Progress int       `json:"progress"`
-	Line     string    `json:"line,omitempty"`
-	Time     time.Time `json:"time"`
 }
 
 // jobEvents streams a job's events as Server-Sent Events: every event so
@@ -269,7 +259,7 @@ func (s *Server) jobEvents(c *fiber.Ctx) error {
 			if ev.Seq <= after {
 				return nil
 			}
-			data, _ := json.Marshal(jobEventDTO(ev))
+			data, _ := json.Marshal(apitype.JobEvent(ev))
 			if _, err := fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", ev.Seq, ev.Type, data); err != nil {
 				return err
 			}

@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/stackhub/stackhub/engine"
 	"github.com/stackhub/stackhub/engine/accounts"
+	"github.com/stackhub/stackhub/service/apitype"
 )
 
 // Roles, from most to least powerful: admins manage users and settings;
@@ -97,12 +97,6 @@ func (s *Server) accounts() (Accounts, error) {
 	return a, nil
 }
 
-type userDTO struct {
-	Username string    `json:"username"`
-	Role     string    `json:"role"`
-	Created  time.Time `json:"created,omitzero"`
-}
-
 type userRequest struct {
 	Username string `json:"username"`
 	Password string `json:"password"`
@@ -136,9 +130,9 @@ func (s *Server) listUsers(c *fiber.Ctx) error {
 	if err != nil {
 		return fmt.Errorf("list users: %w", err)
 	}
-	out := make([]userDTO, 0, len(list))
+	out := make([]apitype.User, 0, len(list))
 	for _, u := range list {
-		out = append(out, userDTO{Username: u.Username, Role: u.Role, Created: u.Created.UTC()})
+		out = append(out, apitype.User{Username: u.Username, Role: u.Role, Created: u.Created.UTC()})
 	}
 	return c.JSON(fiber.Map{"users": out})
 }
@@ -172,7 +166,7 @@ func (s *Server) addUser(c *fiber.Ctx, req *userRequest, action string) error {
 		return fmt.Errorf("%s %q: %w", action, req.Username, err)
 	}
 	s.audit(c, action, req.Username+" ("+req.Role+")", "")
-	return c.Status(fiber.StatusCreated).JSON(userDTO{Username: req.Username, Role: req.Role, Created: s.now().UTC()})
+	return c.Status(fiber.StatusCreated).JSON(apitype.User{Username: req.Username, Role: req.Role, Created: s.now().UTC()})
 }
 
 // register lets anyone create a viewer account when an admin opened
@@ -223,7 +217,7 @@ func (s *Server) updateUser(c *fiber.Ctx) error {
 		return fmt.Errorf("set role of %q: %w", target, err)
 	}
 	s.audit(c, "set role", target+" ("+req.Role+")", "")
-	return c.JSON(userDTO{Username: target, Role: req.Role})
+	return c.JSON(apitype.User{Username: target, Role: req.Role})
 }
 
 // deleteUser removes a user with its sessions and tokens (admin).
@@ -247,17 +241,6 @@ func (s *Server) deleteUser(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"username": target, "deleted": true})
 }
 
-type settingsDTO struct {
-	Registration string `json:"registration"`
-	// DefaultLanguage is the console's language for users who chose none
-	// ("" follows the browser).
-	DefaultLanguage string `json:"defaultLanguage"`
-	// PortMin and PortMax are the host ports apps get; they come from
-	// serve's --port-min and --port-max and are read-only here.
-	PortMin int `json:"portMin,omitempty"`
-	PortMax int `json:"portMax,omitempty"`
-}
-
 // getSettings answers the service settings (admin).
 func (s *Server) getSettings(c *fiber.Ctx) error {
 	a, err := s.accounts()
@@ -276,7 +259,7 @@ func (s *Server) getSettings(c *fiber.Ctx) error {
 		return fmt.Errorf("get settings: %w", err)
 	}
 	lo, hi := s.eng.PortRange()
-	return c.JSON(settingsDTO{Registration: v, DefaultLanguage: l, PortMin: lo, PortMax: hi})
+	return c.JSON(apitype.Settings{Registration: v, DefaultLanguage: l, PortMin: lo, PortMax: hi})
 }
 
 // putSettings changes settings (admin): {"registration":"open"|"closed",

@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/stackhub/stackhub/service/apitype"
 )
 
 // schemaProps returns the property names of a component schema, following
@@ -73,36 +75,36 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 	require.NoError(t, json.Unmarshal(openAPIDoc, &doc))
 	schemas := doc.Components["schemas"]
 	for schema, v := range map[string]any{
-		"Installation":      installationDTO{},
-		"Job":               jobDTO{},
-		"Disk":              diskDTO{},
-		"Risk":              riskDTO{},
-		"Server":            serverDTO{},
-		"App":               appDTO{},
-		"CategoryCount":     categoryDTO{},
-		"AppList":           appListDTO{},
-		"AppParameter":      paramDTO{},
-		"AppOutput":         outputDTO{},
-		"AppDetail":         appDetailDTO{},
-		"PreflightCheck":    preflightCheckDTO{},
-		"PreflightReport":   preflightDTO{},
-		"CatalogSource":     sourceDTO{},
-		"CatalogSourceList": sourceListDTO{},
-		"Upload":            uploadDTO{},
-		"Output":            outputValueDTO{},
-		"Me":                meDTO{},
-		"JobEvent":          jobEventDTO{},
-		"User":              userDTO{},
-		"Settings":          settingsDTO{},
-		"Permissions":       permissionsDTO{},
-		"Port":              portDTO{},
-		"Text":              textDTO{},
-		"Requirements":      requirementsDTO{},
+		"Installation":      apitype.Installation{},
+		"Job":               apitype.Job{},
+		"Disk":              apitype.Disk{},
+		"Risk":              apitype.Risk{},
+		"Server":            apitype.Server{},
+		"App":               apitype.App{},
+		"CategoryCount":     apitype.CategoryCount{},
+		"AppList":           apitype.AppList{},
+		"AppParameter":      apitype.AppParameter{},
+		"AppOutput":         apitype.AppOutput{},
+		"AppDetail":         apitype.AppDetail{},
+		"PreflightCheck":    apitype.PreflightCheck{},
+		"PreflightReport":   apitype.PreflightReport{},
+		"CatalogSource":     apitype.CatalogSource{},
+		"CatalogSourceList": apitype.CatalogSourceList{},
+		"Upload":            apitype.Upload{},
+		"Output":            apitype.Output{},
+		"Me":                apitype.Me{},
+		"JobEvent":          apitype.JobEvent{},
+		"User":              apitype.User{},
+		"Settings":          apitype.Settings{},
+		"Permissions":       apitype.Permissions{},
+		"Port":              apitype.Port{},
+		"Text":              apitype.Text{},
+		"Requirements":      apitype.Requirements{},
 	} {
 		t.Run(schema, func(t *testing.T) {
 			assert.Equal(t, schemaProps(t, schemas, schema), jsonFields(reflect.TypeOf(v)))
 		})
 	}
 	// The comparison tells types apart.
-	assert.NotEqual(t, schemaProps(t, schemas, "Job"), jsonFields(reflect.TypeOf(diskDTO{})))
+	assert.NotEqual(t, schemaProps(t, schemas, "Job"), jsonFields(reflect.TypeOf(apitype.Disk{})))
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/stackhub/stackhub/engine"
 	"github.com/stackhub/stackhub/engine/catalog"
+	"github.com/stackhub/stackhub/service/apitype"
 )
 
 func TestAppPermissionsAndConsent(t *testing.T) {
@@ -37,12 +38,12 @@ func TestAppPermissionsAndConsent(t *testing.T) {
 	res := do(t, s, request{method: "GET", target: "/api/v1/apps/probe", headers: ops, anonymous: true})
 	require.Equal(t, http.StatusOK, res.status, "%s", res.body)
 	var d struct {
-		Permissions permissionsDTO `json:"permissions"`
+		Permissions apitype.Permissions `json:"permissions"`
 	}
 	require.NoError(t, json.Unmarshal(res.body, &d))
 	assert.True(t, d.Permissions.DockerSocket)
 	assert.Equal(t, []string{"privileged: agent", "host path /var/run/docker.sock (service agent)"}, d.Permissions.PrivilegedRequests)
-	assert.Equal(t, []publishedPortDTO{{Service: "agent", Target: 9000, Protocol: "tcp"}}, d.Permissions.Ports)
+	assert.Equal(t, []apitype.PublishedPort{{Service: "agent", Target: 9000, Protocol: "tcp"}}, d.Permissions.Ports)
 	assert.Equal(t, []string{}, d.Permissions.Devices)
 
 	install := func(as map[string]string, body string) response {

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/stackhub/stackhub/engine"
+	"github.com/stackhub/stackhub/service/apitype"
 )
 
 // Client talks to one StackHub service.
@@ -40,60 +41,14 @@ func New(baseURL, token string) *Client {
 	return &Client{BaseURL: strings.TrimRight(baseURL, "/"), Token: token, HTTP: &http.Client{}}
 }
 
-// App is one catalog entry. Title and Description are in the language
-// the server was asked for; Titles and Descriptions hold both.
-type App struct {
-	Name        string `json:"name"`
-	Title       string `json:"title"`
-	Version     string `json:"version"`
-	Description string `json:"description,omitempty"`
-	Category    string `json:"category,omitempty"`
-	Ports       []struct {
-		Name     string `json:"name"`
-		Service  string `json:"service,omitempty"`
-		Target   int    `json:"target,omitempty"`
-		Protocol string `json:"protocol,omitempty"`
-		HostIP   string `json:"hostIP,omitempty"`
-	} `json:"ports"`
-	Titles        map[string]string `json:"titles,omitempty"`
-	Descriptions  map[string]string `json:"descriptions,omitempty"`
-	Keywords      []string          `json:"keywords,omitempty"`
-	AppVersion    string            `json:"appVersion,omitempty"`
-	Homepage      string            `json:"homepage,omitempty"`
-	Architectures []string          `json:"architectures,omitempty"`
-	Source        string            `json:"source,omitempty"`
-}
+// App is the API's App (service/apitype).
+type App = apitype.App
 
-// AppDetail is one catalog app with what its bundle asks of the host.
-type AppDetail struct {
-	App
-	Readme      string       `json:"readme,omitempty"`
-	Permissions *Permissions `json:"permissions,omitempty"`
-}
+// AppDetail is the API's AppDetail (service/apitype).
+type AppDetail = apitype.AppDetail
 
-// Permissions is what a bundle asks of the host (docs/security.md).
-type Permissions struct {
-	DockerSocket   bool     `json:"dockerSocket"`
-	Privileged     []string `json:"privileged"`
-	HostNamespaces []string `json:"hostNamespaces"`
-	HostPaths      []struct {
-		Service  string `json:"service"`
-		Source   string `json:"source"`
-		Target   string `json:"target"`
-		ReadOnly bool   `json:"readOnly"`
-	} `json:"hostPaths"`
-	Ports []struct {
-		Service  string `json:"service"`
-		Target   int    `json:"target"`
-		Protocol string `json:"protocol"`
-		Host     int    `json:"host"`
-		HostIP   string `json:"hostIP,omitempty"`
-	} `json:"ports"`
-	Devices            []string `json:"devices"`
-	Capabilities       []string `json:"capabilities"`
-	PrivilegedRequests []string `json:"privilegedRequests"`
-	Incomplete         string   `json:"incomplete,omitempty"`
-}
+// Permissions is the API's Permissions (service/apitype).
+type Permissions = apitype.Permissions
 
 // AppDetail answers one catalog app's details; source picks one of
 // several sources offering it (empty: the first).
@@ -109,80 +64,17 @@ func (c *Client) AppDetail(ctx context.Context, name, source string) (*AppDetail
 	return &out, nil
 }
 
-// Installation is an installed app.
-type Installation struct {
-	Name          string         `json:"name"`
-	App           string         `json:"app"`
-	Version       string         `json:"version"`
-	Status        string         `json:"status"`
-	Reason        string         `json:"reason,omitempty"`
-	ContainerName string         `json:"containerName"`
-	Ports         map[string]int `json:"ports"`
-	JobID         string         `json:"jobId,omitempty"`
-	Created       time.Time      `json:"created"`
-	Modified      time.Time      `json:"modified"`
-	Installed     *time.Time     `json:"installed,omitempty"`
-}
+// Installation is the API's Installation (service/apitype).
+type Installation = apitype.Installation
 
-// Job is a long-running piece of work.
-type Job struct {
-	ID           string     `json:"id"`
-	Installation string     `json:"installation"`
-	Action       string     `json:"action"`
-	Status       string     `json:"status"`
-	Message      string     `json:"message,omitempty"`
-	Progress     int        `json:"progress"`
-	Step         string     `json:"step,omitempty"`
-	Created      time.Time  `json:"created"`
-	Finished     *time.Time `json:"finished,omitempty"`
-	Events       string     `json:"events"`
-}
+// Job is the API's Job (service/apitype).
+type Job = apitype.Job
 
-// JobEvent is one event of a job's stream.
-type JobEvent struct {
-	Job      string    `json:"job"`
-	Seq      int       `json:"seq"`
-	Type     string    `json:"type"`
-	Status   string    `json:"status,omitempty"`
-	Step     string    `json:"step,omitempty"`
-	Progress int       `json:"progress"`
-	Line     string    `json:"line,omitempty"`
-	Time     time.Time `json:"time"`
-}
+// JobEvent is the API's JobEvent (service/apitype).
+type JobEvent = apitype.JobEvent
 
-// Final reports whether the event ends its job.
-func (ev JobEvent) Final() bool {
-	return ev.Type == "status" && (ev.Status == "succeeded" || ev.Status == "failed")
-}
-
-// Server is the host's health.
-type Server struct {
-	CPUPercent    float64 `json:"cpuPercent"`
-	MemoryPercent float64 `json:"memoryPercent"`
-	MemoryTotal   uint64  `json:"memoryTotal"`
-	MemoryUsed    uint64  `json:"memoryUsed"`
-	DiskPercent   float64 `json:"diskPercent"`
-	DiskTotal     uint64  `json:"diskTotal"`
-	DiskUsed      uint64  `json:"diskUsed"`
-	Disks         []struct {
-		Mount   string  `json:"mount"`
-		Total   uint64  `json:"total"`
-		Used    uint64  `json:"used"`
-		Percent float64 `json:"percent"`
-	} `json:"disks"`
-	Load          []float64 `json:"load"`
-	UptimeSeconds uint64    `json:"uptimeSeconds"`
-	Hostname      string    `json:"hostname"`
-	OS            string    `json:"os"`
-	Kernel        string    `json:"kernel"`
-	Risks         []struct {
-		ID       string `json:"id"`
-		Severity string `json:"severity"`
-		What     string `json:"what"`
-		Fix      string `json:"fix"`
-	} `json:"risks"`
-	Sampled time.Time `json:"sampled"`
-}
+// Server is the API's Server (service/apitype).
+type Server = apitype.Server
 
 // Token is a new API token; the secret is shown only once.
 type Token struct {
@@ -498,12 +390,8 @@ type InstallRequest struct {
 	Allow         []string `json:"allow,omitempty"`
 }
 
-// Upload is a stored archive upload.
-type Upload struct {
-	ID   string `json:"id"`
-	Size int64  `json:"size"`
-	Name string `json:"name,omitempty"`
-}
+// Upload is the API's Upload (service/apitype).
+type Upload = apitype.Upload
 
 // UploadArchive streams the bundle archive r (named name, for display) to
 // the server as multipart/form-data, without holding it in memory.
@@ -551,19 +439,8 @@ func (c *Client) InstallFrom(ctx context.Context, req InstallRequest) (*Installa
 	return &out, nil
 }
 
-// PreflightReport says what installing an app would run into.
-type PreflightReport struct {
-	App    string `json:"app"`
-	Name   string `json:"name"`
-	OK     bool   `json:"ok"`
-	Checks []struct {
-		Check   string `json:"check"`
-		Status  string `json:"status"`
-		Message string `json:"message"`
-		Hint    string `json:"hint,omitempty"`
-	} `json:"checks"`
-	Ports map[string]int `json:"ports"`
-}
+// PreflightReport is the API's PreflightReport (service/apitype).
+type PreflightReport = apitype.PreflightReport
 
 // Preflight checks installing the catalog app under name (empty: the
 // app's) without installing it.
@@ -576,15 +453,8 @@ func (c *Client) Preflight(ctx context.Context, app, name string, params map[str
 	return &out, nil
 }
 
-// CatalogSource is one place catalog apps come from.
-type CatalogSource struct {
-	Name  string `json:"name"`
-	Kind  string `json:"kind"`
-	Path  string `json:"path,omitempty"`
-	Apps  int    `json:"apps"`
-	Added bool   `json:"added"`
-	Error string `json:"error,omitempty"`
-}
+// CatalogSource is the API's CatalogSource (service/apitype).
+type CatalogSource = apitype.CatalogSource
 
 // CatalogSources lists the catalog's sources.
 func (c *Client) CatalogSources(ctx context.Context) ([]CatalogSource, error) {
@@ -754,12 +624,8 @@ func (c *Client) Follow(ctx context.Context, jobID string, fn func(JobEvent) err
 	return &JobEvent{Job: j.ID, Type: "status", Status: j.Status, Line: j.Message, Progress: j.Progress}, nil
 }
 
-// User is an account of the service.
-type User struct {
-	Username string    `json:"username"`
-	Role     string    `json:"role"`
-	Created  time.Time `json:"created,omitzero"`
-}
+// User is the API's User (service/apitype).
+type User = apitype.User
 
 // Me returns the caller's name and role.
 func (c *Client) Me(ctx context.Context) (*User, error) {

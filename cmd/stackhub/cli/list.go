@@ -50,7 +50,7 @@ func newListCmd(f *Factory) *cobra.Command {
 				fmt.Fprintln(tw, "APP\tVERSION\tCATEGORY\tTITLE\tDESCRIPTION")
 				for _, a := range list {
 					title := a.Title
-					if zh := a.Titles["zh"]; zh != "" && zh != title {
+					if zh := a.Titles.Zh; zh != "" && zh != title {
 						title += " / " + zh
 					}
 					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", a.Name, a.Version, a.Category, title, a.Description)

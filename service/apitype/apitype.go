@@ -1,0 +1,310 @@
+// Package apitype holds the payloads of StackHub's REST API: what the
+// handlers answer with, what the Go client reads, what the OpenAPI document
+// (service/openapi.json) describes field for field (a test checks it) and
+// what the web console reads. It imports only the standard library, so that
+// any client can use it without the service.
+package apitype
+
+import "time"
+
+// Installation is an installed (or installing, or failed) app.
+type Installation struct {
+	Name          string         `json:"name"`
+	App           string         `json:"app"`
+	Version       string         `json:"version"`
+	Status        string         `json:"status"`
+	Reason        string         `json:"reason,omitempty"`
+	ContainerName string         `json:"containerName"`
+	Ports         map[string]int `json:"ports"`
+	JobID         string         `json:"jobId,omitempty"`
+	Created       time.Time      `json:"created"`
+	Modified      time.Time      `json:"modified"`
+	Installed     *time.Time     `json:"installed,omitempty"`
+}
+
+// Job is a queued, running or finished install, upgrade, uninstall or action.
+type Job struct {
+	ID           string     `json:"id"`
+	Installation string     `json:"installation"`
+	Action       string     `json:"action"`
+	Status       string     `json:"status"`
+	Message      string     `json:"message,omitempty"`
+	Progress     int        `json:"progress"`
+	Step         string     `json:"step,omitempty"`
+	Created      time.Time  `json:"created"`
+	Finished     *time.Time `json:"finished,omitempty"`
+	// Events is the path of the job's Server-Sent Events stream.
+	Events string `json:"events"`
+}
+
+// Disk is one mounted filesystem's use.
+type Disk struct {
+	Mount   string  `json:"mount"`
+	Total   uint64  `json:"total"`
+	Used    uint64  `json:"used"`
+	Percent float64 `json:"percent"`
+}
+
+// Risk is one security risk found on the host, with how to fix it.
+type Risk struct {
+	ID       string `json:"id"`
+	Severity string `json:"severity"`
+	What     string `json:"what"`
+	Fix      string `json:"fix"`
+}
+
+// Server is the host's health at a glance.
+type Server struct {
+	CPUPercent    float64   `json:"cpuPercent"`
+	MemoryPercent float64   `json:"memoryPercent"`
+	MemoryTotal   uint64    `json:"memoryTotal"`
+	MemoryUsed    uint64    `json:"memoryUsed"`
+	DiskPercent   float64   `json:"diskPercent"`
+	DiskTotal     uint64    `json:"diskTotal"`
+	DiskUsed      uint64    `json:"diskUsed"`
+	Disks         []Disk    `json:"disks"`
+	Load          []float64 `json:"load"`
+	UptimeSeconds uint64    `json:"uptimeSeconds"`
+	Hostname      string    `json:"hostname"`
+	OS            string    `json:"os"`
+	Kernel        string    `json:"kernel"`
+	Risks         []Risk    `json:"risks"`
+	// Docker holds the engine's facts; absent when Docker did not answer.
+	Docker  *Docker   `json:"docker,omitempty"`
+	Sampled time.Time `json:"sampled"`
+}
+
+// Docker is a few facts about the Docker Engine.
+type Docker struct {
+	Version       string `json:"version"`
+	APIVersion    string `json:"apiVersion"`
+	Containers    int    `json:"containers"`
+	Running       int    `json:"running"`
+	Images        int    `json:"images"`
+	StorageDriver string `json:"storageDriver"`
+}
+
+// Port is a named port an app publishes.
+type Port struct {
+	Name     string `json:"name"`
+	Service  string `json:"service,omitempty"`
+	Target   int    `json:"target,omitempty"`
+	Protocol string `json:"protocol,omitempty"`
+	HostIP   string `json:"hostIP,omitempty"`
+}
+
+// Text is a text in English and Chinese.
+type Text struct {
+	En string `json:"en"`
+	Zh string `json:"zh"`
+}
+
+// Requirements is what an app needs of the host.
+type Requirements struct {
+	CPU      float64 `json:"cpu"`
+	MemoryMB int     `json:"memoryMB"`
+	DiskMB   int     `json:"diskMB"`
+}
+
+// App is one catalog app.
+type App struct {
+	Name         string       `json:"name"`
+	Title        string       `json:"title"`
+	Version      string       `json:"version"`
+	Description  string       `json:"description,omitempty"`
+	Category     string       `json:"category,omitempty"`
+	Ports        []Port       `json:"ports"`
+	Titles       Text         `json:"titles"`
+	Descriptions Text         `json:"descriptions"`
+	Keywords     []string     `json:"keywords"`
+	AppVersion   string       `json:"appVersion,omitempty"`
+	Homepage     string       `json:"homepage,omitempty"`
+	Icon         string       `json:"icon,omitempty"`
+	Requirements Requirements `json:"requirements"`
+	// Architectures of the app's images; empty when the bundle says none.
+	Architectures []string `json:"architectures"`
+	Source        string   `json:"source"`
+}
+
+// CategoryCount is a category with its number of apps.
+type CategoryCount struct {
+	Name  string `json:"name"`
+	Count int    `json:"count"`
+}
+
+// AppList is one page of the catalog.
+type AppList struct {
+	Apps       []App           `json:"apps"`
+	Total      int             `json:"total"`
+	Page       int             `json:"page"`
+	PerPage    int             `json:"per_page"`
+	Categories []CategoryCount `json:"categories"`
+}
+
+// AppParameter is a bundle parameter, with what a form needs.
+type AppParameter struct {
+	Name         string   `json:"name"`
+	Type         string   `json:"type"`
+	Description  string   `json:"description,omitempty"`
+	Descriptions Text     `json:"descriptions"`
+	Default      any      `json:"default"`
+	Enum         []any    `json:"enum,omitempty"`
+	Minimum      *float64 `json:"minimum,omitempty"`
+	Maximum      *float64 `json:"maximum,omitempty"`
+	MinLength    *int     `json:"minLength,omitempty"`
+	MaxLength    *int     `json:"maxLength,omitempty"`
+	Pattern      string   `json:"pattern,omitempty"`
+	Sensitive    bool     `json:"sensitive"`
+	Generated    bool     `json:"generated"`
+	Required     bool     `json:"required"`
+	ApplyTo      []string `json:"applyTo,omitempty"`
+}
+
+// AppOutput is a bundle output.
+type AppOutput struct {
+	Name         string `json:"name"`
+	Description  string `json:"description,omitempty"`
+	Descriptions Text   `json:"descriptions"`
+	Sensitive    bool   `json:"sensitive"`
+}
+
+// AppDetail is one catalog app with its parameters, outputs, README and permissions.
+type AppDetail struct {
+	App
+	Parameters []AppParameter `json:"parameters"`
+	Outputs    []AppOutput    `json:"outputs"`
+	Readme     string         `json:"readme"`
+	// Sources names every source offering an app of this name.
+	Sources []string `json:"sources"`
+	// Permissions is what the bundle asks of the host.
+	Permissions *Permissions `json:"permissions,omitempty"`
+}
+
+// PreflightCheck is one check of a preflight report.
+type PreflightCheck struct {
+	Check   string `json:"check"`
+	Status  string `json:"status"`
+	Message string `json:"message"`
+	Hint    string `json:"hint,omitempty"`
+}
+
+// PreflightReport is whether an app can be installed here, and why not.
+type PreflightReport struct {
+	App    string           `json:"app"`
+	Name   string           `json:"name"`
+	OK     bool             `json:"ok"`
+	Checks []PreflightCheck `json:"checks"`
+	Ports  map[string]int   `json:"ports"`
+}
+
+// CatalogSource is one place catalog apps come from.
+type CatalogSource struct {
+	Name  string `json:"name"`
+	Kind  string `json:"kind"`
+	Path  string `json:"path,omitempty"`
+	Apps  int    `json:"apps"`
+	Added bool   `json:"added"`
+	Error string `json:"error,omitempty"`
+}
+
+// CatalogSourceList is every catalog source.
+type CatalogSourceList struct {
+	Sources []CatalogSource `json:"sources"`
+}
+
+// Upload is an uploaded bundle archive.
+type Upload struct {
+	ID   string `json:"id"`
+	Size int64  `json:"size"`
+	// Name is the file name the client sent, for display only.
+	Name string `json:"name,omitempty"`
+}
+
+// Output is one output value of an installation.
+type Output struct {
+	Name      string `json:"name"`
+	Type      string `json:"type,omitempty"`
+	Sensitive bool   `json:"sensitive"`
+	// Value is "" for a sensitive output unless ?reveal=true asked for it.
+	Value    string `json:"value"`
+	Revealed bool   `json:"revealed,omitempty"`
+}
+
+// Me is the caller.
+type Me struct {
+	Username string `json:"username"`
+	Role     string `json:"role"`
+	// Language is the caller's chosen language, else the server's default
+	// one, else "" (follow the browser).
+	Language string `json:"language"`
+}
+
+// JobEvent is one event of a job (status, step, log line).
+type JobEvent struct {
+	Job      string    `json:"job"`
+	Seq      int       `json:"seq"`
+	Type     string    `json:"type"`
+	Status   string    `json:"status,omitempty"`
+	Step     string    `json:"step,omitempty"`
+	Progress int       `json:"progress"`
+	Line     string    `json:"line,omitempty"`
+	Time     time.Time `json:"time"`
+}
+
+// User is a user of the service, without secrets.
+type User struct {
+	Username string    `json:"username"`
+	Role     string    `json:"role"`
+	Created  time.Time `json:"created,omitzero"`
+}
+
+// Settings is the service's settings.
+type Settings struct {
+	Registration string `json:"registration"`
+	// DefaultLanguage is the console's language for users who chose none
+	// ("" follows the browser).
+	DefaultLanguage string `json:"defaultLanguage"`
+	// PortMin and PortMax are the host ports apps get; they come from
+	// serve's --port-min and --port-max and are read-only here.
+	PortMin int `json:"portMin,omitempty"`
+	PortMax int `json:"portMax,omitempty"`
+}
+
+// Permissions is what a bundle asks of the host (engine.Permissions),
+// shown in an app's details before it is installed. PrivilegedRequests
+// lists what needs an admin's "allow": ["privileged"]; when it is empty an
+// operator may install the app.
+type Permissions struct {
+	DockerSocket       bool            `json:"dockerSocket"`
+	Privileged         []string        `json:"privileged"`
+	HostNamespaces     []string        `json:"hostNamespaces"`
+	HostPaths          []HostPath      `json:"hostPaths"`
+	Ports              []PublishedPort `json:"ports"`
+	Devices            []string        `json:"devices"`
+	Capabilities       []string        `json:"capabilities"`
+	PrivilegedRequests []string        `json:"privilegedRequests"`
+	Incomplete         string          `json:"incomplete,omitempty"`
+}
+
+// HostPath is a host folder a service mounts.
+type HostPath struct {
+	Service  string `json:"service"`
+	Source   string `json:"source"`
+	Target   string `json:"target"`
+	ReadOnly bool   `json:"readOnly"`
+}
+
+// PublishedPort is a container port a service publishes.
+type PublishedPort struct {
+	Service  string `json:"service"`
+	Target   int    `json:"target"`
+	Protocol string `json:"protocol"`
+	// Host is the pinned host port; 0: StackHub leases a free one.
+	Host   int    `json:"host"`
+	HostIP string `json:"hostIP,omitempty"`
+}
+
+// Final reports whether the event ends its job.
+func (ev JobEvent) Final() bool {
+	return ev.Type == "status" && (ev.Status == "succeeded" || ev.Status == "failed")
+}
