@@ -231,6 +231,11 @@ func New(cfg Config, eng Engine, users Users, log *slog.Logger) *Server {
 		// temporary files before a handler decides.
 		StreamRequestBody:            true,
 		DisablePreParseMultipartForm: true,
+		// Request lines and headers up to 16 KiB are read whole, so that a
+		// long query string (the product document's endpoints take GET
+		// parameters) gets the handler's clear 400, not fasthttp's 431 and a
+		// connection closed under a client still writing (4 KiB by default).
+		ReadBufferSize: 16 << 10,
 		// Handlers pass strings from the request on to install jobs that
 		// outlive the request; fiber would otherwise reuse their bytes.
 		Immutable:             true,
