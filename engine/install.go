@@ -72,8 +72,8 @@ func (e *Engine) Install(ctx context.Context, opts InstallOptions) (*Installatio
 		return nil, NewUserError(ErrConflict, fmt.Sprintf("containers of project %s already exist (%s)", e.Project(opts.Name), projectContainers[0].Name),
 			"remove them with docker rm -f, or install under another name")
 	}
-	if existing != nil && existing.Status == StatusFailed && len(projectContainers) > 0 {
-		if err := e.clearFailedInstall(ctx, existing, projectContainers); err != nil {
+	if existing != nil && existing.Status == StatusFailed {
+		if err := e.clearFailedInstall(ctx, existing); err != nil {
 			return nil, err
 		}
 	}
@@ -428,19 +428,13 @@ func (e *Engine) List(ctx context.Context) ([]*Installation, error) {
 	return out, nil
 }
 
-// clearFailedInstall removes what a failed install left running before it
-// is installed again. A failed install cleans up after itself, but not when
-// Docker was unreachable at that moment: its invocation container may then
-// have gone on and created the app's containers. They are StackHub's
-// (managed label), so they go; their volumes stay. A container without the
-// label is the user's and stops the install.
-func (e *Engine) clearFailedInstall(ctx context.Context, inst *Installation, containers []ContainerState) error {
-	for _, c := range containers {
-		if c.Labels[contract.LabelManaged] != "true" {
-			return NewUserError(ErrConflict, fmt.Sprintf("container %s of project %s was not made by StackHub", c.Name, e.Project(inst.Name)),
-				"remove it with docker rm -f, or install under another name")
-		}
-	}
+// clearFailedInstall removes what a failed install left before it is
+// installed again. The failed run's invocation container goes first: cut
+// off from Docker, the engine may have given up on a run that is still
+// creating containers, so the project is read only once it has stopped.
+// Containers StackHub did not make are the user's and stop the install.
+// Volumes stay.
+func (e *Engine) clearFailedInstall(ctx context.Context, inst *Installation) error {
 	runs, err := e.deps.Store.ListRuns(ctx, inst.Namespace, inst.Name)
 	if err != nil {
 		return fmt.Errorf("clear the failed install of %s: %w", inst.Name, err)
@@ -451,6 +445,19 @@ func (e *Engine) clearFailedInstall(ctx context.Context, inst *Installation, con
 	}
 	if err := e.deps.Docker.RemoveInvocations(ctx, ids); err != nil {
 		return fmt.Errorf("clear the failed install of %s: %w", inst.Name, err)
+	}
+	containers, err := e.deps.Docker.ProjectContainers(ctx, e.Project(inst.Name))
+	if err != nil {
+		return fmt.Errorf("clear the failed install of %s: %w", inst.Name, err)
+	}
+	if len(containers) == 0 {
+		return nil
+	}
+	for _, c := range containers {
+		if c.Labels[contract.LabelManaged] != "true" {
+			return NewUserError(ErrConflict, fmt.Sprintf("container %s of project %s was not made by StackHub", c.Name, e.Project(inst.Name)),
+				"remove it with docker rm -f, or install under another name")
+		}
 	}
 	if err := e.deps.Docker.RemoveProject(ctx, e.Project(inst.Name), false); err != nil {
 		return fmt.Errorf("clear the failed install of %s: %w", inst.Name, err)

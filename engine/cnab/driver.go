@@ -323,14 +323,12 @@ func (d *Driver) writers(op *driver.Operation) (io.Writer, io.Writer) {
 	return out, errw
 }
 
-// copyOutput copies the attached stream until EOF: demultiplexed when the
-// daemon says it is multiplexed (no TTY, which is how the container is
-// made), raw otherwise.
+// copyOutput copies the attached stream until EOF, demultiplexed. The
+// invocation container is made without a TTY, so the daemon always
+// multiplexes stdout and stderr; the upgrade's Content-Type does not say
+// so before Engine API 1.42 (Docker 20.10 answers raw-stream for both), so
+// it is not asked.
 func copyOutput(stdout, stderr io.Writer, h *client.HijackedResponse) error {
-	if mt, ok := h.MediaType(); ok && mt != "application/vnd.docker.multiplexed-stream" {
-		_, err := io.Copy(stdout, h.Reader)
-		return err
-	}
 	_, err := stdcopy.StdCopy(stdout, stderr, h.Reader)
 	return err
 }

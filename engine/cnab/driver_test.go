@@ -40,6 +40,7 @@ type fakeAPI struct {
 	outputs   map[string]string
 	noOutputs bool // /cnab/app/outputs does not exist
 	copyErr   error
+	mediaType string // the upgrade's Content-Type
 
 	mu       sync.Mutex
 	staged   map[string]*tar.Header
@@ -87,6 +88,9 @@ func (f *fakeAPI) CopyToContainer(_ context.Context, _ string, o client.CopyToCo
 func (f *fakeAPI) ContainerAttach(context.Context, string, client.ContainerAttachOptions) (client.ContainerAttachResult, error) {
 	cli, srv := net.Pipe()
 	f.srv = srv
+	if f.mediaType != "" {
+		return client.ContainerAttachResult{HijackedResponse: client.NewHijackedResponse(cli, f.mediaType)}, nil
+	}
 	return client.ContainerAttachResult{HijackedResponse: client.HijackedResponse{Conn: cli, Reader: bufio.NewReader(cli)}}, nil
 }
 
@@ -185,6 +189,9 @@ func TestDriverRun(t *testing.T) {
 		{name: "success", setup: func(f *fakeAPI) {}, wantOutputs: map[string]string{"port": "9001", "url": "http://x"}},
 		{name: "failed action keeps its outputs", setup: func(f *fakeAPI) { f.code = 3 },
 			wantErr: "container exit code: 3", wantOutputs: map[string]string{"port": "9001", "url": "http://x"}},
+		// Before Engine API 1.42 the daemon calls every attach stream raw.
+		{name: "multiplexed stream labelled raw", setup: func(f *fakeAPI) { f.mediaType = "application/vnd.docker.raw-stream" },
+			wantOutputs: map[string]string{"port": "9001", "url": "http://x"}},
 		{name: "no outputs folder", setup: func(f *fakeAPI) { f.noOutputs = true }, wantOutputs: map[string]string{}},
 		{name: "stream left open by the daemon", setup: func(f *fakeAPI) { f.keepOpen = true },
 			wantOutputs: map[string]string{"port": "9001", "url": "http://x"}},
