@@ -15,7 +15,7 @@ import (
 
 	"github.com/stackhub/stackhub/engine"
 	"github.com/stackhub/stackhub/engine/build"
-	"github.com/stackhub/stackhub/engine/credentials"
+	"github.com/stackhub/stackhub/porter/sets"
 	"github.com/stackhub/stackhub/engine/manifest"
 	"github.com/stackhub/stackhub/engine/sqlite"
 )
@@ -34,7 +34,7 @@ func newBundleCmd(f *Factory) *cobra.Command {
 	cmd.AddCommand(newBundleShowCmd(f), newBundleListCmd(f), newBundleOutputsCmd(f), newBundleLogsCmd(f), newBundleInstallationCmd(f))
 	cmd.AddCommand(newBundleKeygenCmd(f), newBundleSignCmd(f), newBundleVerifyCmd(f))
 	cmd.AddCommand(newBundlePublishCmd(f, nil), newBundleArchiveCmd(f, nil), newBundleCopyCmd(f),
-		newBundleSetsCmd(f, credentials.TypeCredentialSet), newBundleSetsCmd(f, credentials.TypeParameterSet))
+		newBundleSetsCmd(f, sets.TypeCredentialSet), newBundleSetsCmd(f, sets.TypeParameterSet))
 	return cmd
 }
 

@@ -13,7 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/stackhub/stackhub/engine"
-	"github.com/stackhub/stackhub/engine/credentials"
+	"github.com/stackhub/stackhub/porter/sets"
 )
 
 // ApplyOptions are the inputs of `stackhub bundle installation apply`.
@@ -63,17 +63,17 @@ func runApply(cmd *cobra.Command, f *Factory, file string, o ApplyOptions) error
 		return err
 	}
 	defer closeEng()
-	sets := setResolver{store: eng.Records(), ns: eng.Config().Namespace}
+	resolver := setResolver{store: eng.Records(), ns: eng.Config().Namespace}
 	dir := filepath.Dir(file)
 	for _, name := range doc.ParameterSets {
-		vals, err := loadNamedSet(ctx, sets, dir, name, credentials.TypeParameterSet)
+		vals, err := loadNamedSet(ctx, resolver, dir, name, sets.TypeParameterSet)
 		if err != nil {
 			return err
 		}
 		opts.ParamSets = append(opts.ParamSets, vals)
 	}
 	for _, name := range doc.CredentialSets {
-		vals, err := loadNamedSet(ctx, sets, dir, name, credentials.TypeCredentialSet)
+		vals, err := loadNamedSet(ctx, resolver, dir, name, sets.TypeCredentialSet)
 		if err != nil {
 			return err
 		}
@@ -85,10 +85,10 @@ func runApply(cmd *cobra.Command, f *Factory, file string, o ApplyOptions) error
 
 // loadNamedSet resolves a set an installation file names: the stored set
 // of that name, else a set file next to the installation file.
-func loadNamedSet(ctx context.Context, sets setResolver, dir, name, kind string) (map[string]string, error) {
+func loadNamedSet(ctx context.Context, resolver setResolver, dir, name, kind string) (map[string]string, error) {
 	_, what := setWords(kind)
-	if _, err := sets.store.GetSet(ctx, kind, sets.ns, name); err == nil {
-		_, vals, err := sets.resolve(ctx, name, kind, credentials.ResolveOptions{})
+	if _, err := resolver.store.GetSet(ctx, kind, resolver.ns, name); err == nil {
+		_, vals, err := resolver.resolve(ctx, name, kind, sets.ResolveOptions{})
 		return vals, err
 	}
 	if name == "" || strings.Contains(name, "..") || filepath.IsAbs(name) {
@@ -102,13 +102,13 @@ func loadNamedSet(ctx context.Context, sets setResolver, dir, name, kind string)
 			}
 			continue
 		}
-		s, err := credentials.Load(path, kind)
+		s, err := sets.Load(path, kind)
 		if err != nil {
 			return nil, err
 		}
-		return s.Resolve(ctx, credentials.ResolveOptions{})
+		return s.Resolve(ctx, sets.ResolveOptions{})
 	}
 	return nil, &engine.UserError{Msg: fmt.Sprintf("invalid %s: no file for %s %q in %s", what, what, name, dir), Kind: engine.ErrInvalid,
 		Hint: fmt.Sprintf("store it with stackhub bundle %s apply FILE, or put it at %s", map[string]string{
-			credentials.TypeParameterSet: "parameters", credentials.TypeCredentialSet: "credentials"}[kind], filepath.Join(dir, name+".yaml"))}
+			sets.TypeParameterSet: "parameters", sets.TypeCredentialSet: "credentials"}[kind], filepath.Join(dir, name+".yaml"))}
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stackhub/stackhub/engine"
-	"github.com/stackhub/stackhub/engine/credentials"
+	"github.com/stackhub/stackhub/porter/sets"
 	"github.com/stackhub/stackhub/engine/manifest"
 )
 
@@ -109,7 +109,7 @@ func runBundleAction(cmd *cobra.Command, f *Factory, o *BundleActionOptions, ver
 	m := src.Manifest
 	params := map[string]string{}
 	for _, kv := range o.Params {
-		k, v, err := credentials.ParseAssignment(kv)
+		k, v, err := sets.ParseAssignment(kv)
 		if err != nil {
 			return &FlagError{Err: fmt.Errorf("--param: %w", err)}
 		}
@@ -124,7 +124,7 @@ func runBundleAction(cmd *cobra.Command, f *Factory, o *BundleActionOptions, ver
 	}
 	creds := map[string]string{}
 	for _, kv := range o.Creds {
-		k, v, err := credentials.ParseAssignment(kv)
+		k, v, err := sets.ParseAssignment(kv)
 		if err != nil {
 			return &FlagError{Err: fmt.Errorf("--cred: %w", err)}
 		}
@@ -146,20 +146,20 @@ func runBundleAction(cmd *cobra.Command, f *Factory, o *BundleActionOptions, ver
 		return err
 	}
 	defer closeEng()
-	sets := setResolver{store: eng.Records(), ns: eng.Config().Namespace}
+	resolver := setResolver{store: eng.Records(), ns: eng.Config().Namespace}
 	paramSets, credSets := o.ParamSets, o.CredSets
 	// Sets omitted on this command: the installation's last ones, as porter
 	// does, when they are stored sets.
 	if prev, err := eng.Records().GetInstallation(ctx, eng.Config().Namespace, cmp.Or(name, m.Name)); err == nil {
 		if len(paramSets) == 0 {
-			paramSets = storedSetNames(ctx, f, sets, prev.ParameterSets, credentials.TypeParameterSet)
+			paramSets = storedSetNames(ctx, f, resolver, prev.ParameterSets, sets.TypeParameterSet)
 		}
 		if len(credSets) == 0 {
-			credSets = storedSetNames(ctx, f, sets, prev.CredentialSets, credentials.TypeCredentialSet)
+			credSets = storedSetNames(ctx, f, resolver, prev.CredentialSets, sets.TypeCredentialSet)
 		}
 	}
 	for _, ref := range paramSets {
-		setName, vals, err := sets.resolve(ctx, ref, credentials.TypeParameterSet, credentials.ResolveOptions{PathAsValue: fileParams})
+		setName, vals, err := resolver.resolve(ctx, ref, sets.TypeParameterSet, sets.ResolveOptions{PathAsValue: fileParams})
 		if err != nil {
 			return err
 		}
@@ -167,7 +167,7 @@ func runBundleAction(cmd *cobra.Command, f *Factory, o *BundleActionOptions, ver
 		opts.ParamSetNames = append(opts.ParamSetNames, setName)
 	}
 	for _, ref := range credSets {
-		setName, vals, err := sets.resolve(ctx, ref, credentials.TypeCredentialSet, credentials.ResolveOptions{})
+		setName, vals, err := resolver.resolve(ctx, ref, sets.TypeCredentialSet, sets.ResolveOptions{})
 		if err != nil {
 			return err
 		}
@@ -205,10 +205,10 @@ func runBundleAction(cmd *cobra.Command, f *Factory, o *BundleActionOptions, ver
 // storedSetNames keeps the names of sets an installation used last time
 // that are stored sets; the others (set files) are named in a note, since
 // they must be passed again.
-func storedSetNames(ctx context.Context, f *Factory, sets setResolver, names []string, kind string) []string {
+func storedSetNames(ctx context.Context, f *Factory, resolver setResolver, names []string, kind string) []string {
 	var out []string
 	for _, n := range names {
-		if _, err := sets.store.GetSet(ctx, kind, sets.ns, n); err == nil {
+		if _, err := resolver.store.GetSet(ctx, kind, resolver.ns, n); err == nil {
 			out = append(out, n)
 			continue
 		}
@@ -224,7 +224,7 @@ func runBundleInstallSource(cmd *cobra.Command, f *Factory, o *BundleActionOptio
 	ctx := cmd.Context()
 	params := map[string]string{}
 	for _, kv := range o.Params {
-		k, v, err := credentials.ParseAssignment(kv)
+		k, v, err := sets.ParseAssignment(kv)
 		if err != nil {
 			return &FlagError{Err: fmt.Errorf("--param: %w", err)}
 		}

@@ -13,12 +13,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stackhub/stackhub/engine"
-	"github.com/stackhub/stackhub/engine/credentials"
+	"github.com/stackhub/stackhub/porter/sets"
 )
 
 // setWords names a set kind in commands and messages.
 func setWords(kind string) (command, noun string) {
-	if kind == credentials.TypeParameterSet {
+	if kind == sets.TypeParameterSet {
 		return "parameters", "parameter set"
 	}
 	return "credentials", "credential set"
@@ -34,7 +34,7 @@ func newBundleSetsCmd(f *Factory, kind string) *cobra.Command {
 		Long: fmt.Sprintf("Keep named %ss in StackHub's store, like porter %s. A stored set keeps the sources of its\n"+
 			"values (value, env, path, command), resolved each time it is used, and is encrypted at rest.\n"+
 			"Use it by name wherever a set file is accepted: --%s NAME, or parameterSets/credentialSets of an\n"+
-			"installation file.", noun, command, map[string]string{credentials.TypeParameterSet: "param-set", credentials.TypeCredentialSet: "cred-set"}[kind]),
+			"installation file.", noun, command, map[string]string{sets.TypeParameterSet: "param-set", sets.TypeCredentialSet: "cred-set"}[kind]),
 	}
 	apply := &cobra.Command{
 		Use:     "apply FILE",
@@ -42,7 +42,7 @@ func newBundleSetsCmd(f *Factory, kind string) *cobra.Command {
 		Example: fmt.Sprintf("  stackhub bundle %s apply mycreds.yaml", command),
 		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			set, err := credentials.Load(args[0], kind)
+			set, err := sets.Load(args[0], kind)
 			if err != nil {
 				return &engine.UserError{Msg: err.Error(), Kind: engine.ErrInvalid, Err: err}
 			}
@@ -164,8 +164,8 @@ type setDoc struct {
 	Namespace     string                 `json:"namespace"`
 	Name          string                 `json:"name"`
 	Labels        map[string]string      `json:"labels,omitempty"`
-	Credentials   []credentials.Strategy `json:"credentials,omitempty"`
-	Parameters    []credentials.Strategy `json:"parameters,omitempty"`
+	Credentials   []sets.Strategy `json:"credentials,omitempty"`
+	Parameters    []sets.Strategy `json:"parameters,omitempty"`
 	Status        struct {
 		Created  time.Time `json:"created"`
 		Modified time.Time `json:"modified"`
@@ -173,7 +173,7 @@ type setDoc struct {
 }
 
 func newSetDoc(rec *engine.SetRecord) (*setDoc, error) {
-	var s credentials.Set
+	var s sets.Set
 	if err := json.Unmarshal(rec.Doc, &s); err != nil {
 		return nil, fmt.Errorf("read stored %s %s: %w", rec.Kind, rec.Name, err)
 	}
@@ -192,7 +192,7 @@ func printSetDoc(w io.Writer, d *setDoc) error {
 	tw := newTable(w)
 	fmt.Fprintln(tw, "NAME\tSOURCE\tFROM")
 	entries := d.Credentials
-	if d.SchemaType == credentials.TypeParameterSet {
+	if d.SchemaType == sets.TypeParameterSet {
 		entries = d.Parameters
 	}
 	for _, e := range entries {
@@ -220,11 +220,11 @@ type setResolver struct {
 }
 
 // resolve returns the set's name and its resolved values.
-func (r setResolver) resolve(ctx context.Context, ref, kind string, opts credentials.ResolveOptions) (string, map[string]string, error) {
+func (r setResolver) resolve(ctx context.Context, ref, kind string, opts sets.ResolveOptions) (string, map[string]string, error) {
 	_, noun := setWords(kind)
-	var set *credentials.Set
+	var set *sets.Set
 	if fi, err := os.Stat(ref); err == nil && !fi.IsDir() {
-		if set, err = credentials.Load(ref, kind); err != nil {
+		if set, err = sets.Load(ref, kind); err != nil {
 			return "", nil, err
 		}
 	} else {
@@ -237,7 +237,7 @@ func (r setResolver) resolve(ctx context.Context, ref, kind string, opts credent
 		if gerr != nil {
 			return "", nil, gerr
 		}
-		if set, err = credentials.Parse(rec.Doc, "stored "+noun+" "+ref, kind); err != nil {
+		if set, err = sets.Parse(rec.Doc, "stored "+noun+" "+ref, kind); err != nil {
 			return "", nil, err
 		}
 	}

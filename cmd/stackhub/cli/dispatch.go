@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/stackhub/stackhub/engine/runtime"
+	"github.com/stackhub/stackhub/runtime"
 	"github.com/stackhub/stackhub/mixin"
 	"github.com/stackhub/stackhub/mixin/exec"
 )

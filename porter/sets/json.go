@@ -1,4 +1,4 @@
-package credentials
+package sets
 
 import (
 	"encoding/json"

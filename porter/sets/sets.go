@@ -1,9 +1,9 @@
-// Package credentials reads Porter's credential and parameter set files
+// Package sets reads Porter's credential and parameter set files
 // (porter-compat.md 7.2) and resolves their sources: a literal value, a host
 // environment variable, a file's content or a command's output. Secret
 // sources need a secrets plugin, which StackHub does not have yet. It must
 // not import Docker, cnab-go or SQL.
-package credentials
+package sets
 
 import (
 	"bytes"

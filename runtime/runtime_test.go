@@ -15,7 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/stackhub/stackhub/engine/runtime"
+	"github.com/stackhub/stackhub/runtime"
 	"github.com/stackhub/stackhub/mixin/exec"
 )
 
