@@ -15,8 +15,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/stackhub/stackhub/runtime"
 	"github.com/stackhub/stackhub/mixin/exec"
+	"github.com/stackhub/stackhub/runtime"
 )
 
 // TestMain lets the test binary double as the exec mixin's runtime: the

@@ -15,9 +15,9 @@ import (
 
 	"github.com/stackhub/stackhub/engine"
 	"github.com/stackhub/stackhub/engine/build"
-	"github.com/stackhub/stackhub/porter/sets"
 	"github.com/stackhub/stackhub/engine/manifest"
 	"github.com/stackhub/stackhub/engine/sqlite"
+	"github.com/stackhub/stackhub/porter/sets"
 )
 
 func newBundleCmd(f *Factory) *cobra.Command {

@@ -13,8 +13,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stackhub/stackhub/engine"
-	"github.com/stackhub/stackhub/porter/sets"
 	"github.com/stackhub/stackhub/engine/manifest"
+	"github.com/stackhub/stackhub/porter/sets"
 )
 
 // BundleActionOptions are the inputs of stackhub bundle install, upgrade,

@@ -159,13 +159,13 @@ func withSetStore(cmd *cobra.Command, f *Factory, fn func(context.Context, engin
 
 // setDoc is porter's stored set document: the set with its status.
 type setDoc struct {
-	SchemaType    string                 `json:"schemaType"`
-	SchemaVersion string                 `json:"schemaVersion"`
-	Namespace     string                 `json:"namespace"`
-	Name          string                 `json:"name"`
-	Labels        map[string]string      `json:"labels,omitempty"`
-	Credentials   []sets.Strategy `json:"credentials,omitempty"`
-	Parameters    []sets.Strategy `json:"parameters,omitempty"`
+	SchemaType    string            `json:"schemaType"`
+	SchemaVersion string            `json:"schemaVersion"`
+	Namespace     string            `json:"namespace"`
+	Name          string            `json:"name"`
+	Labels        map[string]string `json:"labels,omitempty"`
+	Credentials   []sets.Strategy   `json:"credentials,omitempty"`
+	Parameters    []sets.Strategy   `json:"parameters,omitempty"`
 	Status        struct {
 		Created  time.Time `json:"created"`
 		Modified time.Time `json:"modified"`

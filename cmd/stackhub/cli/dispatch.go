@@ -5,9 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/stackhub/stackhub/runtime"
 	"github.com/stackhub/stackhub/mixin"
 	"github.com/stackhub/stackhub/mixin/exec"
+	"github.com/stackhub/stackhub/runtime"
 )
 
 // role picks what the binary does from the name it was called by: inside a
