@@ -8,7 +8,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"sort"
 	"strings"
 	"time"
 
@@ -430,7 +429,7 @@ func (e *Engine) runBundle(ctx context.Context, opts BundleRunOptions, action st
 	if opts.reference != "" {
 		inst.Reference = opts.reference // the pulled bundle's image is what runs
 	}
-	runErr := e.runAction(ctx, inst, opts.Dir, m, action, actionOptions{local: lr, purge: opts.purge})
+	runErr := e.runAction(ctx, inst, opts.Dir, m, action, actionOptions{local: lr, purge: opts.purge, files: lr.files})
 	res := lr.result
 	if !ephemeral {
 		res.Installation = inst
@@ -492,84 +491,6 @@ func (e *Engine) runBundle(ctx context.Context, opts BundleRunOptions, action st
 		}
 	}
 	return res, runErr
-}
-
-// runLocalAction runs an authoring-lifecycle action and records it as Porter
-// does: a run, a `running` result, then `succeeded` or `failed` with its
-// outputs, unless the action is not recorded (1.11).
-func (e *Engine) runLocalAction(ctx context.Context, inst *Installation, m *manifest.Manifest, action, image string, bundleJSON []byte, digest string, params map[string]any, l *localRun) error {
-	for _, name := range sortedKeys(params) {
-		if p, ok := m.Parameter(name); ok && !p.IsFile() {
-			if err := p.CheckValue(params[name]); err != nil {
-				return NewUserError(ErrInvalid, fmt.Sprintf("invalid value for parameter %s: %v", name, err), "")
-			}
-		}
-	}
-	l.started = true
-	run := &Run{
-		ID: NewID(), Revision: NewID(), Installation: inst.Name, Namespace: inst.Namespace,
-		Action: action, BundleDigest: digest, Bundle: bundleJSON, Parameters: params, Created: time.Now().UTC(),
-	}
-	if l.record {
-		if err := e.deps.Store.InsertRun(ctx, run); err != nil {
-			return fmt.Errorf("record run: %w", err)
-		}
-		if l.modifies {
-			inst.LastRunID = run.ID
-		}
-		if err := e.deps.Store.InsertResult(ctx, &Result{ID: NewID(), RunID: run.ID, Status: ResultRunning, Created: time.Now().UTC()}); err != nil {
-			return fmt.Errorf("record run start: %w", err)
-		}
-		l.result.Run = run
-	}
-	logs := &tailBuffer{max: 1 << 20}
-	var out io.Writer = logs
-	if l.out != nil {
-		out = io.MultiWriter(logs, l.out)
-	}
-	res, runErr := e.deps.Runtime.Run(ctx, &Operation{
-		Action: action, Installation: inst.Name, Namespace: inst.Namespace, InstallationID: inst.ID,
-		RunID: run.ID, Revision: run.Revision, BundleJSON: bundleJSON, Image: image, Parameters: params,
-		Credentials: l.creds, AllowDockerHost: l.allowHost && requiresDocker(m), Privileged: l.allowHost && requiresPrivileged(m),
-		HostNetwork: true, Files: l.files, Out: out, Err: out,
-	})
-	if res != nil {
-		l.result.Outputs = res.Outputs
-	}
-	if !l.record {
-		return runErr
-	}
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
-	result := &Result{ID: NewID(), RunID: run.ID, Status: ResultSucceeded, Created: time.Now().UTC()}
-	if runErr != nil {
-		result.Status, result.Message = ResultFailed, runErr.Error()
-	}
-	if err := e.deps.Store.InsertResult(wctx, result); err != nil {
-		e.log.Error("record run result", "run", run.ID, "err", err)
-	}
-	if res != nil {
-		names := make([]string, 0, len(res.Outputs))
-		for k := range res.Outputs {
-			names = append(names, k)
-		}
-		sort.Strings(names)
-		for _, name := range names {
-			if name == "porter-state" && !l.modifies {
-				continue // modifies=false runs never persist state
-			}
-			o := &Output{Name: name, Installation: inst.Name, Namespace: inst.Namespace, RunID: run.ID, ResultID: result.ID,
-				Sensitive: m.IsSensitiveOutput(name), Value: res.Outputs[name], Created: time.Now().UTC()}
-			if err := e.deps.Store.InsertOutput(wctx, o); err != nil {
-				e.log.Error("record output", "run", run.ID, "output", name, "err", err)
-			}
-		}
-	}
-	if err := e.deps.Store.InsertOutput(wctx, &Output{Name: LogsOutput, Installation: inst.Name, Namespace: inst.Namespace,
-		RunID: run.ID, ResultID: result.ID, Value: logs.Bytes(), Created: time.Now().UTC()}); err != nil {
-		e.log.Error("record logs", "run", run.ID, "err", err)
-	}
-	return runErr
 }
 
 // BuildLocalBundle builds a local bundle's image unless it is up to date, and

@@ -277,7 +277,7 @@ func (e *Engine) runCustom(ctx context.Context, name, action string, fsys fs.FS,
 		return fmt.Errorf("%s %s: %w", action, name, err)
 	}
 	e.step(ctx, "prepare bundle "+inst.App, 10)
-	runErr := e.runAction(ctx, inst, fsys, m, action)
+	runErr := e.runAction(ctx, inst, fsys, m, action, actionOptions{})
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
 	inst.Modified = time.Now().UTC()

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"io/fs"
 	"maps"
 	"sort"
@@ -24,19 +25,32 @@ const LogsOutput = "io.cnab.outputs.invocationImageLogs"
 type actionOptions struct {
 	purge bool
 	// files are extra files for the invocation container (dependency
-	// bundle.json files).
+	// bundle.json files); an app's run without them gets its recorded
+	// dependencies' files.
 	files map[string]string
-	// local marks runs of the authoring lifecycle (stackhub bundle ...):
-	// see bundle_lifecycle.go.
+	// local holds what differs for a run of the authoring lifecycle
+	// (stackhub bundle ...): the user's values with Porter's precedence,
+	// credentials, whether the run is recorded, where its output goes.
+	// See bundle_lifecycle.go.
 	local *localRun
 }
 
-// runAction runs one action of inst's bundle in an invocation container and
-// records the run, its results and its outputs.
-func (e *Engine) runAction(ctx context.Context, inst *Installation, fsys fs.FS, m *manifest.Manifest, action string, opts ...actionOptions) error {
-	var o actionOptions
-	if len(opts) > 0 {
-		o = opts[0]
+// runAction is the one action pipeline, for apps run by the service and
+// for the authoring lifecycle alike: it prepares the bundle's image,
+// resolves the parameters, runs the action in an invocation container and
+// records the run, its results, its outputs and its log as Porter does (a
+// run, a `running` result, then `succeeded` or `failed`), unless an
+// authoring run is not to be recorded (porter-compat.md 1.11).
+//
+// An app's failure comes back as the reason the bundle printed (see
+// actionError); an authoring run's as the runtime's error, its output
+// having gone to the user's terminal as it ran.
+func (e *Engine) runAction(ctx context.Context, inst *Installation, fsys fs.FS, m *manifest.Manifest, action string, o actionOptions) error {
+	l := o.local
+	if l == nil {
+		// An app run by the service: recorded, state kept, Docker access
+		// as consented to at install.
+		l = &localRun{m: m, allowHost: true, record: true, modifies: true, result: &BundleRunResult{}}
 	}
 	image, bundleJSON, digest, err := e.bundleImage(ctx, inst, fsys, m)
 	if err != nil {
@@ -45,6 +59,13 @@ func (e *Engine) runAction(ctx context.Context, inst *Installation, fsys fs.FS, 
 	params, err := e.resolveParameters(ctx, inst, bundleJSON, action, o)
 	if err != nil {
 		return err
+	}
+	for _, name := range sortedKeys(params) {
+		if p, ok := m.Parameter(name); ok && !p.IsFile() && name != contract.ContextParameter {
+			if err := p.CheckValue(params[name]); err != nil {
+				return NewUserError(ErrInvalid, fmt.Sprintf("invalid value for parameter %s: %v", name, err), "")
+			}
+		}
 	}
 	files := relocationFile(fsys)
 	if o.files == nil && o.local == nil {
@@ -56,70 +77,87 @@ func (e *Engine) runAction(ctx context.Context, inst *Installation, fsys fs.FS, 
 		}
 		maps.Copy(files, o.files)
 	}
-	if o.local != nil {
-		for k, v := range files {
-			if o.local.files == nil {
-				o.local.files = map[string]string{}
-			}
-			o.local.files[k] = v
-		}
-		return e.runLocalAction(ctx, inst, m, action, image, bundleJSON, digest, params, o.local)
-	}
+	l.started = true
+
 	run := &Run{
 		ID: NewID(), Revision: NewID(), Installation: inst.Name, Namespace: inst.Namespace,
-		Action: action, BundleRef: inst.Reference, BundleDigest: digest, Bundle: bundleJSON, Parameters: params, Created: time.Now().UTC(),
+		Action: action, BundleDigest: digest, Bundle: bundleJSON, Parameters: params, Created: time.Now().UTC(),
 	}
-	if err := e.deps.Store.InsertRun(ctx, run); err != nil {
-		return fmt.Errorf("record run: %w", err)
+	if o.local == nil {
+		run.BundleRef = inst.Reference
 	}
-	inst.LastRunID = run.ID
-	if err := e.deps.Store.InsertResult(ctx, &Result{ID: NewID(), RunID: run.ID, Status: ResultRunning, Created: time.Now().UTC()}); err != nil {
-		return fmt.Errorf("record run start: %w", err)
+	if l.record {
+		if err := e.deps.Store.InsertRun(ctx, run); err != nil {
+			return fmt.Errorf("record run: %w", err)
+		}
+		if l.modifies {
+			inst.LastRunID = run.ID
+		}
+		if err := e.deps.Store.InsertResult(ctx, &Result{ID: NewID(), RunID: run.ID, Status: ResultRunning, Created: time.Now().UTC()}); err != nil {
+			return fmt.Errorf("record run start: %w", err)
+		}
+		l.result.Run = run
 	}
 	runBundle := bundleJSON
-	if action == manifest.ActionUninstall {
+	if action == manifest.ActionUninstall && o.local == nil {
+		// What a failed install never produced cannot block its uninstall.
 		if runBundle, err = uninstallBundle(bundleJSON, m, inst.Installed != nil); err != nil {
 			return err
 		}
 	}
 	logs := &tailBuffer{max: 256 << 10}
+	var out io.Writer = logs
+	if l.out != nil {
+		logs.max = 1 << 20
+		out = io.MultiWriter(logs, l.out)
+	}
 	res, runErr := e.deps.Runtime.Run(ctx, &Operation{
 		Action: action, Installation: inst.Name, Namespace: inst.Namespace, InstallationID: inst.ID,
 		RunID: run.ID, Revision: run.Revision, BundleJSON: runBundle, Image: image, Parameters: params,
-		AllowDockerHost: requiresDocker(m), Privileged: requiresPrivileged(m), HostNetwork: true, Files: files, Out: logs, Err: logs,
+		Credentials: l.creds, AllowDockerHost: l.allowHost && requiresDocker(m), Privileged: l.allowHost && requiresPrivileged(m),
+		HostNetwork: true, Files: files, Out: out, Err: out,
 	})
+	if res != nil {
+		l.result.Outputs = res.Outputs
+	}
+	if l.record {
+		e.recordResult(ctx, inst, m, run, l.modifies, res, logs.Bytes(), runErr)
+	}
+	e.log.Debug("action finished", "installation", inst.Name, "action", action, "run", run.ID, "err", runErr)
+	if runErr != nil && o.local == nil {
+		return actionError(action, string(logs.Bytes()), runErr)
+	}
+	return runErr
+}
+
+// recordResult records how a run ended: its result, the outputs it
+// produced (a run that keeps no state persists no porter-state) and its log.
+func (e *Engine) recordResult(ctx context.Context, inst *Installation, m *manifest.Manifest, run *Run, modifies bool, res *OperationResult, logs []byte, runErr error) {
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	result := &Result{ID: NewID(), RunID: run.ID, Status: ResultSucceeded, Created: time.Now().UTC()}
 	if runErr != nil {
-		result.Status = ResultFailed
-		result.Message = runErr.Error()
+		result.Status, result.Message = ResultFailed, runErr.Error()
 	}
 	if err := e.deps.Store.InsertResult(wctx, result); err != nil {
 		e.log.Error("record run result", "run", run.ID, "err", err)
 	}
-	sensitive := map[string]bool{}
-	for _, out := range m.Outputs {
-		sensitive[out.Name] = out.Sensitive
-	}
 	if res != nil {
 		for _, name := range sortedKeys(res.Outputs) {
+			if name == "porter-state" && !modifies {
+				continue
+			}
 			out := &Output{Name: name, Installation: inst.Name, Namespace: inst.Namespace, RunID: run.ID, ResultID: result.ID,
-				Sensitive: sensitive[name], Value: res.Outputs[name], Created: time.Now().UTC()}
+				Sensitive: m.IsSensitiveOutput(name), Value: res.Outputs[name], Created: time.Now().UTC()}
 			if err := e.deps.Store.InsertOutput(wctx, out); err != nil {
 				e.log.Error("record output", "run", run.ID, "output", name, "err", err)
 			}
 		}
 	}
 	if err := e.deps.Store.InsertOutput(wctx, &Output{Name: LogsOutput, Installation: inst.Name, Namespace: inst.Namespace,
-		RunID: run.ID, ResultID: result.ID, Value: logs.Bytes(), Created: time.Now().UTC()}); err != nil {
+		RunID: run.ID, ResultID: result.ID, Value: logs, Created: time.Now().UTC()}); err != nil {
 		e.log.Error("record logs", "run", run.ID, "err", err)
 	}
-	e.log.Debug("action finished", "installation", inst.Name, "action", action, "run", run.ID, "err", runErr)
-	if runErr != nil {
-		return actionError(action, string(logs.Bytes()), runErr)
-	}
-	return nil
 }
 
 // relocationFile is /cnab/app/relocation-mapping.json for a pulled bundle

@@ -67,8 +67,10 @@ func TestScript(t *testing.T) {
 	})
 }
 
-// setHome keeps every script's config (and credentials) in $WORK.
+// setHome keeps every script's config, credentials and data in $WORK (as
+// root the default data folder would be the host's /var/lib/stackhub).
 func setHome(env *testscript.Env) {
+	env.Setenv("STACKHUB_DATA", filepath.Join(env.WorkDir, ".data", "stackhub"))
 	env.Setenv("HOME", env.WorkDir)
 	env.Setenv("XDG_CONFIG_HOME", filepath.Join(env.WorkDir, ".config"))
 	env.Setenv("XDG_DATA_HOME", filepath.Join(env.WorkDir, ".data"))
