@@ -69,13 +69,14 @@ type BundleRunOptions struct {
 	// Out receives the invocation container's output as it runs.
 	Out io.Writer
 
-	// reference is where a dependency's bundle was pulled from; labels
-	// are set on an installation it creates.
-	reference string
-	labels    map[string]string
-	// replaceParams makes Params the installation's remembered values
+	// Reference is where the bundle was pulled from (a dependency's, or
+	// an applied installation's); Labels are set on an installation it
+	// creates.
+	Reference string
+	Labels    map[string]string
+	// ReplaceParams makes Params the installation's remembered values
 	// instead of adding to them (installation apply).
-	replaceParams bool
+	ReplaceParams bool
 	// purge removes the volumes on uninstall (an app's dependencies).
 	purge bool
 }
@@ -224,10 +225,29 @@ func resolveCredentials(m *manifest.Manifest, action string, sets []map[string]s
 	return out, nil
 }
 
-// isInstalled is Porter's IsInstalled: a successful install not followed by
-// a successful uninstall.
-func isInstalled(inst *Installation) bool {
+// IsInstalled is Porter's IsInstalled: a successful install not followed
+// by a successful uninstall.
+func (inst *Installation) IsInstalled() bool {
 	return inst.Installed != nil && inst.Status != StatusUninstalled
+}
+
+// SetLabels replaces an installation's labels; they never trigger a run.
+func (e *Engine) SetLabels(ctx context.Context, name string, labels map[string]string) error {
+	l := e.lockInstallation(name)
+	l.Lock()
+	defer l.Unlock()
+	inst, err := e.deps.Store.GetInstallation(ctx, e.cfg.Namespace, name)
+	if errors.Is(err, ErrNotFound) {
+		return notFound(e.cfg.Namespace, name)
+	}
+	if err != nil {
+		return fmt.Errorf("get installation %s: %w", name, err)
+	}
+	inst.Labels = labels
+	if err := e.deps.Store.UpdateInstallation(ctx, inst); err != nil {
+		return fmt.Errorf("save labels of %s: %w", name, err)
+	}
+	return nil
 }
 
 // InstallBundle runs install on a local bundle folder, refusing to repeat a
@@ -343,14 +363,14 @@ func (e *Engine) runBundle(ctx context.Context, opts BundleRunOptions, action st
 	}
 	switch action {
 	case manifest.ActionInstall:
-		if inst != nil && isInstalled(inst) && !opts.Force {
+		if inst != nil && inst.IsInstalled() && !opts.Force {
 			return nil, NewUserError(ErrConflict, msgAlreadyInstalled, "")
 		}
 	case manifest.ActionUpgrade:
 		if inst == nil {
 			return nil, notFound(ns, opts.Name)
 		}
-		if !isInstalled(inst) {
+		if !inst.IsInstalled() {
 			return nil, NewUserError(ErrConflict, msgNotInstalled, "")
 		}
 	default:
@@ -394,7 +414,7 @@ func (e *Engine) runBundle(ctx context.Context, opts BundleRunOptions, action st
 	if action == manifest.ActionInstall {
 		if inst == nil {
 			inst = &Installation{ID: NewID(), Name: opts.Name, Namespace: ns, App: m.Name, Created: now,
-				Reference: opts.reference, Labels: opts.labels}
+				Reference: opts.Reference, Labels: opts.Labels}
 			inst.ContainerName = e.ContainerName(opts.Name)
 			if specs := PortSpecs(m); len(specs) > 0 {
 				e.leaseMu.Lock()
@@ -426,8 +446,8 @@ func (e *Engine) runBundle(ctx context.Context, opts BundleRunOptions, action st
 			return nil, fmt.Errorf("record installation %s: %w", opts.Name, err)
 		}
 	}
-	if opts.reference != "" {
-		inst.Reference = opts.reference // the pulled bundle's image is what runs
+	if opts.Reference != "" {
+		inst.Reference = opts.Reference // the pulled bundle's image is what runs
 	}
 	runErr := e.runAction(ctx, inst, opts.Dir, m, action, actionOptions{local: lr, purge: opts.purge, files: lr.files})
 	res := lr.result
@@ -455,8 +475,8 @@ func (e *Engine) runBundle(ctx context.Context, opts BundleRunOptions, action st
 			}
 		}
 		inst.BundleVersion = m.Version
-		if opts.reference != "" {
-			inst.Reference = opts.reference
+		if opts.Reference != "" {
+			inst.Reference = opts.Reference
 		}
 		// Sets named on this command replace the installation's list.
 		if len(opts.ParamSetNames) > 0 {
@@ -467,7 +487,7 @@ func (e *Engine) runBundle(ctx context.Context, opts BundleRunOptions, action st
 		}
 		// Remember this invocation's --param values once they were accepted
 		// (they win over earlier ones on later runs).
-		if opts.replaceParams && lr.started && action != manifest.ActionUninstall {
+		if opts.ReplaceParams && lr.started && action != manifest.ActionUninstall {
 			inst.Parameters = opts.Params
 		} else if len(opts.Params) > 0 && lr.started {
 			merged := map[string]string{}

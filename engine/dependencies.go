@@ -281,7 +281,7 @@ func (e *Engine) runDependency(ctx context.Context, ns, parent string, dep *depe
 		out = io.Discard
 	}
 	switch {
-	case action == manifest.ActionInstall && dep.existing != nil && isInstalled(dep.existing):
+	case action == manifest.ActionInstall && dep.existing != nil && dep.existing.IsInstalled():
 		fmt.Fprintf(out, "dependency %s: installation %s is already installed, skipping its install\n", dep.alias, dep.name)
 		return nil
 	case action != manifest.ActionInstall && dep.existing == nil:
@@ -295,8 +295,8 @@ func (e *Engine) runDependency(ctx context.Context, ns, parent string, dep *depe
 	dopts := BundleRunOptions{
 		Dir: dep.fsys, Manifest: dep.m, Name: dep.name, Action: opts.Action, Params: dep.params,
 		CredSets: opts.CredSets, CredSetNames: opts.CredSetNames, AllowDockerHost: opts.AllowDockerHost,
-		Insecure: opts.Insecure, VersionStrategy: opts.VersionStrategy, Out: opts.Out, reference: dep.reference,
-		labels: map[string]string{LabelParentInstallation: ns + "/" + parent},
+		Insecure: opts.Insecure, VersionStrategy: opts.VersionStrategy, Out: opts.Out, Reference: dep.reference,
+		Labels: map[string]string{LabelParentInstallation: ns + "/" + parent},
 	}
 	if action == manifest.ActionInstall {
 		dopts.Force = true // a failed earlier install is retried
@@ -381,7 +381,7 @@ func (e *Engine) uninstallAppDependencies(ctx context.Context, name string, purg
 	}
 	var errs []error
 	for _, d := range dependents {
-		if !isInstalled(d) {
+		if !d.IsInstalled() {
 			continue
 		}
 		fsys, err := e.openInstalled(ctx, d)

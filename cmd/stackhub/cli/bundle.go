@@ -47,19 +47,25 @@ func addLocalFlags(cmd *cobra.Command) {
 // localEngine opens the local engine: SQLite in the data folder and the
 // local Docker Engine, as porter does on the author's machine.
 func localEngine(ctx context.Context, f *Factory, cmd *cobra.Command) (*engine.Engine, func(), error) {
-	cfg, log, err := localConfig(f, cmd)
+	w, err := localWiring(ctx, f, cmd)
 	if err != nil {
 		return nil, nil, err
+	}
+	return w.Engine, w.Close, nil
+}
+
+// localWiring opens the local engine with its adapters and its Porter
+// authoring surface (installation apply, copy).
+func localWiring(ctx context.Context, f *Factory, cmd *cobra.Command) (*wiring, error) {
+	cfg, log, err := localConfig(f, cmd)
+	if err != nil {
+		return nil, err
 	}
 	debian, _ := cmd.Flags().GetString("debian-base")
 	if debian == "" {
 		debian = f.Getenv("STACKHUB_DEBIAN_BASE")
 	}
-	w, err := wireEngine(ctx, cfg, log, wireOptions{DebianBase: debian})
-	if err != nil {
-		return nil, nil, err
-	}
-	return w.Engine, w.Close, nil
+	return wireEngine(ctx, cfg, log, wireOptions{DebianBase: debian})
 }
 
 // localConfig is the configuration and logger of the local commands:

@@ -13,6 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/stackhub/stackhub/engine"
+	"github.com/stackhub/stackhub/porter"
 	"github.com/stackhub/stackhub/porter/sets"
 )
 
@@ -52,18 +53,18 @@ func runApply(cmd *cobra.Command, f *Factory, file string, o ApplyOptions) error
 	if err != nil {
 		return fmt.Errorf("read installation file: %w", err)
 	}
-	var doc engine.DesiredInstallation
+	var doc porter.DesiredInstallation
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return &engine.UserError{Msg: fmt.Sprintf("invalid installation: %s: %v", file, err), Kind: engine.ErrInvalid, Err: err,
 			Hint: "write it as Porter's installation file: schemaType: Installation, name, bundle: {repository, version|tag|digest}, parameters"}
 	}
-	opts := engine.ApplyOptions{DryRun: o.DryRun, Force: o.Force, Insecure: o.Insecure, AllowDockerHost: o.AllowDockerHost, Out: f.IO.Out}
-	eng, closeEng, err := localEngine(ctx, f, cmd)
+	opts := porter.ApplyOptions{DryRun: o.DryRun, Force: o.Force, Insecure: o.Insecure, AllowDockerHost: o.AllowDockerHost, Out: f.IO.Out}
+	w, err := localWiring(ctx, f, cmd)
 	if err != nil {
 		return err
 	}
-	defer closeEng()
-	resolver := setResolver{store: eng.Records(), ns: eng.Config().Namespace}
+	defer w.Close()
+	resolver := setResolver{store: w.Engine.Records(), ns: w.Engine.Config().Namespace}
 	dir := filepath.Dir(file)
 	for _, name := range doc.ParameterSets {
 		vals, err := loadNamedSet(ctx, resolver, dir, name, sets.TypeParameterSet)
@@ -79,7 +80,7 @@ func runApply(cmd *cobra.Command, f *Factory, file string, o ApplyOptions) error
 		}
 		opts.CredSets = append(opts.CredSets, vals)
 	}
-	_, err = eng.ApplyInstallation(ctx, &doc, opts)
+	_, err = w.Authoring.Apply(ctx, &doc, opts)
 	return err
 }
 

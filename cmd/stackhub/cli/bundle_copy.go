@@ -5,11 +5,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/stackhub/stackhub/engine"
+	"github.com/stackhub/stackhub/porter"
 )
 
 func newBundleCopyCmd(f *Factory) *cobra.Command {
-	var opts engine.CopyOptions
+	var opts porter.CopyOptions
 	cmd := &cobra.Command{
 		Use:   "copy --source REF --destination DEST",
 		Short: "Copy a published bundle and all its images to another registry, like porter copy",
@@ -25,12 +25,12 @@ func newBundleCopyCmd(f *Factory) *cobra.Command {
 				return &FlagError{Err: fmt.Errorf("--source and --destination are required")}
 			}
 			ctx := cmd.Context()
-			eng, closeEng, err := registryEngine(ctx, f, cmd)
+			w, err := localWiring(ctx, f, cmd)
 			if err != nil {
 				return err
 			}
-			defer closeEng()
-			res, err := eng.Copy(ctx, opts)
+			defer w.Close()
+			res, err := w.Authoring.Copy(ctx, opts)
 			if err != nil {
 				return err
 			}

@@ -14,6 +14,7 @@ import (
 	"github.com/stackhub/stackhub/engine/registry"
 	"github.com/stackhub/stackhub/engine/signing"
 	"github.com/stackhub/stackhub/engine/sqlite"
+	"github.com/stackhub/stackhub/porter"
 )
 
 // This file is the one place that builds an engine from its adapters:
@@ -37,11 +38,14 @@ type wireOptions struct {
 
 // wiring is an engine and the adapters it was built from.
 type wiring struct {
-	Engine  *engine.Engine
-	Store   *sqlite.Store
-	Docker  *docker.Client
-	Host    *host.Probe
-	closers []func()
+	Engine *engine.Engine
+	// Authoring is Porter's authoring surface over Engine (bundle
+	// commands only).
+	Authoring *porter.Authoring
+	Store     *sqlite.Store
+	Docker    *docker.Client
+	Host      *host.Probe
+	closers   []func()
 }
 
 // Close closes the engine, then its adapters.
@@ -114,6 +118,9 @@ func wireEngine(ctx context.Context, cfg *Config, log *slog.Logger, o wireOption
 	}
 	w.Engine = eng
 	w.closers = append(w.closers, eng.Close)
+	if !o.Serve {
+		w.Authoring = porter.New(eng, log)
+	}
 	if sources != nil {
 		// Registry sources read the index catalog publish pushed.
 		sources.UseIndexFetcher(eng.FetchCatalogIndex)

@@ -1,10 +1,12 @@
-package engine
+package porter
 
 import (
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
+
+	"github.com/stackhub/stackhub/engine"
 )
 
 func TestApplyDecision(t *testing.T) {
@@ -16,14 +18,14 @@ func TestApplyDecision(t *testing.T) {
 		d.Bundle.Repository, d.Bundle.Version = "localhost:5000/mydb", "0.1.0"
 		return d
 	}
-	installed := &Installation{Name: "mydb", Reference: ref, Status: StatusRunning, Installed: &at, Parameters: map[string]string{"size": "big"}}
-	failedUpgrade := &Installation{Name: "mydb", Reference: ref, Status: StatusFailed, Installed: &at}
-	failedInstall := &Installation{Name: "mydb", Reference: ref, Status: StatusFailed}
-	uninstalled := &Installation{Name: "mydb", Reference: ref, Status: StatusUninstalled, Installed: &at, Uninstalled: &later}
+	installed := &engine.Installation{Name: "mydb", Reference: ref, Status: engine.StatusRunning, Installed: &at, Parameters: map[string]string{"size": "big"}}
+	failedUpgrade := &engine.Installation{Name: "mydb", Reference: ref, Status: engine.StatusFailed, Installed: &at}
+	failedInstall := &engine.Installation{Name: "mydb", Reference: ref, Status: engine.StatusFailed}
+	uninstalled := &engine.Installation{Name: "mydb", Reference: ref, Status: engine.StatusUninstalled, Installed: &at, Uninstalled: &later}
 	big := map[string]string{"size": "big"}
 	tests := []struct {
 		name         string
-		inst         *Installation
+		inst         *engine.Installation
 		uninstalled  bool
 		params       map[string]string
 		force        bool

@@ -1,4 +1,4 @@
-package engine
+package porter
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/distribution/reference"
+
+	"github.com/stackhub/stackhub/engine"
 )
 
 // CopyOptions ask to copy a published bundle with all its images to
@@ -37,22 +39,22 @@ func copyDestination(source, dest string) (string, error) {
 			return dest, nil
 		}
 		if _, ok := named.(reference.Digested); ok {
-			return "", NewUserError(ErrInvalid, fmt.Sprintf("cannot copy to the digest reference %s", dest), "copy to a tag")
+			return "", engine.NewUserError(engine.ErrInvalid, fmt.Sprintf("cannot copy to the digest reference %s", dest), "copy to a tag")
 		}
 	}
 	src, err := reference.ParseNormalizedNamed(source)
 	if err != nil {
-		return "", NewUserError(ErrInvalid, fmt.Sprintf("invalid source %s: %v", source, err), "")
+		return "", engine.NewUserError(engine.ErrInvalid, fmt.Sprintf("invalid source %s: %v", source, err), "")
 	}
 	tagged, ok := src.(reference.Tagged)
 	if !ok {
-		return "", NewUserError(ErrInvalid, fmt.Sprintf("the source %s is a digest, so the destination must name a tag", source),
+		return "", engine.NewUserError(engine.ErrInvalid, fmt.Sprintf("the source %s is a digest, so the destination must name a tag", source),
 			"pass --destination REGISTRY/REPOSITORY:TAG")
 	}
 	path := reference.Path(src)
 	ref := dest + "/" + path[strings.LastIndex(path, "/")+1:] + ":" + tagged.Tag()
 	if _, err := reference.ParseNormalizedNamed(ref); err != nil {
-		return "", NewUserError(ErrInvalid, fmt.Sprintf("invalid destination %s: %v", dest, err), "")
+		return "", engine.NewUserError(engine.ErrInvalid, fmt.Sprintf("invalid destination %s: %v", dest, err), "")
 	}
 	return ref, nil
 }
@@ -60,29 +62,25 @@ func copyDestination(source, dest string) (string, error) {
 // Copy pulls a bundle and every image it references and pushes them to
 // the destination, by way of a thick archive in a temporary file, so that
 // a copy of a copy works with the first registry gone.
-func (e *Engine) Copy(ctx context.Context, opts CopyOptions) (*CopyResult, error) {
-	src, warning, err := ParseBundleReference(opts.Source)
+func (a *Authoring) Copy(ctx context.Context, opts CopyOptions) (*CopyResult, error) {
+	src, warning, err := engine.ParseBundleReference(opts.Source)
 	if err != nil {
 		return nil, err
 	}
 	if warning != "" {
-		e.log.Warn(warning)
+		a.log.Warn(warning)
 	}
 	dest, err := copyDestination(src, opts.Destination)
 	if err != nil {
 		return nil, err
 	}
-	reg, err := e.registry()
-	if err != nil {
-		return nil, err
-	}
 	if !opts.Force {
-		exists, err := reg.Exists(ctx, dest, opts.Insecure)
+		exists, err := a.eng.BundleExists(ctx, dest, opts.Insecure)
 		if err != nil {
 			return nil, fmt.Errorf("copy to %s: %w", dest, err)
 		}
 		if exists {
-			return nil, NewUserError(ErrConflict, fmt.Sprintf("Copy stopped because %s already exists in the destination registry. To overwrite it, repeat the command with --force specified.", dest), "")
+			return nil, engine.NewUserError(engine.ErrConflict, fmt.Sprintf("Copy stopped because %s already exists in the destination registry. To overwrite it, repeat the command with --force specified.", dest), "")
 		}
 	}
 	tmp, err := os.CreateTemp("", "stackhub-copy-*.tgz")
@@ -90,20 +88,16 @@ func (e *Engine) Copy(ctx context.Context, opts CopyOptions) (*CopyResult, error
 		return nil, fmt.Errorf("copy %s: %w", src, err)
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := e.Archive(ctx, tmp, ArchiveOptions{Reference: src, Compression: "NoCompression", Insecure: opts.Insecure}); err != nil {
+	if _, err := a.eng.Archive(ctx, tmp, engine.ArchiveOptions{Reference: src, Compression: "NoCompression", Insecure: opts.Insecure}); err != nil {
 		tmp.Close()
 		return nil, err
 	}
 	if err := tmp.Close(); err != nil {
 		return nil, fmt.Errorf("copy %s: %w", src, err)
 	}
-	b, err := reg.PushArchive(ctx, tmp.Name(), dest, opts.Insecure)
+	digest, err := a.eng.PushArchive(ctx, tmp.Name(), dest, opts.Insecure)
 	if err != nil {
-		return nil, fmt.Errorf("copy to %s: %w", dest, err)
+		return nil, err
 	}
-	pushed, err := reg.PushBundle(ctx, dest, b, opts.Insecure)
-	if err != nil {
-		return nil, fmt.Errorf("push bundle %s: %w", dest, err)
-	}
-	return &CopyResult{Reference: dest, Digest: pushed.Digest}, nil
+	return &CopyResult{Reference: dest, Digest: digest}, nil
 }

@@ -1,4 +1,9 @@
-package engine
+// Package porter is Porter's authoring surface over the engine, what
+// `stackhub bundle …` does beyond running actions: applying installation
+// documents (porter installation apply) and copying bundles between
+// registries (porter copy). The actions themselves run through the
+// engine's one action pipeline; porter/sets reads Porter's set files.
+package porter
 
 import (
 	"context"
@@ -6,13 +11,26 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"maps"
 	"strings"
 
 	"github.com/distribution/reference"
 
+	"github.com/stackhub/stackhub/engine"
 	"github.com/stackhub/stackhub/engine/manifest"
 )
+
+// Authoring is Porter's authoring surface over one engine.
+type Authoring struct {
+	eng *engine.Engine
+	log *slog.Logger
+}
+
+// New returns the authoring surface of eng.
+func New(eng *engine.Engine, log *slog.Logger) *Authoring {
+	return &Authoring{eng: eng, log: log}
+}
 
 // DesiredInstallation is an installation file of `installation apply`
 // (porter-compat.md 7.4): the state an installation should be in.
@@ -53,10 +71,10 @@ func (d *DesiredInstallation) Reference() string {
 // installation".
 func (d *DesiredInstallation) Validate(namespace string) error {
 	bad := func(format string, args ...any) error {
-		return NewUserError(ErrInvalid, "invalid installation: "+fmt.Sprintf(format, args...), "")
+		return engine.NewUserError(engine.ErrInvalid, "invalid installation: "+fmt.Sprintf(format, args...), "")
 	}
-	if d.SchemaType != "" && !strings.EqualFold(d.SchemaType, "Installation") {
-		return bad("schemaType is %q, expected Installation", d.SchemaType)
+	if d.SchemaType != "" && !strings.EqualFold(d.SchemaType, "engine.Installation") {
+		return bad("schemaType is %q, expected engine.Installation", d.SchemaType)
 	}
 	if d.SchemaVersion != "" && !strings.HasPrefix(d.SchemaVersion, "1.0.") {
 		return bad("schemaVersion %s is not supported, use 1.0.2", d.SchemaVersion)
@@ -64,7 +82,7 @@ func (d *DesiredInstallation) Validate(namespace string) error {
 	if d.Name == "" {
 		return bad("name is required")
 	}
-	if err := ValidateName("installation", d.Name); err != nil {
+	if err := engine.ValidateName("installation", d.Name); err != nil {
 		return err
 	}
 	if d.Namespace != namespace {
@@ -85,7 +103,7 @@ func (d *DesiredInstallation) Validate(namespace string) error {
 	return nil
 }
 
-// ApplyOptions are the inputs of ApplyInstallation beyond the document.
+// ApplyOptions are the inputs of Apply beyond the document.
 type ApplyOptions struct {
 	// ParamSets and CredSets are the resolved values of the document's
 	// sets, in order.
@@ -99,34 +117,34 @@ type ApplyOptions struct {
 	Out             io.Writer
 }
 
-// ApplyResult is what ApplyInstallation decided and did.
+// ApplyResult is what Apply decided and did.
 type ApplyResult struct {
 	// Action is the action run ("" when none).
 	Action string
 	// Decision is Porter's log line for the decision.
 	Decision string
-	Run      *BundleRunResult
+	Run      *engine.BundleRunResult
 }
 
 // applyDecision decides what brings inst (nil: absent) to the desired
 // state (porter-compat.md 7.4).
-func applyDecision(inst *Installation, d *DesiredInstallation, params map[string]string, force bool) (action, decision string) {
+func applyDecision(inst *engine.Installation, d *DesiredInstallation, params map[string]string, force bool) (action, decision string) {
 	outOfSync := func(a string) (string, string) {
 		return a, "The installation is out-of-sync, running the " + a + " action..."
 	}
-	failed := inst != nil && inst.Status == StatusFailed
+	failed := inst != nil && inst.Status == engine.StatusFailed
 	switch {
 	case d.Uninstalled && inst == nil:
 		return "", "Ignoring because installation.uninstalled is true but the installation doesn't exist yet"
-	case d.Uninstalled && !isInstalled(inst) && !failed:
+	case d.Uninstalled && !inst.IsInstalled() && !failed:
 		return "", "The installation is already up-to-date."
 	case d.Uninstalled:
 		return outOfSync(manifest.ActionUninstall)
 	case inst == nil:
 		return outOfSync(manifest.ActionInstall)
-	case failed && !isInstalled(inst):
+	case failed && !inst.IsInstalled():
 		return manifest.ActionInstall, "Triggering because the installation has not completed successfully yet"
-	case !isInstalled(inst):
+	case !inst.IsInstalled():
 		return outOfSync(manifest.ActionInstall)
 	case failed:
 		return manifest.ActionUpgrade, "Triggering because the installation has not completed successfully yet"
@@ -149,7 +167,7 @@ func desiredParameters(in map[string]any) (map[string]string, error) {
 		case map[string]any, []any:
 			b, err := json.Marshal(x)
 			if err != nil {
-				return nil, NewUserError(ErrInvalid, fmt.Sprintf("invalid installation: parameter %s: %v", k, err), "")
+				return nil, engine.NewUserError(engine.ErrInvalid, fmt.Sprintf("invalid installation: parameter %s: %v", k, err), "")
 			}
 			out[k] = string(b)
 		default:
@@ -159,21 +177,21 @@ func desiredParameters(in map[string]any) (map[string]string, error) {
 	return out, nil
 }
 
-// ApplyInstallation brings an installation to the state d describes:
-// install, upgrade or uninstall its bundle (pulled from d's reference), or
-// nothing when it is up to date. Labels are saved even when nothing runs;
-// they never trigger a run.
-func (e *Engine) ApplyInstallation(ctx context.Context, d *DesiredInstallation, opts ApplyOptions) (*ApplyResult, error) {
-	if err := d.Validate(e.cfg.Namespace); err != nil {
+// Apply brings an installation to the state d describes: install, upgrade
+// or uninstall its bundle (pulled from d's reference), or nothing when it is
+// up to date. Labels are saved even when nothing runs; they never trigger a
+// run.
+func (a *Authoring) Apply(ctx context.Context, d *DesiredInstallation, opts ApplyOptions) (*ApplyResult, error) {
+	if err := d.Validate(a.eng.Config().Namespace); err != nil {
 		return nil, err
 	}
 	params, err := desiredParameters(d.Parameters)
 	if err != nil {
 		return nil, err
 	}
-	inst, err := e.deps.Store.GetInstallation(ctx, e.cfg.Namespace, d.Name)
+	inst, err := a.eng.Records().GetInstallation(ctx, a.eng.Config().Namespace, d.Name)
 	switch {
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, engine.ErrNotFound):
 		inst = nil
 	case err != nil:
 		return nil, fmt.Errorf("get installation %s: %w", d.Name, err)
@@ -188,36 +206,34 @@ func (e *Engine) ApplyInstallation(ctx context.Context, d *DesiredInstallation, 
 	}
 	if action == "" {
 		if inst != nil && len(d.Labels) > 0 && !maps.Equal(inst.Labels, d.Labels) {
-			inst.Labels = d.Labels
-			if err := e.deps.Store.UpdateInstallation(ctx, inst); err != nil {
-				return res, fmt.Errorf("save labels of %s: %w", d.Name, err)
-			}
+			return res, a.eng.SetLabels(ctx, d.Name, d.Labels)
 		}
 		return res, nil
 	}
-	fsys, b, err := e.fetchRemote(ctx, d.Reference(), opts.Insecure)
+	fsys, b, m, err := a.eng.FetchBundle(ctx, d.Reference(), opts.Insecure)
 	if err != nil {
 		return res, err
 	}
-	m, err := loadManifest(fsys, d.Name)
-	if err != nil {
-		return res, err
-	}
-	run := BundleRunOptions{
+	run := engine.BundleRunOptions{
 		Dir: fsys, Manifest: m, Name: d.Name, Params: params, ParamSets: opts.ParamSets, ParamSetNames: d.ParameterSets,
 		CredSets: opts.CredSets, CredSetNames: d.CredentialSets, Force: action == manifest.ActionInstall,
 		AllowDockerHost: opts.AllowDockerHost, Insecure: opts.Insecure, Out: opts.Out,
-		reference: b.Reference, labels: d.Labels, replaceParams: true,
+		Reference: b.Reference, Labels: d.Labels, ReplaceParams: true,
 	}
-	if action == manifest.ActionUninstall {
+	switch action {
+	case manifest.ActionInstall:
+		res.Run, err = a.eng.InstallBundle(ctx, run)
+	case manifest.ActionUpgrade:
+		res.Run, err = a.eng.UpgradeBundle(ctx, run)
+	default:
 		run.Params = nil // uninstall keeps the values the installation remembers
+		res.Run, err = a.eng.UninstallBundle(ctx, run)
 	}
-	res.Run, err = e.runBundle(ctx, run, action)
 	if err == nil && len(d.Labels) > 0 && res.Run != nil && res.Run.Installation != nil && !maps.Equal(res.Run.Installation.Labels, d.Labels) {
-		res.Run.Installation.Labels = d.Labels
-		if uerr := e.deps.Store.UpdateInstallation(ctx, res.Run.Installation); uerr != nil {
-			return res, fmt.Errorf("save labels of %s: %w", d.Name, uerr)
+		if uerr := a.eng.SetLabels(ctx, d.Name, d.Labels); uerr != nil {
+			return res, uerr
 		}
+		res.Run.Installation.Labels = d.Labels
 	}
 	return res, err
 }
