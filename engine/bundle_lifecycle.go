@@ -552,6 +552,7 @@ type Records interface {
 	ListRuns(ctx context.Context, namespace, installation string) ([]*Run, error)
 	ListOutputs(ctx context.Context, namespace, installation string) ([]*Output, error)
 	ListRunOutputs(ctx context.Context, runID string) ([]*Output, error)
+	ListResults(ctx context.Context, runID string) ([]*Result, error)
 	GetSet(ctx context.Context, kind, namespace, name string) (*SetRecord, error)
 }
 

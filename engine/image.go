@@ -65,10 +65,11 @@ func BundleReference(m *manifest.Manifest) string {
 // reference: <repository>:porter-<md5 of the reference>.
 func InvocationImageFor(ref string) string {
 	sum := md5.Sum([]byte(ref))
-	return repository(ref) + ":porter-" + hex.EncodeToString(sum[:])
+	return Repository(ref) + ":porter-" + hex.EncodeToString(sum[:])
 }
 
-func repository(ref string) string {
+// Repository is ref without its tag or digest.
+func Repository(ref string) string {
 	if i := strings.Index(ref, "@"); i >= 0 {
 		ref = ref[:i]
 	}
@@ -230,7 +231,7 @@ func (e *Engine) ensureImageWith(ctx context.Context, app string, fsys fs.FS, m 
 	}
 	ref := BundleReference(m)
 	porterImage := InvocationImageFor(ref)
-	image = repository(ref) + ":sh-" + strings.TrimPrefix(digest, "sha256:")[:16]
+	image = Repository(ref) + ":sh-" + strings.TrimPrefix(digest, "sha256:")[:16]
 
 	l := e.images.lock(image)
 	l.Lock()

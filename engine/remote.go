@@ -129,7 +129,7 @@ func ParseBundleReference(ref string) (normalized, warning string, err error) {
 	if strings.Contains(ref, "@") {
 		return ref, "", nil
 	}
-	repo := repository(ref)
+	repo := Repository(ref)
 	if repo == ref {
 		return "", "", bad("it has no tag")
 	}
@@ -249,7 +249,7 @@ func (e *Engine) Publish(ctx context.Context, opts PublishOptions) (*PublishResu
 		if err != nil {
 			return nil, fmt.Errorf("push invocation image %s: %w", target, err)
 		}
-		bundleJSON, err = pinInvocationImage(bundleJSON, repository(ref)+"@"+imgDigest, imgDigest)
+		bundleJSON, err = pinInvocationImage(bundleJSON, Repository(ref)+"@"+imgDigest, imgDigest)
 		if err != nil {
 			return nil, err
 		}
@@ -269,12 +269,12 @@ func (e *Engine) Publish(ctx context.Context, opts PublishOptions) (*PublishResu
 func publishReference(m *manifest.Manifest, registry, tag string) string {
 	ref := BundleReference(m)
 	if registry != "" {
-		name := repository(ref)
+		name := Repository(ref)
 		name = name[strings.LastIndex(name, "/")+1:]
-		ref = strings.TrimSuffix(registry, "/") + "/" + name + ref[len(repository(ref)):]
+		ref = strings.TrimSuffix(registry, "/") + "/" + name + ref[len(Repository(ref)):]
 	}
 	if tag != "" {
-		ref = repository(ref) + ":" + tag
+		ref = Repository(ref) + ":" + tag
 	}
 	return ref
 }
@@ -333,7 +333,7 @@ func invocationOf(bundleJSON []byte) (invocationImage, error) {
 // gets: derived from its digest, so later actions find it again without the
 // registry (Docker cannot record a digest for images it loaded).
 func localInvocationTag(inv invocationImage) string {
-	return repository(inv.Image) + ":sh-" + strings.TrimPrefix(inv.ContentDigest, "sha256:")
+	return Repository(inv.Image) + ":sh-" + strings.TrimPrefix(inv.ContentDigest, "sha256:")
 }
 
 // manifestOf recovers porter.yaml from bundle.json's custom."sh.porter".

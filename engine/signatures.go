@@ -102,7 +102,7 @@ func (e *Engine) SignBundle(ctx context.Context, opts SignOptions) (*SignResult,
 	if err != nil {
 		return nil, fmt.Errorf("sign %s: %w", ref, err)
 	}
-	repo := repository(ref)
+	repo := Repository(ref)
 	sig, err := s.Sign(ctx, opts.Key, statementOf(repo, b.Digest))
 	if err != nil {
 		return nil, err
@@ -157,7 +157,7 @@ func (e *Engine) verifyPulled(ctx context.Context, ref string, b *RemoteBundle, 
 	if b.Digest == "" {
 		return "", NewUserError(ErrForbidden, fmt.Sprintf("bundle %s has no digest to verify", ref), "")
 	}
-	repo := repository(ref)
+	repo := Repository(ref)
 	sigRef := SignatureReference(repo, b.Digest)
 	sig, _, err := reg.FetchArtifact(ctx, sigRef, SignatureMediaType, insecure)
 	if errors.Is(err, ErrNotFound) {

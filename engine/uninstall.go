@@ -157,7 +157,7 @@ func (e *Engine) dropBundleImage(ctx context.Context, inst *Installation, m *man
 		return
 	}
 	ref := BundleReference(m)
-	image := repository(ref) + ":sh-" + digest[:16]
+	image := Repository(ref) + ":sh-" + digest[:16]
 	// Under the image's lock, an install that needs it is either listed
 	// already or builds it again after this.
 	l := e.images.lock(image)

@@ -1,8 +1,3 @@
-// Package porter is Porter's authoring surface over the engine, what
-// `stackhub bundle …` does beyond running actions: applying installation
-// documents (porter installation apply) and copying bundles between
-// registries (porter copy). The actions themselves run through the
-// engine's one action pipeline; porter/sets reads Porter's set files.
 package porter
 
 import (
@@ -11,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"maps"
 	"strings"
 
@@ -20,17 +14,6 @@ import (
 	"github.com/stackhub/stackhub/engine"
 	"github.com/stackhub/stackhub/engine/manifest"
 )
-
-// Authoring is Porter's authoring surface over one engine.
-type Authoring struct {
-	eng *engine.Engine
-	log *slog.Logger
-}
-
-// New returns the authoring surface of eng.
-func New(eng *engine.Engine, log *slog.Logger) *Authoring {
-	return &Authoring{eng: eng, log: log}
-}
 
 // DesiredInstallation is an installation file of `installation apply`
 // (porter-compat.md 7.4): the state an installation should be in.
@@ -73,8 +56,8 @@ func (d *DesiredInstallation) Validate(namespace string) error {
 	bad := func(format string, args ...any) error {
 		return engine.NewUserError(engine.ErrInvalid, "invalid installation: "+fmt.Sprintf(format, args...), "")
 	}
-	if d.SchemaType != "" && !strings.EqualFold(d.SchemaType, "engine.Installation") {
-		return bad("schemaType is %q, expected engine.Installation", d.SchemaType)
+	if d.SchemaType != "" && !strings.EqualFold(d.SchemaType, "Installation") {
+		return bad("schemaType is %q, expected Installation", d.SchemaType)
 	}
 	if d.SchemaVersion != "" && !strings.HasPrefix(d.SchemaVersion, "1.0.") {
 		return bad("schemaVersion %s is not supported, use 1.0.2", d.SchemaVersion)

@@ -17,6 +17,7 @@ import (
 	"github.com/stackhub/stackhub/engine/catalog"
 	"github.com/stackhub/stackhub/engine/enginetest"
 	"github.com/stackhub/stackhub/engine/sqlite"
+	"github.com/stackhub/stackhub/porter"
 	"github.com/stackhub/stackhub/service"
 )
 
@@ -82,7 +83,7 @@ func newBenchServer(b *testing.B) (*service.Server, *atomic.Int64) {
 	}, 5*time.Second, time.Millisecond)
 
 	s := service.New(service.Config{DataDir: b.TempDir(), APIToken: benchBootstrapToken, AdminPassword: "bench-pw-0123"},
-		eng, store, nil)
+		porter.WithDocs(eng), store, nil)
 	require.NoError(b, s.EnsureAdmin(ctx))
 	require.NoError(b, store.CreateToken(ctx, hashHex(benchStoredToken), "admin", "bench"))
 	return s, &dockerCalls
@@ -161,7 +162,7 @@ func BenchmarkCatalog(b *testing.B) {
 	require.NoError(b, err)
 	b.Cleanup(eng.Close)
 	s := service.New(service.Config{DataDir: b.TempDir(), APIToken: benchBootstrapToken, AdminPassword: "bench-pw-0123"},
-		eng, store, nil)
+		porter.WithDocs(eng), store, nil)
 	require.NoError(b, s.EnsureAdmin(ctx))
 	handler := s.App().Handler()
 	for _, bc := range []struct{ name, path string }{

@@ -9,6 +9,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/stackhub/stackhub/engine"
+	"github.com/stackhub/stackhub/porter"
 	"github.com/stackhub/stackhub/service/apitype"
 )
 
@@ -42,7 +43,7 @@ func utcPtr(t *time.Time) *time.Time {
 // listInstallations answers {"installations":[...]}, or with
 // ?format=porter the array porter list -o json prints.
 func (s *Server) listInstallations(c *fiber.Ctx) error {
-	porter, err := porterFormat(c)
+	asPorter, err := porterFormat(c)
 	if err != nil {
 		return err
 	}
@@ -50,16 +51,16 @@ func (s *Server) listInstallations(c *fiber.Ctx) error {
 	if err != nil {
 		return fmt.Errorf("list installations: %w", err)
 	}
-	if porter {
-		docs := make([]*engine.PorterInstallation, 0, len(list))
+	if asPorter {
+		docs := make([]*porter.Installation, 0, len(list))
 		for _, inst := range list {
-			d, err := s.eng.PorterDocument(c.UserContext(), inst, engine.PorterDocOptions{StackHub: true})
+			d, err := s.eng.PorterDocument(c.UserContext(), inst, porter.DocOptions{StackHub: true})
 			if err != nil {
 				return fmt.Errorf("describe installation %q: %w", inst.Name, err)
 			}
 			docs = append(docs, d)
 		}
-		engine.SortPorterInstallations(docs)
+		porter.SortInstallations(docs)
 		return c.JSON(docs)
 	}
 	out := make([]apitype.Installation, 0, len(list))
@@ -177,7 +178,7 @@ func (s *Server) getInstallation(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	porter, err := porterFormat(c)
+	asPorter, err := porterFormat(c)
 	if err != nil {
 		return err
 	}
@@ -185,7 +186,7 @@ func (s *Server) getInstallation(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if reveal && !porter {
+	if reveal && !asPorter {
 		return &apiError{kind: engine.ErrInvalid, msg: errTextRevealFormat, hint: hintRevealFormat}
 	}
 	if reveal && s.roleOf(c) != RoleAdmin {
@@ -196,10 +197,10 @@ func (s *Server) getInstallation(c *fiber.Ctx) error {
 	if err != nil {
 		return fmt.Errorf("get installation %q: %w", name, err)
 	}
-	if !porter {
+	if !asPorter {
 		return c.JSON(toInstallationDTO(inst))
 	}
-	doc, err := s.eng.PorterDocument(c.UserContext(), inst, engine.PorterDocOptions{Resolve: true, Reveal: reveal, StackHub: true})
+	doc, err := s.eng.PorterDocument(c.UserContext(), inst, porter.DocOptions{Resolve: true, Reveal: reveal, StackHub: true})
 	if err != nil {
 		return fmt.Errorf("describe installation %q: %w", name, err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/stackhub/stackhub/engine"
+	"github.com/stackhub/stackhub/porter"
 )
 
 // porterEngine answers redmine (run: admin_password sensitive) and an older
@@ -41,11 +42,11 @@ func porterEngine() *fakeEngine {
 		ListFunc: func(context.Context) ([]*engine.Installation, error) {
 			return []*engine.Installation{get("wordpress"), get("redmine")}, nil
 		},
-		PorterDocumentFunc: func(_ context.Context, inst *engine.Installation, opts engine.PorterDocOptions) (*engine.PorterInstallation, error) {
+		PorterDocumentFunc: func(_ context.Context, inst *engine.Installation, opts porter.DocOptions) (*porter.Installation, error) {
 			if inst.LastRunID == "" {
-				return engine.NewPorterInstallation(inst, nil, nil, opts), nil
+				return porter.NewInstallation(inst, nil, nil, opts), nil
 			}
-			return engine.NewPorterInstallation(inst, run, results, opts), nil
+			return porter.NewInstallation(inst, run, results, opts), nil
 		},
 	}
 }

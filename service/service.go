@@ -26,6 +26,7 @@ import (
 
 	"github.com/stackhub/stackhub/engine"
 	"github.com/stackhub/stackhub/engine/catalog"
+	"github.com/stackhub/stackhub/porter"
 )
 
 // Environment variables cmd/ reads into Config.
@@ -147,14 +148,12 @@ type Engine interface {
 	Unmanaged(ctx context.Context) ([]string, error)
 	// PorterDocument builds Porter's installation document of inst
 	// (porter-compat.md 7.3).
-	PorterDocument(ctx context.Context, inst *engine.Installation, opts engine.PorterDocOptions) (*engine.PorterInstallation, error)
+	PorterDocument(ctx context.Context, inst *engine.Installation, opts porter.DocOptions) (*porter.Installation, error)
 	// Outputs, ServerHistory and PortRange feed the web console.
 	Outputs(ctx context.Context, name string) ([]engine.OutputValue, error)
 	ServerHistory(ctx context.Context) ([]engine.ServerPoint, error)
 	PortRange() (lowest, highest int)
 }
-
-var _ Engine = (*engine.Engine)(nil)
 
 // Users keeps accounts; *sqlite.Store implements it. Only hashes cross this
 // interface: passwords as argon2id PHC strings, session ids, CSRF tokens and

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/stackhub/stackhub/engine"
+	"github.com/stackhub/stackhub/porter"
 	"github.com/stackhub/stackhub/service/apitype"
 )
 
@@ -332,12 +333,12 @@ func (c *Client) Get(ctx context.Context, name string) (*Installation, error) {
 // installation (porter show -o json, porter-compat.md 7.3), with StackHub's
 // facts under "stackhub". Sensitive values are masked unless reveal, which
 // needs the admin role.
-func (c *Client) PorterInstallation(ctx context.Context, name string, reveal bool) (*engine.PorterInstallation, error) {
+func (c *Client) PorterInstallation(ctx context.Context, name string, reveal bool) (*porter.Installation, error) {
 	q := url.Values{"format": {"porter"}}
 	if reveal {
 		q.Set("reveal", "true")
 	}
-	var out engine.PorterInstallation
+	var out porter.Installation
 	if err := c.doNumbers(ctx, http.MethodGet, "/api/v1/installations/"+url.PathEscape(name), q, &out); err != nil {
 		return nil, err
 	}
@@ -346,8 +347,8 @@ func (c *Client) PorterInstallation(ctx context.Context, name string, reveal boo
 
 // PorterInstallations returns Porter's documents of every installation,
 // without parameters, newest modified first (porter list -o json).
-func (c *Client) PorterInstallations(ctx context.Context) ([]*engine.PorterInstallation, error) {
-	out := []*engine.PorterInstallation{}
+func (c *Client) PorterInstallations(ctx context.Context) ([]*porter.Installation, error) {
+	out := []*porter.Installation{}
 	if err := c.doNumbers(ctx, http.MethodGet, "/api/v1/installations", url.Values{"format": {"porter"}}, &out); err != nil {
 		return nil, err
 	}

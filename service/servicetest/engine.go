@@ -13,6 +13,7 @@ import (
 
 	"github.com/stackhub/stackhub/engine"
 	"github.com/stackhub/stackhub/engine/catalog"
+	"github.com/stackhub/stackhub/porter"
 )
 
 // ErrUnexpected is the answer to a call the test neither scripted nor
@@ -45,7 +46,7 @@ type Engine struct {
 	UnmanagedFunc    func(ctx context.Context) ([]string, error)
 	// PorterDocumentFunc nil builds the document from the installation
 	// alone, as the engine does for one without runs.
-	PorterDocumentFunc func(ctx context.Context, inst *engine.Installation, opts engine.PorterDocOptions) (*engine.PorterInstallation, error)
+	PorterDocumentFunc func(ctx context.Context, inst *engine.Installation, opts porter.DocOptions) (*porter.Installation, error)
 	// OutputsFunc nil answers a port and a sensitive password of an
 	// installation Get finds.
 	OutputsFunc func(ctx context.Context, name string) ([]engine.OutputValue, error)
@@ -342,12 +343,12 @@ func (e *Engine) JobProgress(job *engine.Job) (int, string) {
 
 // PorterDocument runs PorterDocumentFunc, else builds the document from
 // the installation alone.
-func (e *Engine) PorterDocument(ctx context.Context, inst *engine.Installation, opts engine.PorterDocOptions) (*engine.PorterInstallation, error) {
+func (e *Engine) PorterDocument(ctx context.Context, inst *engine.Installation, opts porter.DocOptions) (*porter.Installation, error) {
 	e.calls.Add(1)
 	if e.PorterDocumentFunc != nil {
 		return e.PorterDocumentFunc(ctx, inst, opts)
 	}
-	return engine.NewPorterInstallation(inst, nil, nil, opts), nil
+	return porter.NewInstallation(inst, nil, nil, opts), nil
 }
 
 // Outputs runs OutputsFunc, else Memory's Outputs, else answers fixed

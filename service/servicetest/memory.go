@@ -12,6 +12,7 @@ import (
 
 	"github.com/stackhub/stackhub/engine"
 	"github.com/stackhub/stackhub/engine/catalog"
+	"github.com/stackhub/stackhub/porter"
 )
 
 // Memory is a small in-memory engine: jobs finish at once, with a few
@@ -355,8 +356,8 @@ func (m *Memory) Unmanaged(context.Context) ([]string, error) { return nil, nil 
 
 // PorterDocument builds the document from the installation alone: the
 // Memory records no runs.
-func (m *Memory) PorterDocument(_ context.Context, inst *engine.Installation, opts engine.PorterDocOptions) (*engine.PorterInstallation, error) {
-	return engine.NewPorterInstallation(inst, nil, nil, opts), nil
+func (m *Memory) PorterDocument(_ context.Context, inst *engine.Installation, opts porter.DocOptions) (*porter.Installation, error) {
+	return porter.NewInstallation(inst, nil, nil, opts), nil
 }
 
 func (m *Memory) Outputs(ctx context.Context, name string) ([]engine.OutputValue, error) {

@@ -12,12 +12,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stackhub/stackhub/engine"
+	"github.com/stackhub/stackhub/porter"
 )
 
 // installationDoc is porter show -o json's document (porter-compat.md 7.3)
 // of an installation of the local engine, sensitive values masked.
-func installationDoc(ctx context.Context, eng *engine.Engine, inst *engine.Installation, resolve bool) (*engine.PorterInstallation, error) {
-	return eng.PorterDocument(ctx, inst, engine.PorterDocOptions{Resolve: resolve})
+func installationDoc(ctx context.Context, eng *engine.Engine, inst *engine.Installation, resolve bool) (*porter.Installation, error) {
+	return porter.NewDocs(eng.Records()).Document(ctx, inst, porter.DocOptions{Resolve: resolve})
 }
 
 func newBundleShowCmd(f *Factory) *cobra.Command {
@@ -28,13 +29,13 @@ func newBundleShowCmd(f *Factory) *cobra.Command {
 		Short: "Show an installation made with stackhub bundle install, like porter show",
 		Long: "Show an installation made with stackhub bundle install, like porter show. -o json and -o yaml print\n" +
 			"Porter's installation document.\n\n" +
-			"Unlike porter, sensitive parameter values are printed as " + engine.MaskedValue + " unless --show-secrets is given.",
+			"Unlike porter, sensitive parameter values are printed as " + porter.MaskedValue + " unless --show-secrets is given.",
 		Example: "  stackhub bundle show hello -o json\n  stackhub bundle show hello -o json --show-secrets",
 		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var doc *engine.PorterInstallation
+			var doc *porter.Installation
 			if err := withLocalInstallation(cmd, f, args[0], func(ctx context.Context, eng *engine.Engine, inst *engine.Installation) (err error) {
-				doc, err = eng.PorterDocument(ctx, inst, engine.PorterDocOptions{Resolve: true, Reveal: showSecrets})
+				doc, err = porter.NewDocs(eng.Records()).Document(ctx, inst, porter.DocOptions{Resolve: true, Reveal: showSecrets})
 				return err
 			}); err != nil {
 				return err
@@ -93,7 +94,7 @@ func newBundleListCmd(f *Factory) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("list installations: %w", err)
 			}
-			docs, err := eng.PorterDocuments(ctx, list, engine.PorterDocOptions{})
+			docs, err := porter.NewDocs(eng.Records()).Documents(ctx, list, porter.DocOptions{})
 			if err != nil {
 				return err
 			}
@@ -308,13 +309,13 @@ func newBundleRunsCmd(f *Factory) *cobra.Command {
 		Long: "List an installation's runs, newest first, like porter installation runs list. -o json and -o yaml print\n" +
 			"Porter's entries: id, bundle, version, action, parameters, started, stopped (null while the run is\n" +
 			"running) and status.\n\n" +
-			"Unlike porter, sensitive parameter values are printed as " + engine.MaskedValue + " unless --show-secrets is given.",
+			"Unlike porter, sensitive parameter values are printed as " + porter.MaskedValue + " unless --show-secrets is given.",
 		Example: "  stackhub bundle installation runs list hello\n  stackhub bundle installation runs list hello -o json",
 		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var runs []engine.PorterRun
+			var runs []porter.Run
 			if err := withLocalInstallation(cmd, f, args[0], func(ctx context.Context, eng *engine.Engine, inst *engine.Installation) (err error) {
-				runs, err = eng.PorterRuns(ctx, inst, showSecrets)
+				runs, err = porter.NewDocs(eng.Records()).Runs(ctx, inst, showSecrets)
 				return err
 			}); err != nil {
 				return err
@@ -333,7 +334,7 @@ func newBundleRunsCmd(f *Factory) *cobra.Command {
 }
 
 // printRuns prints porter installation runs list's plaintext table.
-func printRuns(w io.Writer, runs []engine.PorterRun) error {
+func printRuns(w io.Writer, runs []porter.Run) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
 	fmt.Fprintln(tw, "Run ID\tAction\tStarted\tStopped\tStatus")
 	for _, r := range runs {

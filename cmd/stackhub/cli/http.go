@@ -6,6 +6,7 @@ import (
 
 	"github.com/stackhub/stackhub/engine"
 	"github.com/stackhub/stackhub/engine/sqlite"
+	"github.com/stackhub/stackhub/porter"
 	"github.com/stackhub/stackhub/service"
 )
 
@@ -14,6 +15,8 @@ var (
 	_ service.Accounts = (*sqlite.Store)(nil)
 	_ service.Auditor  = (*sqlite.Store)(nil)
 )
+
+var _ service.Engine = porter.Engine{}
 
 // serveHTTP serves the API until ctx ends.
 func serveHTTP(ctx context.Context, f *Factory, cfg *Config, eng *engine.Engine, store *sqlite.Store, log *slog.Logger) error {
@@ -24,7 +27,7 @@ func serveHTTP(ctx context.Context, f *Factory, cfg *Config, eng *engine.Engine,
 		Lang:          cfg.Lang,
 		ImportDir:     cfg.ImportDir,
 		UploadLimit:   cfg.UploadLimit,
-	}, eng, store, log)
+	}, porter.WithDocs(eng), store, log)
 	log.Info("StackHub is serving", "addr", "http://"+cfg.Addr, "data", cfg.DataDir, "version", Version)
 	return srv.Listen(ctx, cfg.Addr)
 }

@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/stackhub/stackhub/engine"
+	"github.com/stackhub/stackhub/porter"
 	"github.com/stackhub/stackhub/service/client"
 )
 
@@ -118,7 +118,7 @@ func newShowCmd(f *Factory) *cobra.Command {
 			"schemaVersion, id, name, namespace, bundle, parameters, status, _calculated, ...), with StackHub's own\n" +
 			"facts (app, live status, ports) under the extra key \"stackhub\".\n\n" +
 			"Unlike porter, sensitive values (parameters and resolved parameters of sensitive bundle parameters,\n" +
-			"and any value whose definition is unknown) are printed as " + engine.MaskedValue + ". --show-secrets prints\n" +
+			"and any value whose definition is unknown) are printed as " + porter.MaskedValue + ". --show-secrets prints\n" +
 			"them in plaintext, as porter does; the server allows it to admins only.",
 		Example:           "  stackhub show blog2\n  stackhub show blog2 -o json\n  stackhub show blog2 -o json --show-secrets",
 		Args:              exactArgs(1),

@@ -1,8 +1,7 @@
-package engine
+package porter
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -11,6 +10,8 @@ import (
 	"time"
 
 	"github.com/Masterminds/semver/v3"
+
+	"github.com/stackhub/stackhub/engine"
 )
 
 // Porter's installation document (porter show -o json, porter list -o json;
@@ -18,18 +19,18 @@ import (
 // 7.1), built here so that the local CLI and the service answer the same
 // shape.
 
-// PorterSchemaVersion is the schemaVersion of PorterInstallation.
-const PorterSchemaVersion = "1.0.2"
+// SchemaVersion is the schemaVersion of Installation.
+const SchemaVersion = "1.0.2"
 
 // MaskedValue stands in for a sensitive value in documents, unless the
 // caller asked to see it. Porter prints such values in plaintext; StackHub
 // does not, because its answers never carry secrets nobody asked for.
 const MaskedValue = "*******"
 
-// PorterInstallation is Porter's installation document. The JSON names are
+// Installation is Porter's installation document. The JSON names are
 // Porter's and must not change; StackHub's own facts go only under
 // "stackhub", so that scripts written for porter keep working.
-type PorterInstallation struct {
+type Installation struct {
 	SchemaType     string            `json:"schemaType"`
 	SchemaVersion  string            `json:"schemaVersion"`
 	ID             string            `json:"id"`
@@ -43,16 +44,16 @@ type PorterInstallation struct {
 	ParameterSets  []string          `json:"parameterSets,omitempty"`
 	// Parameters are the installation's own values (the user's --param),
 	// show only.
-	Parameters map[string]any           `json:"parameters,omitempty"`
-	Status     PorterInstallationStatus `json:"status"`
-	Calculated PorterCalculated         `json:"_calculated"`
+	Parameters map[string]any     `json:"parameters,omitempty"`
+	Status     InstallationStatus `json:"status"`
+	Calculated Calculated         `json:"_calculated"`
 	// StackHub holds StackHub's facts beyond Porter's document; nil unless
-	// PorterDocOptions.StackHub asked for them.
-	StackHub *PorterStackHub `json:"stackhub,omitempty"`
+	// DocOptions.StackHub asked for them.
+	StackHub *StackHubFacts `json:"stackhub,omitempty"`
 }
 
-// PorterInstallationStatus is the document's status block.
-type PorterInstallationStatus struct {
+// InstallationStatus is the document's status block.
+type InstallationStatus struct {
 	RunID           string     `json:"runId"`
 	Action          string     `json:"action"`
 	ResultID        string     `json:"resultId"`
@@ -66,36 +67,36 @@ type PorterInstallationStatus struct {
 	BundleDigest    string     `json:"bundleDigest"`
 }
 
-// PorterCalculated is the document's _calculated block.
-type PorterCalculated struct {
+// Calculated is the document's _calculated block.
+type Calculated struct {
 	// ResolvedParameters are the values of the last modifying run (show
 	// only; null in lists, as in Porter).
-	ResolvedParameters        []PorterParameter `json:"resolvedParameters"`
-	DisplayInstallationState  string            `json:"displayInstallationState"`
-	DisplayInstallationStatus string            `json:"displayInstallationStatus"`
+	ResolvedParameters        []Parameter `json:"resolvedParameters"`
+	DisplayInstallationState  string      `json:"displayInstallationState"`
+	DisplayInstallationStatus string      `json:"displayInstallationStatus"`
 }
 
-// PorterParameter is one resolved parameter of a run.
-type PorterParameter struct {
+// Parameter is one resolved parameter of a run.
+type Parameter struct {
 	Name      string `json:"name"`
 	Type      string `json:"type"`
 	Sensitive bool   `json:"sensitive"`
 	Value     any    `json:"value"`
 }
 
-// PorterStackHub is what StackHub knows of an installation beyond Porter's
+// StackHubFacts is what StackHub knows of an installation beyond Porter's
 // document: the catalog app, the live status and the leased ports.
-type PorterStackHub struct {
+type StackHubFacts struct {
 	App           string         `json:"app"`
-	Status        Status         `json:"status"`
+	Status        engine.Status  `json:"status"`
 	Reason        string         `json:"reason,omitempty"`
 	ContainerName string         `json:"containerName"`
 	Ports         map[string]int `json:"ports"`
 	JobID         string         `json:"jobId,omitempty"`
 }
 
-// PorterDocOptions say how much of the document to build.
-type PorterDocOptions struct {
+// DocOptions say how much of the document to build.
+type DocOptions struct {
 	// Resolve fills parameters and _calculated.resolvedParameters, as
 	// porter show does; porter list leaves them out.
 	Resolve bool
@@ -107,72 +108,80 @@ type PorterDocOptions struct {
 	StackHub bool
 }
 
-// PorterDocument builds inst's document from the store: the last modifying
+// Docs builds Porter's documents from the engine's records.
+type Docs struct {
+	recs engine.Records
+}
+
+// NewDocs returns the document builder over recs.
+func NewDocs(recs engine.Records) Docs { return Docs{recs: recs} }
+
+// Document builds inst's document from the store: the last modifying
 // run and its results fill the status and the resolved parameters. A run
 // the store no longer has is left out.
-func (e *Engine) PorterDocument(ctx context.Context, inst *Installation, opts PorterDocOptions) (*PorterInstallation, error) {
+func (d Docs) Document(ctx context.Context, inst *engine.Installation, opts DocOptions) (*Installation, error) {
 	var (
-		run     *Run
-		results []*Result
+		run     *engine.Run
+		results []*engine.Result
 	)
 	if inst.LastRunID != "" {
-		r, err := e.deps.Store.GetRun(ctx, inst.LastRunID)
+		r, err := d.recs.GetRun(ctx, inst.LastRunID)
 		switch {
-		case errors.Is(err, ErrNotFound):
+		case errors.Is(err, engine.ErrNotFound):
 		case err != nil:
 			return nil, fmt.Errorf("read run %s of installation %s: %w", inst.LastRunID, inst.Name, err)
 		default:
 			run = r
-			results, err = e.deps.Store.ListResults(ctx, run.ID)
+			results, err = d.recs.ListResults(ctx, run.ID)
 			if err != nil {
 				return nil, fmt.Errorf("read results of run %s: %w", run.ID, err)
 			}
 		}
 	}
-	return NewPorterInstallation(inst, run, results, opts), nil
+	return NewInstallation(inst, run, results, opts), nil
 }
 
-// PorterDocuments builds the documents of list, without parameters, newest
+// Documents builds the documents of list, without parameters, newest
 // modified first (porter list).
-func (e *Engine) PorterDocuments(ctx context.Context, list []*Installation, opts PorterDocOptions) ([]*PorterInstallation, error) {
+func (d Docs) Documents(ctx context.Context, list []*engine.Installation, opts DocOptions) ([]*Installation, error) {
 	opts.Resolve = false
-	docs := make([]*PorterInstallation, 0, len(list))
+	docs := make([]*Installation, 0, len(list))
 	for _, inst := range list {
-		d, err := e.PorterDocument(ctx, inst, opts)
+		doc, err := d.Document(ctx, inst, opts)
 		if err != nil {
 			return nil, err
 		}
-		docs = append(docs, d)
+		docs = append(docs, doc)
 	}
-	SortPorterInstallations(docs)
+	SortInstallations(docs)
 	return docs, nil
 }
 
-// SortPorterInstallations orders docs by status.modified, newest first, as
+// SortInstallations orders docs by status.modified, newest first, as
 // porter list does; ties keep their order.
-func SortPorterInstallations(docs []*PorterInstallation) {
-	slices.SortStableFunc(docs, func(a, b *PorterInstallation) int {
+func SortInstallations(docs []*Installation) {
+	slices.SortStableFunc(docs, func(a, b *Installation) int {
 		return b.Status.Modified.Compare(a.Status.Modified)
 	})
 }
 
-// NewPorterInstallation builds inst's document from its last modifying run
+// NewInstallation builds inst's document from its last modifying run
 // (nil when there is none) and that run's results, oldest first.
-func NewPorterInstallation(inst *Installation, run *Run, results []*Result, opts PorterDocOptions) *PorterInstallation {
-	doc := &PorterInstallation{
-		SchemaType: "Installation", SchemaVersion: PorterSchemaVersion,
+func NewInstallation(inst *engine.Installation, run *engine.Run, results []*engine.Result, opts DocOptions) *Installation {
+	doc := &Installation{
+		SchemaType: "Installation", SchemaVersion: SchemaVersion,
 		ID: inst.ID, Name: inst.Name, Namespace: inst.Namespace,
 		Bundle: porterBundle(inst.Reference), Custom: map[string]any{},
 		Labels: inst.Labels, CredentialSets: inst.CredentialSets, ParameterSets: inst.ParameterSets,
-		Status: PorterInstallationStatus{
+		Status: InstallationStatus{
 			Action: inst.LastAction, Created: inst.Created.UTC(), Modified: inst.Modified.UTC(),
 			Installed: utcTime(inst.Installed), Uninstalled: utcTime(inst.Uninstalled),
 			BundleReference: inst.Reference, BundleVersion: inst.BundleVersion, BundleDigest: inst.BundleDigest,
 		},
 	}
-	var defs map[string]paramDef
+	var defs map[string]engine.FieldDef
 	if run != nil {
-		defs = bundleParams(run.Bundle)
+		defs = engine.BundleParameters(run.Bundle)
 		doc.Status.RunID, doc.Status.Action = run.ID, run.Action
 		if run.BundleDigest != "" {
 			doc.Status.BundleDigest = run.BundleDigest
@@ -189,7 +198,7 @@ func NewPorterInstallation(inst *Installation, run *Run, results []*Result, opts
 				// Without the bundle's definitions nothing says a value is
 				// not a secret: mask it.
 				def, known := defs[name]
-				doc.Parameters[name] = maskValue(v, !known || def.sensitive, opts.Reveal)
+				doc.Parameters[name] = maskValue(v, !known || def.Sensitive, opts.Reveal)
 			}
 		}
 		if run != nil {
@@ -203,7 +212,7 @@ func NewPorterInstallation(inst *Installation, run *Run, results []*Result, opts
 		if ports == nil {
 			ports = map[string]int{}
 		}
-		doc.StackHub = &PorterStackHub{App: inst.App, Status: inst.Status, Reason: inst.Reason,
+		doc.StackHub = &StackHubFacts{App: inst.App, Status: inst.Status, Reason: inst.Reason,
 			ContainerName: inst.ContainerName, Ports: ports, JobID: inst.JobID}
 	}
 	return doc
@@ -211,16 +220,16 @@ func NewPorterInstallation(inst *Installation, run *Run, results []*Result, opts
 
 // porterParameters lists a run's parameter values with their types, the
 // internal ones left out, sensitive ones masked unless reveal.
-func porterParameters(values map[string]any, defs map[string]paramDef, reveal bool) []PorterParameter {
-	out := []PorterParameter{}
+func porterParameters(values map[string]any, defs map[string]engine.FieldDef, reveal bool) []Parameter {
+	out := []Parameter{}
 	for _, name := range slices.Sorted(maps.Keys(values)) {
 		def, known := defs[name]
-		if def.internal || strings.HasPrefix(name, "porter-") {
+		if def.Internal || strings.HasPrefix(name, "porter-") {
 			continue
 		}
 		// Without the bundle's definition nothing says it is no secret.
-		sensitive := !known || def.sensitive
-		out = append(out, PorterParameter{Name: name, Type: def.typ, Sensitive: sensitive,
+		sensitive := !known || def.Sensitive
+		out = append(out, Parameter{Name: name, Type: def.Type, Sensitive: sensitive,
 			Value: maskValue(values[name], sensitive, reveal)})
 	}
 	return out
@@ -242,7 +251,7 @@ func porterBundle(ref string) map[string]string {
 	if ref == "" || strings.HasPrefix(ref, "archive:") {
 		return b
 	}
-	repo := repository(ref)
+	repo := engine.Repository(ref)
 	b["repository"] = repo
 	switch {
 	case strings.Contains(ref, "@"):
@@ -260,7 +269,7 @@ func porterBundle(ref string) map[string]string {
 
 // displayState is Porter's displayInstallationState: installed,
 // uninstalled, or defined when neither applies.
-func displayState(inst *Installation) string {
+func displayState(inst *engine.Installation) string {
 	switch {
 	case inst.Uninstalled != nil && (inst.Installed == nil || !inst.Installed.After(*inst.Uninstalled)):
 		return "uninstalled"
@@ -274,9 +283,9 @@ func displayState(inst *Installation) string {
 // after a run; while one runs, installing, upgrading, uninstalling or
 // "running ACTION"; empty otherwise. StackHub's queued jobs count as
 // running.
-func displayStatus(status Status, action, result string) string {
+func displayStatus(status engine.Status, action, result string) string {
 	switch {
-	case result == ResultRunning:
+	case result == engine.ResultRunning:
 		switch action {
 		case "install":
 			return "installing"
@@ -286,9 +295,9 @@ func displayStatus(status Status, action, result string) string {
 			return "uninstalling"
 		}
 		return "running " + action
-	case status == StatusInstalling || status == StatusUpgrading || status == StatusUninstalling:
+	case status == engine.StatusInstalling || status == engine.StatusUpgrading || status == engine.StatusUninstalling:
 		return string(status)
-	case result == ResultSucceeded || result == ResultFailed:
+	case result == engine.ResultSucceeded || result == engine.ResultFailed:
 		return result
 	}
 	return ""
@@ -302,86 +311,8 @@ func utcTime(t *time.Time) *time.Time {
 	return &u
 }
 
-// paramDef is what a document needs of a parameter's or output's
-// definition.
-type paramDef struct {
-	typ       string
-	sensitive bool
-	internal  bool
-}
-
-// FieldDef is what a view needs of a bundle parameter's or output's
-// definition: its type ("file" for base64-encoded ones), whether it is
-// sensitive, and whether it is Porter-internal.
-type FieldDef struct {
-	Type      string
-	Sensitive bool
-	Internal  bool
-}
-
-// BundleOutputs reads the output definitions of a bundle.json; an
-// unreadable bundle.json yields none.
-func BundleOutputs(bundleJSON []byte) map[string]FieldDef {
-	_, outs := bundleFields(bundleJSON)
-	out := make(map[string]FieldDef, len(outs))
-	for k, d := range outs {
-		out[k] = FieldDef{Type: d.typ, Sensitive: d.sensitive, Internal: d.internal}
-	}
-	return out
-}
-
-// bundleParams reads the parameter definitions of a bundle.json.
-func bundleParams(bundleJSON []byte) map[string]paramDef {
-	params, _ := bundleFields(bundleJSON)
-	return params
-}
-
-func bundleFields(bundleJSON []byte) (params, outputs map[string]paramDef) {
-	type field struct {
-		Definition string `json:"definition"`
-	}
-	var b struct {
-		Parameters  map[string]field `json:"parameters"`
-		Outputs     map[string]field `json:"outputs"`
-		Definitions map[string]struct {
-			Type      any    `json:"type"`
-			WriteOnly bool   `json:"writeOnly"`
-			Comment   string `json:"$comment"`
-			Encoding  string `json:"contentEncoding"`
-		} `json:"definitions"`
-	}
-	if len(bundleJSON) == 0 || json.Unmarshal(bundleJSON, &b) != nil {
-		return nil, nil
-	}
-	read := func(fields map[string]field) map[string]paramDef {
-		defs := make(map[string]paramDef, len(fields))
-		for name, f := range fields {
-			d := b.Definitions[f.Definition]
-			typ := ""
-			if d.Type != nil {
-				typ = fmt.Sprint(d.Type)
-			}
-			if d.Encoding == "base64" {
-				typ = "file"
-			}
-			defs[name] = paramDef{typ: typ, sensitive: d.WriteOnly, internal: d.Comment == "porter-internal"}
-		}
-		return defs
-	}
-	return read(b.Parameters), read(b.Outputs)
-}
-
-// bundleVersion reads the version of a bundle.json.
-func bundleVersion(bundleJSON []byte) string {
-	var b struct {
-		Version string `json:"version"`
-	}
-	_ = json.Unmarshal(bundleJSON, &b)
-	return b.Version
-}
-
-// PorterRun is one run as porter installation runs list shows it.
-type PorterRun struct {
+// Run is one run as porter installation runs list shows it.
+type Run struct {
 	ID      string `json:"id"`
 	Bundle  string `json:"bundle,omitempty"`
 	Version string `json:"version"`
@@ -396,10 +327,10 @@ type PorterRun struct {
 	Status string `json:"status"`
 }
 
-// NewPorterRun builds run's entry from its results, oldest first;
+// NewRun builds run's entry from its results, oldest first;
 // sensitive parameters are MaskedValue unless reveal.
-func NewPorterRun(run *Run, results []*Result, reveal bool) PorterRun {
-	r := PorterRun{ID: run.ID, Bundle: run.BundleRef, Version: bundleVersion(run.Bundle), Action: run.Action,
+func NewRun(run *engine.Run, results []*engine.Result, reveal bool) Run {
+	r := Run{ID: run.ID, Bundle: run.BundleRef, Version: engine.BundleVersion(run.Bundle), Action: run.Action,
 		Started: run.Created.UTC()}
 	if len(results) > 0 {
 		r.Started = results[0].Created.UTC()
@@ -408,7 +339,7 @@ func NewPorterRun(run *Run, results []*Result, reveal bool) PorterRun {
 			r.Stopped = utcTime(&results[1].Created)
 		}
 	}
-	if ps := porterParameters(run.Parameters, bundleParams(run.Bundle), reveal); len(ps) > 0 {
+	if ps := porterParameters(run.Parameters, engine.BundleParameters(run.Bundle), reveal); len(ps) > 0 {
 		r.Parameters = make(map[string]any, len(ps))
 		for _, p := range ps {
 			r.Parameters[p.Name] = p.Value
@@ -417,20 +348,37 @@ func NewPorterRun(run *Run, results []*Result, reveal bool) PorterRun {
 	return r
 }
 
-// PorterRuns lists inst's runs, newest first, as porter installation runs
+// Runs lists inst's runs, newest first, as porter installation runs
 // list does.
-func (e *Engine) PorterRuns(ctx context.Context, inst *Installation, reveal bool) ([]PorterRun, error) {
-	runs, err := e.deps.Store.ListRuns(ctx, inst.Namespace, inst.Name)
+func (d Docs) Runs(ctx context.Context, inst *engine.Installation, reveal bool) ([]Run, error) {
+	runs, err := d.recs.ListRuns(ctx, inst.Namespace, inst.Name)
 	if err != nil {
 		return nil, fmt.Errorf("list runs of installation %s: %w", inst.Name, err)
 	}
-	out := make([]PorterRun, 0, len(runs))
+	out := make([]Run, 0, len(runs))
 	for _, run := range runs {
-		results, err := e.deps.Store.ListResults(ctx, run.ID)
+		results, err := d.recs.ListResults(ctx, run.ID)
 		if err != nil {
 			return nil, fmt.Errorf("read results of run %s: %w", run.ID, err)
 		}
-		out = append(out, NewPorterRun(run, results, reveal))
+		out = append(out, NewRun(run, results, reveal))
 	}
 	return out, nil
+}
+
+// Engine is an engine that also answers Porter's installation documents,
+// as the service does (GET /api/v1/installations?format=porter).
+type Engine struct {
+	*engine.Engine
+	docs Docs
+}
+
+// WithDocs returns eng with Porter's documents built over its records.
+func WithDocs(eng *engine.Engine) Engine {
+	return Engine{Engine: eng, docs: NewDocs(eng.Records())}
+}
+
+// PorterDocument builds inst's document (see Docs.Document).
+func (e Engine) PorterDocument(ctx context.Context, inst *engine.Installation, opts DocOptions) (*Installation, error) {
+	return e.docs.Document(ctx, inst, opts)
 }

@@ -1,4 +1,4 @@
-package engine_test
+package porter_test
 
 import (
 	"encoding/json"
@@ -13,6 +13,7 @@ import (
 	"github.com/stackhub/stackhub/engine"
 	"github.com/stackhub/stackhub/engine/enginetest"
 	"github.com/stackhub/stackhub/engine/sqlite"
+	"github.com/stackhub/stackhub/porter"
 )
 
 // docBundle is a bundle.json with a sensitive, a typed, a file and two
@@ -73,8 +74,8 @@ func docResults(statuses ...string) []*engine.Result {
 // TestPorterInstallationJSON pins the whole document, field names and all,
 // against porter-compat.md 7.3.
 func TestPorterInstallationJSON(t *testing.T) {
-	doc := engine.NewPorterInstallation(docInstallation(), docRun("install"), docResults("running", "succeeded"),
-		engine.PorterDocOptions{Resolve: true, StackHub: true})
+	doc := porter.NewInstallation(docInstallation(), docRun("install"), docResults("running", "succeeded"),
+		porter.DocOptions{Resolve: true, StackHub: true})
 	got, err := json.Marshal(doc)
 	require.NoError(t, err)
 	assert.JSONEq(t, `{
@@ -109,33 +110,33 @@ func TestNewPorterInstallation(t *testing.T) {
 		inst    func(*engine.Installation)
 		run     *engine.Run
 		results []*engine.Result
-		opts    engine.PorterDocOptions
-		check   func(t *testing.T, doc *engine.PorterInstallation)
+		opts    porter.DocOptions
+		check   func(t *testing.T, doc *porter.Installation)
 	}{
 		{
 			name: "show masks sensitive values", run: docRun("install"), results: docResults("running", "succeeded"),
-			opts: engine.PorterDocOptions{Resolve: true},
-			check: func(t *testing.T, doc *engine.PorterInstallation) {
-				assert.Equal(t, engine.MaskedValue, doc.Parameters["password"])
+			opts: porter.DocOptions{Resolve: true},
+			check: func(t *testing.T, doc *porter.Installation) {
+				assert.Equal(t, porter.MaskedValue, doc.Parameters["password"])
 				assert.Equal(t, "11", doc.Parameters["log_level"])
 				require.Len(t, doc.Calculated.ResolvedParameters, 3)
-				assert.Equal(t, engine.MaskedValue, doc.Calculated.ResolvedParameters[2].Value)
+				assert.Equal(t, porter.MaskedValue, doc.Calculated.ResolvedParameters[2].Value)
 				assert.Nil(t, doc.StackHub, "stackhub facts only when asked")
 			},
 		},
 		{
 			name: "reveal shows them, as porter does", run: docRun("install"), results: docResults("running", "succeeded"),
-			opts: engine.PorterDocOptions{Resolve: true, Reveal: true},
-			check: func(t *testing.T, doc *engine.PorterInstallation) {
+			opts: porter.DocOptions{Resolve: true, Reveal: true},
+			check: func(t *testing.T, doc *porter.Installation) {
 				assert.Equal(t, "supersecret", doc.Parameters["password"])
 				require.Len(t, doc.Calculated.ResolvedParameters, 3)
-				assert.Equal(t, engine.PorterParameter{Name: "password", Type: "string", Sensitive: true, Value: "supersecret"},
+				assert.Equal(t, porter.Parameter{Name: "password", Type: "string", Sensitive: true, Value: "supersecret"},
 					doc.Calculated.ResolvedParameters[2])
 			},
 		},
 		{
 			name: "list leaves parameters out", run: docRun("install"), results: docResults("running", "succeeded"),
-			check: func(t *testing.T, doc *engine.PorterInstallation) {
+			check: func(t *testing.T, doc *porter.Installation) {
 				assert.Nil(t, doc.Parameters)
 				assert.Nil(t, doc.Calculated.ResolvedParameters)
 				assert.Equal(t, "succeeded", doc.Calculated.DisplayInstallationStatus)
@@ -146,9 +147,9 @@ func TestNewPorterInstallation(t *testing.T) {
 			inst: func(i *engine.Installation) {
 				i.LastRunID, i.Installed, i.Status, i.LastAction = "", nil, engine.StatusInstalling, "install"
 			},
-			opts: engine.PorterDocOptions{Resolve: true, Reveal: false},
-			check: func(t *testing.T, doc *engine.PorterInstallation) {
-				assert.Equal(t, map[string]any{"password": engine.MaskedValue, "log_level": engine.MaskedValue}, doc.Parameters)
+			opts: porter.DocOptions{Resolve: true, Reveal: false},
+			check: func(t *testing.T, doc *porter.Installation) {
+				assert.Equal(t, map[string]any{"password": porter.MaskedValue, "log_level": porter.MaskedValue}, doc.Parameters)
 				assert.Nil(t, doc.Calculated.ResolvedParameters)
 				assert.Empty(t, doc.Status.RunID)
 				assert.Equal(t, "defined", doc.Calculated.DisplayInstallationState)
@@ -158,7 +159,7 @@ func TestNewPorterInstallation(t *testing.T) {
 		{
 			name: "an upgrade running", run: docRun("upgrade"), results: docResults("running"),
 			inst: func(i *engine.Installation) { i.Status = engine.StatusUpgrading },
-			check: func(t *testing.T, doc *engine.PorterInstallation) {
+			check: func(t *testing.T, doc *porter.Installation) {
 				assert.Equal(t, "upgrade", doc.Status.Action)
 				assert.Equal(t, "running", doc.Status.ResultStatus)
 				assert.Equal(t, "upgrading", doc.Calculated.DisplayInstallationStatus)
@@ -166,13 +167,13 @@ func TestNewPorterInstallation(t *testing.T) {
 		},
 		{
 			name: "a custom action running", run: docRun("bump"), results: docResults("running"),
-			check: func(t *testing.T, doc *engine.PorterInstallation) {
+			check: func(t *testing.T, doc *porter.Installation) {
 				assert.Equal(t, "running bump", doc.Calculated.DisplayInstallationStatus)
 			},
 		},
 		{
 			name: "a failed uninstall", run: docRun("uninstall"), results: docResults("running", "failed"),
-			check: func(t *testing.T, doc *engine.PorterInstallation) {
+			check: func(t *testing.T, doc *porter.Installation) {
 				assert.Equal(t, "installed", doc.Calculated.DisplayInstallationState)
 				assert.Equal(t, "failed", doc.Calculated.DisplayInstallationStatus)
 			},
@@ -180,7 +181,7 @@ func TestNewPorterInstallation(t *testing.T) {
 		{
 			name: "uninstalled", run: docRun("uninstall"), results: docResults("running", "succeeded"),
 			inst: func(i *engine.Installation) { i.Uninstalled, i.Status = docTimePtr(20), engine.StatusUninstalled },
-			check: func(t *testing.T, doc *engine.PorterInstallation) {
+			check: func(t *testing.T, doc *porter.Installation) {
 				assert.Equal(t, "uninstalled", doc.Calculated.DisplayInstallationState)
 				assert.Equal(t, "succeeded", doc.Calculated.DisplayInstallationStatus)
 				assert.False(t, doc.Uninstalled, "the desired-state flag, not the record's state")
@@ -189,26 +190,26 @@ func TestNewPorterInstallation(t *testing.T) {
 		{
 			name: "installed again after an uninstall", run: docRun("install"), results: docResults("running", "succeeded"),
 			inst: func(i *engine.Installation) { i.Uninstalled, i.Installed = docTimePtr(5), docTimePtr(30) },
-			check: func(t *testing.T, doc *engine.PorterInstallation) {
+			check: func(t *testing.T, doc *porter.Installation) {
 				assert.Equal(t, "installed", doc.Calculated.DisplayInstallationState)
 			},
 		},
 		{
 			name: "a catalog app has no bundle reference",
 			inst: func(i *engine.Installation) { i.Reference, i.LastRunID = "", "" },
-			check: func(t *testing.T, doc *engine.PorterInstallation) {
+			check: func(t *testing.T, doc *porter.Installation) {
 				assert.Equal(t, map[string]string{}, doc.Bundle)
 				assert.Equal(t, "sha256:inst", doc.Status.BundleDigest)
 				assert.Equal(t, "install", doc.Status.Action, "the installation's last action without a run")
 			},
 		},
 		{
-			name: "stackhub facts", opts: engine.PorterDocOptions{StackHub: true},
+			name: "stackhub facts", opts: porter.DocOptions{StackHub: true},
 			inst: func(i *engine.Installation) {
 				i.Status, i.Reason, i.Ports, i.LastRunID = engine.StatusFailed, "container web exited", nil, ""
 			},
-			check: func(t *testing.T, doc *engine.PorterInstallation) {
-				assert.Equal(t, &engine.PorterStackHub{App: "mybuns", Status: engine.StatusFailed, Reason: "container web exited",
+			check: func(t *testing.T, doc *porter.Installation) {
+				assert.Equal(t, &porter.StackHubFacts{App: "mybuns", Status: engine.StatusFailed, Reason: "container web exited",
 					ContainerName: "stackhub-mybuns", Ports: map[string]int{}}, doc.StackHub)
 			},
 		},
@@ -219,9 +220,9 @@ func TestNewPorterInstallation(t *testing.T) {
 			if tt.inst != nil {
 				tt.inst(inst)
 			}
-			doc := engine.NewPorterInstallation(inst, tt.run, tt.results, tt.opts)
+			doc := porter.NewInstallation(inst, tt.run, tt.results, tt.opts)
 			assert.Equal(t, "Installation", doc.SchemaType)
-			assert.Equal(t, engine.PorterSchemaVersion, doc.SchemaVersion)
+			assert.Equal(t, porter.SchemaVersion, doc.SchemaVersion)
 			tt.check(t, doc)
 		})
 	}
@@ -242,19 +243,19 @@ func TestPorterBundle(t *testing.T) {
 		t.Run(tt.ref, func(t *testing.T) {
 			inst := docInstallation()
 			inst.Reference = tt.ref
-			assert.Equal(t, tt.want, engine.NewPorterInstallation(inst, nil, nil, engine.PorterDocOptions{}).Bundle)
+			assert.Equal(t, tt.want, porter.NewInstallation(inst, nil, nil, porter.DocOptions{}).Bundle)
 		})
 	}
 }
 
 func TestSortPorterInstallations(t *testing.T) {
-	docs := []*engine.PorterInstallation{
-		{Name: "old", Status: engine.PorterInstallationStatus{Modified: docAt(1)}},
-		{Name: "new", Status: engine.PorterInstallationStatus{Modified: docAt(9)}},
-		{Name: "tie-a", Status: engine.PorterInstallationStatus{Modified: docAt(5)}},
-		{Name: "tie-b", Status: engine.PorterInstallationStatus{Modified: docAt(5)}},
+	docs := []*porter.Installation{
+		{Name: "old", Status: porter.InstallationStatus{Modified: docAt(1)}},
+		{Name: "new", Status: porter.InstallationStatus{Modified: docAt(9)}},
+		{Name: "tie-a", Status: porter.InstallationStatus{Modified: docAt(5)}},
+		{Name: "tie-b", Status: porter.InstallationStatus{Modified: docAt(5)}},
 	}
-	engine.SortPorterInstallations(docs)
+	porter.SortInstallations(docs)
 	var names []string
 	for _, d := range docs {
 		names = append(names, d.Name)
@@ -272,16 +273,16 @@ func TestNewPorterRun(t *testing.T) {
 		wantStatus  string
 		wantSecret  any
 	}{
-		{name: "no result yet", wantStarted: docAt(1), wantSecret: engine.MaskedValue},
-		{name: "running", results: docResults("running"), wantStarted: docAt(2), wantStatus: "running", wantSecret: engine.MaskedValue},
+		{name: "no result yet", wantStarted: docAt(1), wantSecret: porter.MaskedValue},
+		{name: "running", results: docResults("running"), wantStarted: docAt(2), wantStatus: "running", wantSecret: porter.MaskedValue},
 		{name: "succeeded", results: docResults("running", "succeeded"), wantStarted: docAt(2), wantStopped: docTimePtr(7),
-			wantStatus: "succeeded", wantSecret: engine.MaskedValue},
+			wantStatus: "succeeded", wantSecret: porter.MaskedValue},
 		{name: "failed, revealed", results: docResults("running", "failed"), reveal: true, wantStarted: docAt(2),
 			wantStopped: docTimePtr(7), wantStatus: "failed", wantSecret: "supersecret"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := engine.NewPorterRun(docRun("install"), tt.results, tt.reveal)
+			r := porter.NewRun(docRun("install"), tt.results, tt.reveal)
 			assert.Equal(t, "run-1", r.ID)
 			assert.Equal(t, "localhost:5000/mybuns:v0.1.2", r.Bundle)
 			assert.Equal(t, "0.1.2", r.Version)
@@ -331,20 +332,20 @@ func TestPorterDocumentFromStore(t *testing.T) {
 	recordRun(t, store, "run-a", "install", 1, "running", "succeeded")
 	recordRun(t, store, "run-b", "upgrade", 10, "running", "failed")
 
-	doc, err := eng.PorterDocument(t.Context(), inst, engine.PorterDocOptions{Resolve: true})
+	doc, err := porter.NewDocs(eng.Records()).Document(t.Context(), inst, porter.DocOptions{Resolve: true})
 	require.NoError(t, err)
 	assert.Equal(t, "run-b", doc.Status.RunID)
 	assert.Equal(t, "upgrade", doc.Status.Action)
 	assert.Equal(t, "run-b-failed", doc.Status.ResultID)
 	assert.Equal(t, "failed", doc.Calculated.DisplayInstallationStatus)
 	require.Len(t, doc.Calculated.ResolvedParameters, 3)
-	assert.Equal(t, engine.MaskedValue, doc.Calculated.ResolvedParameters[2].Value)
+	assert.Equal(t, porter.MaskedValue, doc.Calculated.ResolvedParameters[2].Value)
 	assert.InDelta(t, 11, doc.Calculated.ResolvedParameters[1].Value, 0, "typed values survive the store")
 
 	t.Run("a run the store lost is left out", func(t *testing.T) {
 		lost := docInstallation()
 		lost.LastRunID = "gone"
-		doc, err := eng.PorterDocument(t.Context(), lost, engine.PorterDocOptions{Resolve: true})
+		doc, err := porter.NewDocs(eng.Records()).Document(t.Context(), lost, porter.DocOptions{Resolve: true})
 		require.NoError(t, err)
 		assert.Empty(t, doc.Status.RunID)
 		assert.Nil(t, doc.Calculated.ResolvedParameters)
@@ -353,7 +354,7 @@ func TestPorterDocumentFromStore(t *testing.T) {
 	t.Run("documents sort newest modified first, without parameters", func(t *testing.T) {
 		older := docInstallation()
 		older.Name, older.Modified = "older", docAt(5)
-		docs, err := eng.PorterDocuments(t.Context(), []*engine.Installation{older, inst}, engine.PorterDocOptions{Resolve: true})
+		docs, err := porter.NewDocs(eng.Records()).Documents(t.Context(), []*engine.Installation{older, inst}, porter.DocOptions{Resolve: true})
 		require.NoError(t, err)
 		require.Len(t, docs, 2)
 		assert.Equal(t, "mybuns", docs[0].Name)
@@ -371,7 +372,7 @@ func TestPorterRuns(t *testing.T) {
 	recordRun(t, store, "run-b", "bump", 10, "running", "failed")
 	recordRun(t, store, "run-c", "upgrade", 20, "running")
 
-	runs, err := eng.PorterRuns(t.Context(), inst, false)
+	runs, err := porter.NewDocs(eng.Records()).Runs(t.Context(), inst, false)
 	require.NoError(t, err)
 	got, err := json.Marshal(runs)
 	require.NoError(t, err)
@@ -385,14 +386,14 @@ func TestPorterRuns(t *testing.T) {
 	   "started":"2024-05-01T12:00:02Z","stopped":"2024-05-01T12:00:03Z","status":"succeeded"}
 	]`, string(got))
 
-	revealed, err := eng.PorterRuns(t.Context(), inst, true)
+	revealed, err := porter.NewDocs(eng.Records()).Runs(t.Context(), inst, true)
 	require.NoError(t, err)
 	require.Len(t, revealed, 3)
 	assert.Equal(t, "supersecret", revealed[0].Parameters["password"])
 
 	other := docInstallation()
 	other.Name = "none"
-	none, err := eng.PorterRuns(t.Context(), other, false)
+	none, err := porter.NewDocs(eng.Records()).Runs(t.Context(), other, false)
 	require.NoError(t, err)
 	assert.Empty(t, none)
 }
