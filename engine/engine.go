@@ -18,6 +18,7 @@ import (
 
 	"github.com/oklog/ulid"
 
+	"github.com/stackhub/stackhub/engine/contract"
 	"github.com/stackhub/stackhub/engine/mirror"
 )
 
@@ -63,6 +64,9 @@ type Config struct {
 	// its bundles must be signed with: an install by reference from it is
 	// refused unless the signature published beside the bundle verifies.
 	SignatureKeys map[string][]byte
+	// DefaultTarget is the deploy target of installs that name none:
+	// "compose" (default) or "swarm".
+	DefaultTarget string
 }
 
 // DefaultHistory is Config.History's default.
@@ -84,6 +88,9 @@ type Deps struct {
 	// Signer signs and verifies bundles (optional: nil disables signing,
 	// and installs from registries that require signatures).
 	Signer Signer
+	// Swarm is the swarm cluster the Docker host manages (optional: nil
+	// disables nodes and the swarm target).
+	Swarm Swarm
 }
 
 // Engine orchestrates installs, upgrades and uninstalls.
@@ -133,6 +140,9 @@ func New(cfg Config, deps Deps) (*Engine, error) {
 	}
 	if _, err := mirror.Parse(cfg.RegistryMirror); err != nil {
 		return nil, NewUserError(ErrInvalid, fmt.Sprintf("registry-mirror setting: %v", err), mirror.Hint)
+	}
+	if !contract.ValidTarget(cfg.DefaultTarget) {
+		return nil, NewUserError(ErrInvalid, fmt.Sprintf("default target %q is not a deploy target", cfg.DefaultTarget), "use compose or swarm")
 	}
 	if cfg.JobConcurrency <= 0 {
 		cfg.JobConcurrency = 4

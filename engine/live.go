@@ -246,7 +246,7 @@ func (e *Engine) recover(ctx context.Context) error {
 		switch inst.Status {
 		case StatusInstalling:
 			interrupted = append(interrupted, inst.Name)
-			if err := e.deps.Docker.RemoveProject(ctx, e.Project(inst.Name), false); err != nil {
+			if err := e.removeProject(ctx, e.Project(inst.Name), false); err != nil {
 				e.log.Warn("clean up interrupted install", "installation", inst.Name, "err", err)
 			}
 			if err := e.deps.Store.ReleasePorts(ctx, inst.Name); err != nil {
@@ -276,7 +276,7 @@ func (e *Engine) recover(ctx context.Context) error {
 		}
 		for _, name := range interrupted {
 			e.removeInvocations(ctx, name)
-			if err := e.deps.Docker.RemoveProject(ctx, e.Project(name), false); err != nil {
+			if err := e.removeProject(ctx, e.Project(name), false); err != nil {
 				e.log.Warn("clean up interrupted install", "installation", name, "err", err)
 			}
 		}

@@ -28,6 +28,7 @@ func toInstallationDTO(inst *engine.Installation) apitype.Installation {
 		Name: inst.Name, App: inst.App, Version: inst.BundleVersion, Status: string(inst.Status),
 		Reason: inst.Reason, ContainerName: inst.ContainerName, Ports: ports, JobID: inst.JobID,
 		Created: inst.Created.UTC(), Modified: inst.Modified.UTC(), Installed: utcPtr(inst.Installed),
+		Target: engine.TargetOf(inst),
 	}
 }
 
@@ -86,6 +87,8 @@ type installRequest struct {
 	// Allow lists what the caller allows the bundle beyond the ordinary:
 	// "privileged" (admins only).
 	Allow []string `json:"allow"`
+	// Target is compose or swarm; empty: the server's default.
+	Target string `json:"target"`
 }
 
 // createInstallation starts an install: body {"app","name","parameters"},
@@ -106,11 +109,11 @@ func (s *Server) createInstallation(c *fiber.Ctx) error {
 			return err
 		}
 	case bodyForm:
-		in, err := bindStrings(c, false, "app", "name")
+		in, err := bindStrings(c, false, "app", "name", "target")
 		if err != nil {
 			return err
 		}
-		req.App, req.Name = in["app"], in["name"]
+		req.App, req.Name, req.Target = in["app"], in["name"], in["target"]
 	}
 	if (req.Reference != "" || req.Archive != "" || req.Upload != "") && s.roleOf(c) != RoleAdmin {
 		return &apiError{kind: errForbidden, msg: errTextArchiveRole, hint: hintArchiveRole}
@@ -135,7 +138,7 @@ func (s *Server) createInstallation(c *fiber.Ctx) error {
 	}
 	opts := engine.InstallOptions{App: req.App, Name: req.Name, Parameters: req.Parameters,
 		Reference: req.Reference, Insecure: req.InsecureRegistry, Archive: archive, SkipPreflight: req.SkipPreflight,
-		AllowPrivileged: allowPrivileged}
+		AllowPrivileged: allowPrivileged, Target: req.Target}
 	if err := opts.Validate(); err != nil {
 		return err
 	}

@@ -20,6 +20,8 @@ type Installation struct {
 	Created       time.Time      `json:"created"`
 	Modified      time.Time      `json:"modified"`
 	Installed     *time.Time     `json:"installed,omitempty"`
+	// Target is where the app runs: compose (this Docker host) or swarm.
+	Target string `json:"target"`
 }
 
 // Job is a queued, running or finished install, upgrade, uninstall or action.
@@ -307,4 +309,42 @@ type PublishedPort struct {
 // Final reports whether the event ends its job.
 func (ev JobEvent) Final() bool {
 	return ev.Type == "status" && (ev.Status == "succeeded" || ev.Status == "failed")
+}
+
+// Node is one node of the swarm cluster StackHub manages.
+type Node struct {
+	ID       string `json:"id"`
+	Hostname string `json:"hostname"`
+	// Role is manager or worker; Leader marks the leading manager.
+	Role   string `json:"role"`
+	Leader bool   `json:"leader"`
+	// Availability is active, pause or drain; State is ready, down,
+	// disconnected or unknown.
+	Availability string            `json:"availability"`
+	State        string            `json:"state"`
+	Message      string            `json:"message,omitempty"`
+	Addr         string            `json:"addr,omitempty"`
+	Labels       map[string]string `json:"labels"`
+	// CPUs and MemoryBytes are what the node offers the scheduler.
+	CPUs          float64 `json:"cpus"`
+	MemoryBytes   int64   `json:"memoryBytes"`
+	Architecture  string  `json:"architecture,omitempty"`
+	OS            string  `json:"os,omitempty"`
+	EngineVersion string  `json:"engineVersion,omitempty"`
+	// Tasks is how many swarm tasks run on the node.
+	Tasks int `json:"tasks"`
+}
+
+// NodeList is the answer of GET /api/v1/nodes.
+type NodeList struct {
+	Nodes []Node `json:"nodes"`
+}
+
+// JoinCommand is what a new node runs to join the cluster. Token is a
+// secret (whoever holds it can join a node); only admins get it.
+type JoinCommand struct {
+	Role    string `json:"role"`
+	Token   string `json:"token"`
+	Manager string `json:"manager"`
+	Command string `json:"command"`
 }

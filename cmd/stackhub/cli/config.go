@@ -52,6 +52,9 @@ type Config struct {
 	PublicHost string
 	// Server is the URL of the StackHub service the client commands talk to.
 	Server string
+	// DefaultTarget is where installs that name no target run: compose
+	// (this Docker host) or swarm (the swarm this host manages).
+	DefaultTarget string
 }
 
 // setting is one configuration key: its flag name, its env var and how to
@@ -86,6 +89,13 @@ func settings() []setting {
 				return fmt.Errorf("%q is not a language StackHub speaks: use en or zh", v)
 			}
 			c.Lang = v
+			return nil
+		}},
+		{"default-target", "compose", "where installs that name no --target run: compose (this Docker host) or swarm (services of the swarm this host manages)", func(c *Config, v string) error {
+			if v != "compose" && v != "swarm" {
+				return fmt.Errorf("%q is not a deploy target: use compose or swarm", v)
+			}
+			c.DefaultTarget = v
 			return nil
 		}},
 		{"log-level", "info", "log level: debug, info, warn or error", func(c *Config, v string) error { c.LogLevel = v; return nil }},

@@ -25,8 +25,10 @@ type InstallOptions struct {
 	Archive   string
 	// Import names an archive in the server's import folder; Allow lists
 	// what the bundle may do beyond the ordinary (privileged).
-	Import  string
-	Allow   []string
+	Import string
+	Allow  []string
+	// Target is compose or swarm (empty: the server's default).
+	Target  string
 	Params  []string
 	NoWait  bool
 	Verbose bool
