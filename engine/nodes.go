@@ -289,6 +289,10 @@ func targetLabels(target string) map[string]string {
 	return map[string]string{contract.LabelTarget: target}
 }
 
+// SwarmTarget is "swarm" for an installation that runs on swarm, else
+// empty (the default target, compose).
+func SwarmTarget(inst *Installation) string { return targetOfContext(inst) }
+
 // targetOfContext is the Target the mixin is told: empty for compose, so
 // that the context of compose installs stays as it was.
 func targetOfContext(inst *Installation) string {

@@ -28,7 +28,7 @@ func toInstallationDTO(inst *engine.Installation) apitype.Installation {
 		Name: inst.Name, App: inst.App, Version: inst.BundleVersion, Status: string(inst.Status),
 		Reason: inst.Reason, ContainerName: inst.ContainerName, Ports: ports, JobID: inst.JobID,
 		Created: inst.Created.UTC(), Modified: inst.Modified.UTC(), Installed: utcPtr(inst.Installed),
-		Target: engine.TargetOf(inst),
+		Target: engine.SwarmTarget(inst),
 	}
 }
 

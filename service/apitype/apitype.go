@@ -20,8 +20,9 @@ type Installation struct {
 	Created       time.Time      `json:"created"`
 	Modified      time.Time      `json:"modified"`
 	Installed     *time.Time     `json:"installed,omitempty"`
-	// Target is where the app runs: compose (this Docker host) or swarm.
-	Target string `json:"target"`
+	// Target is "swarm" for an app that runs as swarm services; omitted
+	// for one on the server's Docker host (compose).
+	Target string `json:"target,omitempty"`
 }
 
 // Job is a queued, running or finished install, upgrade, uninstall or action.
