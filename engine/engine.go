@@ -67,6 +67,10 @@ type Config struct {
 	// DefaultTarget is the deploy target of installs that name none:
 	// "compose" (default) or "swarm".
 	DefaultTarget string
+	// SwarmPublishMode is how swarm installs publish their ports:
+	// "ingress" (default: the routing mesh, every node) or "host" (the
+	// node a task runs on; for kernels without IPVS).
+	SwarmPublishMode string
 }
 
 // DefaultHistory is Config.History's default.
@@ -140,6 +144,9 @@ func New(cfg Config, deps Deps) (*Engine, error) {
 	}
 	if _, err := mirror.Parse(cfg.RegistryMirror); err != nil {
 		return nil, NewUserError(ErrInvalid, fmt.Sprintf("registry-mirror setting: %v", err), mirror.Hint)
+	}
+	if m := cfg.SwarmPublishMode; m != "" && m != contract.PublishIngress && m != contract.PublishHost {
+		return nil, NewUserError(ErrInvalid, fmt.Sprintf("swarm publish mode %q is not ingress or host", m), "")
 	}
 	if !contract.ValidTarget(cfg.DefaultTarget) {
 		return nil, NewUserError(ErrInvalid, fmt.Sprintf("default target %q is not a deploy target", cfg.DefaultTarget), "use compose or swarm")

@@ -301,3 +301,12 @@ func targetOfContext(inst *Installation) string {
 	}
 	return ""
 }
+
+// swarmPublishMode is the publish mode the mixin is told for a swarm
+// installation (empty otherwise, and for the default, ingress).
+func (e *Engine) swarmPublishMode(inst *Installation) string {
+	if TargetOf(inst) != contract.TargetSwarm || e.cfg.SwarmPublishMode == contract.PublishIngress {
+		return ""
+	}
+	return e.cfg.SwarmPublishMode
+}

@@ -85,7 +85,7 @@ func (m *Mixin) deploySwarm(ctx context.Context, action string, step *Step, t *t
 	if p, err = compose.Load(ctx, &opts); err != nil {
 		return err
 	}
-	plan, err := stack.Convert(opts, p)
+	plan, err := stack.Convert(opts, p, stack.ConvertOptions{HostPorts: t.cfg.SwarmPublishMode == contract.PublishHost})
 	if err != nil {
 		return err
 	}
@@ -111,6 +111,11 @@ func (m *Mixin) deploySwarm(ctx context.Context, action string, step *Step, t *t
 			return err
 		}
 		if errors.Is(err, stack.ErrRolledBack) {
+			// Swarm brought the previous spec back; say so only once its
+			// tasks run (and are healthy) again.
+			if werr := dep.WaitSettled(ctx, timeout); werr != nil {
+				return errors.Join(err, fmt.Errorf("the previous version did not come back: %w", werr))
+			}
 			return &restoredError{err: err}
 		}
 		return err

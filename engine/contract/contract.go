@@ -53,7 +53,17 @@ type Context struct {
 	// (empty: containers on this Docker host) or TargetSwarm (services of
 	// a swarm stack, from a swarm manager).
 	Target string `json:"target,omitempty"`
+	// SwarmPublishMode is how the swarm target publishes declared ports:
+	// PublishIngress (empty: the routing mesh, on every node) or
+	// PublishHost (on the node a task runs on; no IPVS needed).
+	SwarmPublishMode string `json:"swarmPublishMode,omitempty"`
 }
+
+// Publish modes of the swarm target.
+const (
+	PublishIngress = "ingress"
+	PublishHost    = "host"
+)
 
 // Deploy targets of an installation.
 const (

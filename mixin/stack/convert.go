@@ -57,10 +57,19 @@ type ServiceSpec struct {
 	Spec    swarm.ServiceSpec
 }
 
+// ConvertOptions tune Convert.
+type ConvertOptions struct {
+	// HostPorts publishes the declared ports in host mode, on the node a
+	// task runs on, and resolves services by DNS round robin: neither
+	// needs IPVS, which the routing mesh (ingress ports, virtual IPs)
+	// does. Default: ingress.
+	HostPorts bool
+}
+
 // Convert turns a loaded project into a Plan. o is what compose.Load was
 // given (project name, installation, main service, the declared ports with
 // their assigned host ports).
-func Convert(o compose.Options, p *types.Project) (*Plan, error) {
+func Convert(o compose.Options, p *types.Project, co ConvertOptions) (*Plan, error) {
 	plan := &Plan{Project: o.Project}
 	common := func(extra map[string]string) map[string]string {
 		l := map[string]string{
@@ -91,7 +100,7 @@ func Convert(o compose.Options, p *types.Project) (*Plan, error) {
 		}})
 	}
 	for _, name := range slices.Sorted(maps.Keys(p.Services)) {
-		spec, err := serviceSpec(&o, p, p.Services[name], common)
+		spec, err := serviceSpec(&o, p, p.Services[name], common, co)
 		if err != nil {
 			return nil, err
 		}
@@ -105,7 +114,7 @@ func unsupported(s types.ServiceConfig, what string) error {
 		HintMsg: "remove it from the compose file, or install with --target compose", Err: compose.ErrUnsupported}
 }
 
-func serviceSpec(o *compose.Options, p *types.Project, s types.ServiceConfig, common func(map[string]string) map[string]string) (swarm.ServiceSpec, error) {
+func serviceSpec(o *compose.Options, p *types.Project, s types.ServiceConfig, common func(map[string]string) map[string]string, co ConvertOptions) (swarm.ServiceSpec, error) {
 	var zero swarm.ServiceSpec
 	if s.Image == "" {
 		return zero, unsupported(s, "build: without image:")
@@ -284,7 +293,7 @@ func serviceSpec(o *compose.Options, p *types.Project, s types.ServiceConfig, co
 		task.Networks = append(task.Networks, att)
 	}
 
-	ports, err := portConfigs(o, s, svcLabels)
+	ports, err := portConfigs(o, s, svcLabels, co.HostPorts)
 	if err != nil {
 		return zero, err
 	}
@@ -295,9 +304,21 @@ func serviceSpec(o *compose.Options, p *types.Project, s types.ServiceConfig, co
 		UpdateConfig:   update,
 		RollbackConfig: rollback,
 	}
-	if len(ports) > 0 {
-		spec.EndpointSpec = &swarm.EndpointSpec{Mode: swarm.ResolutionModeVIP, Ports: ports}
+	// Virtual IPs and ingress ports need IPVS; DNS round robin and host
+	// ports do not (and swarm refuses ingress ports with dnsrr).
+	mode := swarm.ResolutionModeVIP
+	if co.HostPorts {
+		mode = swarm.ResolutionModeDNSRR
 	}
+	if s.Deploy != nil && s.Deploy.EndpointMode != "" {
+		mode = swarm.ResolutionMode(s.Deploy.EndpointMode)
+	}
+	for _, pc := range ports {
+		if pc.PublishMode == swarm.PortConfigPublishModeIngress && mode == swarm.ResolutionModeDNSRR {
+			return zero, unsupported(s, "endpoint_mode dnsrr with a port published in ingress mode")
+		}
+	}
+	spec.EndpointSpec = &swarm.EndpointSpec{Mode: mode, Ports: ports}
 	return spec, nil
 }
 
@@ -305,8 +326,9 @@ func serviceSpec(o *compose.Options, p *types.Project, s types.ServiceConfig, co
 // (replacing the compose file's mapping of the same target and protocol)
 // and the compose file's other published ports as given. A port is
 // published through the ingress routing mesh (on every node) unless the
-// compose file says mode: host.
-func portConfigs(o *compose.Options, s types.ServiceConfig, labels map[string]string) ([]swarm.PortConfig, error) {
+// compose file says mode: host, or hostPorts publishes every port in host
+// mode.
+func portConfigs(o *compose.Options, s types.ServiceConfig, labels map[string]string, hostPorts bool) ([]swarm.PortConfig, error) {
 	key := func(target uint32, protocol string) string { return fmt.Sprintf("%d/%s", target, proto(protocol)) }
 	mode := map[string]swarm.PortConfigPublishMode{}
 	var out []swarm.PortConfig
@@ -318,7 +340,7 @@ func portConfigs(o *compose.Options, s types.ServiceConfig, labels map[string]st
 	}
 	for _, sp := range s.Ports {
 		m := swarm.PortConfigPublishModeIngress
-		if sp.Mode == "host" {
+		if sp.Mode == "host" || hostPorts && sp.Mode == "" {
 			m = swarm.PortConfigPublishModeHost
 		}
 		k := key(sp.Target, sp.Protocol)
@@ -342,7 +364,10 @@ func portConfigs(o *compose.Options, s types.ServiceConfig, labels map[string]st
 		}
 		k := key(uint32(dp.Target), dp.Protocol)
 		m := mode[k]
-		if m == "" {
+		switch {
+		case hostPorts:
+			m = swarm.PortConfigPublishModeHost
+		case m == "":
 			m = swarm.PortConfigPublishModeIngress
 		}
 		out = append(out, swarm.PortConfig{Name: dp.Name, Protocol: network.IPProtocol(proto(dp.Protocol)),

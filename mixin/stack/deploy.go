@@ -45,6 +45,10 @@ var (
 	ErrRolledBack = errors.New("update rolled back by swarm")
 )
 
+// updateGrace is how long a wait gives swarm to start a rolling update
+// before it judges the service by its tasks alone.
+const updateGrace = 5 * time.Second
+
 // pollInterval is how often a wait looks at the services' tasks.
 const pollInterval = 300 * time.Millisecond
 
@@ -225,6 +229,16 @@ func (dep *Deployment) Wait(ctx context.Context, timeout time.Duration) error {
 	return WaitServices(ctx, dep.d, dep.plan.Project, names, dep.updated, dep.since, timeout, dep.out)
 }
 
+// WaitSettled waits, after a rollback, until every service of the plan
+// runs its replicas again.
+func (dep *Deployment) WaitSettled(ctx context.Context, timeout time.Duration) error {
+	names := make([]string, 0, len(dep.plan.Services))
+	for _, s := range dep.plan.Services {
+		names = append(names, s.Spec.Name)
+	}
+	return WaitServices(ctx, dep.d, dep.plan.Project, names, nil, time.Now(), timeout, dep.out)
+}
+
 // WaitServices waits for the named services of project (see Wait); updated
 // lists those whose rolling update started at since.
 func WaitServices(ctx context.Context, d Docker, project string, names, updated []string, since time.Time, timeout time.Duration, out io.Writer) error {
@@ -285,7 +299,10 @@ func WaitServices(ctx context.Context, d Docker, project string, names, updated 
 
 // converged reports whether a service runs as asked.
 func converged(ctx context.Context, d Docker, s swarm.Service, updated bool, since time.Time, lastErr map[string]string) (bool, error) {
-	if u := s.UpdateStatus; u != nil && (!updated || u.StartedAt == nil || !u.StartedAt.Before(since.Add(-time.Second))) {
+	// Only a rolling update this deployment started counts: a service's
+	// last update status stays (rollback_completed included) until the
+	// next update, through scaling.
+	if u := s.UpdateStatus; updated && u != nil && u.StartedAt != nil && !u.StartedAt.Before(since.Add(-time.Second)) {
 		switch u.State {
 		case swarm.UpdateStateRollbackCompleted:
 			return false, &compose.UserError{Msg: fmt.Sprintf("the update of service %s failed and swarm rolled it back: %s", s.Spec.Name, u.Message),
@@ -296,8 +313,10 @@ func converged(ctx context.Context, d Docker, s swarm.Service, updated bool, sin
 		case swarm.UpdateStateUpdating, swarm.UpdateStateRollbackStarted:
 			return false, nil
 		}
-	} else if updated {
-		return false, nil // the updater has not picked the update up yet
+	} else if updated && time.Since(since) < updateGrace {
+		// The updater has not picked the update up yet (a spec whose
+		// tasks need no change starts none: the tasks then tell).
+		return false, nil
 	}
 	want := uint64(1)
 	if r := s.Spec.Mode.Replicated; r != nil && r.Replicas != nil {

@@ -94,6 +94,7 @@ func wireEngine(ctx context.Context, cfg *Config, log *slog.Logger, o wireOption
 	ecfg := engine.Config{
 		Prefix: cfg.Prefix, PortMin: cfg.PortMin, PortMax: cfg.PortMax, RuntimeBinary: cfg.RuntimeBinary,
 		Version: Version, RegistryMirror: cfg.RegistryMirror, DebianBase: o.DebianBase, DefaultTarget: cfg.DefaultTarget,
+		SwarmPublishMode: cfg.SwarmPublishMode,
 	}
 	deps := engine.Deps{
 		Store: store, Docker: dk, Runtime: invoker, Converter: cnab.Converter{}, Catalog: catalog,
