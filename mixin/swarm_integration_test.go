@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -117,7 +118,9 @@ func newSwInstall(t *testing.T, d *client.Client, bundle string, leased map[stri
 	in.m = &Mixin{Out: in.stdout, Err: in.stderr, Root: in.root, Docker: d, Getenv: func(k string) string { return env[k] }}
 	t.Cleanup(func() {
 		ctx := context.WithoutCancel(t.Context())
-		assert.NoError(t, stack.Remove(ctx, d, in.project, true, os.Stderr))
+		start := time.Now()
+		assert.NoError(t, stack.Remove(ctx, d, in.project, true, io.Discard))
+		t.Logf("remove %s: %s", in.project, time.Since(start).Round(time.Millisecond))
 	})
 	return &swInstall{itInstall: in, env: env}
 }

@@ -372,22 +372,47 @@ func Remove(ctx context.Context, d Docker, project string, purge bool, out io.Wr
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}
-	// Swarm stops and removes the tasks' containers asynchronously; the
-	// networks and volumes can go once they are gone.
-	deadline := time.Now().Add(time.Minute)
-	for time.Now().Before(deadline) {
-		cs, err := compose.Containers(ctx, d, project)
-		if err != nil || len(cs) == 0 {
-			break
+	// Swarm stops and removes the tasks' containers by itself, seconds
+	// later; with their services gone they are removed here at once. The
+	// overlay network goes once the last task's endpoint has left it.
+	// Swarm may still be removing a task container (or start removing one
+	// of the task history) meanwhile: go again until nothing is left.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, err = compose.Down(ctx, d, project, compose.DownOptions{Purge: purge}, out)
+		if err == nil {
+			left, lerr := leftovers(ctx, d, project)
+			switch {
+			case lerr != nil:
+				err = lerr
+			case left == 0:
+				return nil
+			default:
+				err = fmt.Errorf("%d containers or networks of %s are left", left, project)
+			}
+		}
+		if time.Now().After(deadline) {
+			return err
 		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return errors.Join(err, ctx.Err())
 		case <-time.After(pollInterval):
 		}
 	}
-	_, err = compose.Down(ctx, d, project, compose.DownOptions{Purge: purge}, out)
-	return err
+}
+
+// leftovers counts the project's containers and networks.
+func leftovers(ctx context.Context, d Docker, project string) (int, error) {
+	cs, err := compose.Containers(ctx, d, project)
+	if err != nil {
+		return 0, err
+	}
+	nets, err := d.NetworkList(ctx, client.NetworkListOptions{Filters: make(client.Filters).Add("label", contract.LabelProject+"="+project)})
+	if err != nil {
+		return 0, fmt.Errorf("list networks of %s: %w", project, err)
+	}
+	return len(cs) + len(nets.Items), nil
 }
 
 // Scale sets every service of the project to 0 replicas (stop), or back to
