@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/stackhub/stackhub/engine/contract"
 )
 
 // liveState is the containers of every StackHub project as Docker last
@@ -192,7 +194,9 @@ func (e *Engine) applyLive(inst *Installation) {
 		return
 	}
 	if len(cs) == 0 {
-		if inst.Containerless {
+		// A swarm app's tasks may all run on other nodes, whose
+		// containers this host does not see.
+		if inst.Containerless || TargetOf(inst) == contract.TargetSwarm {
 			return
 		}
 		inst.Status = StatusFailed
