@@ -193,10 +193,23 @@ func (e *Engine) applyLive(inst *Installation) {
 	if !known {
 		return
 	}
+	if TargetOf(inst) == contract.TargetSwarm {
+		// Swarm restarts and moves tasks itself, and keeps the containers
+		// of ended tasks as history: only the running ones tell. An app
+		// whose tasks all run on other nodes has none here.
+		var running []ContainerState
+		for _, c := range cs {
+			if c.State == "running" {
+				running = append(running, c)
+			}
+		}
+		cs = running
+		if len(cs) == 0 {
+			return
+		}
+	}
 	if len(cs) == 0 {
-		// A swarm app's tasks may all run on other nodes, whose
-		// containers this host does not see.
-		if inst.Containerless || TargetOf(inst) == contract.TargetSwarm {
+		if inst.Containerless {
 			return
 		}
 		inst.Status = StatusFailed
