@@ -1,8 +1,11 @@
 package engine_test
 
 import (
+	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -142,6 +145,62 @@ func BenchmarkLeaseCheck(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+		})
+	}
+}
+
+// TestSwarmLiveStatus: the live status of a swarm app counts its running
+// task containers only; ended tasks stay as swarm's history, and an app
+// whose tasks run on other nodes has none on the manager.
+func TestSwarmLiveStatus(t *testing.T) {
+	exited := engine.ContainerState{Name: "stackhub-hello.1.old", Project: "stackhub-hello", State: "exited"}
+	running := engine.ContainerState{Name: "stackhub-hello.1.new", Project: "stackhub-hello", State: "running"}
+	unhealthy := engine.ContainerState{Name: "stackhub-hello.1.sick", Project: "stackhub-hello", State: "running", Health: "unhealthy"}
+	tests := []struct {
+		name       string
+		target     string
+		containers []engine.ContainerState
+		want       engine.Status
+	}{
+		{"swarm: an ended task beside the running one", "swarm", []engine.ContainerState{exited, running}, engine.StatusRunning},
+		{"swarm: tasks on other nodes only", "swarm", []engine.ContainerState{exited}, engine.StatusRunning},
+		{"swarm: nothing on the manager", "swarm", nil, engine.StatusRunning},
+		{"swarm: unhealthy task", "swarm", []engine.ContainerState{unhealthy}, engine.StatusFailed},
+		{"compose: an exited container", "compose", []engine.ContainerState{exited}, engine.StatusFailed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// The containers appear while the install runs, as the
+			// mixin's deploy makes them.
+			var deployed atomic.Bool
+			e := newTestEngineWith(t, func(_ *engine.Config, deps *engine.Deps) {
+				deps.Swarm = swarm.New(swarmtest.NewCluster(swarmtest.Options{Nodes: 2}))
+			}, func(*engine.Operation) error {
+				deployed.Store(true)
+				return nil
+			})
+			e.docker.ProjectContainersFunc = func(context.Context, string) ([]engine.ContainerState, error) {
+				if !deployed.Load() {
+					return nil, nil
+				}
+				return tt.containers, nil
+			}
+			e.docker.ManagedContainersFunc = func(ctx context.Context) ([]engine.ContainerState, error) {
+				return e.docker.ProjectContainersFunc(ctx, "stackhub-hello")
+			}
+			// A quiet event stream: the live state is what the listings say.
+			e.docker.EventsFunc = func(context.Context) (<-chan engine.ContainerEvent, <-chan error) {
+				return make(chan engine.ContainerEvent), make(chan error)
+			}
+			require.NoError(t, e.Start(t.Context()))
+			_, err := e.Install(t.Context(), engine.InstallOptions{App: "hello", Target: tt.target})
+			require.NoError(t, err)
+			<-e.runs
+			waitStatus(t, e, "hello", engine.StatusRunning)
+			require.Eventually(t, func() bool {
+				got, err := e.Get(t.Context(), "hello")
+				return err == nil && got.Status == tt.want
+			}, 5*time.Second, 20*time.Millisecond)
 		})
 	}
 }
