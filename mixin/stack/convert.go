@@ -340,7 +340,7 @@ func portConfigs(o *compose.Options, s types.ServiceConfig, labels map[string]st
 	}
 	for _, sp := range s.Ports {
 		m := swarm.PortConfigPublishModeIngress
-		if sp.Mode == "host" || hostPorts && sp.Mode == "" {
+		if sp.Mode == "host" || hostPorts {
 			m = swarm.PortConfigPublishModeHost
 		}
 		k := key(sp.Target, sp.Protocol)
