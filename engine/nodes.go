@@ -36,6 +36,25 @@ type Swarm interface {
 	// RemoveStack removes the services and networks of a project's swarm
 	// stack (volumes are the Docker adapter's RemoveProject's).
 	RemoveStack(ctx context.Context, project string) error
+	// StackServices lists a project's swarm services with their replicas
+	// and the nodes their running tasks are on.
+	StackServices(ctx context.Context, project string) ([]SwarmService, error)
+}
+
+// SwarmService is one swarm service of an installation, as the manager
+// sees it.
+type SwarmService struct {
+	Name    string `json:"name"`
+	Service string `json:"service"`
+	// Replicas is what the service asks for (0: stopped); Running how many
+	// of its tasks run.
+	Replicas uint64 `json:"replicas"`
+	Running  uint64 `json:"running"`
+	// Nodes are the hostnames of the nodes its running tasks are on.
+	Nodes []string `json:"nodes"`
+	// Update is the state of its last rolling update, if any (completed,
+	// rollback_completed, ...).
+	Update string `json:"update,omitempty"`
 }
 
 // SwarmState is the host's place in a swarm.
@@ -309,4 +328,29 @@ func (e *Engine) swarmPublishMode(inst *Installation) string {
 		return ""
 	}
 	return e.cfg.SwarmPublishMode
+}
+
+// SwarmServices lists the swarm services of a swarm installation, with
+// their replicas and nodes (none for a compose installation). It asks the
+// swarm manager, unlike Get.
+func (e *Engine) SwarmServices(ctx context.Context, name string) ([]SwarmService, error) {
+	inst, err := e.installed(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if TargetOf(inst) != contract.TargetSwarm {
+		return nil, nil
+	}
+	sw, err := e.swarm()
+	if err != nil {
+		return nil, err
+	}
+	out, err := sw.StackServices(ctx, e.Project(name))
+	if errors.Is(err, ErrSwarmInactive) {
+		return nil, swarmUnavailable(err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("swarm services of %s: %w", name, err)
+	}
+	return out, nil
 }

@@ -47,6 +47,9 @@ func TestLeaseCheckAcross100Nodes(t *testing.T) {
 	assert.Contains(t, op.Parameters["stackhub-context"], `"target":"swarm"`)
 	got := waitStatus(t, e, "hello", engine.StatusRunning)
 	assert.Equal(t, "swarm", engine.TargetOf(got))
+	svcs, err := e.SwarmServices(t.Context(), "hello")
+	require.NoError(t, err)
+	assert.Empty(t, svcs, "the simulated cluster has no stack of this project")
 
 	// A second install, on whatever node swarm picks, never gets the
 	// first one's ports: the lease table is cluster-wide.

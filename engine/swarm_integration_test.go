@@ -202,6 +202,10 @@ func TestEngineOnSwarm(t *testing.T) {
 		found = found || s.Spec.Name == e.prefix+"-hello"
 	}
 	assert.True(t, found, "hello runs as the swarm service %s-hello", e.prefix)
+	services, err := e.SwarmServices(ctx, "hello")
+	require.NoError(t, err)
+	require.Len(t, services, 1)
+	assert.Equal(t, engine.SwarmService{Name: e.prefix + "-hello", Service: "web", Replicas: 1, Running: 1, Nodes: []string{nodes[0].Hostname}}, services[0])
 
 	// Stop scales to 0, start back; the status follows.
 	job, err := e.Action(ctx, engine.ActionOptions{Name: "hello", Action: "stop"})

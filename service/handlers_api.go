@@ -200,7 +200,19 @@ func (s *Server) getInstallation(c *fiber.Ctx) error {
 		return fmt.Errorf("get installation %q: %w", name, err)
 	}
 	if !porter {
-		return c.JSON(toInstallationDTO(inst))
+		out := toInstallationDTO(inst)
+		if out.Target == "swarm" {
+			// The status above stands without the manager's answer.
+			svcs, err := s.eng.SwarmServices(c.UserContext(), name)
+			if err != nil {
+				s.log.Warn("list swarm services", "installation", name, "err", err)
+			}
+			for _, sv := range svcs {
+				out.Swarm = append(out.Swarm, apitype.SwarmService{Name: sv.Name, Service: sv.Service,
+					Replicas: sv.Replicas, Running: sv.Running, Nodes: sv.Nodes, Update: sv.Update})
+			}
+		}
+		return c.JSON(out)
 	}
 	doc, err := s.eng.PorterDocument(c.UserContext(), inst, engine.PorterDocOptions{Resolve: true, Reveal: reveal, StackHub: true})
 	if err != nil {

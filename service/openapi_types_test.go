@@ -103,6 +103,7 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"Node":              apitype.Node{},
 		"NodeList":          apitype.NodeList{},
 		"JoinCommand":       apitype.JoinCommand{},
+		"SwarmService":      apitype.SwarmService{},
 	} {
 		t.Run(schema, func(t *testing.T) {
 			assert.Equal(t, schemaProps(t, schemas, schema), jsonFields(reflect.TypeOf(v)))

@@ -157,6 +157,7 @@ type Engine interface {
 	NodeJoin(ctx context.Context, manager bool) (*engine.JoinInfo, error)
 	SetNodeAvailability(ctx context.Context, node, availability string) (*engine.Node, error)
 	RemoveNode(ctx context.Context, node string, force bool) error
+	SwarmServices(ctx context.Context, name string) ([]engine.SwarmService, error)
 }
 
 var _ Engine = (*engine.Engine)(nil)

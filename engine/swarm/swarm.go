@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"sort"
 	"strings"
 
@@ -257,4 +258,56 @@ func wrap(err error, op string) error {
 // node is not a swarm manager"), which is a 503.
 func isNotManager(err error) bool {
 	return err != nil && (strings.Contains(err.Error(), "not a swarm manager") || strings.Contains(err.Error(), "not part of a swarm"))
+}
+
+// StackServices lists a project's services, their replicas and the
+// hostnames of the nodes their running tasks are on.
+func (c *Cluster) StackServices(ctx context.Context, project string) ([]engine.SwarmService, error) {
+	f := make(client.Filters).Add("label", contract.LabelStack+"="+project)
+	services, err := c.api.ServiceList(ctx, client.ServiceListOptions{Filters: f, Status: true})
+	if err != nil {
+		return nil, wrap(err, "list services of "+project)
+	}
+	if len(services.Items) == 0 {
+		return []engine.SwarmService{}, nil
+	}
+	nodes, err := c.api.NodeList(ctx, client.NodeListOptions{})
+	if err != nil {
+		return nil, wrap(err, "list nodes")
+	}
+	hostname := map[string]string{}
+	for _, n := range nodes.Items {
+		hostname[n.ID] = n.Description.Hostname
+	}
+	tasks, err := c.api.TaskList(ctx, client.TaskListOptions{Filters: make(client.Filters).Add("desired-state", "running")})
+	if err != nil {
+		return nil, wrap(err, "list tasks")
+	}
+	out := make([]engine.SwarmService, 0, len(services.Items))
+	for _, s := range services.Items {
+		ss := engine.SwarmService{Name: s.Spec.Name, Service: s.Spec.Labels[contract.LabelService], Nodes: []string{}}
+		if r := s.Spec.Mode.Replicated; r != nil && r.Replicas != nil {
+			ss.Replicas = *r.Replicas
+		}
+		if s.UpdateStatus != nil {
+			ss.Update = string(s.UpdateStatus.State)
+		}
+		for _, t := range tasks.Items {
+			if t.ServiceID != s.ID || t.Status.State != swarm.TaskStateRunning {
+				continue
+			}
+			ss.Running++
+			h := hostname[t.NodeID]
+			if h == "" {
+				h = t.NodeID
+			}
+			if !slices.Contains(ss.Nodes, h) {
+				ss.Nodes = append(ss.Nodes, h)
+			}
+		}
+		sort.Strings(ss.Nodes)
+		out = append(out, ss)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
 }

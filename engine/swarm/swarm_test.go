@@ -91,3 +91,13 @@ func TestNotAManager(t *testing.T) {
 	_, err = a.PublishedPorts(t.Context())
 	require.ErrorIs(t, err, engine.ErrSwarmInactive)
 }
+
+func TestStackServices(t *testing.T) {
+	c := swarmtest.NewCluster(swarmtest.Options{Nodes: 2, AppsPerNode: 2, FirstPort: 20000})
+	got, err := adapter.New(c).StackServices(t.Context(), "stackhub-app-1-0")
+	require.NoError(t, err)
+	assert.Equal(t, []engine.SwarmService{{Name: "stackhub-app-1-0", Running: 1, Nodes: []string{"node-001"}}}, got)
+	got, err = adapter.New(c).StackServices(t.Context(), "nothing")
+	require.NoError(t, err)
+	assert.Empty(t, got)
+}

@@ -23,6 +23,19 @@ type Installation struct {
 	// Target is "swarm" for an app that runs as swarm services; omitted
 	// for one on the server's Docker host (compose).
 	Target string `json:"target,omitempty"`
+	// Swarm lists a swarm installation's services with their replicas and
+	// nodes (GET /api/v1/installations/{name} only: it asks the manager).
+	Swarm []SwarmService `json:"swarm,omitempty"`
+}
+
+// SwarmService is one swarm service of an installation.
+type SwarmService struct {
+	Name     string   `json:"name"`
+	Service  string   `json:"service"`
+	Replicas uint64   `json:"replicas"`
+	Running  uint64   `json:"running"`
+	Nodes    []string `json:"nodes"`
+	Update   string   `json:"update,omitempty"`
 }
 
 // Job is a queued, running or finished install, upgrade, uninstall or action.

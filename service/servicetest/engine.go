@@ -54,6 +54,7 @@ type Engine struct {
 	NodeJoinFunc        func(ctx context.Context, manager bool) (*engine.JoinInfo, error)
 	SetAvailabilityFunc func(ctx context.Context, node, availability string) (*engine.Node, error)
 	RemoveNodeFunc      func(ctx context.Context, node string, force bool) error
+	SwarmServicesFunc   func(ctx context.Context, name string) ([]engine.SwarmService, error)
 
 	// Mem answers the calls no function is set for.
 	Mem *Memory
@@ -431,4 +432,16 @@ func (e *Engine) RemoveNode(ctx context.Context, node string, force bool) error 
 		return e.Mem.RemoveNode(ctx, node, force)
 	}
 	return ErrUnexpected
+}
+
+// SwarmServices runs SwarmServicesFunc, else answers none.
+func (e *Engine) SwarmServices(ctx context.Context, name string) ([]engine.SwarmService, error) {
+	e.calls.Add(1)
+	if e.SwarmServicesFunc != nil {
+		return e.SwarmServicesFunc(ctx, name)
+	}
+	if e.Mem != nil {
+		return nil, nil
+	}
+	return nil, ErrUnexpected
 }

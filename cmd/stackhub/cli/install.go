@@ -243,6 +243,16 @@ func printInstallation(f *Factory, inst *client.Installation) {
 	}
 	fmt.Fprintf(tw, "Container:\t%s\n", inst.ContainerName)
 	fmt.Fprintf(tw, "Ports:\t%s\n", formatPorts(inst.Ports))
+	if inst.Target != "" {
+		fmt.Fprintf(tw, "Target:\t%s\n", inst.Target)
+	}
+	for _, sv := range inst.Swarm {
+		nodes := strings.Join(sv.Nodes, ", ")
+		if nodes == "" {
+			nodes = "-"
+		}
+		fmt.Fprintf(tw, "Service %s:\t%d/%d running on %s\n", sv.Service, sv.Running, sv.Replicas, nodes)
+	}
 	if inst.JobID != "" {
 		fmt.Fprintf(tw, "Job:\t%s\n", inst.JobID)
 	}
