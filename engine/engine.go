@@ -18,6 +18,7 @@ import (
 
 	"github.com/oklog/ulid"
 
+	"github.com/stackhub/stackhub/engine/contract"
 	"github.com/stackhub/stackhub/engine/mirror"
 )
 
@@ -63,6 +64,13 @@ type Config struct {
 	// its bundles must be signed with: an install by reference from it is
 	// refused unless the signature published beside the bundle verifies.
 	SignatureKeys map[string][]byte
+	// DefaultTarget is the deploy target of installs that name none:
+	// "compose" (default) or "swarm".
+	DefaultTarget string
+	// SwarmPublishMode is how swarm installs publish their ports:
+	// "ingress" (default: the routing mesh, every node) or "host" (the
+	// node a task runs on; for kernels without IPVS).
+	SwarmPublishMode string
 }
 
 // DefaultHistory is Config.History's default.
@@ -84,6 +92,9 @@ type Deps struct {
 	// Signer signs and verifies bundles (optional: nil disables signing,
 	// and installs from registries that require signatures).
 	Signer Signer
+	// Swarm is the swarm cluster the Docker host manages (optional: nil
+	// disables nodes and the swarm target).
+	Swarm Swarm
 }
 
 // Engine orchestrates installs, upgrades and uninstalls.
@@ -133,6 +144,12 @@ func New(cfg Config, deps Deps) (*Engine, error) {
 	}
 	if _, err := mirror.Parse(cfg.RegistryMirror); err != nil {
 		return nil, NewUserError(ErrInvalid, fmt.Sprintf("registry-mirror setting: %v", err), mirror.Hint)
+	}
+	if m := cfg.SwarmPublishMode; m != "" && m != contract.PublishIngress && m != contract.PublishHost {
+		return nil, NewUserError(ErrInvalid, fmt.Sprintf("swarm publish mode %q is not ingress or host", m), "")
+	}
+	if !contract.ValidTarget(cfg.DefaultTarget) {
+		return nil, NewUserError(ErrInvalid, fmt.Sprintf("default target %q is not a deploy target", cfg.DefaultTarget), "use compose or swarm")
 	}
 	if cfg.JobConcurrency <= 0 {
 		cfg.JobConcurrency = 4

@@ -78,7 +78,7 @@ func newTestEngine(t *testing.T, runErr func(op *engine.Operation) error, publis
 
 // newTestEngineWith is newTestEngine with tweak changing the config and
 // adapters before the engine is built.
-func newTestEngineWith(t *testing.T, tweak func(*engine.Config, *engine.Deps), runErr func(op *engine.Operation) error, published ...int) *testEngine {
+func newTestEngineWith(t testing.TB, tweak func(*engine.Config, *engine.Deps), runErr func(op *engine.Operation) error, published ...int) *testEngine {
 	t.Helper()
 	store, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "test.db"), nil)
 	require.NoError(t, err)

@@ -33,6 +33,11 @@ func (e *Engine) Install(ctx context.Context, opts InstallOptions) (*Installatio
 		return nil, err
 	}
 
+	target := e.target(opts.Target)
+	if err := e.checkTarget(ctx, target); err != nil {
+		return nil, err
+	}
+
 	// Ask Docker before taking the lease lock, which serialises installs.
 	projectContainers, err := e.deps.Docker.ProjectContainers(ctx, e.Project(opts.Name))
 	if err != nil {
@@ -40,7 +45,7 @@ func (e *Engine) Install(ctx context.Context, opts InstallOptions) (*Installatio
 	}
 	var published []PublishedPort
 	if specs := PortSpecs(m); len(specs) > 0 {
-		if published, err = e.deps.Docker.PublishedPorts(ctx); err != nil {
+		if published, err = e.publishedPorts(ctx); err != nil {
 			return nil, fmt.Errorf("install %s: list published ports: %w", opts.Name, err)
 		}
 	}
@@ -93,6 +98,7 @@ func (e *Engine) Install(ctx context.Context, opts InstallOptions) (*Installatio
 		ContainerName: e.ContainerName(opts.Name),
 		Ports:         ports,
 		Parameters:    opts.Parameters,
+		Labels:        targetLabels(target),
 		LastAction:    manifest.ActionInstall,
 		Created:       now,
 		Modified:      now,
@@ -193,7 +199,7 @@ func (e *Engine) runInstall(ctx context.Context, name string, fsys fs.FS, m *man
 			inst.Reason += " (hint: " + h + ")"
 		}
 		e.removeInvocations(wctx, name)
-		if err := e.deps.Docker.RemoveProject(wctx, e.Project(name), false); err != nil {
+		if err := e.removeProject(wctx, e.Project(name), false); err != nil {
 			e.log.Warn("clean up failed install", "installation", name, "err", err)
 		}
 		e.dropBundleImage(wctx, inst, m)
@@ -302,7 +308,7 @@ func (e *Engine) uninstallAction(ctx context.Context, inst *Installation, purge 
 	fsys, err := e.openInstalled(ctx, inst)
 	if err != nil {
 		e.log.Warn("bundle gone; removing the project directly", "installation", inst.Name, "err", err)
-		return e.deps.Docker.RemoveProject(ctx, e.Project(inst.Name), purge)
+		return e.removeProject(ctx, e.Project(inst.Name), purge)
 	}
 	m, err := loadManifest(fsys, inst.App)
 	if err != nil {
@@ -322,13 +328,13 @@ func (e *Engine) uninstallAction(ctx context.Context, inst *Installation, purge 
 		// Its image cannot be made ready (the reason a first install often
 		// fails): remove what the project has, as for a bundle gone.
 		e.log.Warn("bundle cannot run; removing the project directly", "installation", inst.Name, "err", err)
-		return e.deps.Docker.RemoveProject(ctx, e.Project(inst.Name), purge)
+		return e.removeProject(ctx, e.Project(inst.Name), purge)
 	case err != nil && inst.Installed == nil:
 		// A failed install's uninstall must not leave it stuck: remove
 		// what the project has; the action's failure only counts if that
 		// fails too.
 		e.log.Warn("uninstall action of a failed install failed; removing the project directly", "installation", inst.Name, "err", err)
-		if rerr := e.deps.Docker.RemoveProject(ctx, e.Project(inst.Name), purge); rerr != nil {
+		if rerr := e.removeProject(ctx, e.Project(inst.Name), purge); rerr != nil {
 			return errors.Join(err, rerr)
 		}
 		return nil
@@ -342,7 +348,7 @@ func (e *Engine) uninstallAction(ctx context.Context, inst *Installation, purge 
 		return err
 	}
 	if len(cs) > 0 || purge {
-		return e.deps.Docker.RemoveProject(ctx, e.Project(inst.Name), purge)
+		return e.removeProject(ctx, e.Project(inst.Name), purge)
 	}
 	return nil
 }
@@ -450,16 +456,15 @@ func (e *Engine) clearFailedInstall(ctx context.Context, inst *Installation) err
 	if err != nil {
 		return fmt.Errorf("clear the failed install of %s: %w", inst.Name, err)
 	}
-	if len(containers) == 0 {
-		return nil
-	}
 	for _, c := range containers {
 		if c.Labels[contract.LabelManaged] != "true" {
 			return NewUserError(ErrConflict, fmt.Sprintf("container %s of project %s was not made by StackHub", c.Name, e.Project(inst.Name)),
 				"remove it with docker rm -f, or install under another name")
 		}
 	}
-	if err := e.deps.Docker.RemoveProject(ctx, e.Project(inst.Name), false); err != nil {
+	// A swarm install leaves services, not containers, on the manager:
+	// the project is removed either way.
+	if err := e.removeProject(ctx, e.Project(inst.Name), false); err != nil {
 		return fmt.Errorf("clear the failed install of %s: %w", inst.Name, err)
 	}
 	e.log.Info("removed what a failed install left before installing again", "installation", inst.Name, "containers", len(containers))

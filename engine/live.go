@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/stackhub/stackhub/engine/contract"
 )
 
 // liveState is the containers of every StackHub project as Docker last
@@ -191,6 +193,21 @@ func (e *Engine) applyLive(inst *Installation) {
 	if !known {
 		return
 	}
+	if TargetOf(inst) == contract.TargetSwarm {
+		// Swarm restarts and moves tasks itself, and keeps the containers
+		// of ended tasks as history: only the running ones tell. An app
+		// whose tasks all run on other nodes has none here.
+		var running []ContainerState
+		for _, c := range cs {
+			if c.State == "running" {
+				running = append(running, c)
+			}
+		}
+		cs = running
+		if len(cs) == 0 {
+			return
+		}
+	}
 	if len(cs) == 0 {
 		if inst.Containerless {
 			return
@@ -246,7 +263,7 @@ func (e *Engine) recover(ctx context.Context) error {
 		switch inst.Status {
 		case StatusInstalling:
 			interrupted = append(interrupted, inst.Name)
-			if err := e.deps.Docker.RemoveProject(ctx, e.Project(inst.Name), false); err != nil {
+			if err := e.removeProject(ctx, e.Project(inst.Name), false); err != nil {
 				e.log.Warn("clean up interrupted install", "installation", inst.Name, "err", err)
 			}
 			if err := e.deps.Store.ReleasePorts(ctx, inst.Name); err != nil {
@@ -276,7 +293,7 @@ func (e *Engine) recover(ctx context.Context) error {
 		}
 		for _, name := range interrupted {
 			e.removeInvocations(ctx, name)
-			if err := e.deps.Docker.RemoveProject(ctx, e.Project(name), false); err != nil {
+			if err := e.removeProject(ctx, e.Project(name), false); err != nil {
 				e.log.Warn("clean up interrupted install", "installation", name, "err", err)
 			}
 		}

@@ -3,6 +3,8 @@ package engine
 import (
 	"fmt"
 	"regexp"
+
+	"github.com/stackhub/stackhub/engine/contract"
 )
 
 // nameRE is what installation and app names may look like: lowercase
@@ -48,10 +50,17 @@ type InstallOptions struct {
 	// privileged requests (privileged containers, host network, devices,
 	// the Docker socket for its apps); without it such a bundle is refused.
 	AllowPrivileged bool
+	// Target is where the app runs: "compose" (this Docker host) or
+	// "swarm" (services of the swarm this server manages); empty means
+	// the server's default (Config.DefaultTarget).
+	Target string
 }
 
 // Validate checks the options and fills Name.
 func (o *InstallOptions) Validate() error {
+	if !contract.ValidTarget(o.Target) {
+		return NewUserError(ErrInvalid, fmt.Sprintf("target %q is not a deploy target", o.Target), "use --target compose or --target swarm")
+	}
 	if o.Reference != "" || o.Archive != "" {
 		if o.App != "" {
 			return NewUserError(ErrInvalid, "pass an app, a reference or an archive, not several", "")

@@ -18,7 +18,7 @@ func (e *Engine) leasePorts(ctx context.Context, installation string, specs []Po
 	if len(specs) == 0 {
 		return map[string]int{}, nil
 	}
-	published, err := e.deps.Docker.PublishedPorts(ctx)
+	published, err := e.publishedPorts(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list published ports: %w", err)
 	}

@@ -127,7 +127,7 @@ func (e *Engine) Preflight(ctx context.Context, opts InstallOptions) (*Preflight
 	}
 	var published []PublishedPort
 	if len(PortSpecs(m)) > 0 {
-		if published, err = e.deps.Docker.PublishedPorts(ctx); err != nil {
+		if published, err = e.publishedPorts(ctx); err != nil {
 			return nil, fmt.Errorf("preflight %s: list published ports: %w", opts.Name, err)
 		}
 	}

@@ -228,7 +228,7 @@ func (e *Engine) resolveParameters(ctx context.Context, inst *Installation, bund
 			ctxJSON, err := contract.Context{
 				Ports: inst.Ports, Prefix: e.cfg.Prefix, PortMin: e.cfg.PortMin, PortMax: e.cfg.PortMax,
 				WaitTimeout: e.cfg.WaitTimeout.String(), HostNetwork: true, Purge: o.purge, Host: e.cfg.PublicHost,
-				RegistryMirror: e.cfg.RegistryMirror,
+				RegistryMirror: e.cfg.RegistryMirror, Target: targetOfContext(inst), SwarmPublishMode: e.swarmPublishMode(inst),
 			}.Encode()
 			if err != nil {
 				return nil, err

@@ -106,6 +106,9 @@ func (m *Mixin) deploy(ctx context.Context, action string, step *Step) error {
 	if err != nil {
 		return err
 	}
+	if t.swarm() {
+		return m.deploySwarm(ctx, action, step, t, timeout)
+	}
 	fresh := action == "install"
 	existing, err := compose.Containers(ctx, t.d, t.project)
 	if err != nil {
@@ -433,6 +436,9 @@ func (m *Mixin) uninstall(ctx context.Context, step *Step) error {
 	// The data goes when the step always purges or the service was asked
 	// to (stackhub uninstall --purge).
 	purge := bool(step.Purge) || t.cfg.Purge
+	if t.swarm() {
+		return m.uninstallSwarm(ctx, t, purge)
+	}
 	res, err := compose.Down(ctx, t.d, t.project, compose.DownOptions{Purge: purge}, m.Out)
 	if err != nil {
 		return err
@@ -457,6 +463,9 @@ func (m *Mixin) invoke(ctx context.Context, action string, step *Step) error {
 	timeout, err := m.waitTimeout(t, step)
 	if err != nil {
 		return err
+	}
+	if t.swarm() {
+		return m.invokeSwarm(ctx, t, op, step, timeout)
 	}
 	switch op {
 	case "start":

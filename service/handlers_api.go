@@ -29,6 +29,7 @@ func toInstallationDTO(inst *engine.Installation) apitype.Installation {
 		Name: inst.Name, App: inst.App, Version: inst.BundleVersion, Status: string(inst.Status),
 		Reason: inst.Reason, ContainerName: inst.ContainerName, Ports: ports, JobID: inst.JobID,
 		Created: inst.Created.UTC(), Modified: inst.Modified.UTC(), Installed: utcPtr(inst.Installed),
+		Target: engine.SwarmTarget(inst),
 	}
 }
 
@@ -87,6 +88,8 @@ type installRequest struct {
 	// Allow lists what the caller allows the bundle beyond the ordinary:
 	// "privileged" (admins only).
 	Allow []string `json:"allow"`
+	// Target is compose or swarm; empty: the server's default.
+	Target string `json:"target"`
 }
 
 // createInstallation starts an install: body {"app","name","parameters"},
@@ -107,11 +110,11 @@ func (s *Server) createInstallation(c *fiber.Ctx) error {
 			return err
 		}
 	case bodyForm:
-		in, err := bindStrings(c, false, "app", "name")
+		in, err := bindStrings(c, false, "app", "name", "target")
 		if err != nil {
 			return err
 		}
-		req.App, req.Name = in["app"], in["name"]
+		req.App, req.Name, req.Target = in["app"], in["name"], in["target"]
 	}
 	if (req.Reference != "" || req.Archive != "" || req.Upload != "") && s.roleOf(c) != RoleAdmin {
 		return &apiError{kind: errForbidden, msg: errTextArchiveRole, hint: hintArchiveRole}
@@ -136,7 +139,7 @@ func (s *Server) createInstallation(c *fiber.Ctx) error {
 	}
 	opts := engine.InstallOptions{App: req.App, Name: req.Name, Parameters: req.Parameters,
 		Reference: req.Reference, Insecure: req.InsecureRegistry, Archive: archive, SkipPreflight: req.SkipPreflight,
-		AllowPrivileged: allowPrivileged}
+		AllowPrivileged: allowPrivileged, Target: req.Target}
 	if err := opts.Validate(); err != nil {
 		return err
 	}
@@ -198,7 +201,19 @@ func (s *Server) getInstallation(c *fiber.Ctx) error {
 		return fmt.Errorf("get installation %q: %w", name, err)
 	}
 	if !asPorter {
-		return c.JSON(toInstallationDTO(inst))
+		out := toInstallationDTO(inst)
+		if out.Target == "swarm" {
+			// The status above stands without the manager's answer.
+			svcs, err := s.eng.SwarmServices(c.UserContext(), name)
+			if err != nil {
+				s.log.Warn("list swarm services", "installation", name, "err", err)
+			}
+			for _, sv := range svcs {
+				out.Swarm = append(out.Swarm, apitype.SwarmService{Name: sv.Name, Service: sv.Service,
+					Replicas: sv.Replicas, Running: sv.Running, Nodes: sv.Nodes, Update: sv.Update})
+			}
+		}
+		return c.JSON(out)
 	}
 	doc, err := s.eng.PorterDocument(c.UserContext(), inst, porter.DocOptions{Resolve: true, Reveal: reveal, StackHub: true})
 	if err != nil {

@@ -100,6 +100,10 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"Port":              apitype.Port{},
 		"Text":              apitype.Text{},
 		"Requirements":      apitype.Requirements{},
+		"Node":              apitype.Node{},
+		"NodeList":          apitype.NodeList{},
+		"JoinCommand":       apitype.JoinCommand{},
+		"SwarmService":      apitype.SwarmService{},
 	} {
 		t.Run(schema, func(t *testing.T) {
 			assert.Equal(t, schemaProps(t, schemas, schema), jsonFields(reflect.TypeOf(v)))

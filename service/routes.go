@@ -100,6 +100,12 @@ func (s *Server) routes() []route {
 		{method: fiber.MethodGet, path: "/api/v1/openapi.json", handler: s.openAPI},
 		{method: fiber.MethodGet, path: "/api/v1/server", handler: s.getServer},
 		{method: fiber.MethodGet, path: "/api/v1/server/history", handler: s.serverHistory},
+		// The swarm cluster's nodes: anyone logged in sees them; the join
+		// token (a secret) and changes to the cluster are for admins.
+		{method: fiber.MethodGet, path: "/api/v1/nodes", handler: s.listNodes},
+		{method: fiber.MethodPost, path: "/api/v1/nodes/join", handler: s.nodeJoin, mutates: true, role: RoleAdmin},
+		{method: fiber.MethodPost, path: "/api/v1/nodes/:id/availability", handler: s.setNodeAvailability, mutates: true, role: RoleAdmin},
+		{method: fiber.MethodDelete, path: "/api/v1/nodes/:id", handler: s.removeNode, mutates: true, role: RoleAdmin},
 		{method: fiber.MethodGet, path: "/debug/pprof/:profile", handler: s.debugProfile, role: RoleAdmin},
 	}
 	// The product document's endpoints answer GET (query parameters) and

@@ -153,6 +153,12 @@ type Engine interface {
 	Outputs(ctx context.Context, name string) ([]engine.OutputValue, error)
 	ServerHistory(ctx context.Context) ([]engine.ServerPoint, error)
 	PortRange() (lowest, highest int)
+	// The swarm cluster's nodes.
+	Nodes(ctx context.Context) ([]engine.Node, error)
+	NodeJoin(ctx context.Context, manager bool) (*engine.JoinInfo, error)
+	SetNodeAvailability(ctx context.Context, node, availability string) (*engine.Node, error)
+	RemoveNode(ctx context.Context, node string, force bool) error
+	SwarmServices(ctx context.Context, name string) ([]engine.SwarmService, error)
 }
 
 // Users keeps accounts; *sqlite.Store implements it. Only hashes cross this

@@ -49,6 +49,32 @@ type Context struct {
 	// RegistryMirror is the service's registry-mirror setting: the mixin
 	// pulls missing app images through it first (engine/mirror syntax).
 	RegistryMirror string `json:"registryMirror,omitempty"`
+	// Target is where the app's compose file is deployed: TargetCompose
+	// (empty: containers on this Docker host) or TargetSwarm (services of
+	// a swarm stack, from a swarm manager).
+	Target string `json:"target,omitempty"`
+	// SwarmPublishMode is how the swarm target publishes declared ports:
+	// PublishIngress (empty: the routing mesh, on every node) or
+	// PublishHost (on the node a task runs on; no IPVS needed).
+	SwarmPublishMode string `json:"swarmPublishMode,omitempty"`
+}
+
+// Publish modes of the swarm target.
+const (
+	PublishIngress = "ingress"
+	PublishHost    = "host"
+)
+
+// Deploy targets of an installation.
+const (
+	TargetCompose = "compose"
+	TargetSwarm   = "swarm"
+)
+
+// ValidTarget reports whether t names a deploy target ("" is the default,
+// compose).
+func ValidTarget(t string) bool {
+	return t == "" || t == TargetCompose || t == TargetSwarm
 }
 
 // Encode returns the context's JSON, the value of ContextParameter.
@@ -94,6 +120,16 @@ const (
 	// found after a crash; LabelRun names their run.
 	LabelInvocation = "sh.stackhub.invocation"
 	LabelRun        = "sh.stackhub.run"
+
+	// LabelStack is Docker's own stack label (docker stack ls/ps see
+	// StackHub's swarm apps); its value is the project name.
+	LabelStack = "com.docker.stack.namespace"
+	// LabelTarget records an installation's deploy target (TargetSwarm on
+	// swarm services and on the installation's record).
+	LabelTarget = "sh.stackhub.target"
+	// LabelReplicas on a swarm service holds the replica count a stopped
+	// (scaled to 0) service goes back to when started.
+	LabelReplicas = "sh.stackhub.replicas"
 )
 
 // Exit statuses with a meaning beyond "failed". The mixin exits with one,

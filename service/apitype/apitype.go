@@ -20,6 +20,22 @@ type Installation struct {
 	Created       time.Time      `json:"created"`
 	Modified      time.Time      `json:"modified"`
 	Installed     *time.Time     `json:"installed,omitempty"`
+	// Target is "swarm" for an app that runs as swarm services; omitted
+	// for one on the server's Docker host (compose).
+	Target string `json:"target,omitempty"`
+	// Swarm lists a swarm installation's services with their replicas and
+	// nodes (GET /api/v1/installations/{name} only: it asks the manager).
+	Swarm []SwarmService `json:"swarm,omitempty"`
+}
+
+// SwarmService is one swarm service of an installation.
+type SwarmService struct {
+	Name     string   `json:"name"`
+	Service  string   `json:"service"`
+	Replicas uint64   `json:"replicas"`
+	Running  uint64   `json:"running"`
+	Nodes    []string `json:"nodes"`
+	Update   string   `json:"update,omitempty"`
 }
 
 // Job is a queued, running or finished install, upgrade, uninstall or action.
@@ -307,4 +323,42 @@ type PublishedPort struct {
 // Final reports whether the event ends its job.
 func (ev JobEvent) Final() bool {
 	return ev.Type == "status" && (ev.Status == "succeeded" || ev.Status == "failed")
+}
+
+// Node is one node of the swarm cluster StackHub manages.
+type Node struct {
+	ID       string `json:"id"`
+	Hostname string `json:"hostname"`
+	// Role is manager or worker; Leader marks the leading manager.
+	Role   string `json:"role"`
+	Leader bool   `json:"leader"`
+	// Availability is active, pause or drain; State is ready, down,
+	// disconnected or unknown.
+	Availability string            `json:"availability"`
+	State        string            `json:"state"`
+	Message      string            `json:"message,omitempty"`
+	Addr         string            `json:"addr,omitempty"`
+	Labels       map[string]string `json:"labels"`
+	// CPUs and MemoryBytes are what the node offers the scheduler.
+	CPUs          float64 `json:"cpus"`
+	MemoryBytes   int64   `json:"memoryBytes"`
+	Architecture  string  `json:"architecture,omitempty"`
+	OS            string  `json:"os,omitempty"`
+	EngineVersion string  `json:"engineVersion,omitempty"`
+	// Tasks is how many swarm tasks run on the node.
+	Tasks int `json:"tasks"`
+}
+
+// NodeList is the answer of GET /api/v1/nodes.
+type NodeList struct {
+	Nodes []Node `json:"nodes"`
+}
+
+// JoinCommand is what a new node runs to join the cluster. Token is a
+// secret (whoever holds it can join a node); only admins get it.
+type JoinCommand struct {
+	Role    string `json:"role"`
+	Token   string `json:"token"`
+	Manager string `json:"manager"`
+	Command string `json:"command"`
 }

@@ -389,6 +389,8 @@ type InstallRequest struct {
 	Upload        string   `json:"upload,omitempty"`
 	SkipPreflight bool     `json:"skipPreflight,omitempty"`
 	Allow         []string `json:"allow,omitempty"`
+	// Target is compose or swarm; empty: the server's default.
+	Target string `json:"target,omitempty"`
 }
 
 // Upload is the API's Upload (service/apitype).
@@ -664,4 +666,50 @@ func (c *Client) SetRole(ctx context.Context, username, role string) error {
 // DeleteUser removes an account (admin).
 func (c *Client) DeleteUser(ctx context.Context, username string) error {
 	return c.do(ctx, http.MethodDelete, "/api/v1/users/"+url.PathEscape(username), nil, nil, nil)
+}
+
+// Node is the API's Node (service/apitype).
+type Node = apitype.Node
+
+// JoinCommand is the API's JoinCommand (service/apitype).
+type JoinCommand = apitype.JoinCommand
+
+// Nodes lists the swarm cluster's nodes.
+func (c *Client) Nodes(ctx context.Context) ([]Node, error) {
+	var out apitype.NodeList
+	if err := c.do(ctx, http.MethodGet, "/api/v1/nodes", nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Nodes, nil
+}
+
+// NodeJoin returns the command that joins a new worker, or manager, node
+// (admins; the answer holds the join token).
+func (c *Client) NodeJoin(ctx context.Context, manager bool) (*JoinCommand, error) {
+	var out JoinCommand
+	if err := c.do(ctx, http.MethodPost, "/api/v1/nodes/join", nil, map[string]bool{"manager": manager}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// SetNodeAvailability drains, pauses or activates a node (by ID or
+// hostname) and returns it.
+func (c *Client) SetNodeAvailability(ctx context.Context, node, availability string) (*Node, error) {
+	var out Node
+	if err := c.do(ctx, http.MethodPost, "/api/v1/nodes/"+url.PathEscape(node)+"/availability", nil,
+		map[string]string{"availability": availability}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// RemoveNode removes a node from the cluster; force removes one that still
+// answers.
+func (c *Client) RemoveNode(ctx context.Context, node string, force bool) error {
+	var q url.Values
+	if force {
+		q = url.Values{"force": {"true"}}
+	}
+	return c.do(ctx, http.MethodDelete, "/api/v1/nodes/"+url.PathEscape(node), q, nil, nil)
 }

@@ -51,6 +51,12 @@ type Engine struct {
 	// installation Get finds.
 	OutputsFunc func(ctx context.Context, name string) ([]engine.OutputValue, error)
 
+	NodesFunc           func(ctx context.Context) ([]engine.Node, error)
+	NodeJoinFunc        func(ctx context.Context, manager bool) (*engine.JoinInfo, error)
+	SetAvailabilityFunc func(ctx context.Context, node, availability string) (*engine.Node, error)
+	RemoveNodeFunc      func(ctx context.Context, node string, force bool) error
+	SwarmServicesFunc   func(ctx context.Context, name string) ([]engine.SwarmService, error)
+
 	// Mem answers the calls no function is set for.
 	Mem *Memory
 
@@ -380,3 +386,63 @@ func (e *Engine) ServerHistory(context.Context) ([]engine.ServerPoint, error) {
 
 // PortRange is the default range.
 func (e *Engine) PortRange() (int, int) { return 9001, 9999 }
+
+// Nodes runs NodesFunc, else Memory's Nodes.
+func (e *Engine) Nodes(ctx context.Context) ([]engine.Node, error) {
+	e.calls.Add(1)
+	switch {
+	case e.NodesFunc != nil:
+		return e.NodesFunc(ctx)
+	case e.Mem != nil:
+		return e.Mem.Nodes(ctx)
+	}
+	return nil, ErrUnexpected
+}
+
+// NodeJoin runs NodeJoinFunc, else Memory's NodeJoin.
+func (e *Engine) NodeJoin(ctx context.Context, manager bool) (*engine.JoinInfo, error) {
+	e.calls.Add(1)
+	switch {
+	case e.NodeJoinFunc != nil:
+		return e.NodeJoinFunc(ctx, manager)
+	case e.Mem != nil:
+		return e.Mem.NodeJoin(ctx, manager)
+	}
+	return nil, ErrUnexpected
+}
+
+// SetNodeAvailability runs SetAvailabilityFunc, else Memory's.
+func (e *Engine) SetNodeAvailability(ctx context.Context, node, availability string) (*engine.Node, error) {
+	e.calls.Add(1)
+	switch {
+	case e.SetAvailabilityFunc != nil:
+		return e.SetAvailabilityFunc(ctx, node, availability)
+	case e.Mem != nil:
+		return e.Mem.SetNodeAvailability(ctx, node, availability)
+	}
+	return nil, ErrUnexpected
+}
+
+// RemoveNode runs RemoveNodeFunc, else Memory's RemoveNode.
+func (e *Engine) RemoveNode(ctx context.Context, node string, force bool) error {
+	e.calls.Add(1)
+	switch {
+	case e.RemoveNodeFunc != nil:
+		return e.RemoveNodeFunc(ctx, node, force)
+	case e.Mem != nil:
+		return e.Mem.RemoveNode(ctx, node, force)
+	}
+	return ErrUnexpected
+}
+
+// SwarmServices runs SwarmServicesFunc, else answers none.
+func (e *Engine) SwarmServices(ctx context.Context, name string) ([]engine.SwarmService, error) {
+	e.calls.Add(1)
+	if e.SwarmServicesFunc != nil {
+		return e.SwarmServicesFunc(ctx, name)
+	}
+	if e.Mem != nil {
+		return nil, nil
+	}
+	return nil, ErrUnexpected
+}

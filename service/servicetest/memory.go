@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -26,12 +27,20 @@ type Memory struct {
 	events  map[string][]engine.JobEvent
 	order   []string
 	port    int
+	// nodes is the swarm cluster: a manager and a worker.
+	nodes []engine.Node
 }
 
 // NewMemory returns an empty in-memory engine whose catalog is hello and
 // broken (which fails to install).
 func NewMemory() *Memory {
-	return &Memory{insts: map[string]*engine.Installation{}, jobs: map[string]*engine.Job{}, events: map[string][]engine.JobEvent{}, port: 9001}
+	return &Memory{insts: map[string]*engine.Installation{}, jobs: map[string]*engine.Job{}, events: map[string][]engine.JobEvent{}, port: 9001,
+		nodes: []engine.Node{
+			{ID: "n1manager00000000000000000", Hostname: "box", Role: "manager", Leader: true, Availability: "active", State: "ready",
+				Addr: "192.0.2.10", NanoCPUs: 4e9, MemoryBytes: 8 << 30, Architecture: "x86_64", OS: "linux", EngineVersion: "28.0.0", Tasks: 2},
+			{ID: "n2worker000000000000000000", Hostname: "worker-1", Role: "worker", Availability: "active", State: "ready",
+				Addr: "192.0.2.11", Labels: map[string]string{"ssd": "true"}, NanoCPUs: 2e9, MemoryBytes: 4 << 30, Architecture: "aarch64", OS: "linux", EngineVersion: "28.0.0"},
+		}}
 }
 
 var memoryApps = []engine.App{
@@ -372,3 +381,62 @@ func (m *Memory) ServerHistory(context.Context) ([]engine.ServerPoint, error) {
 }
 
 func (m *Memory) PortRange() (int, int) { return 9001, 9999 }
+
+// Nodes lists the fake cluster.
+func (m *Memory) Nodes(context.Context) ([]engine.Node, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.nodes), nil
+}
+
+func (m *Memory) nodeIndex(ref string) (int, error) {
+	for i, n := range m.nodes {
+		if n.ID == ref || n.Hostname == ref {
+			return i, nil
+		}
+	}
+	return 0, engine.NewUserError(engine.ErrNotFound, fmt.Sprintf("no node %q in the cluster", ref), "list nodes with `stackhub node list`")
+}
+
+// NodeJoin answers a fixed join command.
+func (m *Memory) NodeJoin(_ context.Context, manager bool) (*engine.JoinInfo, error) {
+	role, token := "worker", "SWMTKN-1-fake-worker"
+	if manager {
+		role, token = "manager", "SWMTKN-1-fake-manager"
+	}
+	return &engine.JoinInfo{Role: role, Token: token, Manager: "192.0.2.10:2377",
+		Command: "docker swarm join --token " + token + " 192.0.2.10:2377"}, nil
+}
+
+// SetNodeAvailability changes a fake node's availability.
+func (m *Memory) SetNodeAvailability(_ context.Context, ref, availability string) (*engine.Node, error) {
+	switch availability {
+	case engine.AvailabilityActive, engine.AvailabilityPause, engine.AvailabilityDrain:
+	default:
+		return nil, engine.NewUserError(engine.ErrInvalid, fmt.Sprintf("availability %q is not one of active, pause, drain", availability), "")
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	i, err := m.nodeIndex(ref)
+	if err != nil {
+		return nil, err
+	}
+	m.nodes[i].Availability = availability
+	n := m.nodes[i]
+	return &n, nil
+}
+
+// RemoveNode removes a fake node (not the leader).
+func (m *Memory) RemoveNode(_ context.Context, ref string, _ bool) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	i, err := m.nodeIndex(ref)
+	if err != nil {
+		return err
+	}
+	if m.nodes[i].Leader {
+		return engine.NewUserError(engine.ErrConflict, fmt.Sprintf("node %s is the leading manager, where StackHub runs", m.nodes[i].Hostname), "")
+	}
+	m.nodes = slices.Delete(m.nodes, i, i+1)
+	return nil
+}

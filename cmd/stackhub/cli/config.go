@@ -52,6 +52,11 @@ type Config struct {
 	PublicHost string
 	// Server is the URL of the StackHub service the client commands talk to.
 	Server string
+	// DefaultTarget is where installs that name no target run: compose
+	// (this Docker host) or swarm (the swarm this host manages).
+	DefaultTarget string
+	// SwarmPublishMode is how swarm installs publish ports: ingress or host.
+	SwarmPublishMode string
 }
 
 // setting is one configuration key: its flag name, its env var and how to
@@ -86,6 +91,20 @@ func settings() []setting {
 				return fmt.Errorf("%q is not a language StackHub speaks: use en or zh", v)
 			}
 			c.Lang = v
+			return nil
+		}},
+		{"default-target", "compose", "where installs that name no --target run: compose (this Docker host) or swarm (services of the swarm this host manages)", func(c *Config, v string) error {
+			if v != "compose" && v != "swarm" {
+				return fmt.Errorf("%q is not a deploy target: use compose or swarm", v)
+			}
+			c.DefaultTarget = v
+			return nil
+		}},
+		{"swarm-publish-mode", "ingress", "how swarm installs publish their ports: ingress (the routing mesh, on every node; needs IPVS in the kernel) or host (on the node the app runs on)", func(c *Config, v string) error {
+			if v != "ingress" && v != "host" {
+				return fmt.Errorf("%q is not a publish mode: use ingress or host", v)
+			}
+			c.SwarmPublishMode = v
 			return nil
 		}},
 		{"log-level", "info", "log level: debug, info, warn or error", func(c *Config, v string) error { c.LogLevel = v; return nil }},

@@ -25,8 +25,10 @@ type InstallOptions struct {
 	Archive   string
 	// Import names an archive in the server's import folder; Allow lists
 	// what the bundle may do beyond the ordinary (privileged).
-	Import  string
-	Allow   []string
+	Import string
+	Allow  []string
+	// Target is compose or swarm (empty: the server's default).
+	Target  string
 	Params  []string
 	NoWait  bool
 	Verbose bool
@@ -241,6 +243,16 @@ func printInstallation(f *Factory, inst *client.Installation) {
 	}
 	fmt.Fprintf(tw, "Container:\t%s\n", inst.ContainerName)
 	fmt.Fprintf(tw, "Ports:\t%s\n", formatPorts(inst.Ports))
+	if inst.Target != "" {
+		fmt.Fprintf(tw, "Target:\t%s\n", inst.Target)
+	}
+	for _, sv := range inst.Swarm {
+		nodes := strings.Join(sv.Nodes, ", ")
+		if nodes == "" {
+			nodes = "-"
+		}
+		fmt.Fprintf(tw, "Service %s:\t%d/%d running on %s\n", sv.Service, sv.Running, sv.Replicas, nodes)
+	}
 	if inst.JobID != "" {
 		fmt.Fprintf(tw, "Job:\t%s\n", inst.JobID)
 	}

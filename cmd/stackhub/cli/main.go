@@ -126,7 +126,7 @@ func NewRootCmd(f *Factory) *cobra.Command {
 		newActionCmd(f, "start", "Start a stopped installation"),
 		newActionCmd(f, "stop", "Stop an installation (its data is kept)"),
 		newActionCmd(f, "restart", "Restart an installation"),
-		newLogsCmd(f), newListCmd(f), newShowCmd(f), newServerCmd(f), newTokenCmd(f), newUserCmd(f))
+		newLogsCmd(f), newListCmd(f), newShowCmd(f), newServerCmd(f), newTokenCmd(f), newUserCmd(f), newNodeCmd(f))
 	return root
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/stackhub/stackhub/engine/registry"
 	"github.com/stackhub/stackhub/engine/signing"
 	"github.com/stackhub/stackhub/engine/sqlite"
+	"github.com/stackhub/stackhub/engine/swarm"
 	"github.com/stackhub/stackhub/porter"
 )
 
@@ -96,11 +97,13 @@ func wireEngine(ctx context.Context, cfg *Config, log *slog.Logger, o wireOption
 
 	ecfg := engine.Config{
 		Prefix: cfg.Prefix, PortMin: cfg.PortMin, PortMax: cfg.PortMax, RuntimeBinary: cfg.RuntimeBinary,
-		Version: Version, RegistryMirror: cfg.RegistryMirror, DebianBase: o.DebianBase,
+		Version: Version, RegistryMirror: cfg.RegistryMirror, DebianBase: o.DebianBase, DefaultTarget: cfg.DefaultTarget,
+		SwarmPublishMode: cfg.SwarmPublishMode,
 	}
 	deps := engine.Deps{
 		Store: store, Docker: dk, Runtime: invoker, Converter: cnab.Converter{}, Catalog: catalog,
 		Ports: engine.BindProber{}, Registry: registry.New(dk.API(), log), Signer: signing.Signer{}, Logger: log,
+		Swarm: swarm.New(dk.API()),
 	}
 	if o.Serve {
 		ecfg.JobConcurrency, ecfg.History, ecfg.WaitTimeout = cfg.Jobs, cfg.History, cfg.WaitTimeout
