@@ -110,6 +110,8 @@ type Engine struct {
 	hub     *jobHub
 	// apps caches the catalog's search index.
 	apps appIndex
+	// domainsChanged is signalled when a domain is added or removed.
+	domainsChanged chan struct{}
 }
 
 // New builds an engine. Call Start to begin background work and Close to
@@ -163,6 +165,8 @@ func New(cfg Config, deps Deps) (*Engine, error) {
 		images:  newImageCache(),
 		live:    newLiveState(),
 		hub:     newJobHub(),
+
+		domainsChanged: make(chan struct{}, 1),
 	}
 	e.deps.Runtime = jobRuntime{e: e, next: deps.Runtime}
 	return e, nil
