@@ -1,0 +1,189 @@
+package proxy
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/caddyserver/certmagic"
+
+	"github.com/stackhub/stackhub/engine"
+)
+
+// certs hands out the certificate of each routed name: certmagic manages
+// ACME names (obtain, store in DataDir/certs, renew), the local CA signs
+// self-signed ones.
+type certs struct {
+	log     *slog.Logger
+	magic   *certmagic.Config
+	cache   *certmagic.Cache
+	issuer  *certmagic.ACMEIssuer
+	storage *certmagic.FileStorage
+	local   *localCA
+	ports   [2]int // HTTP-01 and TLS-ALPN-01 ports asked for
+
+	base   context.Context
+	cancel context.CancelFunc
+
+	mu      sync.Mutex
+	routes  map[string]engine.Route
+	managed map[string]context.CancelFunc
+}
+
+func newCerts(cfg Config, log *slog.Logger) (*certs, error) {
+	dir := filepath.Join(cfg.DataDir, "certs")
+	local, err := openLocalCA(filepath.Join(dir, "local"))
+	if err != nil {
+		return nil, err
+	}
+	zl := zapLogger(log.With("component", "certmagic"))
+	c := &certs{log: log, local: local, routes: map[string]engine.Route{}, managed: map[string]context.CancelFunc{},
+		storage: &certmagic.FileStorage{Path: dir}, ports: [2]int{cfg.ACME.HTTPPort, cfg.ACME.TLSPort}}
+	c.base, c.cancel = context.WithCancel(context.Background())
+	c.cache = certmagic.NewCache(certmagic.CacheOptions{
+		GetConfigForCert:   func(certmagic.Certificate) (*certmagic.Config, error) { return c.magic, nil },
+		RenewCheckInterval: cfg.ACME.RenewCheck,
+		Logger:             zl,
+	})
+	c.magic = certmagic.New(c.cache, certmagic.Config{
+		Storage: c.storage,
+		Logger:  zl,
+		OCSP:    certmagic.OCSPConfig{DisableStapling: cfg.ACME.DisableOCSP},
+	})
+	ca := cfg.ACME.CA
+	if ca == "" {
+		ca = certmagic.LetsEncryptProductionCA
+	}
+	listenHost := ""
+	if h, _, err := net.SplitHostPort(cfg.HTTPAddr); err == nil {
+		listenHost = h
+	}
+	c.issuer = certmagic.NewACMEIssuer(c.magic, certmagic.ACMEIssuer{
+		CA:           ca,
+		Email:        cfg.ACME.Email,
+		Agreed:       true,
+		TrustedRoots: cfg.ACME.Roots,
+		ListenHost:   listenHost,
+		Logger:       zl,
+	})
+	c.magic.Issuers = []certmagic.Issuer{c.issuer}
+	return c, nil
+}
+
+// setPorts tells the ACME solvers which ports the proxy listens on: they
+// find them taken (by the proxy) and leave the challenges to its handlers.
+func (c *certs) setPorts(httpPort, httpsPort int) {
+	if c.ports[0] == 0 {
+		c.ports[0] = httpPort
+	}
+	if c.ports[1] == 0 {
+		c.ports[1] = httpsPort
+	}
+	c.issuer.AltHTTPPort, c.issuer.AltTLSALPNPort = c.ports[0], c.ports[1]
+}
+
+// sync starts managing the ACME names that came and drops the
+// certificates of the names that went.
+func (c *certs) sync(_ context.Context, routes map[string]engine.Route) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.routes = routes
+	for name, cancel := range c.managed {
+		if rt, ok := routes[name]; ok && rt.TLS == engine.TLSACME {
+			continue
+		}
+		cancel()
+		delete(c.managed, name)
+		c.cache.RemoveManaged([]certmagic.SubjectIssuer{{Subject: name}})
+		prefix := certmagic.StorageKeys.CertsSitePrefix(c.issuer.IssuerKey(), name)
+		if err := c.storage.Delete(c.base, prefix); err != nil {
+			c.log.Warn("could not delete the certificate of a removed domain", "domain", name, "err", err)
+		} else {
+			c.log.Info("certificate of a removed domain deleted", "domain", name)
+		}
+	}
+	for name := range c.local.names() {
+		if rt, ok := routes[name]; !ok || rt.TLS != engine.TLSSelfSigned {
+			c.local.forget(name)
+		}
+	}
+	for name, rt := range routes {
+		if rt.TLS != engine.TLSACME {
+			continue
+		}
+		if _, ok := c.managed[name]; ok {
+			continue
+		}
+		ctx, cancel := context.WithCancel(c.base)
+		if err := c.magic.ManageAsync(ctx, []string{name}); err != nil {
+			cancel()
+			c.log.Warn("could not manage the certificate of a domain", "domain", name, "err", err)
+			continue
+		}
+		c.managed[name] = cancel
+	}
+}
+
+func (c *certs) route(name string) (engine.Route, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	rt, ok := c.routes[name]
+	return rt, ok
+}
+
+// get is the TLS listener's GetCertificate.
+func (c *certs) get(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+	if slices.Contains(hello.SupportedProtos, "acme-tls/1") {
+		return c.magic.GetCertificate(hello)
+	}
+	name := strings.TrimSuffix(strings.ToLower(hello.ServerName), ".")
+	if name == "" {
+		return nil, errors.New("no server name: reach apps by their domain")
+	}
+	rt, ok := c.route(name)
+	if !ok {
+		return nil, fmt.Errorf("no app is routed at %s", name)
+	}
+	if rt.TLS == engine.TLSSelfSigned {
+		return c.local.leaf(name)
+	}
+	return c.magic.GetCertificate(hello)
+}
+
+// handleHTTPChallenge answers an ACME HTTP-01 challenge of a name being
+// managed.
+func (c *certs) handleHTTPChallenge(w http.ResponseWriter, r *http.Request) bool {
+	return c.issuer.HandleHTTPChallenge(w, r)
+}
+
+func (c *certs) stop() {
+	c.cancel()
+	c.cache.Stop()
+}
+
+// Status says how far a domain's certificate is: "ready" with its expiry,
+// or "pending".
+func (p *Proxy) Status(name string) string {
+	rt, ok := p.certs.route(name)
+	if !ok {
+		return "not routed"
+	}
+	if rt.TLS == engine.TLSSelfSigned {
+		return "self-signed"
+	}
+	certs := p.certs.cache.AllMatchingCertificates(name)
+	for _, cert := range certs {
+		if cert.Leaf != nil {
+			return "ready until " + cert.Leaf.NotAfter.UTC().Format("2006-01-02")
+		}
+	}
+	return "pending"
+}
