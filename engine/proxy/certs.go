@@ -73,6 +73,9 @@ func newCerts(cfg Config, log *slog.Logger) (*certs, error) {
 		TrustedRoots: cfg.ACME.Roots,
 		ListenHost:   listenHost,
 		Logger:       zl,
+
+		DisableHTTPChallenge:    cfg.ACME.DisableHTTP01,
+		DisableTLSALPNChallenge: cfg.ACME.DisableTLSALPN01,
 	})
 	c.magic.Issuers = []certmagic.Issuer{c.issuer}
 	return c, nil

@@ -64,6 +64,9 @@ type ACMEConfig struct {
 	RenewCheck time.Duration
 	// DisableOCSP turns off OCSP stapling (a test CA has no responder).
 	DisableOCSP bool
+	// DisableHTTP01 and DisableTLSALPN01 turn a challenge type off (for
+	// a host that is reached on one of the two ports only).
+	DisableHTTP01, DisableTLSALPN01 bool
 }
 
 // Routes is where the proxy reads its routes from; *engine.Engine is one.
