@@ -133,6 +133,9 @@ type Engine interface {
 	AppIcon(ctx context.Context, name string) (*engine.AppIcon, error)
 	Preflight(ctx context.Context, opts engine.InstallOptions) (*engine.PreflightReport, error)
 	CatalogSources(ctx context.Context) ([]engine.CatalogSource, error)
+	Domains(ctx context.Context) ([]*engine.Domain, error)
+	AddDomain(ctx context.Context, opts engine.DomainOptions) (*engine.Domain, error)
+	RemoveDomain(ctx context.Context, name string) error
 	AddCatalogSource(ctx context.Context, name, path string) (*engine.CatalogSource, error)
 	RemoveCatalogSource(ctx context.Context, name string) error
 	RefreshCatalog(ctx context.Context) ([]engine.CatalogSource, error)

@@ -130,7 +130,10 @@ func startACMEProxy(t *testing.T, src proxy.Routes, acme proxy.ACMEConfig, valid
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	t.Cleanup(func() {
+		cancel()
+		assert.NoError(t, <-done)
+	})
 	<-p.Ready()
 	return p, pebble, data, httpPort, httpsPort
 }

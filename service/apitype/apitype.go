@@ -308,3 +308,30 @@ type PublishedPort struct {
 func (ev JobEvent) Final() bool {
 	return ev.Type == "status" && (ev.Status == "succeeded" || ev.Status == "failed")
 }
+
+// Domain is a host name the reverse proxy routes to an app's port.
+type Domain struct {
+	Name         string    `json:"name"`
+	Installation string    `json:"installation"`
+	Service      string    `json:"service,omitempty"`
+	Port         string    `json:"port"`
+	TLS          string    `json:"tls"`
+	URL          string    `json:"url"`
+	Created      time.Time `json:"created"`
+}
+
+// DomainList is every routed domain.
+type DomainList struct {
+	Domains []Domain `json:"domains"`
+}
+
+// DomainRequest routes a domain to an app: service and port are optional
+// when the bundle declares its web entry point or has one TCP port; tls is
+// "acme" or "self-signed" (default: by the name).
+type DomainRequest struct {
+	App     string `json:"app"`
+	Domain  string `json:"domain"`
+	Service string `json:"service,omitempty"`
+	Port    string `json:"port,omitempty"`
+	TLS     string `json:"tls,omitempty"`
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/stackhub/stackhub/bundles"
 	"github.com/stackhub/stackhub/engine"
+	"github.com/stackhub/stackhub/engine/proxy"
 )
 
 // ServeOptions are the inputs of `stackhub serve`.
@@ -40,7 +41,8 @@ func newServeCmd(f *Factory, runF func(context.Context, *ServeOptions) error) *c
 		},
 	}
 	addConfigFlags(cmd.Flags(), "addr", "data", "catalog", "prefix", "port-min", "port-max", "jobs", "history", "wait-timeout", "lang", "log-level", "runtime-binary", "public-host", "registry-mirror",
-		"allowed-registries", "import-dir", "upload-limit", "signature-keys")
+		"allowed-registries", "import-dir", "upload-limit", "signature-keys",
+		"proxy-http", "proxy-https", "acme-ca", "acme-email")
 	return cmd
 }
 
@@ -107,5 +109,36 @@ func runServe(ctx context.Context, f *Factory, opts *ServeOptions) error {
 	if !strings.HasPrefix(cfg.Addr, "127.") && !strings.HasPrefix(cfg.Addr, "localhost:") && !strings.HasPrefix(cfg.Addr, "[::1]") {
 		log.Warn("StackHub listens on a non-loopback address without TLS; put it behind a TLS proxy", "addr", cfg.Addr)
 	}
+	stop, err := startProxy(ctx, cfg, eng, log)
+	if err != nil {
+		return err
+	}
+	defer stop()
 	return serveHTTP(ctx, f, cfg, eng, store, log)
+}
+
+// startProxy starts the reverse proxy for the routed domains, unless it
+// is turned off. Its listeners open once a domain is routed; a port it
+// cannot bind stops serve with the reason.
+func startProxy(ctx context.Context, cfg *Config, eng *engine.Engine, log *slog.Logger) (func(), error) {
+	if cfg.ProxyHTTP == "off" || cfg.ProxyHTTPS == "off" {
+		return func() {}, nil
+	}
+	p, err := proxy.New(proxy.Config{
+		HTTPAddr: cfg.ProxyHTTP, HTTPSAddr: cfg.ProxyHTTPS, DataDir: cfg.DataDir,
+		ACME:   proxy.ACMEConfig{CA: cfg.ACMECA, Email: cfg.ACMEEmail},
+		Logger: log.With("component", "proxy"),
+	}, eng, eng.DomainsChanged())
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := p.Run(ctx); err != nil {
+			log.Error("the reverse proxy stopped; domains are not served", "err", err, "hint", engine.HintOf(err))
+		}
+	}()
+	return func() { cancel(); <-done }, nil
 }
