@@ -6,84 +6,20 @@ import (
 	"crypto/x509"
 	"fmt"
 	"io"
-	"log"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/letsencrypt/pebble/v2/ca"
-	"github.com/letsencrypt/pebble/v2/db"
-	"github.com/letsencrypt/pebble/v2/va"
-	"github.com/letsencrypt/pebble/v2/wfe"
-	"github.com/miekg/dns"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/stackhub/stackhub/engine"
 	"github.com/stackhub/stackhub/engine/proxy"
+	"github.com/stackhub/stackhub/engine/proxy/proxytest"
 )
-
-// testDNS answers every A question with 127.0.0.1 (and nothing else), over
-// TCP as Pebble's validation asks: every test name points at this host.
-func testDNS(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	srv := &dns.Server{Listener: ln, Handler: dns.HandlerFunc(func(w dns.ResponseWriter, q *dns.Msg) {
-		m := new(dns.Msg)
-		m.SetReply(q)
-		for _, qq := range q.Question {
-			if qq.Qtype == dns.TypeA {
-				m.Answer = append(m.Answer, &dns.A{Hdr: dns.RR_Header{Name: qq.Name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 5}, A: net.IPv4(127, 0, 0, 1)})
-			}
-		}
-		_ = w.WriteMsg(m)
-	})}
-	go func() { _ = srv.ActivateAndServe() }()
-	t.Cleanup(func() { _ = srv.Shutdown() })
-	return ln.Addr().String()
-}
-
-// pebbleCA is a Pebble ACME server in this process.
-type pebbleCA struct {
-	dir   string         // directory URL
-	roots *x509.CertPool // trusts the ACME endpoint
-	ca    *ca.CAImpl
-}
-
-// startPebble runs Pebble on loopback: its validation connects to
-// httpPort and tlsPort on the address the test DNS gives (127.0.0.1).
-// validity is the certificates' lifetime in seconds (0: Pebble's default).
-func startPebble(t *testing.T, httpPort, tlsPort int, validity uint64) *pebbleCA {
-	t.Helper()
-	t.Setenv("PEBBLE_VA_NOSLEEP", "1")      // no random wait before validating
-	t.Setenv("PEBBLE_WFE_NONCEREJECT", "0") // no deliberately rejected nonces
-	logger := log.New(io.Discard, "", 0)
-	if testing.Verbose() {
-		logger = log.New(os.Stderr, "pebble ", log.Ltime)
-	}
-	store := db.NewMemoryStore()
-	authority := ca.New(logger, store, "", "ecdsa", 0, 1, map[string]ca.Profile{"default": {Description: "test", ValidityPeriod: validity}})
-	validator := va.New(logger, httpPort, tlsPort, false, testDNS(t), store)
-	front := wfe.New(logger, store, validator, authority, []string{"pebble.letsencrypt.org"}, false, false, 1, 1)
-	srv := httptest.NewTLSServer(front.Handler())
-	t.Cleanup(srv.Close)
-	roots := x509.NewCertPool()
-	roots.AddCert(srv.Certificate())
-	return &pebbleCA{dir: srv.URL + wfe.DirectoryPath, roots: roots, ca: authority}
-}
-
-// issuedRoots trusts the certificates Pebble issues.
-func (p *pebbleCA) issuedRoots() *x509.CertPool {
-	pool := x509.NewCertPool()
-	pool.AddCert(p.ca.GetRootCert(0).Cert)
-	return pool
-}
 
 // waitHTTPS polls until url answers over HTTPS with a certificate the
 // client trusts, and returns the served certificate.
@@ -116,12 +52,12 @@ func TestProxyACMEWithPebble(t *testing.T) {
 }
 
 // startACMEProxy runs a proxy whose certificates come from a new Pebble.
-func startACMEProxy(t *testing.T, src proxy.Routes, acme proxy.ACMEConfig, validity uint64) (*proxy.Proxy, *pebbleCA, string, int, int) {
+func startACMEProxy(t *testing.T, src proxy.Routes, acme proxy.ACMEConfig, validity uint64) (*proxy.Proxy, *proxytest.Pebble, string, int, int) {
 	t.Helper()
 	httpPort, httpsPort := freePort(t), freePort(t)
-	pebble := startPebble(t, httpPort, httpsPort, validity)
+	pebble := proxytest.StartPebble(t, httpPort, httpsPort, validity)
 	data := t.TempDir()
-	acme.CA, acme.Roots, acme.DisableOCSP, acme.Email = pebble.dir, pebble.roots, true, "admin@shdm.test"
+	acme.CA, acme.Roots, acme.DisableOCSP, acme.Email = pebble.Directory, pebble.Roots, true, "admin@shdm.test"
 	p, err := proxy.New(proxy.Config{
 		HTTPAddr: fmt.Sprintf("127.0.0.1:%d", httpPort), HTTPSAddr: fmt.Sprintf("127.0.0.1:%d", httpsPort),
 		DataDir: data, Refresh: time.Hour, ACME: acme,
@@ -145,7 +81,7 @@ func testACME(t *testing.T, acme proxy.ACMEConfig) {
 	src.set(engine.Route{Domain: name, Installation: "hello", TLS: engine.TLSACME, Backend: app.Listener.Addr().String()})
 	p, pebble, data, httpPort, httpsPort := startACMEProxy(t, src, acme, 0)
 
-	c := client(pebble.issuedRoots(), httpsPort)
+	c := client(pebble.IssuedRoots(), httpsPort)
 	cert := waitHTTPS(t, c, "https://"+name+"/")
 	assert.Equal(t, []string{name}, cert.DNSNames)
 	assert.Contains(t, p.Status(name), "ready until")
@@ -167,7 +103,7 @@ func testACME(t *testing.T, acme proxy.ACMEConfig) {
 	require.NoError(t, p.Reload(t.Context()))
 	_, err = os.Stat(stored[0])
 	require.ErrorIs(t, err, os.ErrNotExist, "the certificate is deleted")
-	_, err = tls.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", httpsPort), &tls.Config{ServerName: name, RootCAs: pebble.issuedRoots(), MinVersion: tls.VersionTLS12})
+	_, err = tls.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", httpsPort), &tls.Config{ServerName: name, RootCAs: pebble.IssuedRoots(), MinVersion: tls.VersionTLS12})
 	require.Error(t, err, "no certificate is served for a removed domain")
 }
 
@@ -179,7 +115,7 @@ func TestProxyACMERenews(t *testing.T) {
 	src := &routeList{}
 	src.set(engine.Route{Domain: name, Installation: "hello", TLS: engine.TLSACME, Backend: app.Listener.Addr().String()})
 	_, pebble, _, _, httpsPort := startACMEProxy(t, src, proxy.ACMEConfig{RenewCheck: 500 * time.Millisecond, DisableTLSALPN01: true}, 12)
-	c := client(pebble.issuedRoots(), httpsPort)
+	c := client(pebble.IssuedRoots(), httpsPort)
 	first := waitHTTPS(t, c, "https://"+name+"/")
 	deadline := time.Now().Add(40 * time.Second)
 	for {
