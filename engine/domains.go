@@ -313,6 +313,9 @@ type Route struct {
 	// Backend is the app's address (127.0.0.1:PORT); empty when its port
 	// is not leased (the app is not installed any more).
 	Backend string
+	// HSTS makes browsers use HTTPS only for the name (the service's own
+	// domain sets it).
+	HSTS bool
 }
 
 // Routes resolves every domain of every namespace to its backend.

@@ -289,6 +289,9 @@ func (p *Proxy) serveHTTPS(w http.ResponseWriter, r *http.Request) {
 		page(w, http.StatusMisdirectedRequest, "No app here", "No app is reached at "+hostOnly(r.Host)+" on this server.", "")
 		return
 	}
+	if rt.HSTS {
+		w.Header().Set("Strict-Transport-Security", "max-age=31536000")
+	}
 	if rt.Backend == "" {
 		page(w, http.StatusBadGateway, "App not installed", "The app "+rt.Installation+" that "+rt.Domain+" routes to is not installed.", "Install it again, or remove the domain.")
 		return

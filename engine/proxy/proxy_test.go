@@ -151,6 +151,7 @@ func TestProxyRoutesSelfSigned(t *testing.T) {
 		engine.Route{Domain: "app.lan", Installation: "hello", TLS: engine.TLSSelfSigned, Backend: app.Listener.Addr().String()},
 		engine.Route{Domain: "down.lan", Installation: "stopped", TLS: engine.TLSSelfSigned, Backend: fmt.Sprintf("127.0.0.1:%d", down)},
 		engine.Route{Domain: "gone.lan", Installation: "gone", TLS: engine.TLSSelfSigned},
+		engine.Route{Domain: "console.lan", Installation: "stackhub", TLS: engine.TLSSelfSigned, Backend: app.Listener.Addr().String(), HSTS: true},
 	)
 	p, httpPort, httpsPort := startProxy(t, src, proxy.ACMEConfig{})
 	c := client(rootsOf(t, p.RootFile()), httpsPort)
@@ -169,6 +170,16 @@ func TestProxyRoutesSelfSigned(t *testing.T) {
 		assert.Equal(t, "https", got["proto"])
 		assert.Equal(t, "app.lan", got["fwdHost"])
 		assert.Equal(t, "127.0.0.1", got["fwdFor"])
+	})
+	t.Run("hsts only where asked", func(t *testing.T) {
+		resp, err := c.Get("https://console.lan/")
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, "max-age=31536000", resp.Header.Get("Strict-Transport-Security"))
+		resp, err = c.Get("https://app.lan/")
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Empty(t, resp.Header.Get("Strict-Transport-Security"))
 	})
 	t.Run("large upload streams through", func(t *testing.T) {
 		const size = 64 << 20

@@ -24,6 +24,10 @@ func serveHTTP(ctx context.Context, f *Factory, cfg *Config, eng *engine.Engine,
 		Lang:          cfg.Lang,
 		ImportDir:     cfg.ImportDir,
 		UploadLimit:   cfg.UploadLimit,
+		// Served on its own domain, the console is reached over HTTPS
+		// through the proxy on this host.
+		SecureCookies:       cfg.ConsoleDomain != "",
+		BehindLoopbackProxy: cfg.ConsoleDomain != "",
 	}, eng, store, log)
 	log.Info("StackHub is serving", "addr", "http://"+cfg.Addr, "data", cfg.DataDir, "version", Version)
 	return srv.Listen(ctx, cfg.Addr)

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -42,7 +43,7 @@ func newServeCmd(f *Factory, runF func(context.Context, *ServeOptions) error) *c
 	}
 	addConfigFlags(cmd.Flags(), "addr", "data", "catalog", "prefix", "port-min", "port-max", "jobs", "history", "wait-timeout", "lang", "log-level", "runtime-binary", "public-host", "registry-mirror",
 		"allowed-registries", "import-dir", "upload-limit", "signature-keys",
-		"proxy-http", "proxy-https", "acme-ca", "acme-email")
+		"proxy-http", "proxy-https", "acme-ca", "acme-email", "console-domain")
 	return cmd
 }
 
@@ -122,13 +123,24 @@ func runServe(ctx context.Context, f *Factory, opts *ServeOptions) error {
 // cannot bind stops serve with the reason.
 func startProxy(ctx context.Context, cfg *Config, eng *engine.Engine, log *slog.Logger) (func(), error) {
 	if cfg.ProxyHTTP == "off" || cfg.ProxyHTTPS == "off" {
+		if cfg.ConsoleDomain != "" {
+			return nil, &FlagError{Err: errors.New("--console-domain needs the reverse proxy: do not turn it off")}
+		}
 		return func() {}, nil
+	}
+	var routes proxy.Routes = eng
+	if cfg.ConsoleDomain != "" {
+		cr, err := consoleRoute(cfg)
+		if err != nil {
+			return nil, err
+		}
+		routes = withRoute{next: eng, route: cr}
 	}
 	p, err := proxy.New(proxy.Config{
 		HTTPAddr: cfg.ProxyHTTP, HTTPSAddr: cfg.ProxyHTTPS, DataDir: cfg.DataDir,
 		ACME:   proxy.ACMEConfig{CA: cfg.ACMECA, Email: cfg.ACMEEmail},
 		Logger: log.With("component", "proxy"),
-	}, eng, eng.DomainsChanged())
+	}, routes, eng.DomainsChanged())
 	if err != nil {
 		return nil, err
 	}
@@ -141,4 +153,44 @@ func startProxy(ctx context.Context, cfg *Config, eng *engine.Engine, log *slog.
 		}
 	}()
 	return func() { cancel(); <-done }, nil
+}
+
+// consoleRoute routes the console's domain to the service's own address.
+func consoleRoute(cfg *Config) (engine.Route, error) {
+	name, err := engine.NormalizeDomain(cfg.ConsoleDomain)
+	if err != nil {
+		return engine.Route{}, err
+	}
+	host, port, err := net.SplitHostPort(cfg.Addr)
+	if err != nil {
+		return engine.Route{}, &FlagError{Err: fmt.Errorf("addr %q: %w", cfg.Addr, err)}
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	tlsMode := engine.TLSACME
+	if engine.IsLANName(name) {
+		tlsMode = engine.TLSSelfSigned
+	}
+	return engine.Route{Domain: name, Installation: "stackhub", TLS: tlsMode, Backend: net.JoinHostPort(host, port), HSTS: true}, nil
+}
+
+// withRoute adds one fixed route to the engine's.
+type withRoute struct {
+	next  proxy.Routes
+	route engine.Route
+}
+
+func (w withRoute) Routes(ctx context.Context) ([]engine.Route, error) {
+	rs, err := w.next.Routes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]engine.Route, 0, len(rs)+1)
+	for _, r := range rs {
+		if r.Domain != w.route.Domain { // the console's name wins
+			out = append(out, r)
+		}
+	}
+	return append(out, w.route), nil
 }
