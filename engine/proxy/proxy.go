@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -92,6 +93,8 @@ type Proxy struct {
 	httpsURL string // ":PORT" suffix of redirects, "" for 443
 	// ready is closed when the listeners are up (tests wait on it).
 	ready chan struct{}
+	// lastRequest is when the proxy last answered (UnixNano).
+	lastRequest atomic.Int64
 }
 
 // New builds a proxy over a route source; changed (may be nil) signals
@@ -132,6 +135,7 @@ func (p *Proxy) Run(ctx context.Context) error {
 	defer p.shutdown()
 	t := time.NewTicker(p.cfg.Refresh)
 	defer t.Stop()
+	go p.releaseWhenIdle(ctx)
 	for {
 		if err := p.Reload(ctx); err != nil {
 			if errors.Is(err, errListen) {
@@ -263,9 +267,34 @@ func (p *Proxy) route(host string) (engine.Route, bool) {
 // acmePrefix is the path of ACME HTTP-01 challenges.
 const acmePrefix = "/.well-known/acme-challenge/"
 
+// idleRelease is how long the proxy goes without a request before it hands
+// the memory it no longer uses (buffers of a busy spell) back to the
+// system, as the service does.
+const idleRelease = 10 * time.Second
+
+func (p *Proxy) releaseWhenIdle(ctx context.Context) {
+	t := time.NewTicker(idleRelease / 4)
+	defer t.Stop()
+	var released int64
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		last := p.lastRequest.Load()
+		if last == 0 || last == released || time.Since(time.Unix(0, last)) < idleRelease {
+			continue
+		}
+		debug.FreeOSMemory()
+		released = last
+	}
+}
+
 // serveHTTP answers on the HTTP port: ACME challenges, else a redirect to
 // HTTPS for known names.
 func (p *Proxy) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	p.lastRequest.Store(time.Now().UnixNano())
 	if strings.HasPrefix(r.URL.Path, acmePrefix) {
 		if p.certs.handleHTTPChallenge(w, r) {
 			return
@@ -284,6 +313,7 @@ func (p *Proxy) serveHTTP(w http.ResponseWriter, r *http.Request) {
 
 // serveHTTPS proxies a request to its app.
 func (p *Proxy) serveHTTPS(w http.ResponseWriter, r *http.Request) {
+	p.lastRequest.Store(time.Now().UnixNano())
 	rt, ok := p.route(r.Host)
 	if !ok {
 		page(w, http.StatusMisdirectedRequest, "No app here", "No app is reached at "+hostOnly(r.Host)+" on this server.", "")
@@ -321,7 +351,8 @@ func (p *Proxy) backend(rt engine.Route) *httputil.ReverseProxy {
 			MaxIdleConnsPerHost: 128,
 			IdleConnTimeout:     90 * time.Second,
 		},
-		ErrorLog: slog.NewLogLogger(p.log.Handler(), slog.LevelDebug),
+		ErrorLog:   slog.NewLogLogger(p.log.Handler(), slog.LevelDebug),
+		BufferPool: copyBuffers,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			if errors.Is(err, context.Canceled) {
 				return
@@ -336,6 +367,20 @@ func (p *Proxy) backend(rt engine.Route) *httputil.ReverseProxy {
 	p.backends[rt.Backend] = rp
 	return rp
 }
+
+// bufferPool reuses the buffers responses are copied through.
+type bufferPool struct{ p sync.Pool }
+
+func (b *bufferPool) Get() []byte {
+	if buf, ok := b.p.Get().(*[]byte); ok {
+		return *buf
+	}
+	return make([]byte, 32<<10)
+}
+
+func (b *bufferPool) Put(buf []byte) { b.p.Put(&buf) }
+
+var copyBuffers = &bufferPool{}
 
 func (p *Proxy) installationOf(host string) string {
 	rt, _ := p.route(host)
