@@ -21,6 +21,9 @@ const (
 	// TLSSelfSigned: a certificate from StackHub's own CA, kept in the
 	// data folder, for names that only a LAN knows (nas.lan, app.local).
 	TLSSelfSigned = "self-signed"
+	// TLSCustom: a certificate the user supplies, as PEM files in the data
+	// folder: certs/custom/<domain>/cert.pem (the chain) and key.pem.
+	TLSCustom = "custom"
 )
 
 // Domain routes a host name to a port of an installation, through the
@@ -49,7 +52,7 @@ type DomainOptions struct {
 	// the bundle declares (custom.stackhub.web), else its only TCP port.
 	Service string
 	Port    string
-	// TLS is TLSACME or TLSSelfSigned; empty: self-signed for names only
+	// TLS is TLSACME, TLSSelfSigned or TLSCustom; empty: self-signed for names only
 	// a LAN resolves (one label, .lan, .local, .internal, .home.arpa),
 	// ACME otherwise.
 	TLS string
@@ -76,9 +79,9 @@ func (o *DomainOptions) Validate() error {
 			return NewUserError(ErrInvalid, fmt.Sprintf("domain %s is a LAN name: no public CA issues certificates for it", d),
 				"use --tls self-signed, or a public domain whose DNS points at this host")
 		}
-	case TLSSelfSigned:
+	case TLSSelfSigned, TLSCustom:
 	default:
-		return NewUserError(ErrInvalid, fmt.Sprintf("tls %q is not known", o.TLS), "use acme or self-signed")
+		return NewUserError(ErrInvalid, fmt.Sprintf("tls %q is not known", o.TLS), "use acme, self-signed or custom")
 	}
 	return nil
 }

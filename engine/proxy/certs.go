@@ -8,10 +8,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/caddyserver/certmagic"
 
@@ -28,6 +30,7 @@ type certs struct {
 	issuer  *certmagic.ACMEIssuer
 	storage *certmagic.FileStorage
 	local   *localCA
+	custom  *customCerts
 	ports   [2]int // HTTP-01 and TLS-ALPN-01 ports asked for
 
 	base   context.Context
@@ -45,7 +48,7 @@ func newCerts(cfg Config, log *slog.Logger) (*certs, error) {
 		return nil, err
 	}
 	zl := zapLogger(log.With("component", "certmagic"))
-	c := &certs{log: log, local: local, routes: map[string]engine.Route{}, managed: map[string]context.CancelFunc{},
+	c := &certs{log: log, local: local, custom: &customCerts{dir: filepath.Join(dir, "custom"), loaded: map[string]customCert{}}, routes: map[string]engine.Route{}, managed: map[string]context.CancelFunc{},
 		storage: &certmagic.FileStorage{Path: dir}, ports: [2]int{cfg.ACME.HTTPPort, cfg.ACME.TLSPort}}
 	c.base, c.cancel = context.WithCancel(context.Background())
 	c.cache = certmagic.NewCache(certmagic.CacheOptions{
@@ -155,8 +158,16 @@ func (c *certs) get(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
 	if !ok {
 		return nil, fmt.Errorf("no app is routed at %s", name)
 	}
-	if rt.TLS == engine.TLSSelfSigned {
+	switch rt.TLS {
+	case engine.TLSSelfSigned:
 		return c.local.leaf(name)
+	case engine.TLSCustom:
+		cert, err := c.custom.get(name)
+		if err != nil {
+			c.log.Warn("no usable certificate for a domain with a custom certificate", "domain", name, "err", err,
+				"hint", "put the PEM chain in "+c.custom.path(name, "cert.pem")+" and its key in "+c.custom.path(name, "key.pem"))
+		}
+		return cert, err
 	}
 	return c.magic.GetCertificate(hello)
 }
@@ -179,8 +190,8 @@ func (p *Proxy) Status(name string) string {
 	if !ok {
 		return "not routed"
 	}
-	if rt.TLS == engine.TLSSelfSigned {
-		return "self-signed"
+	if rt.TLS != engine.TLSACME {
+		return rt.TLS
 	}
 	certs := p.certs.cache.AllMatchingCertificates(name)
 	for _, cert := range certs {
@@ -189,4 +200,44 @@ func (p *Proxy) Status(name string) string {
 		}
 	}
 	return "pending"
+}
+
+// customCerts reads user-supplied certificates from
+// <dir>/<domain>/cert.pem and key.pem, again whenever the files change.
+type customCerts struct {
+	dir    string
+	mu     sync.Mutex
+	loaded map[string]customCert
+}
+
+type customCert struct {
+	cert    *tls.Certificate
+	modTime time.Time
+}
+
+func (cc *customCerts) path(name, file string) string { return filepath.Join(cc.dir, name, file) }
+
+func (cc *customCerts) get(name string) (*tls.Certificate, error) {
+	certFile, keyFile := cc.path(name, "cert.pem"), cc.path(name, "key.pem")
+	var mod time.Time
+	for _, f := range []string{certFile, keyFile} {
+		st, err := os.Stat(f)
+		if err != nil {
+			return nil, fmt.Errorf("custom certificate of %s: %w", name, err)
+		}
+		if st.ModTime().After(mod) {
+			mod = st.ModTime()
+		}
+	}
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if c, ok := cc.loaded[name]; ok && c.modTime.Equal(mod) {
+		return c.cert, nil
+	}
+	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("custom certificate of %s: %w", name, err)
+	}
+	cc.loaded[name] = customCert{cert: &pair, modTime: mod}
+	return &pair, nil
 }

@@ -3,15 +3,21 @@ package proxy_test
 import (
 	"bufio"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -51,13 +57,13 @@ func freePort(t *testing.T) int {
 }
 
 // startProxy runs a proxy on free loopback ports until the test ends.
-func startProxy(t *testing.T, src proxy.Routes, acme proxy.ACMEConfig) (*proxy.Proxy, int, int) {
+func startProxy(t *testing.T, src proxy.Routes, acme proxy.ACMEConfig, data string) (*proxy.Proxy, int, int) {
 	t.Helper()
 	httpPort, httpsPort := freePort(t), freePort(t)
 	p, err := proxy.New(proxy.Config{
 		HTTPAddr:    fmt.Sprintf("127.0.0.1:%d", httpPort),
 		HTTPSAddr:   fmt.Sprintf("127.0.0.1:%d", httpsPort),
-		DataDir:     t.TempDir(),
+		DataDir:     data,
 		ACME:        acme,
 		DialTimeout: time.Second,
 		Refresh:     time.Hour,
@@ -153,7 +159,7 @@ func TestProxyRoutesSelfSigned(t *testing.T) {
 		engine.Route{Domain: "gone.lan", Installation: "gone", TLS: engine.TLSSelfSigned},
 		engine.Route{Domain: "console.lan", Installation: "stackhub", TLS: engine.TLSSelfSigned, Backend: app.Listener.Addr().String(), HSTS: true},
 	)
-	p, httpPort, httpsPort := startProxy(t, src, proxy.ACMEConfig{})
+	p, httpPort, httpsPort := startProxy(t, src, proxy.ACMEConfig{}, t.TempDir())
 	c := client(rootsOf(t, p.RootFile()), httpsPort)
 	plain := client(nil, httpPort)
 
@@ -268,4 +274,42 @@ type zeros struct{}
 func (zeros) Read(b []byte) (int, error) {
 	clear(b)
 	return len(b), nil
+}
+
+func TestProxyCustomCertificate(t *testing.T) {
+	app := echoApp(t)
+	data := t.TempDir()
+	const name = "custom.example.org"
+	src := &routeList{}
+	src.set(engine.Route{Domain: name, Installation: "hello", TLS: engine.TLSCustom, Backend: app.Listener.Addr().String()})
+	_, _, httpsPort := startProxy(t, src, proxy.ACMEConfig{}, data)
+
+	// Without the files the handshake fails (and the log says where to put them).
+	c := client(nil, httpsPort)
+	_, err := c.Get("https://" + name + "/")
+	require.Error(t, err)
+
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), DNSNames: []string{name}, NotBefore: time.Now().Add(-time.Hour),
+		NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	require.NoError(t, err)
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	require.NoError(t, err)
+	dir := filepath.Join(data, "certs", "custom", name)
+	require.NoError(t, os.MkdirAll(dir, 0o700))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "cert.pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "key.pem"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600))
+
+	leaf, err := x509.ParseCertificate(der)
+	require.NoError(t, err)
+	roots := x509.NewCertPool()
+	roots.AddCert(leaf)
+	c = client(roots, httpsPort)
+	resp, err := c.Get("https://" + name + "/")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, leaf.SerialNumber, resp.TLS.PeerCertificates[0].SerialNumber, "the user's certificate is served")
 }

@@ -327,7 +327,7 @@ type DomainList struct {
 
 // DomainRequest routes a domain to an app: service and port are optional
 // when the bundle declares its web entry point or has one TCP port; tls is
-// "acme" or "self-signed" (default: by the name).
+// "acme", "self-signed" or "custom" (default: by the name).
 type DomainRequest struct {
 	App     string `json:"app"`
 	Domain  string `json:"domain"`

@@ -32,7 +32,8 @@ func newDomainAddCmd(f *Factory) *cobra.Command {
 		Short: "Route a domain to an installed app",
 		Long: "Route DOMAIN to the installed app APP. The proxy sends requests to the app's web entry\n" +
 			"point (custom.stackhub.web in its bundle), or its only TCP port; --service and --port pick\n" +
-			"another. --tls acme (default for public names) or self-signed (default for LAN names).",
+			"another. --tls acme (default for public names), self-signed (default for LAN names) or custom\n" +
+			"(a certificate you supply: <data>/certs/custom/DOMAIN/cert.pem and key.pem on the server).",
 		Example: "  stackhub domain add blog blog.example.org\n  stackhub domain add gitea git.example.org --port port\n  stackhub domain add nas nas.lan",
 		Args:    exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -57,7 +58,7 @@ func newDomainAddCmd(f *Factory) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&req.Service, "service", "", "compose service of the port (default: the bundle's web entry point)")
 	cmd.Flags().StringVar(&req.Port, "port", "", "the bundle's port name (default: its web entry point, or its only TCP port)")
-	cmd.Flags().StringVar(&req.TLS, "tls", "", "acme or self-signed (default: by the name)")
+	cmd.Flags().StringVar(&req.TLS, "tls", "", "acme, self-signed or custom (your PEM files in <data>/certs/custom/DOMAIN/cert.pem and key.pem); default: by the name")
 	addClientFlags(cmd, &output)
 	return cmd
 }
