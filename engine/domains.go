@@ -40,6 +40,9 @@ type Domain struct {
 	Port    string    `json:"port"`
 	TLS     string    `json:"tls"`
 	Created time.Time `json:"created"`
+	// Warnings are what the preflight found that may keep the domain from
+	// working (its DNS), when it was added; not stored.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // DomainOptions asks for a domain to be routed to an app.
@@ -185,7 +188,56 @@ func (e *Engine) AddDomain(ctx context.Context, opts DomainOptions) (*Domain, er
 	}
 	e.log.Info("domain added", "domain", d.Name, "installation", d.Installation, "port", d.Port, "tls", d.TLS)
 	e.notifyDomains()
+	if d.TLS == TLSACME {
+		d.Warnings = e.dnsPreflight(ctx, d.Name)
+	}
 	return d, nil
+}
+
+// dnsTimeout bounds the preflight's DNS lookup.
+const dnsTimeout = 3 * time.Second
+
+// dnsPreflight checks where a domain's DNS points: an ACME CA validates
+// the name by connecting to it, so it must reach this server. It warns
+// rather than refuses: DNS may be set up after the domain, and a server
+// behind NAT is reached at an address it does not have.
+func (e *Engine) dnsPreflight(ctx context.Context, name string) []string {
+	lookup := e.deps.LookupHost
+	if lookup == nil {
+		lookup = net.DefaultResolver.LookupHost
+	}
+	ctx, cancel := context.WithTimeout(ctx, dnsTimeout)
+	defer cancel()
+	addrs, err := lookup(ctx, name)
+	if err != nil || len(addrs) == 0 {
+		return []string{fmt.Sprintf("%s does not resolve yet: point its DNS (an A or AAAA record) at this server; the certificate is obtained once it does", name)}
+	}
+	mine := localAddrs()
+	if e.cfg.PublicHost != "" {
+		mine[e.cfg.PublicHost] = true
+	}
+	for _, a := range addrs {
+		if mine[a] {
+			return nil
+		}
+	}
+	return []string{fmt.Sprintf("%s resolves to %s, not to an address of this server: fine if a router forwards ports 80 and 443 here, otherwise point its DNS at this server",
+		name, strings.Join(addrs, ", "))}
+}
+
+// localAddrs are the addresses of this host's interfaces.
+func localAddrs() map[string]bool {
+	out := map[string]bool{}
+	ifs, err := net.InterfaceAddrs()
+	if err != nil {
+		return out
+	}
+	for _, a := range ifs {
+		if n, ok := a.(*net.IPNet); ok {
+			out[n.IP.String()] = true
+		}
+	}
+	return out
 }
 
 // stale reports whether a domain's installation is gone.

@@ -1,6 +1,8 @@
 package engine_test
 
 import (
+	"context"
+	"errors"
 	"strconv"
 	"testing"
 
@@ -55,7 +57,14 @@ func TestDomainOptionsPickTLS(t *testing.T) {
 }
 
 func TestDomainsAddListRemove(t *testing.T) {
-	e := newTestEngine(t, nil)
+	e := newTestEngineWith(t, func(_ *engine.Config, d *engine.Deps) {
+		d.LookupHost = func(_ context.Context, host string) ([]string, error) {
+			if host == "elsewhere.example.org" {
+				return []string{"192.0.2.10"}, nil
+			}
+			return nil, errors.New("no such host")
+		}
+	}, nil)
 	ctx := t.Context()
 	for _, name := range []string{"hello", "hello2"} {
 		_, err := e.Install(ctx, engine.InstallOptions{App: "hello", Name: name})
@@ -90,6 +99,8 @@ func TestDomainsAddListRemove(t *testing.T) {
 	assert.Equal(t, "blog.example.org", d.Name)
 	assert.Equal(t, "web", d.Service, "the service comes from the bundle's port")
 	assert.Equal(t, engine.TLSACME, d.TLS)
+	require.Len(t, d.Warnings, 1, "the preflight says the name does not resolve")
+	assert.Contains(t, d.Warnings[0], "does not resolve yet")
 	select {
 	case <-e.DomainsChanged():
 	default:
@@ -102,8 +113,14 @@ func TestDomainsAddListRemove(t *testing.T) {
 	_, err = e.AddDomain(ctx, engine.DomainOptions{App: "hello", Domain: "blog.example.org", Port: "db_port"})
 	require.ErrorIs(t, err, engine.ErrConflict)
 
-	_, err = e.AddDomain(ctx, engine.DomainOptions{App: "hello2", Domain: "nas.lan", Service: "web"})
+	lan, err := e.AddDomain(ctx, engine.DomainOptions{App: "hello2", Domain: "nas.lan", Service: "web"})
 	require.NoError(t, err, "one TCP port of the service named")
+	assert.Empty(t, lan.Warnings, "no DNS preflight for a LAN name")
+	far, err := e.AddDomain(ctx, engine.DomainOptions{App: "hello2", Domain: "elsewhere.example.org", Port: "port"})
+	require.NoError(t, err)
+	require.Len(t, far.Warnings, 1)
+	assert.Contains(t, far.Warnings[0], "resolves to 192.0.2.10, not to an address of this server")
+	require.NoError(t, e.RemoveDomain(ctx, far.Name))
 
 	routes, err := e.Routes(ctx)
 	require.NoError(t, err)

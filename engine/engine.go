@@ -84,6 +84,9 @@ type Deps struct {
 	// Signer signs and verifies bundles (optional: nil disables signing,
 	// and installs from registries that require signatures).
 	Signer Signer
+	// LookupHost resolves a domain for its preflight (default the
+	// system's resolver).
+	LookupHost func(ctx context.Context, host string) ([]string, error)
 }
 
 // Engine orchestrates installs, upgrades and uninstalls.

@@ -10,7 +10,7 @@ import (
 func toDomain(d *engine.Domain) apitype.Domain {
 	return apitype.Domain{
 		Name: d.Name, Installation: d.Installation, Service: d.Service, Port: d.Port, TLS: d.TLS,
-		URL: "https://" + d.Name + "/", Created: d.Created,
+		URL: "https://" + d.Name + "/", Created: d.Created, Warnings: d.Warnings,
 	}
 }
 

@@ -318,6 +318,8 @@ type Domain struct {
 	TLS          string    `json:"tls"`
 	URL          string    `json:"url"`
 	Created      time.Time `json:"created"`
+	// Warnings are what the DNS preflight found when the domain was added.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // DomainList is every routed domain.

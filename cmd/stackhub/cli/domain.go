@@ -53,6 +53,9 @@ func newDomainAddCmd(f *Factory) *cobra.Command {
 				return printJSON(f.IO.Out, d)
 			}
 			fmt.Fprintf(f.IO.Out, "Routed %s to %s (port %s, tls %s): %s\n", d.Name, d.Installation, d.Port, d.TLS, d.URL)
+			for _, w := range d.Warnings {
+				fmt.Fprintf(f.IO.ErrOut, "Warning: %s\n", w)
+			}
 			return nil
 		},
 	}
