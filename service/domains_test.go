@@ -20,6 +20,7 @@ func TestDomainsAPI(t *testing.T) {
 		require.NoError(t, err)
 	}
 	s, _ := newTestServer(t, eng)
+	s.cfg.DomainStatus = func(name string) string { return "pending" }
 	post := func(body string) response {
 		return do(t, s, request{method: http.MethodPost, target: "/api/v1/domains", ctype: "application/json", body: body})
 	}
@@ -32,6 +33,7 @@ func TestDomainsAPI(t *testing.T) {
 	assert.Equal(t, "port", d.Port, "the app's one port")
 	assert.Equal(t, "acme", d.TLS)
 	assert.Equal(t, "https://blog.example.org/", d.URL)
+	assert.Equal(t, "pending", d.Certificate, "the proxy's word on the certificate")
 
 	bad := []struct {
 		name, body string

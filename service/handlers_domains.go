@@ -7,11 +7,15 @@ import (
 	"github.com/stackhub/stackhub/service/apitype"
 )
 
-func toDomain(d *engine.Domain) apitype.Domain {
-	return apitype.Domain{
+func (s *Server) toDomain(d *engine.Domain) apitype.Domain {
+	out := apitype.Domain{
 		Name: d.Name, Installation: d.Installation, Service: d.Service, Port: d.Port, TLS: d.TLS,
 		URL: "https://" + d.Name + "/", Created: d.Created, Warnings: d.Warnings,
 	}
+	if s.cfg.DomainStatus != nil {
+		out.Certificate = s.cfg.DomainStatus(d.Name)
+	}
+	return out
 }
 
 // listDomains answers the routed domains: {"domains":[...]}.
@@ -22,7 +26,7 @@ func (s *Server) listDomains(c *fiber.Ctx) error {
 	}
 	out := apitype.DomainList{Domains: make([]apitype.Domain, 0, len(list))}
 	for _, d := range list {
-		out.Domains = append(out.Domains, toDomain(d))
+		out.Domains = append(out.Domains, s.toDomain(d))
 	}
 	return c.JSON(out)
 }
@@ -40,7 +44,7 @@ func (s *Server) addDomain(c *fiber.Ctx) error {
 		return err
 	}
 	s.audit(c, "domain-add", d.Name, "")
-	return c.Status(fiber.StatusCreated).JSON(toDomain(d))
+	return c.Status(fiber.StatusCreated).JSON(s.toDomain(d))
 }
 
 // removeDomain stops routing a domain; its certificate is deleted.

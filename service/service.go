@@ -80,6 +80,9 @@ type Config struct {
 	// from 127.0.0.1 and ::1 only (the built-in reverse proxy), so that
 	// login throttling and the audit log see the real client address.
 	BehindLoopbackProxy bool
+	// DomainStatus says where a domain's certificate stands (the proxy's
+	// Status); nil: the domain answers carry none.
+	DomainStatus func(domain string) string
 	// LoginFailures is how many failed logins a user at one client
 	// address may make before each further try waits, one second at first
 	// and twice as long after each failure, up to LoginMaxDelay (default 5

@@ -84,7 +84,7 @@ func testACME(t *testing.T, acme proxy.ACMEConfig) {
 	c := client(pebble.IssuedRoots(), httpsPort)
 	cert := waitHTTPS(t, c, "https://"+name+"/")
 	assert.Equal(t, []string{name}, cert.DNSNames)
-	assert.Contains(t, p.Status(name), "ready until")
+	assert.Contains(t, p.Status(name), "valid until")
 
 	// The certificate is kept in the data folder.
 	stored, err := filepath.Glob(filepath.Join(data, "certs", "certificates", "*", name, name+".crt"))

@@ -183,20 +183,30 @@ func (c *certs) stop() {
 	c.cache.Stop()
 }
 
-// Status says how far a domain's certificate is: "ready" with its expiry,
-// or "pending".
+// Status says where a domain's certificate stands, for people: "valid
+// until DATE", "pending" (being obtained, or the route not read yet),
+// "self-signed (local CA)", "custom" or why the custom files are not
+// usable, or why the proxy is not serving at all.
 func (p *Proxy) Status(name string) string {
+	if msg := p.down.Load(); msg != nil {
+		return "proxy not serving: " + *msg
+	}
 	rt, ok := p.certs.route(name)
 	if !ok {
-		return "not routed"
+		return "pending"
 	}
-	if rt.TLS != engine.TLSACME {
-		return rt.TLS
+	switch rt.TLS {
+	case engine.TLSSelfSigned:
+		return "self-signed (local CA)"
+	case engine.TLSCustom:
+		if _, err := p.certs.custom.get(name); err != nil {
+			return "custom: " + err.Error()
+		}
+		return "custom"
 	}
-	certs := p.certs.cache.AllMatchingCertificates(name)
-	for _, cert := range certs {
+	for _, cert := range p.certs.cache.AllMatchingCertificates(name) {
 		if cert.Leaf != nil {
-			return "ready until " + cert.Leaf.NotAfter.UTC().Format("2006-01-02")
+			return "valid until " + cert.Leaf.NotAfter.UTC().Format("2006-01-02")
 		}
 	}
 	return "pending"

@@ -95,6 +95,8 @@ type Proxy struct {
 	ready chan struct{}
 	// lastRequest is when the proxy last answered (UnixNano).
 	lastRequest atomic.Int64
+	// down says why the proxy stopped serving (it could not listen).
+	down atomic.Pointer[string]
 }
 
 // New builds a proxy over a route source; changed (may be nil) signals
@@ -139,6 +141,11 @@ func (p *Proxy) Run(ctx context.Context) error {
 	for {
 		if err := p.Reload(ctx); err != nil {
 			if errors.Is(err, errListen) {
+				msg := err.Error()
+				if ue := new(engine.UserError); errors.As(err, &ue) {
+					msg = ue.Msg
+				}
+				p.down.Store(&msg)
 				return err
 			}
 			p.log.Warn("could not read the proxy's routes", "err", err)

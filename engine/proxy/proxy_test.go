@@ -177,6 +177,10 @@ func TestProxyRoutesSelfSigned(t *testing.T) {
 		assert.Equal(t, "app.lan", got["fwdHost"])
 		assert.Equal(t, "127.0.0.1", got["fwdFor"])
 	})
+	t.Run("status", func(t *testing.T) {
+		assert.Equal(t, "self-signed (local CA)", p.Status("app.lan"))
+		assert.Equal(t, "pending", p.Status("other.lan"), "not read yet")
+	})
 	t.Run("hsts only where asked", func(t *testing.T) {
 		resp, err := c.Get("https://console.lan/")
 		require.NoError(t, err)
@@ -282,9 +286,10 @@ func TestProxyCustomCertificate(t *testing.T) {
 	const name = "custom.example.org"
 	src := &routeList{}
 	src.set(engine.Route{Domain: name, Installation: "hello", TLS: engine.TLSCustom, Backend: app.Listener.Addr().String()})
-	_, _, httpsPort := startProxy(t, src, proxy.ACMEConfig{}, data)
+	p, _, httpsPort := startProxy(t, src, proxy.ACMEConfig{}, data)
 
 	// Without the files the handshake fails (and the log says where to put them).
+	assert.Contains(t, p.Status(name), "custom: ")
 	c := client(nil, httpsPort)
 	_, err := c.Get("https://" + name + "/")
 	require.Error(t, err)
@@ -312,4 +317,19 @@ func TestProxyCustomCertificate(t *testing.T) {
 	resp.Body.Close()
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.Equal(t, leaf.SerialNumber, resp.TLS.PeerCertificates[0].SerialNumber, "the user's certificate is served")
+	assert.Equal(t, "custom", p.Status(name))
+}
+
+func TestProxyPortTaken(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer taken.Close()
+	src := &routeList{}
+	src.set(engine.Route{Domain: "app.lan", Installation: "hello", TLS: engine.TLSSelfSigned, Backend: "127.0.0.1:1"})
+	p, err := proxy.New(proxy.Config{HTTPAddr: taken.Addr().String(), HTTPSAddr: "127.0.0.1:0", DataDir: t.TempDir()}, src, nil)
+	require.NoError(t, err)
+	err = p.Run(t.Context())
+	require.ErrorIs(t, err, engine.ErrUnavailable)
+	assert.Contains(t, engine.HintOf(err), "--proxy-http")
+	assert.Contains(t, p.Status("app.lan"), "proxy not serving: the proxy cannot listen on "+taken.Addr().String())
 }

@@ -318,6 +318,10 @@ type Domain struct {
 	TLS          string    `json:"tls"`
 	URL          string    `json:"url"`
 	Created      time.Time `json:"created"`
+	// Certificate says where its certificate stands: "valid until DATE",
+	// "pending", "self-signed (local CA)", "custom", or why the proxy is
+	// not serving.
+	Certificate string `json:"certificate,omitempty"`
 	// Warnings are what the DNS preflight found when the domain was added.
 	Warnings []string `json:"warnings,omitempty"`
 }

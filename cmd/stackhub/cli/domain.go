@@ -90,9 +90,9 @@ func newDomainListCmd(f *Factory) *cobra.Command {
 				return printJSON(f.IO.Out, list)
 			}
 			tw := newTable(f.IO.Out)
-			fmt.Fprintln(tw, "DOMAIN\tAPP\tSERVICE\tPORT\tTLS")
+			fmt.Fprintln(tw, "DOMAIN\tAPP\tSERVICE\tPORT\tTLS\tCERTIFICATE")
 			for _, d := range list {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", d.Name, d.Installation, d.Service, d.Port, d.TLS)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", d.Name, d.Installation, d.Service, d.Port, d.TLS, d.Certificate)
 			}
 			return tw.Flush()
 		},

@@ -16,7 +16,7 @@ var (
 )
 
 // serveHTTP serves the API until ctx ends.
-func serveHTTP(ctx context.Context, f *Factory, cfg *Config, eng *engine.Engine, store *sqlite.Store, log *slog.Logger) error {
+func serveHTTP(ctx context.Context, f *Factory, cfg *Config, eng *engine.Engine, store *sqlite.Store, log *slog.Logger, domainStatus func(string) string) error {
 	srv := service.New(service.Config{
 		DataDir:       cfg.DataDir,
 		AdminPassword: f.Getenv(service.EnvAdminPassword),
@@ -28,6 +28,7 @@ func serveHTTP(ctx context.Context, f *Factory, cfg *Config, eng *engine.Engine,
 		// through the proxy on this host.
 		SecureCookies:       cfg.ConsoleDomain != "",
 		BehindLoopbackProxy: cfg.ConsoleDomain != "",
+		DomainStatus:        domainStatus,
 	}, eng, store, log)
 	log.Info("StackHub is serving", "addr", "http://"+cfg.Addr, "data", cfg.DataDir, "version", Version)
 	return srv.Listen(ctx, cfg.Addr)

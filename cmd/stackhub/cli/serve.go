@@ -110,29 +110,31 @@ func runServe(ctx context.Context, f *Factory, opts *ServeOptions) error {
 	if !strings.HasPrefix(cfg.Addr, "127.") && !strings.HasPrefix(cfg.Addr, "localhost:") && !strings.HasPrefix(cfg.Addr, "[::1]") {
 		log.Warn("StackHub listens on a non-loopback address without TLS; put it behind a TLS proxy", "addr", cfg.Addr)
 	}
-	stop, err := startProxy(ctx, cfg, eng, log)
+	status, stop, err := startProxy(ctx, cfg, eng, log)
 	if err != nil {
 		return err
 	}
 	defer stop()
-	return serveHTTP(ctx, f, cfg, eng, store, log)
+	return serveHTTP(ctx, f, cfg, eng, store, log, status)
 }
 
 // startProxy starts the reverse proxy for the routed domains, unless it
-// is turned off. Its listeners open once a domain is routed; a port it
-// cannot bind stops serve with the reason.
-func startProxy(ctx context.Context, cfg *Config, eng *engine.Engine, log *slog.Logger) (func(), error) {
+// is turned off, and returns its certificate status (nil when off) and
+// its stop. Its listeners open once a domain is routed; a port it cannot
+// bind stops the proxy, not the service: the log and the domains'
+// certificate status say why.
+func startProxy(ctx context.Context, cfg *Config, eng *engine.Engine, log *slog.Logger) (func(string) string, func(), error) {
 	if cfg.ProxyHTTP == "off" || cfg.ProxyHTTPS == "off" {
 		if cfg.ConsoleDomain != "" {
-			return nil, &FlagError{Err: errors.New("--console-domain needs the reverse proxy: do not turn it off")}
+			return nil, nil, &FlagError{Err: errors.New("--console-domain needs the reverse proxy: do not turn it off")}
 		}
-		return func() {}, nil
+		return nil, func() {}, nil
 	}
 	var routes proxy.Routes = eng
 	if cfg.ConsoleDomain != "" {
 		cr, err := consoleRoute(cfg)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		routes = withRoute{next: eng, route: cr}
 	}
@@ -142,7 +144,7 @@ func startProxy(ctx context.Context, cfg *Config, eng *engine.Engine, log *slog.
 		Logger: log.With("component", "proxy"),
 	}, routes, eng.DomainsChanged())
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
@@ -152,7 +154,7 @@ func startProxy(ctx context.Context, cfg *Config, eng *engine.Engine, log *slog.
 			log.Error("the reverse proxy stopped; domains are not served", "err", err, "hint", engine.HintOf(err))
 		}
 	}()
-	return func() { cancel(); <-done }, nil
+	return p.Status, func() { cancel(); <-done }, nil
 }
 
 // consoleRoute routes the console's domain to the service's own address.
