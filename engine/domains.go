@@ -202,6 +202,12 @@ const dnsTimeout = 3 * time.Second
 // rather than refuses: DNS may be set up after the domain, and a server
 // behind NAT is reached at an address it does not have.
 func (e *Engine) dnsPreflight(ctx context.Context, name string) []string {
+	for _, suf := range []string{".test", ".example", ".invalid"} {
+		if strings.HasSuffix(name, suf) {
+			// Reserved (RFC 2606): only a resolver set up for it answers.
+			return []string{fmt.Sprintf("%s is a reserved test name: no public DNS resolves it", name)}
+		}
+	}
 	lookup := e.deps.LookupHost
 	if lookup == nil {
 		lookup = net.DefaultResolver.LookupHost

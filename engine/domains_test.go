@@ -121,6 +121,10 @@ func TestDomainsAddListRemove(t *testing.T) {
 	require.Len(t, far.Warnings, 1)
 	assert.Contains(t, far.Warnings[0], "resolves to 192.0.2.10, not to an address of this server")
 	require.NoError(t, e.RemoveDomain(ctx, far.Name))
+	reserved, err := e.AddDomain(ctx, engine.DomainOptions{App: "hello2", Domain: "x.shdm.test", Port: "port"})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"x.shdm.test is a reserved test name: no public DNS resolves it"}, reserved.Warnings, "no lookup for a reserved name")
+	require.NoError(t, e.RemoveDomain(ctx, reserved.Name))
 
 	routes, err := e.Routes(ctx)
 	require.NoError(t, err)
