@@ -132,23 +132,24 @@ func New(cfg Config, src Routes, changed <-chan struct{}) (*Proxy, error) {
 
 // Run reads the routes, starts the listeners as soon as there is one
 // route (the proxy stays off while no domain is configured), and keeps the
-// routes and certificates current until ctx ends.
+// routes and certificates current until ctx ends. A port it cannot bind is
+// logged and tried again at every reading of the routes; Status says why
+// meanwhile.
 func (p *Proxy) Run(ctx context.Context) error {
 	defer p.shutdown()
 	t := time.NewTicker(p.cfg.Refresh)
 	defer t.Stop()
 	go p.releaseWhenIdle(ctx)
+	var lastDown string
 	for {
 		if err := p.Reload(ctx); err != nil {
-			if errors.Is(err, errListen) {
-				msg := err.Error()
-				if ue := new(engine.UserError); errors.As(err, &ue) {
-					msg = ue.Msg
-				}
-				p.down.Store(&msg)
-				return err
+			if !errors.Is(err, errListen) {
+				p.log.Warn("could not read the proxy's routes", "err", err)
+			} else if msg := *p.down.Load(); msg != lastDown {
+				// Said once; the proxy tries again at every reading.
+				p.log.Error("the reverse proxy cannot listen; domains are not served until it can", "err", msg, "hint", engine.HintOf(err))
+				lastDown = msg
 			}
-			p.log.Warn("could not read the proxy's routes", "err", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -176,8 +177,14 @@ func (p *Proxy) Reload(ctx context.Context) error {
 	p.routes.Store(&next)
 	if len(next) > 0 {
 		if err := p.listen(); err != nil {
+			msg := err.Error()
+			if ue := new(engine.UserError); errors.As(err, &ue) {
+				msg = ue.Msg
+			}
+			p.down.Store(&msg)
 			return err
 		}
+		p.down.Store(nil)
 	}
 	p.certs.sync(ctx, next)
 	return nil

@@ -323,13 +323,23 @@ func TestProxyCustomCertificate(t *testing.T) {
 func TestProxyPortTaken(t *testing.T) {
 	taken, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	defer taken.Close()
+	addr := taken.Addr().String()
 	src := &routeList{}
 	src.set(engine.Route{Domain: "app.lan", Installation: "hello", TLS: engine.TLSSelfSigned, Backend: "127.0.0.1:1"})
-	p, err := proxy.New(proxy.Config{HTTPAddr: taken.Addr().String(), HTTPSAddr: "127.0.0.1:0", DataDir: t.TempDir()}, src, nil)
+	p, err := proxy.New(proxy.Config{HTTPAddr: addr, HTTPSAddr: "127.0.0.1:0", DataDir: t.TempDir()}, src, nil)
 	require.NoError(t, err)
-	err = p.Run(t.Context())
+	err = p.Reload(t.Context())
 	require.ErrorIs(t, err, engine.ErrUnavailable)
 	assert.Contains(t, engine.HintOf(err), "--proxy-http")
-	assert.Contains(t, p.Status("app.lan"), "proxy not serving: the proxy cannot listen on "+taken.Addr().String())
+	assert.Equal(t, "proxy not serving: the proxy cannot listen on "+addr+": listen tcp "+addr+": bind: address already in use", p.Status("app.lan"))
+
+	// Once the port is free, the next reading listens.
+	require.NoError(t, taken.Close())
+	require.NoError(t, p.Reload(t.Context()))
+	assert.Equal(t, "self-signed (local CA)", p.Status("app.lan"))
+	h, _ := p.Addrs()
+	assert.Equal(t, addr, h.String())
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	require.NoError(t, p.Run(ctx), "Run ends with its context and closes the listeners")
 }

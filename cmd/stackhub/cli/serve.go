@@ -121,8 +121,8 @@ func runServe(ctx context.Context, f *Factory, opts *ServeOptions) error {
 // startProxy starts the reverse proxy for the routed domains, unless it
 // is turned off, and returns its certificate status (nil when off) and
 // its stop. Its listeners open once a domain is routed; a port it cannot
-// bind stops the proxy, not the service: the log and the domains'
-// certificate status say why.
+// bind is tried again at every reading of the routes, while the log and
+// the domains' certificate status say why.
 func startProxy(ctx context.Context, cfg *Config, eng *engine.Engine, log *slog.Logger) (func(string) string, func(), error) {
 	if cfg.ProxyHTTP == "off" || cfg.ProxyHTTPS == "off" {
 		if cfg.ConsoleDomain != "" {
@@ -151,7 +151,7 @@ func startProxy(ctx context.Context, cfg *Config, eng *engine.Engine, log *slog.
 	go func() {
 		defer close(done)
 		if err := p.Run(ctx); err != nil {
-			log.Error("the reverse proxy stopped; domains are not served", "err", err, "hint", engine.HintOf(err))
+			log.Error("the reverse proxy stopped; domains are not served", "err", err)
 		}
 	}()
 	return p.Status, func() { cancel(); <-done }, nil
