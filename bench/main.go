@@ -61,10 +61,17 @@ func main() {
 	clients := flag.Int("clients", 50, "concurrent clients of the load generator")
 	loadFor := flag.Duration("load", 5*time.Second, "duration of each load run")
 	samples := flag.Int("samples", 1000, "sequential requests per latency measurement")
-	only := flag.String("only", "", "measure one section alone: console (the web console, no installs)")
+	only := flag.String("only", "", "measure one section alone: console (the web console, no installs), proxy (the reverse proxy against direct requests)")
 	flag.Parse()
 	if *only == "console" {
 		if err := runConsole(*bin, *out, *catalog); err != nil {
+			fmt.Fprintln(os.Stderr, "Error:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if *only == "proxy" {
+		if err := runProxy(*bin, *out, *catalog, *clients, *loadFor, *samples); err != nil {
 			fmt.Fprintln(os.Stderr, "Error:", err)
 			os.Exit(1)
 		}
@@ -183,6 +190,9 @@ func run(bin, outDir, catalog string, apps, reps, clients int, loadFor time.Dura
 	benchImages(rep)
 	if err := benchCatalog(rep, bin, catalog, samples); err != nil {
 		fmt.Fprintln(os.Stderr, "bench: catalog:", err)
+	}
+	if err := benchProxy(rep, bin, catalog, clients, loadFor, samples); err != nil {
+		fmt.Fprintln(os.Stderr, "bench: proxy:", err)
 	}
 
 	fmt.Fprintln(os.Stderr, "bench: removing the apps") // by cleanup, directly: uninstalling 100 apps takes minutes

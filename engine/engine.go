@@ -95,6 +95,9 @@ type Deps struct {
 	// Swarm is the swarm cluster the Docker host manages (optional: nil
 	// disables nodes and the swarm target).
 	Swarm Swarm
+	// LookupHost resolves a domain for its preflight (default the
+	// system's resolver).
+	LookupHost func(ctx context.Context, host string) ([]string, error)
 }
 
 // Engine orchestrates installs, upgrades and uninstalls.
@@ -121,6 +124,8 @@ type Engine struct {
 	hub     *jobHub
 	// apps caches the catalog's search index.
 	apps appIndex
+	// domainsChanged is signalled when a domain is added or removed.
+	domainsChanged chan struct{}
 }
 
 // New builds an engine. Call Start to begin background work and Close to
@@ -180,6 +185,8 @@ func New(cfg Config, deps Deps) (*Engine, error) {
 		images:  newImageCache(),
 		live:    newLiveState(),
 		hub:     newJobHub(),
+
+		domainsChanged: make(chan struct{}, 1),
 	}
 	e.deps.Runtime = jobRuntime{e: e, next: deps.Runtime}
 	return e, nil

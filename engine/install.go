@@ -290,6 +290,7 @@ func (e *Engine) Uninstall(ctx context.Context, opts UninstallOptions) error {
 	if err := e.deps.Store.ReleasePorts(wctx, opts.Name); err != nil {
 		return fmt.Errorf("release ports of %s: %w", opts.Name, err)
 	}
+	e.dropDomains(wctx, opts.Name)
 	inst.Status = StatusUninstalled
 	inst.Reason = ""
 	inst.Uninstalled = &now

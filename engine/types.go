@@ -293,6 +293,15 @@ type Store interface {
 	// ListJobEvents returns a job's events in Seq order.
 	ListJobEvents(ctx context.Context, jobID string) ([]*JobEvent, error)
 
+	// CreateDomain records a domain route; ErrConflict if the name is
+	// already routed (to any installation of any namespace).
+	CreateDomain(ctx context.Context, d *Domain) error
+	// ListDomains returns every domain of every namespace, sorted by name.
+	ListDomains(ctx context.Context) ([]*Domain, error)
+	// DeleteDomain returns ErrNotFound if absent. DeleteInstallation
+	// removes the installation's domains too.
+	DeleteDomain(ctx context.Context, name string) error
+
 	// PruneHistory keeps the newest keep runs and finished jobs of an
 	// installation and deletes older ones, except the runs that hold its
 	// last run and the latest value of each output.

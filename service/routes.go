@@ -77,6 +77,9 @@ func (s *Server) routes() []route {
 		{method: fiber.MethodGet, path: "/api/v1/apps/:name/icon", handler: s.appIcon},
 		// Preflight changes nothing; POST carries the install's parameters.
 		{method: fiber.MethodPost, path: "/api/v1/apps/:name/preflight", handler: s.preflightApp, role: RoleViewer},
+		{method: fiber.MethodGet, path: "/api/v1/domains", handler: s.listDomains},
+		{method: fiber.MethodPost, path: "/api/v1/domains", handler: s.addDomain, mutates: true},
+		{method: fiber.MethodDelete, path: "/api/v1/domains/:domain", handler: s.removeDomain, mutates: true},
 		{method: fiber.MethodGet, path: "/api/v1/catalog/sources", handler: s.listSources},
 		// Adding a source reads a folder on the server: admins only.
 		{method: fiber.MethodPost, path: "/api/v1/catalog/sources", handler: s.addSource, mutates: true, role: RoleAdmin},

@@ -77,6 +77,13 @@ type Config struct {
 	// is served over TLS (directly or behind a proxy). Requests that arrive
 	// over TLS get Secure cookies regardless.
 	SecureCookies bool
+	// BehindLoopbackProxy trusts X-Forwarded-For and X-Forwarded-Proto
+	// from 127.0.0.1 and ::1 only (the built-in reverse proxy), so that
+	// login throttling and the audit log see the real client address.
+	BehindLoopbackProxy bool
+	// DomainStatus says where a domain's certificate stands (the proxy's
+	// Status); nil: the domain answers carry none.
+	DomainStatus func(domain string) string
 	// LoginFailures is how many failed logins a user at one client
 	// address may make before each further try waits, one second at first
 	// and twice as long after each failure, up to LoginMaxDelay (default 5
@@ -134,6 +141,9 @@ type Engine interface {
 	AppIcon(ctx context.Context, name string) (*engine.AppIcon, error)
 	Preflight(ctx context.Context, opts engine.InstallOptions) (*engine.PreflightReport, error)
 	CatalogSources(ctx context.Context) ([]engine.CatalogSource, error)
+	Domains(ctx context.Context) ([]*engine.Domain, error)
+	AddDomain(ctx context.Context, opts engine.DomainOptions) (*engine.Domain, error)
+	RemoveDomain(ctx context.Context, name string) error
 	AddCatalogSource(ctx context.Context, name, path string) (*engine.CatalogSource, error)
 	RemoveCatalogSource(ctx context.Context, name string) error
 	RefreshCatalog(ctx context.Context) ([]engine.CatalogSource, error)
@@ -224,7 +234,7 @@ func New(cfg Config, eng Engine, users Users, log *slog.Logger) *Server {
 		s.bootstrapHash = hashSecret(cfg.APIToken)
 	}
 
-	s.app = fiber.New(fiber.Config{
+	fcfg := fiber.Config{
 		ErrorHandler: s.handleError,
 		// fasthttp drops bodies past this hard cap while reading, before any
 		// handler runs; the bodyLimit middleware enforces cfg.BodyLimit with
@@ -249,7 +259,14 @@ func New(cfg Config, eng Engine, users Users, log *slog.Logger) *Server {
 		ReadTimeout:           30 * time.Second,
 		IdleTimeout:           2 * time.Minute,
 		AppName:               "stackhub",
-	})
+	}
+	if cfg.BehindLoopbackProxy {
+		// Only the built-in proxy on this host may say who the client is.
+		fcfg.ProxyHeader = fiber.HeaderXForwardedFor
+		fcfg.EnableTrustedProxyCheck = true
+		fcfg.TrustedProxies = []string{"127.0.0.1", "::1"}
+	}
+	s.app = fiber.New(fcfg)
 	s.app.Use(s.requestID, s.recoverPanic, s.bodyLimit, s.userContext)
 	for _, r := range s.routes() {
 		chain := []fiber.Handler{r.handler}

@@ -39,6 +39,7 @@ func StoreContract(t *testing.T, newStore func(t *testing.T) engine.Store) {
 		{"JobEvents", testJobEvents},
 		{"Sets", testSets},
 		{"PruneHistory", testPruneHistory},
+		{"Domains", testDomains},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -712,4 +713,33 @@ func testPruneHistory(t *testing.T, s engine.Store) {
 
 	_, err = s.PruneHistory(ctx, "", "blog", 0)
 	require.ErrorIs(t, err, engine.ErrInvalid)
+}
+
+func testDomains(t *testing.T, s engine.Store) {
+	ctx := t.Context()
+	for _, name := range []string{"blog", "wiki"} {
+		require.NoError(t, s.CreateInstallation(ctx, newInstallation("", name)))
+	}
+	blog := &engine.Domain{Name: "blog.example.org", Installation: "blog", Service: "web", Port: "port", TLS: engine.TLSACME, Created: at(1)}
+	require.NoError(t, s.CreateDomain(ctx, blog))
+	require.NoError(t, s.CreateDomain(ctx, &engine.Domain{Name: "a.example.org", Installation: "blog", Port: "admin", TLS: engine.TLSSelfSigned, Created: at(2)}))
+	require.NoError(t, s.CreateDomain(ctx, &engine.Domain{Name: "wiki.lan", Installation: "wiki", Port: "port", TLS: engine.TLSSelfSigned, Created: at(3)}))
+
+	err := s.CreateDomain(ctx, &engine.Domain{Name: "blog.example.org", Installation: "wiki", Port: "port", TLS: engine.TLSACME, Created: at(4)})
+	require.ErrorIs(t, err, engine.ErrConflict, "a name routes to one installation")
+
+	all, err := s.ListDomains(ctx)
+	require.NoError(t, err)
+	require.Len(t, all, 3)
+	assert.Equal(t, []string{"a.example.org", "blog.example.org", "wiki.lan"}, []string{all[0].Name, all[1].Name, all[2].Name})
+	assert.Equal(t, blog, all[1])
+
+	require.NoError(t, s.DeleteDomain(ctx, "a.example.org"))
+	require.ErrorIs(t, s.DeleteDomain(ctx, "a.example.org"), engine.ErrNotFound)
+
+	require.NoError(t, s.DeleteInstallation(ctx, "", "blog"))
+	all, err = s.ListDomains(ctx)
+	require.NoError(t, err)
+	require.Len(t, all, 1, "deleting an installation deletes its domains")
+	assert.Equal(t, "wiki.lan", all[0].Name)
 }

@@ -171,6 +171,9 @@ func (s *Store) DeleteInstallation(ctx context.Context, namespace, name string) 
 		if _, err := tx.ExecContext(ctx, `DELETE FROM outputs WHERE namespace = ? AND installation = ?`, namespace, name); err != nil {
 			return err
 		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM domains WHERE namespace = ? AND installation = ?`, namespace, name); err != nil {
+			return err
+		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM port_leases WHERE installation = ?`, name)
 		return err
 	})

@@ -362,3 +362,36 @@ type JoinCommand struct {
 	Manager string `json:"manager"`
 	Command string `json:"command"`
 }
+
+// Domain is a host name the reverse proxy routes to an app's port.
+type Domain struct {
+	Name         string    `json:"name"`
+	Installation string    `json:"installation"`
+	Service      string    `json:"service,omitempty"`
+	Port         string    `json:"port"`
+	TLS          string    `json:"tls"`
+	URL          string    `json:"url"`
+	Created      time.Time `json:"created"`
+	// Certificate says where its certificate stands: "valid until DATE",
+	// "pending", "self-signed (local CA)", "custom", or why the proxy is
+	// not serving.
+	Certificate string `json:"certificate,omitempty"`
+	// Warnings are what the DNS preflight found when the domain was added.
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// DomainList is every routed domain.
+type DomainList struct {
+	Domains []Domain `json:"domains"`
+}
+
+// DomainRequest routes a domain to an app: service and port are optional
+// when the bundle declares its web entry point or has one TCP port; tls is
+// "acme", "self-signed" or "custom" (default: by the name).
+type DomainRequest struct {
+	App     string `json:"app"`
+	Domain  string `json:"domain"`
+	Service string `json:"service,omitempty"`
+	Port    string `json:"port,omitempty"`
+	TLS     string `json:"tls,omitempty"`
+}

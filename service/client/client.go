@@ -713,3 +713,30 @@ func (c *Client) RemoveNode(ctx context.Context, node string, force bool) error 
 	}
 	return c.do(ctx, http.MethodDelete, "/api/v1/nodes/"+url.PathEscape(node), q, nil, nil)
 }
+
+// Domain is the API's Domain (service/apitype).
+type Domain = apitype.Domain
+
+// DomainRequest is the API's DomainRequest (service/apitype).
+type DomainRequest = apitype.DomainRequest
+
+// Domains lists the domains the reverse proxy routes.
+func (c *Client) Domains(ctx context.Context) ([]Domain, error) {
+	var out apitype.DomainList
+	err := c.do(ctx, http.MethodGet, "/api/v1/domains", nil, nil, &out)
+	return out.Domains, err
+}
+
+// AddDomain routes a domain to a port of an installed app.
+func (c *Client) AddDomain(ctx context.Context, req DomainRequest) (*Domain, error) {
+	var out Domain
+	if err := c.do(ctx, http.MethodPost, "/api/v1/domains", nil, req, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// RemoveDomain stops routing a domain.
+func (c *Client) RemoveDomain(ctx context.Context, domain string) error {
+	return c.do(ctx, http.MethodDelete, "/api/v1/domains/"+url.PathEscape(domain), nil, nil, nil)
+}

@@ -36,6 +36,9 @@ type Engine struct {
 	SourcesFunc      func(ctx context.Context) ([]engine.CatalogSource, error)
 	AddSourceFunc    func(ctx context.Context, name, path string) (*engine.CatalogSource, error)
 	RemoveSourceFunc func(ctx context.Context, name string) error
+	DomainsFunc      func(ctx context.Context) ([]*engine.Domain, error)
+	AddDomainFunc    func(ctx context.Context, opts engine.DomainOptions) (*engine.Domain, error)
+	RemoveDomainFunc func(ctx context.Context, name string) error
 	JobFunc          func(ctx context.Context, id string) (*engine.Job, error)
 	UpgradeFunc      func(ctx context.Context, opts engine.UpgradeOptions) (*engine.Installation, error)
 	ActionFunc       func(ctx context.Context, opts engine.ActionOptions) (*engine.Job, error)
@@ -445,4 +448,40 @@ func (e *Engine) SwarmServices(ctx context.Context, name string) ([]engine.Swarm
 		return nil, nil
 	}
 	return nil, ErrUnexpected
+}
+
+// Domains runs DomainsFunc, else Memory's Domains.
+func (e *Engine) Domains(ctx context.Context) ([]*engine.Domain, error) {
+	e.calls.Add(1)
+	switch {
+	case e.DomainsFunc != nil:
+		return e.DomainsFunc(ctx)
+	case e.Mem != nil:
+		return e.Mem.Domains(ctx)
+	}
+	return nil, ErrUnexpected
+}
+
+// AddDomain runs AddDomainFunc, else Memory's AddDomain.
+func (e *Engine) AddDomain(ctx context.Context, opts engine.DomainOptions) (*engine.Domain, error) {
+	e.calls.Add(1)
+	switch {
+	case e.AddDomainFunc != nil:
+		return e.AddDomainFunc(ctx, opts)
+	case e.Mem != nil:
+		return e.Mem.AddDomain(ctx, opts)
+	}
+	return nil, ErrUnexpected
+}
+
+// RemoveDomain runs RemoveDomainFunc, else Memory's RemoveDomain.
+func (e *Engine) RemoveDomain(ctx context.Context, name string) error {
+	e.calls.Add(1)
+	switch {
+	case e.RemoveDomainFunc != nil:
+		return e.RemoveDomainFunc(ctx, name)
+	case e.Mem != nil:
+		return e.Mem.RemoveDomain(ctx, name)
+	}
+	return ErrUnexpected
 }

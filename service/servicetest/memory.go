@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -28,7 +29,8 @@ type Memory struct {
 	order   []string
 	port    int
 	// nodes is the swarm cluster: a manager and a worker.
-	nodes []engine.Node
+	nodes   []engine.Node
+	domains map[string]*engine.Domain
 }
 
 // NewMemory returns an empty in-memory engine whose catalog is hello and
@@ -438,5 +440,63 @@ func (m *Memory) RemoveNode(_ context.Context, ref string, _ bool) error {
 		return engine.NewUserError(engine.ErrConflict, fmt.Sprintf("node %s is the leading manager, where StackHub runs", m.nodes[i].Hostname), "")
 	}
 	m.nodes = slices.Delete(m.nodes, i, i+1)
+	return nil
+}
+
+// Domains lists the routed domains, sorted by name.
+func (m *Memory) Domains(context.Context) ([]*engine.Domain, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]*engine.Domain, 0, len(m.domains))
+	for _, d := range m.domains {
+		c := *d
+		out = append(out, &c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// AddDomain routes a domain as the engine does: a valid name, an installed
+// app, one of its ports (its only one when none is named), no other app's
+// name.
+func (m *Memory) AddDomain(_ context.Context, opts engine.DomainOptions) (*engine.Domain, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	inst, ok := m.insts[opts.App]
+	if !ok {
+		return nil, engine.NewUserError(engine.ErrNotFound, opts.App+" is not installed", "")
+	}
+	port := opts.Port
+	if port == "" && len(inst.Ports) == 1 {
+		for name := range inst.Ports {
+			port = name
+		}
+	}
+	if _, ok := inst.Ports[port]; !ok {
+		return nil, engine.NewUserError(engine.ErrInvalid, fmt.Sprintf("app %s has no port %q", opts.App, port), "")
+	}
+	if d, ok := m.domains[opts.Domain]; ok {
+		return nil, engine.NewUserError(engine.ErrConflict, fmt.Sprintf("domain %s is already used by app %s", d.Name, d.Installation), "")
+	}
+	if m.domains == nil {
+		m.domains = map[string]*engine.Domain{}
+	}
+	d := &engine.Domain{Name: opts.Domain, Installation: opts.App, Service: opts.Service, Port: port, TLS: opts.TLS, Created: time.Now().UTC()}
+	m.domains[d.Name] = d
+	c := *d
+	return &c, nil
+}
+
+// RemoveDomain stops routing a domain.
+func (m *Memory) RemoveDomain(_ context.Context, name string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.domains[name]; !ok {
+		return engine.NewUserError(engine.ErrNotFound, "domain "+name+" is not routed", "")
+	}
+	delete(m.domains, name)
 	return nil
 }

@@ -57,6 +57,15 @@ type Config struct {
 	DefaultTarget string
 	// SwarmPublishMode is how swarm installs publish ports: ingress or host.
 	SwarmPublishMode string
+	// ProxyHTTP and ProxyHTTPS are the reverse proxy's listen addresses;
+	// "off" disables the proxy. It listens only once a domain is routed.
+	ProxyHTTP, ProxyHTTPS string
+	// ACMECA is the ACME directory URL certificates come from (empty:
+	// Let's Encrypt); ACMEEmail the account's contact.
+	ACMECA, ACMEEmail string
+	// ConsoleDomain is a domain the proxy serves the console and API at,
+	// over HTTPS with HSTS; empty: none.
+	ConsoleDomain string
 }
 
 // setting is one configuration key: its flag name, its env var and how to
@@ -107,6 +116,11 @@ func settings() []setting {
 			c.SwarmPublishMode = v
 			return nil
 		}},
+		{"proxy-http", ":80", "address of the reverse proxy's HTTP listener (redirects to HTTPS, ACME HTTP-01); off: no proxy. It listens only once a domain is routed", func(c *Config, v string) error { c.ProxyHTTP = v; return nil }},
+		{"proxy-https", ":443", "address of the reverse proxy's HTTPS listener; off: no proxy", func(c *Config, v string) error { c.ProxyHTTPS = v; return nil }},
+		{"acme-ca", "", "ACME directory URL the proxy's certificates come from; default Let's Encrypt", func(c *Config, v string) error { c.ACMECA = v; return nil }},
+		{"console-domain", "", "domain the reverse proxy serves the web console and API at, over HTTPS with HSTS and secure cookies (e.g. stackhub.example.org)", func(c *Config, v string) error { c.ConsoleDomain = v; return nil }},
+		{"acme-email", "", "contact address of the ACME account (expiry notices)", func(c *Config, v string) error { c.ACMEEmail = v; return nil }},
 		{"log-level", "info", "log level: debug, info, warn or error", func(c *Config, v string) error { c.LogLevel = v; return nil }},
 		{"public-host", "", "host name or address users reach the apps at, shown in their url outputs; default this host's main address", func(c *Config, v string) error { c.PublicHost = v; return nil }},
 		{"runtime-binary", "", "static linux stackhub binary put into bundle images; default this binary", func(c *Config, v string) error { c.RuntimeBinary = v; return nil }},

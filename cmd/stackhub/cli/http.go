@@ -19,7 +19,7 @@ var (
 var _ service.Engine = porter.Engine{}
 
 // serveHTTP serves the API until ctx ends.
-func serveHTTP(ctx context.Context, f *Factory, cfg *Config, eng *engine.Engine, store *sqlite.Store, log *slog.Logger) error {
+func serveHTTP(ctx context.Context, f *Factory, cfg *Config, eng *engine.Engine, store *sqlite.Store, log *slog.Logger, domainStatus func(string) string) error {
 	srv := service.New(service.Config{
 		DataDir:       cfg.DataDir,
 		AdminPassword: f.Getenv(service.EnvAdminPassword),
@@ -27,6 +27,11 @@ func serveHTTP(ctx context.Context, f *Factory, cfg *Config, eng *engine.Engine,
 		Lang:          cfg.Lang,
 		ImportDir:     cfg.ImportDir,
 		UploadLimit:   cfg.UploadLimit,
+		// Served on its own domain, the console is reached over HTTPS
+		// through the proxy on this host.
+		SecureCookies:       cfg.ConsoleDomain != "",
+		BehindLoopbackProxy: cfg.ConsoleDomain != "",
+		DomainStatus:        domainStatus,
 	}, porter.WithDocs(eng), store, log)
 	log.Info("StackHub is serving", "addr", "http://"+cfg.Addr, "data", cfg.DataDir, "version", Version)
 	return srv.Listen(ctx, cfg.Addr)

@@ -122,6 +122,7 @@ func NewRootCmd(f *Factory) *cobra.Command {
 	root.AddCommand(newVersionCmd(f))
 	root.AddCommand(newBundleCmd(f))
 	root.AddCommand(newCatalogCmd(f))
+	root.AddCommand(newDomainCmd(f))
 	root.AddCommand(newLoginCmd(f), newLogoutCmd(f), newInstallCmd(f), newUpgradeCmd(f), newUninstallCmd(f),
 		newActionCmd(f, "start", "Start a stopped installation"),
 		newActionCmd(f, "stop", "Stop an installation (its data is kept)"),

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/stackhub/stackhub/bundles"
 	"github.com/stackhub/stackhub/engine"
+	"github.com/stackhub/stackhub/engine/proxy"
 )
 
 // ServeOptions are the inputs of `stackhub serve`.
@@ -40,7 +42,8 @@ func newServeCmd(f *Factory, runF func(context.Context, *ServeOptions) error) *c
 		},
 	}
 	addConfigFlags(cmd.Flags(), "addr", "data", "catalog", "prefix", "port-min", "port-max", "jobs", "history", "wait-timeout", "lang", "log-level", "runtime-binary", "public-host", "registry-mirror",
-		"allowed-registries", "import-dir", "upload-limit", "signature-keys", "default-target", "swarm-publish-mode")
+		"allowed-registries", "import-dir", "upload-limit", "signature-keys", "default-target", "swarm-publish-mode",
+		"proxy-http", "proxy-https", "acme-ca", "acme-email", "console-domain")
 	return cmd
 }
 
@@ -107,5 +110,89 @@ func runServe(ctx context.Context, f *Factory, opts *ServeOptions) error {
 	if !strings.HasPrefix(cfg.Addr, "127.") && !strings.HasPrefix(cfg.Addr, "localhost:") && !strings.HasPrefix(cfg.Addr, "[::1]") {
 		log.Warn("StackHub listens on a non-loopback address without TLS; put it behind a TLS proxy", "addr", cfg.Addr)
 	}
-	return serveHTTP(ctx, f, cfg, eng, store, log)
+	status, stop, err := startProxy(ctx, cfg, eng, log)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	return serveHTTP(ctx, f, cfg, eng, store, log, status)
+}
+
+// startProxy starts the reverse proxy for the routed domains, unless it
+// is turned off, and returns its certificate status (nil when off) and
+// its stop. Its listeners open once a domain is routed; a port it cannot
+// bind is tried again at every reading of the routes, while the log and
+// the domains' certificate status say why.
+func startProxy(ctx context.Context, cfg *Config, eng *engine.Engine, log *slog.Logger) (func(string) string, func(), error) {
+	if cfg.ProxyHTTP == "off" || cfg.ProxyHTTPS == "off" {
+		if cfg.ConsoleDomain != "" {
+			return nil, nil, &FlagError{Err: errors.New("--console-domain needs the reverse proxy: do not turn it off")}
+		}
+		return nil, func() {}, nil
+	}
+	var routes proxy.Routes = eng
+	if cfg.ConsoleDomain != "" {
+		cr, err := consoleRoute(cfg)
+		if err != nil {
+			return nil, nil, err
+		}
+		routes = withRoute{next: eng, route: cr}
+	}
+	p, err := proxy.New(proxy.Config{
+		HTTPAddr: cfg.ProxyHTTP, HTTPSAddr: cfg.ProxyHTTPS, DataDir: cfg.DataDir,
+		ACME:   proxy.ACMEConfig{CA: cfg.ACMECA, Email: cfg.ACMEEmail},
+		Logger: log.With("component", "proxy"),
+	}, routes, eng.DomainsChanged())
+	if err != nil {
+		return nil, nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := p.Run(ctx); err != nil {
+			log.Error("the reverse proxy stopped; domains are not served", "err", err)
+		}
+	}()
+	return p.Status, func() { cancel(); <-done }, nil
+}
+
+// consoleRoute routes the console's domain to the service's own address.
+func consoleRoute(cfg *Config) (engine.Route, error) {
+	name, err := engine.NormalizeDomain(cfg.ConsoleDomain)
+	if err != nil {
+		return engine.Route{}, err
+	}
+	host, port, err := net.SplitHostPort(cfg.Addr)
+	if err != nil {
+		return engine.Route{}, &FlagError{Err: fmt.Errorf("addr %q: %w", cfg.Addr, err)}
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	tlsMode := engine.TLSACME
+	if engine.IsLANName(name) {
+		tlsMode = engine.TLSSelfSigned
+	}
+	return engine.Route{Domain: name, Installation: "stackhub", TLS: tlsMode, Backend: net.JoinHostPort(host, port), HSTS: true}, nil
+}
+
+// withRoute adds one fixed route to the engine's.
+type withRoute struct {
+	next  proxy.Routes
+	route engine.Route
+}
+
+func (w withRoute) Routes(ctx context.Context) ([]engine.Route, error) {
+	rs, err := w.next.Routes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]engine.Route, 0, len(rs)+1)
+	for _, r := range rs {
+		if r.Domain != w.route.Domain { // the console's name wins
+			out = append(out, r)
+		}
+	}
+	return append(out, w.route), nil
 }

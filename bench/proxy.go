@@ -1,0 +1,194 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// proxyDomain is the LAN name the proxy section routes to hello (a
+// certificate from StackHub's local CA, no ACME).
+const proxyDomain = "hello-bench.lan"
+
+// runProxy is `bench -only proxy`: the proxy section on a server of its
+// own.
+func runProxy(bin, outDir, catalog string, clients int, loadFor time.Duration, samples int) error {
+	bin, _ = filepath.Abs(bin)
+	catalog, _ = filepath.Abs(catalog)
+	host, _ := os.Hostname()
+	rep := &report{Started: time.Now().UTC(), Host: host}
+	if err := benchProxy(rep, bin, catalog, clients, loadFor, samples); err != nil {
+		return err
+	}
+	printTable(os.Stdout, rep)
+	return writeJSON(outDir, rep)
+}
+
+// benchProxy installs hello on a server whose proxy listens on loopback
+// ports, routes a domain to it, and measures requests through the proxy
+// (HTTPS) against requests to the app's own port (plain HTTP), in the same
+// run: sequential latency, throughput with concurrent keep-alive clients,
+// TLS handshakes per second, and the service's idle memory with the proxy
+// on.
+func benchProxy(rep *report, bin, catalog string, clients int, loadFor time.Duration, samples int) error {
+	ports := freePorts(2)
+	s, err := startServer(bin, catalog, "")
+	if err != nil {
+		return err
+	}
+	defer s.cleanup()
+	if err := s.stop(); err != nil {
+		return err
+	}
+	s.extra = []string{"--proxy-http", fmt.Sprintf("127.0.0.1:%d", ports[0]), "--proxy-https", fmt.Sprintf("127.0.0.1:%d", ports[1])}
+	if err := s.start(); err != nil {
+		return err
+	}
+	if e, err := s.call("POST", "/installApp", map[string]string{"appName": "hello"}); err != nil || e.Code != "1" {
+		return fmt.Errorf("install hello: %w %s", err, e.Message)
+	}
+	app, err := s.waitRunning("hello", 3*time.Minute)
+	if err != nil {
+		return err
+	}
+	time.Sleep(idleWait)
+	if rss, err := s.rss(); err == nil {
+		rep.add("proxy", "idle RSS of serve before any domain (proxy not listening), 1 app", float64(rss)/1e6, "MB", "", "")
+	}
+	if err := s.addDomain("hello", proxyDomain); err != nil {
+		return err
+	}
+	roots := x509.NewCertPool()
+	pem, err := os.ReadFile(filepath.Join(s.data, "certs", "local", "ca.crt"))
+	if err != nil {
+		return err
+	}
+	roots.AppendCertsFromPEM(pem)
+	proxied := "https://" + proxyDomain + "/"
+	direct := "http://127.0.0.1:" + app.Port + "/"
+	newClient := func(keepAlive bool) *http.Client {
+		dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if host, _, _ := net.SplitHostPort(addr); host == proxyDomain {
+				addr = fmt.Sprintf("127.0.0.1:%d", ports[1])
+			}
+			var d net.Dialer
+			return d.DialContext(ctx, network, addr)
+		}
+		return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+			DialContext: dial, TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
+			MaxIdleConnsPerHost: 256, DisableKeepAlives: !keepAlive,
+		}}
+	}
+	// The proxy starts listening at its next reading of the routes.
+	c := newClient(true)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if err := get(c, proxied); err == nil {
+			break
+		} else if time.Now().After(deadline) {
+			return fmt.Errorf("no answer through the proxy: %w\n%s", err, s.logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	lat := map[string][]float64{}
+	for range samples { // interleaved, so that both see the same machine
+		for _, u := range []string{direct, proxied} {
+			start := time.Now()
+			if err := get(c, u); err == nil {
+				lat[u] = append(lat[u], ms(time.Since(start)))
+			}
+		}
+	}
+	p99d, p99p := percentile(lat[direct], 99), percentile(lat[proxied], 99)
+	rep.add("proxy", "hello direct p50", percentile(lat[direct], 50), "ms", "", "plain HTTP/1.1 to the app's port, keep-alive")
+	rep.add("proxy", "hello through the proxy p50", percentile(lat[proxied], 50), "ms", "", "HTTPS (HTTP/1.1, keep-alive) through the proxy")
+	rep.add("proxy", "hello direct p99", p99d, "ms", "", "")
+	rep.add("proxy", "hello through the proxy p99", p99p, "ms", "", "")
+	rep.add("proxy", "p99 added by the proxy", p99p-p99d, "ms", "<= 1", "")
+
+	rd := loadURL(newClient(true), direct, clients, loadFor)
+	rp := loadURL(newClient(true), proxied, clients, loadFor)
+	rep.add("proxy", fmt.Sprintf("hello direct req/s, %d clients", clients), rd, "req/s", "", "")
+	rep.add("proxy", fmt.Sprintf("hello through the proxy req/s, %d clients", clients), rp, "req/s", "", "")
+	if rd > 0 {
+		rep.add("proxy", "proxied / direct throughput", rp/rd, "x", ">= 0.8", "")
+	}
+	hs := loadURL(newClient(false), proxied, 8, loadFor)
+	rep.add("proxy", "TLS handshakes/s (a new connection per request), 8 clients", hs, "req/s", "", "ECDSA P-256 certificate")
+
+	time.Sleep(idleWait)
+	if rss, err := s.rss(); err == nil {
+		rep.add("proxy", "idle RSS of serve with the proxy on, after the load, 1 app", float64(rss)/1e6, "MB", "<= 40", "")
+	}
+	return nil
+}
+
+func get(c *http.Client, u string) error {
+	resp, err := c.Get(u)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: HTTP %d", u, resp.StatusCode)
+	}
+	return nil
+}
+
+// loadURL runs clients loops for d and returns the successful requests
+// per second (at most 200,000 requests in all).
+func loadURL(c *http.Client, u string, clients int, d time.Duration) float64 {
+	var n atomic.Int64
+	deadline := time.Now().Add(d)
+	var wg sync.WaitGroup
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(deadline) && n.Load() < 200000 {
+				if get(c, u) == nil {
+					n.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	c.CloseIdleConnections()
+	return float64(n.Load()) / d.Seconds()
+}
+
+// addDomain routes a domain to an installed app through the REST API.
+func (s *server) addDomain(app, domain string) error {
+	b, _ := json.Marshal(map[string]string{"app": app, "domain": domain})
+	req, err := http.NewRequest(http.MethodPost, "http://"+s.addr+"/api/v1/domains", bytes.NewReader(b))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+s.token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		body, _ := io.ReadAll(resp.Body)
+		return fmt.Errorf("add domain: HTTP %d: %s", resp.StatusCode, body)
+	}
+	return nil
+}

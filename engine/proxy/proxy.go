@@ -1,0 +1,409 @@
+// Package proxy is the reverse proxy `stackhub serve` runs in front of the
+// apps: it routes by host name to an installation's leased port on
+// 127.0.0.1, redirects HTTP to HTTPS (except ACME HTTP-01 challenges),
+// speaks HTTP/2 to clients, passes WebSockets and large uploads through,
+// sets X-Forwarded-* headers, and answers a clear 502 page when an app is
+// down. Certificates come from an ACME CA through certmagic, stored in the
+// data folder, or from StackHub's own local CA for LAN names.
+//
+// It is an adapter: it reads routes from the engine (engine.Route) and
+// imports no other adapter, no Docker, SQL or cnab-go.
+package proxy
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/stackhub/stackhub/engine"
+)
+
+// Config configures the proxy.
+type Config struct {
+	// HTTPAddr and HTTPSAddr are the listen addresses (":80", ":443").
+	HTTPAddr, HTTPSAddr string
+	// DataDir holds the certificates (DataDir/certs).
+	DataDir string
+	ACME    ACMEConfig
+	// DialTimeout bounds how long a request waits to connect to its app
+	// (default 3s): a stopped app answers a 502 page at once, not a hang.
+	DialTimeout time.Duration
+	// Refresh is how often routes are read again (default 10s): changes
+	// made by another process on the same data folder show up then.
+	Refresh time.Duration
+	Logger  *slog.Logger
+}
+
+// ACMEConfig says where certificates come from.
+type ACMEConfig struct {
+	// CA is the ACME directory URL (default Let's Encrypt's production).
+	CA string
+	// Email is the account's contact address (optional).
+	Email string
+	// Roots are the roots trusted when talking to the CA (nil: the
+	// system's); a test CA's.
+	Roots *x509.CertPool
+	// HTTPPort and TLSPort are the ports the CA connects to for HTTP-01
+	// and TLS-ALPN-01 (default: the ports of HTTPAddr and HTTPSAddr). A
+	// router that forwards 80 and 443 to other ports needs them.
+	HTTPPort, TLSPort int
+	// RenewCheck is how often certificates are checked for renewal
+	// (default certmagic's, 10 minutes).
+	RenewCheck time.Duration
+	// DisableOCSP turns off OCSP stapling (a test CA has no responder).
+	DisableOCSP bool
+	// DisableHTTP01 and DisableTLSALPN01 turn a challenge type off (for
+	// a host that is reached on one of the two ports only).
+	DisableHTTP01, DisableTLSALPN01 bool
+}
+
+// Routes is where the proxy reads its routes from; *engine.Engine is one.
+type Routes interface {
+	Routes(ctx context.Context) ([]engine.Route, error)
+}
+
+// Proxy is the reverse proxy. Run starts it.
+type Proxy struct {
+	cfg     Config
+	src     Routes
+	changed <-chan struct{}
+	log     *slog.Logger
+
+	routes atomic.Pointer[map[string]engine.Route]
+	certs  *certs
+
+	mu       sync.Mutex
+	backends map[string]*httputil.ReverseProxy
+	httpLn   net.Listener
+	httpsLn  net.Listener
+	servers  []*http.Server
+	httpsURL string // ":PORT" suffix of redirects, "" for 443
+	// ready is closed when the listeners are up (tests wait on it).
+	ready chan struct{}
+	// lastRequest is when the proxy last answered (UnixNano).
+	lastRequest atomic.Int64
+	// down says why the proxy stopped serving (it could not listen).
+	down atomic.Pointer[string]
+}
+
+// New builds a proxy over a route source; changed (may be nil) signals
+// that the routes changed.
+func New(cfg Config, src Routes, changed <-chan struct{}) (*Proxy, error) {
+	if cfg.HTTPAddr == "" {
+		cfg.HTTPAddr = ":80"
+	}
+	if cfg.HTTPSAddr == "" {
+		cfg.HTTPSAddr = ":443"
+	}
+	if cfg.DialTimeout <= 0 {
+		cfg.DialTimeout = 3 * time.Second
+	}
+	if cfg.Refresh <= 0 {
+		cfg.Refresh = 10 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.DataDir == "" {
+		return nil, errors.New("new proxy: a data folder is required for certificates")
+	}
+	p := &Proxy{cfg: cfg, src: src, changed: changed, log: cfg.Logger, backends: map[string]*httputil.ReverseProxy{}, ready: make(chan struct{})}
+	empty := map[string]engine.Route{}
+	p.routes.Store(&empty)
+	var err error
+	if p.certs, err = newCerts(cfg, p.log); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Run reads the routes, starts the listeners as soon as there is one
+// route (the proxy stays off while no domain is configured), and keeps the
+// routes and certificates current until ctx ends. A port it cannot bind is
+// logged and tried again at every reading of the routes; Status says why
+// meanwhile.
+func (p *Proxy) Run(ctx context.Context) error {
+	defer p.shutdown()
+	t := time.NewTicker(p.cfg.Refresh)
+	defer t.Stop()
+	go p.releaseWhenIdle(ctx)
+	var lastDown string
+	for {
+		if err := p.Reload(ctx); err != nil {
+			if !errors.Is(err, errListen) {
+				p.log.Warn("could not read the proxy's routes", "err", err)
+			} else if msg := *p.down.Load(); msg != lastDown {
+				// Said once; the proxy tries again at every reading.
+				p.log.Error("the reverse proxy cannot listen; domains are not served until it can", "err", msg, "hint", engine.HintOf(err))
+				lastDown = msg
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		case <-p.changed:
+		}
+	}
+}
+
+var errListen = errors.New("listen")
+
+// Reload reads the routes now, starts the listeners if there are routes,
+// and starts or stops certificate management for the names that came or
+// went.
+func (p *Proxy) Reload(ctx context.Context) error {
+	rs, err := p.src.Routes(ctx)
+	if err != nil {
+		return err
+	}
+	next := make(map[string]engine.Route, len(rs))
+	for _, r := range rs {
+		next[r.Domain] = r
+	}
+	p.routes.Store(&next)
+	if len(next) > 0 {
+		if err := p.listen(); err != nil {
+			msg := err.Error()
+			if ue := new(engine.UserError); errors.As(err, &ue) {
+				msg = ue.Msg
+			}
+			p.down.Store(&msg)
+			return err
+		}
+		p.down.Store(nil)
+	}
+	p.certs.sync(ctx, next)
+	return nil
+}
+
+// Ready is closed once the listeners are up.
+func (p *Proxy) Ready() <-chan struct{} { return p.ready }
+
+func (p *Proxy) listen() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.httpsLn != nil {
+		return nil
+	}
+	httpLn, err := net.Listen("tcp", p.cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("%w: proxy http %s: %w", errListen, p.cfg.HTTPAddr, engine.NewUserError(engine.ErrUnavailable,
+			fmt.Sprintf("the proxy cannot listen on %s: %v", p.cfg.HTTPAddr, err),
+			"free the port, choose another with --proxy-http, or let StackHub bind low ports (CAP_NET_BIND_SERVICE)"))
+	}
+	httpsLn, err := net.Listen("tcp", p.cfg.HTTPSAddr)
+	if err != nil {
+		_ = httpLn.Close()
+		return fmt.Errorf("%w: proxy https %s: %w", errListen, p.cfg.HTTPSAddr, engine.NewUserError(engine.ErrUnavailable,
+			fmt.Sprintf("the proxy cannot listen on %s: %v", p.cfg.HTTPSAddr, err),
+			"free the port, choose another with --proxy-https, or let StackHub bind low ports (CAP_NET_BIND_SERVICE)"))
+	}
+	p.httpLn, p.httpsLn = httpLn, httpsLn
+	if port := httpsLn.Addr().(*net.TCPAddr).Port; port != 443 {
+		p.httpsURL = ":" + strconv.Itoa(port)
+	}
+	p.certs.setPorts(httpLn.Addr().(*net.TCPAddr).Port, httpsLn.Addr().(*net.TCPAddr).Port)
+
+	plain := &http.Server{Handler: http.HandlerFunc(p.serveHTTP), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(p.log.Handler(), slog.LevelDebug)}
+	secure := &http.Server{
+		Handler:           http.HandlerFunc(p.serveHTTPS),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		TLSConfig: &tls.Config{
+			GetCertificate: p.certs.get,
+			NextProtos:     []string{"h2", "http/1.1", "acme-tls/1"},
+			MinVersion:     tls.VersionTLS12,
+		},
+		ErrorLog: slog.NewLogLogger(p.log.Handler(), slog.LevelDebug),
+	}
+	p.servers = []*http.Server{plain, secure}
+	go func() {
+		if err := plain.Serve(httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			p.log.Error("proxy http server stopped", "err", err)
+		}
+	}()
+	go func() {
+		if err := secure.ServeTLS(httpsLn, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			p.log.Error("proxy https server stopped", "err", err)
+		}
+	}()
+	p.log.Info("reverse proxy is serving", "http", httpLn.Addr().String(), "https", httpsLn.Addr().String())
+	close(p.ready)
+	return nil
+}
+
+// Addrs returns the listeners' addresses once they are up.
+func (p *Proxy) Addrs() (httpAddr, httpsAddr net.Addr) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.httpLn == nil {
+		return nil, nil
+	}
+	return p.httpLn.Addr(), p.httpsLn.Addr()
+}
+
+func (p *Proxy) shutdown() {
+	p.mu.Lock()
+	servers := p.servers
+	p.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, s := range servers {
+		_ = s.Shutdown(ctx)
+	}
+	p.certs.stop()
+}
+
+// route returns the route of a request's host.
+func (p *Proxy) route(host string) (engine.Route, bool) {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	r, ok := (*p.routes.Load())[host]
+	return r, ok
+}
+
+// acmePrefix is the path of ACME HTTP-01 challenges.
+const acmePrefix = "/.well-known/acme-challenge/"
+
+// idleRelease is how long the proxy goes without a request before it hands
+// the memory it no longer uses (buffers of a busy spell) back to the
+// system, as the service does.
+const idleRelease = 10 * time.Second
+
+func (p *Proxy) releaseWhenIdle(ctx context.Context) {
+	t := time.NewTicker(idleRelease / 4)
+	defer t.Stop()
+	var released int64
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		last := p.lastRequest.Load()
+		if last == 0 || last == released || time.Since(time.Unix(0, last)) < idleRelease {
+			continue
+		}
+		debug.FreeOSMemory()
+		released = last
+	}
+}
+
+// serveHTTP answers on the HTTP port: ACME challenges, else a redirect to
+// HTTPS for known names.
+func (p *Proxy) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	p.lastRequest.Store(time.Now().UnixNano())
+	if strings.HasPrefix(r.URL.Path, acmePrefix) {
+		if p.certs.handleHTTPChallenge(w, r) {
+			return
+		}
+		http.NotFound(w, r)
+		return
+	}
+	rt, ok := p.route(r.Host)
+	if !ok {
+		page(w, http.StatusNotFound, "No app here", "No app is reached at "+hostOnly(r.Host)+" on this server.", "An administrator routes a domain to an app with `stackhub domain add`.")
+		return
+	}
+	target := "https://" + rt.Domain + p.httpsURL + r.URL.RequestURI()
+	http.Redirect(w, r, target, http.StatusPermanentRedirect)
+}
+
+// serveHTTPS proxies a request to its app.
+func (p *Proxy) serveHTTPS(w http.ResponseWriter, r *http.Request) {
+	p.lastRequest.Store(time.Now().UnixNano())
+	rt, ok := p.route(r.Host)
+	if !ok {
+		page(w, http.StatusMisdirectedRequest, "No app here", "No app is reached at "+hostOnly(r.Host)+" on this server.", "")
+		return
+	}
+	if rt.HSTS {
+		w.Header().Set("Strict-Transport-Security", "max-age=31536000")
+	}
+	if rt.Backend == "" {
+		page(w, http.StatusBadGateway, "App not installed", "The app "+rt.Installation+" that "+rt.Domain+" routes to is not installed.", "Install it again, or remove the domain.")
+		return
+	}
+	p.backend(rt).ServeHTTP(w, r)
+}
+
+// backend returns the (cached) reverse proxy of a route's backend.
+func (p *Proxy) backend(rt engine.Route) *httputil.ReverseProxy {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if rp, ok := p.backends[rt.Backend]; ok {
+		return rp
+	}
+	target := &url.URL{Scheme: "http", Host: rt.Backend}
+	dialer := &net.Dialer{Timeout: p.cfg.DialTimeout, KeepAlive: 30 * time.Second}
+	rp := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(target)
+			pr.SetXForwarded()
+			// Apps build links from the name they were asked for.
+			pr.Out.Host = pr.In.Host
+		},
+		Transport: &http.Transport{
+			DialContext:         dialer.DialContext,
+			MaxIdleConns:        256,
+			MaxIdleConnsPerHost: 128,
+			IdleConnTimeout:     90 * time.Second,
+		},
+		ErrorLog:   slog.NewLogLogger(p.log.Handler(), slog.LevelDebug),
+		BufferPool: copyBuffers,
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			if errors.Is(err, context.Canceled) {
+				return
+			}
+			app := p.installationOf(r.Host)
+			p.log.Warn("proxy could not reach app", "host", hostOnly(r.Host), "installation", app, "err", err)
+			page(w, http.StatusBadGateway, "App unavailable",
+				"The app "+app+" behind "+hostOnly(r.Host)+" did not answer: it may be stopped, starting or failing.",
+				"Check it with `stackhub show "+app+"`, and start it with `stackhub start "+app+"`.")
+		},
+	}
+	p.backends[rt.Backend] = rp
+	return rp
+}
+
+// bufferPool reuses the buffers responses are copied through.
+type bufferPool struct{ p sync.Pool }
+
+func (b *bufferPool) Get() []byte {
+	if buf, ok := b.p.Get().(*[]byte); ok {
+		return *buf
+	}
+	return make([]byte, 32<<10)
+}
+
+func (b *bufferPool) Put(buf []byte) { b.p.Put(&buf) }
+
+var copyBuffers = &bufferPool{}
+
+func (p *Proxy) installationOf(host string) string {
+	rt, _ := p.route(host)
+	return rt.Installation
+}
+
+func hostOnly(h string) string {
+	if x, _, err := net.SplitHostPort(h); err == nil {
+		return x
+	}
+	return h
+}
