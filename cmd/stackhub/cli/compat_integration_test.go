@@ -4,6 +4,7 @@ package cli_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -16,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/stackhub/stackhub/cmd/stackhub/cli"
+	"github.com/stackhub/stackhub/engine"
 	"github.com/stackhub/stackhub/engine/docker"
 )
 
@@ -77,6 +79,36 @@ func (c *compat) fails(args ...string) string {
 func (c *compat) output(inst, name string) string {
 	c.t.Helper()
 	return c.ok("outputs", "show", name, "-i", inst)
+}
+
+// removeShpcImages removes, after the test, the bundle images of the
+// fixtures named shpc-* (localhost:5000/shpc-<fixture>:...).
+func removeShpcImages(t *testing.T, fixtures ...string) {
+	t.Helper()
+	t.Cleanup(func() {
+		dk, err := docker.New()
+		if err != nil {
+			return
+		}
+		defer dk.Close()
+		ctx := context.WithoutCancel(t.Context())
+		imgs, err := dk.ImagesWithLabel(ctx, engine.LabelBundleDigest)
+		if err != nil {
+			t.Logf("list bundle images: %v", err)
+			return
+		}
+		for _, img := range imgs {
+			for _, tag := range img.Tags {
+				for _, f := range fixtures {
+					if strings.HasPrefix(tag, "localhost:5000/shpc-"+f+":") {
+						if err := dk.RemoveImageTag(ctx, tag); err != nil {
+							t.Logf("remove %s: %v", tag, err)
+						}
+					}
+				}
+			}
+		}
+	})
 }
 
 func bundleFile(name string) string {
@@ -229,5 +261,69 @@ func TestCompat(t *testing.T) {
 		c.ok("upgrade", "-f", f)
 		assert.Contains(t, c.fails("uninstall", "-f", f), "container exit code: 1")
 		c.ok("installation", "delete", "compat-dockerfile", "--force")
+	})
+
+	t.Run("debug for one invocation", func(t *testing.T) {
+		c := c.on(t)
+		f := bundleFile("debug")
+		removeShpcImages(t, "debug")
+		out := c.ok("install", "-f", f, "--debug")
+		assert.Contains(t, out, "=== Step Template ===")
+		assert.Contains(t, out, "HELLO shpc-debug debug=true")
+		out = c.ok("upgrade", "-f", f)
+		assert.NotContains(t, out, "=== Step Template ===", "--debug does not stick to the next action")
+		assert.Contains(t, out, "HELLO shpc-debug debug=false")
+		assert.NotContains(t, c.ok("show", "shpc-debug", "-o", "json"), "porter-debug")
+		assert.Contains(t, c.ok("uninstall", "-f", f, "--debug"), "=== Step Template ===")
+		c.ok("installation", "delete", "shpc-debug")
+	})
+
+	t.Run("upgrade --force-upgrade", func(t *testing.T) {
+		c := c.on(t)
+		f := bundleFile("forceupgrade")
+		removeShpcImages(t, "forceupgrade")
+		assert.Contains(t, c.fails("install", "-f", f, "--param", "break-install=true"), "container exit code: 1")
+		errOut := c.fails("upgrade", "-f", f)
+		assert.Contains(t, errOut, "Error: The installation cannot be upgraded, because it is not installed.")
+		assert.Contains(t, errOut, "--force-upgrade")
+		c.ok("upgrade", "-f", f, "--force-upgrade")
+		assert.Equal(t, "upgraded", c.output("shpc-forceupgrade", "phase"))
+		c.ok("uninstall", "-f", f)
+		c.ok("installation", "delete", "shpc-forceupgrade")
+	})
+
+	t.Run("a --param overrides a set entry without resolving it", func(t *testing.T) {
+		c := c.on(t)
+		f := bundleFile("precedence")
+		removeShpcImages(t, "precedence")
+		set := filepath.Join(filepath.Dir(f), "params.yaml")
+		assert.Contains(t, c.fails("install", "-f", f, "-p", set), "environment variable SHPC_COMPAT_UNSET_GREETING is not defined")
+		c.ok("install", "-f", f, "-p", set, "--param", "greeting=hi")
+		assert.Equal(t, "hi from eu", c.output("shpc-precedence", "said"))
+		c.ok("uninstall", "-f", f, "-p", set, "--param", "greeting=bye")
+		c.ok("installation", "delete", "shpc-precedence")
+	})
+
+	t.Run("@file values in parameter sets", func(t *testing.T) {
+		c := c.on(t)
+		f := bundleFile("setfiles")
+		removeShpcImages(t, "setfiles")
+		set := filepath.Join(filepath.Dir(f), "sets", "params.yaml")
+		c.ok("install", "-f", f, "-p", set)
+		assert.Equal(t, `name=from-a-file cfg={"name":"from-a-file","size":3} upload=uploaded bytes note=@kept-as-text`, c.output("shpc-setfiles", "seen"),
+			"object and file parameters read @FILE relative to the set file; other types keep the text")
+		c.ok("uninstall", "-f", f, "-p", set)
+		c.ok("installation", "delete", "shpc-setfiles")
+	})
+
+	t.Run("invalid JSON in an @file", func(t *testing.T) {
+		c := c.on(t)
+		f := bundleFile("badjson")
+		dir := filepath.Dir(f)
+		bad := filepath.Join(dir, "bad.json")
+		assert.Contains(t, c.fails("install", "-f", f, "--param", "cfg=@"+bad),
+			"Error: file "+bad+" for parameter cfg does not contain valid JSON: unexpected end of JSON input")
+		assert.Contains(t, c.fails("install", "-f", f, "-p", filepath.Join(dir, "params.yaml")),
+			"file "+bad+" for parameter cfg does not contain valid JSON: unexpected end of JSON input")
 	})
 }
