@@ -60,6 +60,41 @@ func (o ValidateOptions) enabled(flag string) bool {
 	return false
 }
 
+// experimentalSince is the schema version each experimental feature
+// introduced.
+var experimentalSince = []struct{ flag, version string }{
+	{FlagDependenciesV2, "1.1.0"},
+	{FlagPersistentParameters, "1.2.0"},
+	{FlagFileSources, "1.3.0"},
+}
+
+// ExperimentalFlagFor names the experimental feature that makes schema
+// version v acceptable: the one that introduced v's MAJOR.MINOR, else the
+// first whose range accepts v; "" when none does (or v is not semver).
+func ExperimentalFlagFor(v string) string {
+	ver, err := semver.NewVersion(v)
+	if err != nil {
+		return ""
+	}
+	if c, err := semver.NewConstraint(SupportedSchemaVersions(nil)); err == nil && c.Check(ver) {
+		return "" // supported without any feature
+	}
+	for _, e := range experimentalSince {
+		since := semver.MustParse(e.version)
+		if since.Major() == ver.Major() && since.Minor() == ver.Minor() {
+			if c, err := semver.NewConstraint(SupportedSchemaVersions([]string{e.flag})); err == nil && c.Check(ver) {
+				return e.flag
+			}
+		}
+	}
+	for _, e := range experimentalSince {
+		if c, err := semver.NewConstraint(SupportedSchemaVersions([]string{e.flag})); err == nil && c.Check(ver) {
+			return e.flag
+		}
+	}
+	return ""
+}
+
 // SupportedSchemaVersions is the semver constraint schemaVersion must
 // satisfy with the given experimental flags.
 func SupportedSchemaVersions(experimental []string) string {
@@ -166,6 +201,10 @@ func (m *Manifest) checkSchemaVersion(opts ValidateOptions) (string, error) {
 		return "", nil
 	}
 	msg := fmt.Sprintf("the schema version is %s but the supported schema version is %s. See %s for more details", m.SchemaVersion, supported, schemaDocsURL)
+	if flag := ExperimentalFlagFor(m.SchemaVersion); flag != "" {
+		msg += fmt.Sprintf("; schemaVersion %s is experimental: enable it with --experimental %s (or PORTER_EXPERIMENTAL=%s, or experimental: [%s] in the config file)",
+			m.SchemaVersion, flag, flag, flag)
+	}
 	fail := true
 	switch check {
 	case SchemaCheckMinor:

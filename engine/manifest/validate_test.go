@@ -305,3 +305,33 @@ func TestCheckValue(t *testing.T) {
 		})
 	}
 }
+
+func TestExperimentalSchemaVersions(t *testing.T) {
+	tests := []struct {
+		version, flag string
+	}{
+		{"1.1.0", FlagDependenciesV2},
+		{"1.2.0", FlagPersistentParameters},
+		{"1.3.0", FlagFileSources},
+		{"1.0.1", ""},
+		{"2.0.0", FlagDependenciesV2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.version, func(t *testing.T) {
+			assert.Equal(t, tt.flag, ExperimentalFlagFor(tt.version))
+			doc := "schemaVersion: " + tt.version + "\nname: x\nversion: 0.1.0\nmixins: [exec]\ninstall:\n  - exec: {command: a}\nuninstall:\n  - exec: {command: a}\n"
+			m, err := Parse([]byte(doc), "porter.yaml")
+			require.NoError(t, err)
+			err = m.Validate(ValidateOptions{})
+			if tt.flag == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorIs(t, err, ErrInvalidSchemaVersion)
+			assert.Contains(t, err.Error(), "enable it with --experimental "+tt.flag+" (or PORTER_EXPERIMENTAL="+tt.flag)
+			m, err = Parse([]byte(doc), "porter.yaml")
+			require.NoError(t, err)
+			require.NoError(t, m.Validate(ValidateOptions{Experimental: []string{tt.flag}}))
+		})
+	}
+}

@@ -27,6 +27,7 @@ func newBundleCmd(f *Factory) *cobra.Command {
 		Long: "Work on a Porter bundle (porter.yaml) the way the porter CLI does: scaffold, lint, build and explain it,\n" +
 			"and install, upgrade, invoke and uninstall it on the local Docker Engine. State is kept in the data folder.",
 	}
+	addConfigFlags(cmd.PersistentFlags(), "experimental")
 	cmd.AddCommand(newBundleCreateCmd(f), newBundleLintCmd(f), newBundleBuildCmd(f), newBundleExplainCmd(f), newBundleSchemaCmd(f))
 	for _, a := range []string{manifest.ActionInstall, manifest.ActionUpgrade, "invoke", manifest.ActionUninstall} {
 		cmd.AddCommand(newBundleActionCmd(f, a))
@@ -135,6 +136,21 @@ func loadBundle(file string, o manifestOverrides) (*bundleSource, error) {
 		return nil, fmt.Errorf("resolve bundle folder: %w", err)
 	}
 	return &bundleSource{Dir: abs, File: file, Manifest: m}, nil
+}
+
+// validateBundle checks a manifest as lint, build and the lifecycle
+// commands all do: schema versions 1.1.0 to 1.3.0 only with their
+// experimental feature enabled (--experimental, PORTER_EXPERIMENTAL or the
+// config file's experimental list).
+func validateBundle(f *Factory, cmd *cobra.Command, m *manifest.Manifest) error {
+	cfg, err := f.Config(cmd)
+	if err != nil {
+		return err
+	}
+	if err := m.Validate(manifest.ValidateOptions{Experimental: cfg.Experimental}); err != nil {
+		return &engine.UserError{Msg: err.Error(), Kind: engine.ErrInvalid, Err: err}
+	}
+	return nil
 }
 
 // applyOverrides sets name, version and custom.<path> in the manifest text.

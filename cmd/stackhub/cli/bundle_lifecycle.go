@@ -116,6 +116,9 @@ func runBundleAction(cmd *cobra.Command, f *Factory, o *BundleActionOptions, ver
 		return err
 	}
 	m := src.Manifest
+	if err := validateBundle(f, cmd, m); err != nil {
+		return err
+	}
 	params := map[string]string{}
 	for _, kv := range o.Params {
 		k, v, err := sets.ParseAssignment(kv)

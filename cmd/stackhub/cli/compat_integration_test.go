@@ -326,4 +326,40 @@ func TestCompat(t *testing.T) {
 		assert.Contains(t, c.fails("install", "-f", f, "-p", filepath.Join(dir, "params.yaml")),
 			"file "+bad+" for parameter cfg does not contain valid JSON: unexpected end of JSON input")
 	})
+
+	t.Run("experimental schema 1.2.0: persistent parameters", func(t *testing.T) {
+		c := c.on(t)
+		f := bundleFile("persistent")
+		removeShpcImages(t, "persistent")
+		for _, args := range [][]string{{"lint", "-f", f}, {"install", "-f", f, "--param", "region=eu"}} {
+			errOut := c.fails(args...)
+			assert.Contains(t, errOut, "the schema version is 1.2.0 but the supported schema version is", args[0])
+			assert.Contains(t, errOut, "--experimental persistent-parameters", args[0])
+		}
+		assert.Contains(t, c.ok("lint", "-f", f, "--experimental", "persistent-parameters"), "Bundle validation was successful")
+		cfg := filepath.Join(t.TempDir(), "config.yaml")
+		require.NoError(t, os.WriteFile(cfg, []byte("experimental: [persistent-parameters]\n"), 0o644))
+		withFile := &compat{t: t, env: map[string]string{}}
+		for k, v := range c.env {
+			withFile.env[k] = v
+		}
+		withFile.env["STACKHUB_CONFIG"] = cfg
+		assert.Contains(t, withFile.ok("lint", "-f", f), "Bundle validation was successful")
+
+		exp := &compat{t: t, env: map[string]string{}}
+		for k, v := range c.env {
+			exp.env[k] = v
+		}
+		exp.env["PORTER_EXPERIMENTAL"] = "persistent-parameters"
+		exp.ok("install", "-f", f, "--param", "region=eu")
+		installed := exp.output("shpc-persistent", "seen")
+		assert.Regexp(t, `^token=generated-\d+ region=eu$`, installed)
+		exp.ok("upgrade", "-f", f)
+		assert.Equal(t, installed, exp.output("shpc-persistent", "seen"), "the token made by install is kept for upgrade")
+		assert.Contains(t, exp.ok("invoke", "-f", f, "--action", "report"), "SEEN "+installed)
+		exp.ok("upgrade", "-f", f, "--param", "region=ap")
+		assert.Equal(t, strings.Replace(installed, "region=eu", "region=ap", 1), exp.output("shpc-persistent", "seen"))
+		exp.ok("uninstall", "-f", f)
+		exp.ok("installation", "delete", "shpc-persistent")
+	})
 }
