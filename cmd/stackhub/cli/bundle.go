@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -151,6 +152,44 @@ func validateBundle(f *Factory, cmd *cobra.Command, m *manifest.Manifest) error 
 		return &engine.UserError{Msg: err.Error(), Kind: engine.ErrInvalid, Err: err}
 	}
 	return nil
+}
+
+// addFileDownloadsFlag declares --allow-file-downloads.
+func addFileDownloadsFlag(cmd *cobra.Command) {
+	cmd.Flags().Bool("allow-file-downloads", false,
+		"download the manifest's files: section at build time (schema 1.3.0, experimental file-sources; env PORTER_ALLOW_FILE_DOWNLOADS=true)")
+}
+
+// bundleFiles is the folder a bundle is built from: its own, or, when the
+// manifest has a files: section (schema 1.3.0), a temporary copy with
+// those files downloaded into it, which needs --allow-file-downloads (or
+// PORTER_ALLOW_FILE_DOWNLOADS=true). cleanup removes the copy.
+func bundleFiles(ctx context.Context, f *Factory, cmd *cobra.Command, src *bundleSource) (dir string, cleanup func(), err error) {
+	m := src.Manifest
+	if len(m.Files) == 0 {
+		return src.Dir, func() {}, nil
+	}
+	allow, _ := cmd.Flags().GetBool("allow-file-downloads")
+	for _, env := range []string{"STACKHUB_ALLOW_FILE_DOWNLOADS", "PORTER_ALLOW_FILE_DOWNLOADS"} {
+		if v, err := strconv.ParseBool(f.Getenv(env)); err == nil && v {
+			allow = true
+		}
+	}
+	if !allow {
+		return "", nil, &engine.UserError{Kind: engine.ErrInvalid,
+			Msg:  fmt.Sprintf("bundle %s downloads %d file(s) at build time (files:) and file downloads are not allowed", m.Name, len(m.Files)),
+			Hint: "pass --allow-file-downloads, or set PORTER_ALLOW_FILE_DOWNLOADS=true, if you trust those URLs"}
+	}
+	downloads := make([]build.Download, 0, len(m.Files))
+	for _, d := range m.Files {
+		downloads = append(downloads, build.Download{URL: d.URL, Destination: d.Destination})
+		fmt.Fprintf(f.IO.ErrOut, "downloading %s to %s\n", d.URL, d.Destination)
+	}
+	staged, cleanup, err := build.StageDownloads(ctx, nil, src.Dir, downloads)
+	if err != nil {
+		return "", nil, &engine.UserError{Msg: err.Error(), Kind: engine.ErrInvalid, Err: err}
+	}
+	return staged, cleanup, nil
 }
 
 // applyOverrides sets name, version and custom.<path> in the manifest text.

@@ -134,6 +134,7 @@ func newBundleBuildCmd(f *Factory) *cobra.Command {
 	cmd.Flags().StringVar(&o.Overrides.Version, "version", "", "override the bundle's version")
 	cmd.Flags().StringArrayVar(&o.Overrides.Custom, "custom", nil, "set custom.KEY (a.b.c) to VALUE: KEY=VALUE (repeatable)")
 	cmd.Flags().StringArrayVar(&o.BuildArgs, "build-arg", nil, "build argument for a dockerfile template: NAME=VALUE (repeatable)")
+	addFileDownloadsFlag(cmd)
 	addLocalFlags(cmd)
 	return cmd
 }
@@ -170,7 +171,12 @@ func runBundleBuild(cmd *cobra.Command, f *Factory, o BuildOptions) error {
 		return err
 	}
 	defer closeEng()
-	bundleJSON, _, built, err := eng.BuildLocalBundle(ctx, os.DirFS(src.Dir), m, args)
+	dir, cleanup, err := bundleFiles(ctx, f, cmd, src)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	bundleJSON, _, built, err := eng.BuildLocalBundle(ctx, os.DirFS(dir), m, args)
 	if err != nil {
 		return err
 	}

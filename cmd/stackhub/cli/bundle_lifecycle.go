@@ -105,6 +105,7 @@ func newBundleActionCmd(f *Factory, verb string) *cobra.Command {
 		fl.BoolVar(&o.Delete, "delete", false, "delete the installation's records (and its dependencies') after a successful uninstall")
 		fl.BoolVar(&o.ForceDelete, "force-delete", false, "delete the records even if the uninstall fails")
 	}
+	addFileDownloadsFlag(cmd)
 	addLocalFlags(cmd)
 	return cmd
 }
@@ -161,8 +162,13 @@ func runBundleAction(cmd *cobra.Command, f *Factory, o *BundleActionOptions, ver
 	for k := range params {
 		skip[k] = true
 	}
+	dir, cleanup, err := bundleFiles(ctx, f, cmd, src)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
 	opts := engine.BundleRunOptions{
-		Dir: os.DirFS(src.Dir), Manifest: m, Name: name, Params: params, Creds: creds,
+		Dir: os.DirFS(dir), Manifest: m, Name: name, Params: params, Creds: creds,
 		Force: o.Force, AllowDockerHost: o.AllowDockerHost, Out: f.IO.Out, Debug: o.Debug, ForceUpgrade: o.ForceUpgrade,
 		Insecure: o.Insecure, Delete: o.Delete, ForceDelete: o.ForceDelete, VersionStrategy: o.VersionStrategy,
 	}

@@ -6,6 +6,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -361,5 +363,40 @@ func TestCompat(t *testing.T) {
 		assert.Equal(t, strings.Replace(installed, "region=eu", "region=ap", 1), exp.output("shpc-persistent", "seen"))
 		exp.ok("uninstall", "-f", f)
 		exp.ok("installation", "delete", "shpc-persistent")
+	})
+
+	t.Run("experimental schema 1.3.0: files downloaded at build", func(t *testing.T) {
+		c := c.on(t)
+		f := bundleFile("filesources")
+		removeShpcImages(t, "filesources")
+		t.Cleanup(func() { _ = os.RemoveAll(filepath.Join(filepath.Dir(f), ".cnab")) })
+		ln, err := net.Listen("tcp", "127.0.0.1:34501")
+		require.NoError(t, err)
+		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/greeting.txt" {
+				_, _ = w.Write([]byte("hello from the web"))
+				return
+			}
+			http.NotFound(w, r)
+		}), ReadHeaderTimeout: 5 * time.Second}
+		go func() { _ = srv.Serve(ln) }()
+		t.Cleanup(func() { _ = srv.Close() })
+
+		assert.Contains(t, c.fails("build", "-f", f), "--experimental file-sources")
+		assert.Contains(t, c.fails("build", "-f", f, "--experimental", "file-sources"), "file downloads are not allowed")
+		out := c.ok("build", "-f", f, "--experimental", "file-sources", "--allow-file-downloads")
+		assert.Contains(t, out, "Building bundle ===>")
+		_, err = os.Stat(filepath.Join(filepath.Dir(f), "downloaded"))
+		assert.True(t, os.IsNotExist(err), "downloads go into the image, not into the bundle folder")
+		exp := &compat{t: t, env: map[string]string{}}
+		for k, v := range c.env {
+			exp.env[k] = v
+		}
+		exp.env["PORTER_EXPERIMENTAL"] = "file-sources"
+		exp.env["PORTER_ALLOW_FILE_DOWNLOADS"] = "true"
+		exp.ok("install", "-f", f)
+		assert.Equal(t, "hello from the web", exp.output("shpc-filesources", "got"))
+		exp.ok("uninstall", "-f", f)
+		exp.ok("installation", "delete", "shpc-filesources")
 	})
 }
