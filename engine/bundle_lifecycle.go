@@ -329,6 +329,13 @@ func (e *Engine) runBundle(ctx context.Context, opts BundleRunOptions, action st
 	if err := checkExtensions(m, opts.AllowDockerHost); err != nil {
 		return nil, err
 	}
+	if opts.reference == "" && m.Dockerfile != "" {
+		// Build a template bundle first, as porter does before running it,
+		// so that what the build rewrote is said to the user.
+		if _, _, _, _, err := e.ensureImageWith(ctx, m.Name, opts.Dir, m, imageOptions{Out: opts.Out}); err != nil {
+			return nil, err
+		}
+	}
 	rootParams, depFlags, err := dependencyParams(m, opts.Params)
 	if err != nil {
 		return nil, err
@@ -591,9 +598,11 @@ func (e *Engine) runLocalAction(ctx context.Context, inst *Installation, m *mani
 }
 
 // BuildLocalBundle builds a local bundle's image unless it is up to date, and
-// returns its bundle.json, digest and whether an image was built.
-func (e *Engine) BuildLocalBundle(ctx context.Context, dir fs.FS, m *manifest.Manifest, buildArgs map[string]string) (bundleJSON []byte, digest string, built bool, err error) {
-	_, bundleJSON, digest, built, err = e.ensureImageWith(ctx, m.Name, dir, m, imageOptions{BuildArgs: buildArgs})
+// returns its bundle.json, digest and whether an image was built. out (may
+// be nil) receives what the build says: the builder used, and what was
+// rewritten in a dockerfile template.
+func (e *Engine) BuildLocalBundle(ctx context.Context, dir fs.FS, m *manifest.Manifest, buildArgs map[string]string, out io.Writer) (bundleJSON []byte, digest string, built bool, err error) {
+	_, bundleJSON, digest, built, err = e.ensureImageWith(ctx, m.Name, dir, m, imageOptions{BuildArgs: buildArgs, Out: out})
 	return bundleJSON, digest, built, err
 }
 

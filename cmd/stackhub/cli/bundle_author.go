@@ -176,7 +176,7 @@ func runBundleBuild(cmd *cobra.Command, f *Factory, o BuildOptions) error {
 		return err
 	}
 	defer cleanup()
-	bundleJSON, _, built, err := eng.BuildLocalBundle(ctx, os.DirFS(dir), m, args)
+	bundleJSON, _, built, err := eng.BuildLocalBundle(ctx, os.DirFS(dir), m, args, f.IO.Out)
 	if err != nil {
 		return err
 	}

@@ -399,4 +399,21 @@ func TestCompat(t *testing.T) {
 		exp.ok("uninstall", "-f", f)
 		exp.ok("installation", "delete", "shpc-filesources")
 	})
+
+	t.Run("a Dockerfile template written for BuildKit", func(t *testing.T) {
+		c := c.on(t)
+		f := bundleFile("buildkit")
+		removeShpcImages(t, "buildkit")
+		t.Cleanup(func() { _ = os.RemoveAll(filepath.Join(filepath.Dir(f), ".cnab")) })
+		out := c.ok("build", "-f", f)
+		assert.Contains(t, out, "building with the Engine's built-in BuildKit", "this machine's Docker 20.10 offers BuildKit as builder version 2")
+		assert.Contains(t, out, "template.Dockerfile line 1: # syntax=docker/dockerfile-upstream:1.4.0 ignored")
+		assert.Contains(t, out, "template.Dockerfile line 6: COPY --link rewritten to COPY")
+		assert.Contains(t, out, "Building bundle ===>")
+		c.ok("install", "-f", f)
+		assert.Equal(t, "made in a cache mount copied=present cache-dir-in-image=absent", c.output("shpc-buildkit", "built"),
+			"RUN --mount=type=cache is honoured: what the step wrote in the cache is not in the image")
+		c.ok("uninstall", "-f", f)
+		c.ok("installation", "delete", "shpc-buildkit")
+	})
 }
