@@ -88,8 +88,8 @@ func (e *TemplateError) Error() string {
 }
 
 var (
-	linkRe  = regexp.MustCompile(`(?i)^(\s*(?:COPY|ADD)\s+(?:--\S+\s+)*?)--link(?:=(?:true|false))?\s+`)
-	runRe   = regexp.MustCompile(`(?i)^\s*RUN\s`)
+	linkRe = regexp.MustCompile(`(?i)^(\s*(?:COPY|ADD)\s+(?:--\S+\s+)*?)--link(?:=(?:true|false))?\s+`)
+	runRe  = regexp.MustCompile(`(?i)^\s*RUN\s`)
 )
 
 var fromRe = regexp.MustCompile(`(?i)^(\s*FROM\s+)((?:--\S+\s+)*)(\S+)(.*)$`)
