@@ -80,6 +80,14 @@ func (c *Client) probeBuildKit(ctx context.Context) (bool, string, error) {
 	return true, "the Engine's built-in BuildKit (builder version 2, Dockerfile frontend dockerfile.v0)", nil
 }
 
+// DisableBuildKit makes BuildKit report false, for reason: builds use the
+// classic builder.
+func (c *Client) DisableBuildKit(reason string) {
+	c.buildKit.mu.Lock()
+	defer c.buildKit.mu.Unlock()
+	c.buildKit.done, c.buildKit.ok, c.buildKit.reason = true, false, reason
+}
+
 // BuildImageBuildKit builds like BuildImage, with the Engine's BuildKit.
 func (c *Client) BuildImageBuildKit(ctx context.Context, buildContext io.Reader, tags []string, labels map[string]string) error {
 	return c.buildImage(ctx, buildContext, tags, labels, build.BuilderBuildKit)

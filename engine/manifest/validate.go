@@ -389,6 +389,15 @@ func (m *Manifest) validateDependencies() []error {
 		if d.Name == "" {
 			errs = append(errs, m.fieldErr(keyNode(n, "name"), field+".name", errors.New("dependency name is required")))
 		}
+		if (d.Sharing != nil || d.Bundle.Interface != nil) && !m.schemaAtLeast("1.1.0") {
+			errs = append(errs, m.fieldErr(n, field, fmt.Errorf("dependency %q uses sharing or bundle.interface, which require schemaVersion >= 1.1.0 (dependencies v2)", d.Name)))
+		}
+		if d.Shared() && d.Sharing.Group.Name == "" {
+			errs = append(errs, m.fieldErr(keyNode(n, "sharing"), field+".sharing.group.name", fmt.Errorf("shared dependency %q needs sharing.group.name", d.Name)))
+		}
+		if i := d.Bundle.Interface; i != nil && i.Reference != "" && i.Document != nil {
+			errs = append(errs, m.fieldErr(keyNode(bundleNode, "interface"), field+".bundle.interface", fmt.Errorf("the interface of dependency %q can't have both reference and document", d.Name)))
+		}
 		if d.Bundle.Reference == "" {
 			errs = append(errs, m.fieldErr(bundleNode, field+".bundle.reference", fmt.Errorf("reference is required for dependency %q", d.Name)))
 			continue

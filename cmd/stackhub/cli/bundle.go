@@ -44,6 +44,7 @@ func newBundleCmd(f *Factory) *cobra.Command {
 func addLocalFlags(cmd *cobra.Command) {
 	addConfigFlags(cmd.Flags(), "data", "runtime-binary", "log-level", "registry-mirror")
 	cmd.Flags().String("debian-base", "", "Debian image that exec and dockerfile-template bundles are built on (env STACKHUB_DEBIAN_BASE; default "+build.DefaultDebianBase+")")
+	cmd.Flags().String("builder", "", "builder of dockerfile-template bundles: auto (the Engine's BuildKit where it offers it) or classic (env STACKHUB_BUILDER; default auto)")
 }
 
 // localEngine opens the local engine: SQLite in the data folder and the
@@ -57,7 +58,16 @@ func localEngine(ctx context.Context, f *Factory, cmd *cobra.Command) (*engine.E
 	if debian == "" {
 		debian = f.Getenv("STACKHUB_DEBIAN_BASE")
 	}
-	w, err := wireEngine(ctx, cfg, log, wireOptions{DebianBase: debian})
+	builder, _ := cmd.Flags().GetString("builder")
+	if builder == "" {
+		builder = f.Getenv("STACKHUB_BUILDER")
+	}
+	switch builder {
+	case "", "auto", "classic":
+	default:
+		return nil, nil, &FlagError{Err: fmt.Errorf("invalid --builder %q: use auto or classic", builder)}
+	}
+	w, err := wireEngine(ctx, cfg, log, wireOptions{DebianBase: debian, ClassicBuilder: builder == "classic"})
 	if err != nil {
 		return nil, nil, err
 	}

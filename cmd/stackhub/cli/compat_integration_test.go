@@ -48,6 +48,17 @@ func newCompat(t *testing.T) *compat {
 	}}
 }
 
+// with returns a copy of c reporting to t, with env k=v set.
+func (c *compat) with(t *testing.T, k, v string) *compat {
+	env := map[string]string{k: v}
+	for ek, ev := range c.env {
+		if ek != k {
+			env[ek] = ev
+		}
+	}
+	return &compat{t: t, env: env}
+}
+
 // on returns c reporting to the subtest t.
 func (c *compat) on(t *testing.T) *compat { return &compat{t: t, env: c.env} }
 
@@ -84,8 +95,22 @@ func (c *compat) output(inst, name string) string {
 }
 
 // removeShpcImages removes, after the test, the bundle images of the
-// fixtures named shpc-* (localhost:5000/shpc-<fixture>:...).
+// fixtures named shpc-<fixture> (any registry).
 func removeShpcImages(t *testing.T, fixtures ...string) {
+	t.Helper()
+	removeImages(t, func(tag string) bool {
+		for _, f := range fixtures {
+			if strings.Contains(tag, "/shpc-"+f+":") {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// removeImages removes, after the test, the bundle images with a tag that
+// match accepts.
+func removeImages(t *testing.T, match func(tag string) bool) {
 	t.Helper()
 	t.Cleanup(func() {
 		dk, err := docker.New()
@@ -101,11 +126,9 @@ func removeShpcImages(t *testing.T, fixtures ...string) {
 		}
 		for _, img := range imgs {
 			for _, tag := range img.Tags {
-				for _, f := range fixtures {
-					if strings.HasPrefix(tag, "localhost:5000/shpc-"+f+":") {
-						if err := dk.RemoveImageTag(ctx, tag); err != nil {
-							t.Logf("remove %s: %v", tag, err)
-						}
+				if match(tag) {
+					if err := dk.RemoveImageTag(ctx, tag); err != nil {
+						t.Logf("remove %s: %v", tag, err)
 					}
 				}
 			}
@@ -253,7 +276,8 @@ func TestCompat(t *testing.T) {
 	})
 
 	t.Run("dockerfile template and ignoreError", func(t *testing.T) {
-		c := c.on(t)
+		// The classic builder here; the BuildKit subtest below covers BuildKit.
+		c := c.with(t, "STACKHUB_BUILDER", "classic")
 		f := bundleFile("dockerfile")
 		t.Cleanup(func() { _ = os.RemoveAll(filepath.Join(filepath.Dir(f), ".cnab")) })
 		c.ok("build", "-f", f)
@@ -405,6 +429,9 @@ func TestCompat(t *testing.T) {
 		f := bundleFile("buildkit")
 		removeShpcImages(t, "buildkit")
 		t.Cleanup(func() { _ = os.RemoveAll(filepath.Join(filepath.Dir(f), ".cnab")) })
+		errOut := c.fails("build", "-f", f, "--builder", "classic")
+		assert.Contains(t, errOut, "template.Dockerfile: line 7: RUN --mount=type=cache,target=/var/cache/shpc-compat")
+		assert.Contains(t, errOut, "RUN --mount=type=cache needs BuildKit, which this Docker Engine does not offer to StackHub")
 		out := c.ok("build", "-f", f)
 		assert.Contains(t, out, "building with the Engine's built-in BuildKit", "this machine's Docker 20.10 offers BuildKit as builder version 2")
 		assert.Contains(t, out, "template.Dockerfile line 1: # syntax=docker/dockerfile-upstream:1.4.0 ignored")
