@@ -335,3 +335,32 @@ func TestExperimentalSchemaVersions(t *testing.T) {
 		})
 	}
 }
+
+func TestDependenciesV2Fields(t *testing.T) {
+	dep := func(version, extra string) string {
+		return "schemaVersion: " + version + "\nname: x\nversion: 0.1.0\nmixins: [exec]\ninstall:\n  - exec: {command: a}\nuninstall:\n  - exec: {command: a}\n" +
+			"dependencies:\n  requires:\n    - name: db\n      bundle:\n        reference: reg.test/db:v1\n" + extra
+	}
+	tests := []struct {
+		name, doc, err string
+	}{
+		{"sharing", dep("1.1.0", "      sharing: {mode: true, group: {name: g}}\n"), ""},
+		{"sharing needs 1.1.0", dep("1.0.1", "      sharing: {mode: true, group: {name: g}}\n"), "require schemaVersion >= 1.1.0"},
+		{"sharing needs a group", dep("1.1.0", "      sharing: {mode: true}\n"), "needs sharing.group.name"},
+		{"interface", dep("1.1.0", "        interface: {id: https://example.test/db}\n"), ""},
+		{"interface reference or document", dep("1.1.0", "        interface: {reference: reg.test/i:v1, document: {a: 1}}\n"), "can't have both reference and document"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := Parse([]byte(tt.doc), "porter.yaml")
+			require.NoError(t, err)
+			err = m.Validate(ValidateOptions{Experimental: []string{FlagDependenciesV2}})
+			if tt.err == "" {
+				require.NoError(t, err)
+				assert.True(t, m.Dependencies.Requires[0].Shared() || m.Dependencies.Requires[0].Bundle.Interface != nil)
+				return
+			}
+			assert.ErrorContains(t, err, tt.err)
+		})
+	}
+}
