@@ -84,7 +84,8 @@ type TemplateError struct {
 }
 
 func (e *TemplateError) Error() string {
-	return fmt.Sprintf("line %d: %s: %s", e.Line, strings.TrimSpace(e.Text), e.Reason)
+	text := strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(e.Text), "\\"))
+	return fmt.Sprintf("line %d: %s: %s", e.Line, text, e.Reason)
 }
 
 var (
@@ -214,7 +215,7 @@ func checkMount(spec string, buildKit bool) error {
 	switch typ {
 	case "cache", "bind", "tmpfs":
 		if !buildKit {
-			return fmt.Errorf("RUN --mount=type=%s needs BuildKit, which this Docker Engine does not offer to StackHub; remove the --mount option (the step then runs without the mount, and what it writes there stays in the image)", typ)
+			return fmt.Errorf("RUN --mount=type=%s needs BuildKit, and this image is built with the classic builder (the Engine offers no BuildKit, or --builder classic asked for it); remove the --mount option (the step then runs without the mount, and what it writes there stays in the image)", typ)
 		}
 		return nil
 	case "secret", "ssh":
