@@ -54,6 +54,13 @@ type BundleRunOptions struct {
 	// Force re-installs a succeeded installation, or deletes one whose last
 	// action failed.
 	Force bool
+	// ForceUpgrade upgrades an installation that is not installed (its
+	// install failed, or it was uninstalled), as porter upgrade
+	// --force-upgrade does.
+	ForceUpgrade bool
+	// Debug runs this one action with porter-debug=true (PORTER_DEBUG in
+	// the container); it is not remembered on the installation.
+	Debug bool
 	// AllowDockerHost lets bundles that declare `required: [docker]` reach
 	// the host's Docker.
 	AllowDockerHost bool
@@ -110,13 +117,24 @@ type localRun struct {
 	files map[string]string
 	// started is set once the parameters were accepted and the action ran.
 	started bool
+	// debug sets porter-debug for this invocation only.
+	debug bool
 }
+
+// debugParameter is Porter's internal parameter behind --debug.
+const debugParameter = "porter-debug"
 
 // parameter returns a user value for name with Porter's precedence: this
 // invocation's --param, then parameter sets, then the values persisted on
 // the installation by earlier --param. File parameters naming an existing
 // file are read and base64-encoded.
 func (l *localRun) parameter(name string, inst *Installation) (string, bool) {
+	if name == debugParameter {
+		if l.debug {
+			return "true", true
+		}
+		return "", false // never remembered: the bundle's default (false)
+	}
 	v, ok := l.params[name]
 	if !ok {
 		v, ok = l.setParams[name]
@@ -330,6 +348,13 @@ func (e *Engine) runBundle(ctx context.Context, opts BundleRunOptions, action st
 	if err := checkExtensions(m, opts.AllowDockerHost); err != nil {
 		return nil, err
 	}
+	if opts.Reference == "" && m.Dockerfile != "" {
+		// Build a template bundle first, as porter does before running it,
+		// so that what the build rewrote is said to the user.
+		if _, _, _, _, err := e.ensureImageWith(ctx, m.Name, opts.Dir, m, imageOptions{Out: opts.Out}); err != nil {
+			return nil, err
+		}
+	}
 	rootParams, depFlags, err := dependencyParams(m, opts.Params)
 	if err != nil {
 		return nil, err
@@ -370,8 +395,8 @@ func (e *Engine) runBundle(ctx context.Context, opts BundleRunOptions, action st
 		if inst == nil {
 			return nil, notFound(ns, opts.Name)
 		}
-		if !inst.IsInstalled() {
-			return nil, NewUserError(ErrConflict, msgNotInstalled, "")
+		if !inst.IsInstalled() && !opts.ForceUpgrade {
+			return nil, NewUserError(ErrConflict, msgNotInstalled, "to upgrade it anyway (for example after a failed install), pass --force-upgrade")
 		}
 	default:
 		if inst == nil && !stateless {
@@ -434,7 +459,7 @@ func (e *Engine) runBundle(ctx context.Context, opts BundleRunOptions, action st
 	}
 	lr := &localRun{m: m, params: opts.Params, setParams: setParams, creds: creds, allowHost: opts.AllowDockerHost,
 		out: opts.Out, record: record, modifies: modifies, result: &BundleRunResult{}, setNames: opts.ParamSetNames, credNames: opts.CredSetNames,
-		files: dependencyFiles(deps)}
+		files: dependencyFiles(deps), debug: opts.Debug}
 	if modifies && !ephemeral {
 		inst.Status = map[string]Status{manifest.ActionInstall: StatusInstalling, manifest.ActionUpgrade: StatusUpgrading,
 			manifest.ActionUninstall: StatusUninstalling}[action]
@@ -514,9 +539,11 @@ func (e *Engine) runBundle(ctx context.Context, opts BundleRunOptions, action st
 }
 
 // BuildLocalBundle builds a local bundle's image unless it is up to date, and
-// returns its bundle.json, digest and whether an image was built.
-func (e *Engine) BuildLocalBundle(ctx context.Context, dir fs.FS, m *manifest.Manifest, buildArgs map[string]string) (bundleJSON []byte, digest string, built bool, err error) {
-	_, bundleJSON, digest, built, err = e.ensureImageWith(ctx, m.Name, dir, m, imageOptions{BuildArgs: buildArgs})
+// returns its bundle.json, digest and whether an image was built. out (may
+// be nil) receives what the build says: the builder used, and what was
+// rewritten in a dockerfile template.
+func (e *Engine) BuildLocalBundle(ctx context.Context, dir fs.FS, m *manifest.Manifest, buildArgs map[string]string, out io.Writer) (bundleJSON []byte, digest string, built bool, err error) {
+	_, bundleJSON, digest, built, err = e.ensureImageWith(ctx, m.Name, dir, m, imageOptions{BuildArgs: buildArgs, Out: out})
 	return bundleJSON, digest, built, err
 }
 

@@ -19,6 +19,10 @@ import (
 // installation that required it, as <namespace>/<name> (porter-compat.md 1.10).
 const LabelParentInstallation = "sh.porter.parentInstallation"
 
+// LabelSharingGroup marks a shared dependency installation (dependencies
+// v2, sharing.mode: true) with its sharing group.
+const LabelSharingGroup = "sh.porter.SharingGroup"
+
 // dependency is one required bundle of a root action, resolved: its bundle
 // folder, manifest and the parameters it gets.
 type dependency struct {
@@ -30,6 +34,9 @@ type dependency struct {
 	bundleJSON []byte
 	params     map[string]string
 	existing   *Installation
+	// group is the sharing group of a shared dependency (installation
+	// name: <alias>), else "".
+	group string
 }
 
 // dependencyParams separates `<alias>#<param>` values from the root's own
@@ -66,12 +73,19 @@ func (e *Engine) resolveDependencies(ctx context.Context, m *manifest.Manifest, 
 	var deps []*dependency
 	for _, d := range m.Dependencies.Requires {
 		dep := &dependency{alias: d.Name, name: parent + "-" + d.Name, params: map[string]string{}}
+		if d.Shared() {
+			dep.name, dep.group = d.Name, d.Sharing.Group.Name
+		}
 		existing, err := e.deps.Store.GetInstallation(ctx, e.cfg.Namespace, dep.name)
 		switch {
 		case err == nil:
 			dep.existing = existing
 		case !errors.Is(err, ErrNotFound):
 			return nil, fmt.Errorf("dependency %s: %w", d.Name, err)
+		}
+		if dep.group != "" && dep.existing != nil && dep.existing.Labels[LabelSharingGroup] != dep.group {
+			return nil, NewUserError(ErrConflict, fmt.Sprintf("dependency %s is shared in group %s, but installation %s exists outside that group", d.Name, dep.group, dep.name),
+				fmt.Sprintf("rename or remove installation %s, or put the dependency in its group", dep.name))
 		}
 		if action == manifest.ActionInstall || action == manifest.ActionUpgrade || dep.existing == nil {
 			ref, err := e.dependencyReference(ctx, d, opts.VersionStrategy, opts.Insecure)
@@ -281,6 +295,12 @@ func (e *Engine) runDependency(ctx context.Context, ns, parent string, dep *depe
 		out = io.Discard
 	}
 	switch {
+	case dep.group != "" && action == manifest.ActionInstall && dep.existing != nil && dep.existing.IsInstalled():
+		fmt.Fprintf(out, "dependency %s: shared installation %s (group %s) is already installed, using it\n", dep.alias, dep.name, dep.group)
+		return nil
+	case dep.group != "" && action != manifest.ActionInstall:
+		fmt.Fprintf(out, "dependency %s: installation %s is shared (group %s), skipping %s; run it on %s itself\n", dep.alias, dep.name, dep.group, action, dep.name)
+		return nil
 	case action == manifest.ActionInstall && dep.existing != nil && dep.existing.IsInstalled():
 		fmt.Fprintf(out, "dependency %s: installation %s is already installed, skipping its install\n", dep.alias, dep.name)
 		return nil
@@ -297,6 +317,11 @@ func (e *Engine) runDependency(ctx context.Context, ns, parent string, dep *depe
 		CredSets: opts.CredSets, CredSetNames: opts.CredSetNames, AllowDockerHost: opts.AllowDockerHost,
 		Insecure: opts.Insecure, VersionStrategy: opts.VersionStrategy, Out: opts.Out, Reference: dep.reference,
 		Labels: map[string]string{LabelParentInstallation: ns + "/" + parent},
+	}
+	if dep.group != "" {
+		// A shared dependency belongs to its group, not to one root: it is
+		// not removed with the root's records.
+		dopts.Labels = map[string]string{LabelSharingGroup: dep.group}
 	}
 	if action == manifest.ActionInstall {
 		dopts.Force = true // a failed earlier install is retried

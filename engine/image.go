@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/md5"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -182,6 +183,21 @@ func needsShell(m *manifest.Manifest) bool {
 type imageOptions struct {
 	// BuildArgs are --build-arg values for a dockerfile template.
 	BuildArgs map[string]string
+	// Out receives what the build says to its user (which builder, what
+	// was rewritten in a dockerfile template); nil: the log only.
+	Out io.Writer
+}
+
+// BuildKitBuilder is a Docker that can also build with the Engine's
+// BuildKit. Template bundles (a `dockerfile:` in porter.yaml) are built
+// with it when the Engine offers it, as Porter builds with BuildKit; the
+// classic builder is the fallback.
+type BuildKitBuilder interface {
+	// BuildKit reports whether the Engine offers BuildKit, and says which
+	// builder it is or why not.
+	BuildKit(ctx context.Context) (ok bool, reason string)
+	// BuildImageBuildKit is BuildImage with BuildKit.
+	BuildImageBuildKit(ctx context.Context, buildContext io.Reader, tags []string, labels map[string]string) error
 }
 
 // ensureImage returns the invocation image and bundle.json for a bundle,
@@ -254,23 +270,48 @@ func (e *Engine) ensureImageWith(ctx context.Context, app string, fsys fs.FS, m 
 	}
 	if !exists {
 		var bctx io.Reader
+		buildKit := false
 		if m.Dockerfile != "" {
 			rewrite := map[string]string{}
 			if ok, _ := e.deps.Docker.ImageExists(ctx, build.PorterDefaultBase); !ok {
 				rewrite[build.PorterDefaultBase] = from
 			}
-			bctx, _, err = build.TemplateContext(build.TemplateContextOptions{
+			bk, canBuildKit := e.deps.Docker.(BuildKitBuilder)
+			reason := "the Docker adapter has no BuildKit"
+			if canBuildKit {
+				buildKit, reason = bk.BuildKit(ctx)
+			}
+			if buildKit {
+				e.say(o.Out, "building with "+reason)
+			} else {
+				e.say(o.Out, "building with the classic builder ("+reason+")")
+			}
+			var df build.Dockerfile
+			bctx, df, err = build.TemplateContext(build.TemplateContextOptions{
 				Binary: e.cfg.RuntimeBinary, Files: fsys, Template: m.Dockerfile, MixinLines: mixinLines(m),
-				Manifest: m.Raw, BundleJSON: bundleJSON, BuildArgs: buildArgs, FromRewrite: rewrite,
+				Manifest: m.Raw, BundleJSON: bundleJSON, BuildArgs: buildArgs, FromRewrite: rewrite, BuildKit: buildKit,
 			})
+			var te *build.TemplateError
+			if errors.As(err, &te) {
+				return "", nil, "", false, NewUserError(ErrInvalid, err.Error(), "")
+			}
+			for _, n := range df.Notes {
+				e.say(o.Out, n)
+			}
 		} else {
 			bctx, err = build.BundleContext(build.BundleContextOptions{Base: base, Files: fsys, Manifest: m.Raw, BundleJSON: bundleJSON})
 		}
 		if err != nil {
 			return "", nil, "", false, err
 		}
-		e.log.Info("building bundle image", "app", app, "image", image)
-		if err := e.deps.Docker.BuildImage(ctx, bctx, []string{image, porterImage}, map[string]string{LabelBundleDigest: digest}); err != nil {
+		e.log.Info("building bundle image", "app", app, "image", image, "buildkit", buildKit)
+		tags, labels := []string{image, porterImage}, map[string]string{LabelBundleDigest: digest}
+		if buildKit {
+			err = e.deps.Docker.(BuildKitBuilder).BuildImageBuildKit(ctx, bctx, tags, labels)
+		} else {
+			err = e.deps.Docker.BuildImage(ctx, bctx, tags, labels)
+		}
+		if err != nil {
 			return "", nil, "", false, err
 		}
 		built = true
@@ -279,6 +320,15 @@ func (e *Engine) ensureImageWith(ctx context.Context, app string, fsys fs.FS, m 
 	e.images.bundles[image] = bundleJSON
 	e.images.mu.Unlock()
 	return image, bundleJSON, digest, built, nil
+}
+
+// say tells the user of a build something (to out, else the log).
+func (e *Engine) say(out io.Writer, msg string) {
+	if out != nil {
+		fmt.Fprintln(out, msg)
+		return
+	}
+	e.log.Info(msg)
 }
 
 // mixinLines are the mixins' build output in manifest order.

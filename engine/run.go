@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -294,7 +295,14 @@ func sourcedValue(name string, val []byte, def map[string]any) (any, error) {
 // dependencyOutput returns the latest value of output name of inst's
 // dependency installation <inst>-<alias>.
 func (e *Engine) dependencyOutput(ctx context.Context, inst *Installation, alias, name string) ([]byte, bool) {
-	list, err := e.deps.Store.ListOutputs(ctx, inst.Namespace, inst.Name+"-"+alias)
+	depName := inst.Name + "-" + alias
+	if _, err := e.deps.Store.GetInstallation(ctx, inst.Namespace, depName); errors.Is(err, ErrNotFound) {
+		// A shared dependency (dependencies v2) is the installation <alias>.
+		if shared, err := e.deps.Store.GetInstallation(ctx, inst.Namespace, alias); err == nil && shared.Labels[LabelSharingGroup] != "" {
+			depName = alias
+		}
+	}
+	list, err := e.deps.Store.ListOutputs(ctx, inst.Namespace, depName)
 	if err != nil {
 		return nil, false
 	}

@@ -4,6 +4,8 @@ import (
 	"archive/tar"
 	"errors"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
@@ -114,4 +116,42 @@ func TestBundleContextLayout(t *testing.T) {
 	assert.NotContains(t, got, "cnab/app/node_modules/x/y.js")
 	assert.Equal(t, int64(0o775), got["cnab/app/scripts/helper.sh"].Mode)
 	assert.Equal(t, build.UID, got["cnab/app/porter.yaml"].Uid)
+}
+
+func TestStageDownloads(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/tool.sh" {
+			http.NotFound(w, r)
+			return
+		}
+		_, _ = w.Write([]byte("echo downloaded"))
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "porter.yaml"), []byte("name: x"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "run.sh"), []byte("x"), 0o755))
+
+	staged, cleanup, err := build.StageDownloads(t.Context(), srv.Client(), dir, []build.Download{{URL: srv.URL + "/tool.sh", Destination: "bin/tool.sh"}})
+	require.NoError(t, err)
+	defer cleanup()
+	got, err := os.ReadFile(filepath.Join(staged, "bin", "tool.sh"))
+	require.NoError(t, err)
+	assert.Equal(t, "echo downloaded", string(got))
+	fi, err := os.Stat(filepath.Join(staged, "run.sh"))
+	require.NoError(t, err)
+	assert.NotZero(t, fi.Mode()&0o100, "modes are kept")
+	_, err = os.Stat(filepath.Join(dir, "bin"))
+	assert.True(t, os.IsNotExist(err), "the bundle folder is left as it was")
+
+	tests := []struct{ name, url, dest, want string }{
+		{"missing", srv.URL + "/nope", "a", "404 Not Found"},
+		{"scheme", "file:///etc/passwd", "a", "only http and https"},
+		{"escape", srv.URL + "/tool.sh", "../a", "must be a relative path inside the bundle"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := build.StageDownloads(t.Context(), srv.Client(), dir, []build.Download{{URL: tt.url, Destination: tt.dest}})
+			require.ErrorContains(t, err, tt.want)
+		})
+	}
 }

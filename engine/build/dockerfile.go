@@ -61,16 +61,52 @@ type DockerfileOptions struct {
 	// FromRewrite maps base image names to the image used instead (e.g.
 	// debian:stable-slim to the local Debian base when offline).
 	FromRewrite map[string]string
+	// BuildKit is true when the image is built by the Engine's BuildKit
+	// (its built-in Dockerfile frontend): RUN --mount=type=cache, bind and
+	// tmpfs are kept. With the classic builder they are refused.
+	BuildKit bool
 }
+
+// Dockerfile is a generated Dockerfile and what generating it changed in
+// the template, to be said in the build output.
+type Dockerfile struct {
+	Text string
+	// Notes say, line by line of the template, what was rewritten or
+	// ignored.
+	Notes []string
+}
+
+// TemplateError is a template line that cannot be built as written.
+type TemplateError struct {
+	Line   int
+	Text   string
+	Reason string
+}
+
+func (e *TemplateError) Error() string {
+	text := strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(e.Text), "\\"))
+	return fmt.Sprintf("line %d: %s: %s", e.Line, text, e.Reason)
+}
+
+var (
+	linkRe = regexp.MustCompile(`(?i)^(\s*(?:COPY|ADD)\s+(?:--\S+\s+)*?)--link(?:=(?:true|false))?\s+`)
+	runRe  = regexp.MustCompile(`(?i)^\s*RUN\s`)
+)
 
 var fromRe = regexp.MustCompile(`(?i)^(\s*FROM\s+)((?:--\S+\s+)*)(\S+)(.*)$`)
 var argRe = regexp.MustCompile(`(?i)^(\s*ARG\s+)([A-Za-z_][A-Za-z0-9_]*)(=.*)?\s*$`)
 
 // GenerateDockerfile turns a Dockerfile template into the bundle image's
-// Dockerfile as Porter does (4.2), adapted to the classic builder: no
-// `# syntax` line and no COPY --link (the Engine API's builder runs without
-// BuildKit and without network).
-func GenerateDockerfile(opts DockerfileOptions) string {
+// Dockerfile as Porter does (4.2), adapted to the builders a Docker Engine
+// offers offline: its BuildKit's built-in frontend or its classic builder.
+// Both ignore a `# syntax=` line (the frontend image cannot be pulled
+// without a registry) and neither knows COPY --link, which is rewritten to
+// COPY (--link only changes how the layer is cached, not what it holds).
+// RUN --mount is kept for BuildKit (cache, bind, tmpfs) and refused
+// otherwise, with the template's line number; secret and ssh mounts need a
+// client session and are always refused. Notes say what was changed.
+func GenerateDockerfile(opts DockerfileOptions) (Dockerfile, error) {
+	var notes []string
 	lines := strings.Split(strings.ReplaceAll(opts.Template, "\r\n", "\n"), "\n")
 	for len(lines) > 0 && lines[len(lines)-1] == "" {
 		lines = lines[:len(lines)-1]
@@ -83,11 +119,31 @@ func GenerateDockerfile(opts DockerfileOptions) string {
 			hasInit = true
 		}
 	}
-	for _, l := range lines {
+	for i, l := range lines {
+		n := i + 1
 		trimmed := strings.TrimSpace(l)
+		if m := linkRe.FindStringSubmatch(l); m != nil {
+			l = m[1] + l[len(m[0]):]
+			notes = append(notes, fmt.Sprintf("line %d: %s --link rewritten to %s: the engine's Dockerfile frontend does not know --link, and without it the layer holds the same files",
+				n, strings.ToUpper(strings.Fields(m[1])[0]), strings.ToUpper(strings.Fields(m[1])[0])))
+			trimmed = strings.TrimSpace(l)
+		}
+		if runRe.MatchString(l) {
+			for _, f := range strings.Fields(l)[1:] {
+				if !strings.HasPrefix(f, "--") {
+					break
+				}
+				if spec, ok := strings.CutPrefix(f, "--mount="); ok {
+					if err := checkMount(spec, opts.BuildKit); err != nil {
+						return Dockerfile{}, &TemplateError{Line: n, Text: l, Reason: err.Error()}
+					}
+				}
+			}
+		}
 		switch {
-		case strings.HasPrefix(trimmed, "# syntax="):
-			continue // BuildKit only
+		case strings.HasPrefix(trimmed, "# syntax="), strings.HasPrefix(strings.ReplaceAll(trimmed, " ", ""), "#syntax="):
+			notes = append(notes, fmt.Sprintf("line %d: %s ignored: that frontend image cannot be pulled without a registry; the engine's built-in Dockerfile frontend is used", n, trimmed))
+			continue
 		case !initDone && strings.HasPrefix(trimmed, TokenInit):
 			out = append(out, InitLines()...)
 			initDone = true
@@ -145,7 +201,27 @@ func GenerateDockerfile(opts DockerfileOptions) string {
 			}
 		}
 	}
-	return strings.Join(out, "\n") + "\n"
+	return Dockerfile{Text: strings.Join(out, "\n") + "\n", Notes: notes}, nil
+}
+
+// checkMount accepts a RUN --mount=<spec> that the builder can honour.
+func checkMount(spec string, buildKit bool) error {
+	typ := "bind"
+	for _, kv := range strings.Split(spec, ",") {
+		if k, v, ok := strings.Cut(kv, "="); ok && strings.EqualFold(k, "type") {
+			typ = strings.ToLower(v)
+		}
+	}
+	switch typ {
+	case "cache", "bind", "tmpfs":
+		if !buildKit {
+			return fmt.Errorf("RUN --mount=type=%s needs BuildKit, and this image is built with the classic builder (the Engine offers no BuildKit, or --builder classic asked for it); remove the --mount option (the step then runs without the mount, and what it writes there stays in the image)", typ)
+		}
+		return nil
+	case "secret", "ssh":
+		return fmt.Errorf("RUN --mount=type=%s needs a BuildKit session with the client, which StackHub's offline build does not open; pass the value with --build-arg or a credential instead", typ)
+	}
+	return fmt.Errorf("RUN --mount=type=%s is not a mount type BuildKit knows", typ)
 }
 
 func quoteArg(v string) string {

@@ -38,8 +38,9 @@ func TestGenerateDockerfile(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := GenerateDockerfile(DockerfileOptions{Template: tt.template, MixinLines: mixins, ManifestInContext: tt.manifest, BuildArgs: tt.args, FromRewrite: tt.rewrite})
-			golden(t, tt.name+".Dockerfile", got)
+			got, err := GenerateDockerfile(DockerfileOptions{Template: tt.template, MixinLines: mixins, ManifestInContext: tt.manifest, BuildArgs: tt.args, FromRewrite: tt.rewrite})
+			require.NoError(t, err)
+			golden(t, tt.name+".Dockerfile", got.Text)
 		})
 	}
 }
@@ -88,6 +89,48 @@ func TestTemplateDockerfileHonoursDockerignore(t *testing.T) {
 	assert.Equal(t, []string{".dockerignore", "porter.yaml", "template.Dockerfile"}, files)
 	df, err := TemplateDockerfile(TemplateContextOptions{Files: fsys, Template: "template.Dockerfile"})
 	require.NoError(t, err)
-	assert.Contains(t, df, "ARG BUNDLE_DIR=/cnab/app\n")
-	assert.Contains(t, df, "RUN rm ${BUNDLE_DIR}/porter.yaml\n")
+	assert.Contains(t, df.Text, "ARG BUNDLE_DIR=/cnab/app\n")
+	assert.Contains(t, df.Text, "RUN rm ${BUNDLE_DIR}/porter.yaml\n")
+}
+
+func TestGenerateDockerfileBuildKitSyntax(t *testing.T) {
+	tmpl := "# syntax=docker/dockerfile:1.4\nFROM debian:stable-slim\n# PORTER_INIT\nCOPY --link --chown=1:1 a /a\nADD --link=true b /b\n" +
+		"RUN --mount=type=cache,target=/var/cache/apt apt-get update\n# PORTER_MIXINS\n"
+	tests := []struct {
+		name     string
+		template string
+		buildKit bool
+		want     []string
+		notes    []string
+		err      string
+	}{
+		{name: "buildkit", template: tmpl, buildKit: true,
+			want:  []string{"COPY --chown=1:1 a /a\n", "ADD b /b\n", "RUN --mount=type=cache,target=/var/cache/apt apt-get update\n"},
+			notes: []string{"line 1: # syntax=docker/dockerfile:1.4 ignored", "line 4: COPY --link rewritten to COPY", "line 5: ADD --link rewritten to ADD"}},
+		{name: "classic refuses a cache mount", template: tmpl, err: "line 6: RUN --mount=type=cache,target=/var/cache/apt apt-get update: RUN --mount=type=cache needs BuildKit"},
+		{name: "secret mounts need a session", template: "FROM x\nRUN --mount=type=secret,id=tok cat /run/secrets/tok\n", buildKit: true,
+			err: "line 2: RUN --mount=type=secret,id=tok cat /run/secrets/tok: RUN --mount=type=secret needs a BuildKit session"},
+		{name: "plain", template: "FROM x\nCOPY linked /l\n", want: []string{"COPY linked /l\n"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := GenerateDockerfile(DockerfileOptions{Template: tt.template, BuildKit: tt.buildKit})
+			if tt.err != "" {
+				var te *TemplateError
+				require.ErrorAs(t, err, &te)
+				assert.ErrorContains(t, err, tt.err)
+				return
+			}
+			require.NoError(t, err)
+			assert.NotContains(t, got.Text, "--link")
+			assert.NotContains(t, got.Text, "syntax=")
+			for _, w := range tt.want {
+				assert.Contains(t, got.Text, w)
+			}
+			require.Len(t, got.Notes, len(tt.notes))
+			for i, n := range tt.notes {
+				assert.Contains(t, got.Notes[i], n)
+			}
+		})
+	}
 }

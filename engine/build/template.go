@@ -30,6 +30,8 @@ type TemplateContextOptions struct {
 	BuildArgs map[string]string
 	// FromRewrite maps base image names to the images used instead.
 	FromRewrite map[string]string
+	// BuildKit is true when the Engine's BuildKit builds the image.
+	BuildKit bool
 }
 
 // CheckTemplateName refuses a template named Dockerfile, as Porter does: the
@@ -42,17 +44,17 @@ func CheckTemplateName(name string) error {
 }
 
 // TemplateDockerfile renders the Dockerfile of a template bundle.
-func TemplateDockerfile(opts TemplateContextOptions) (string, error) {
+func TemplateDockerfile(opts TemplateContextOptions) (Dockerfile, error) {
 	if err := CheckTemplateName(opts.Template); err != nil {
-		return "", err
+		return Dockerfile{}, err
 	}
 	tmpl, err := fs.ReadFile(opts.Files, opts.Template)
 	if err != nil {
-		return "", fmt.Errorf("read dockerfile template %s: %w", opts.Template, err)
+		return Dockerfile{}, fmt.Errorf("read dockerfile template %s: %w", opts.Template, err)
 	}
 	files, err := contextFiles(opts.Files)
 	if err != nil {
-		return "", err
+		return Dockerfile{}, err
 	}
 	hasManifest := false
 	for _, f := range files {
@@ -64,28 +66,36 @@ func TemplateDockerfile(opts TemplateContextOptions) (string, error) {
 	for k, v := range opts.BuildArgs {
 		args[k] = v
 	}
-	return GenerateDockerfile(DockerfileOptions{
+	df, err := GenerateDockerfile(DockerfileOptions{
 		Template: string(tmpl), MixinLines: opts.MixinLines, ManifestInContext: hasManifest,
-		BuildArgs: args, FromRewrite: opts.FromRewrite,
-	}), nil
+		BuildArgs: args, FromRewrite: opts.FromRewrite, BuildKit: opts.BuildKit,
+	})
+	if err != nil {
+		return Dockerfile{}, fmt.Errorf("dockerfile template %s: %w", opts.Template, err)
+	}
+	for i, n := range df.Notes {
+		df.Notes[i] = opts.Template + " " + n
+	}
+	return df, nil
 }
 
 // TemplateContext is the build context of a template bundle: the bundle's
 // files (less .dockerignore) at the root, the generated Dockerfile, and
 // .cnab/ with the runtime, the mixins, the canonical manifest and
 // bundle.json, laid out as Porter does.
-func TemplateContext(opts TemplateContextOptions) (io.Reader, string, error) {
-	dockerfile, err := TemplateDockerfile(opts)
+func TemplateContext(opts TemplateContextOptions) (io.Reader, Dockerfile, error) {
+	df, err := TemplateDockerfile(opts)
 	if err != nil {
-		return nil, "", err
+		return nil, Dockerfile{}, err
 	}
+	dockerfile := df.Text
 	files, err := contextFiles(opts.Files)
 	if err != nil {
-		return nil, "", err
+		return nil, Dockerfile{}, err
 	}
 	bin, err := os.ReadFile(opts.Binary)
 	if err != nil {
-		return nil, "", fmt.Errorf("read runtime binary: %w", err)
+		return nil, Dockerfile{}, fmt.Errorf("read runtime binary: %w", err)
 	}
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
@@ -110,7 +120,7 @@ func TemplateContext(opts TemplateContextOptions) (io.Reader, string, error) {
 		}
 		data, err := fs.ReadFile(opts.Files, f)
 		if err != nil {
-			return nil, "", fmt.Errorf("read %s: %w", f, err)
+			return nil, Dockerfile{}, fmt.Errorf("read %s: %w", f, err)
 		}
 		mode := int64(0o644)
 		if fi, err := fs.Stat(opts.Files, f); err == nil && fi.Mode()&0o111 != 0 {
@@ -136,10 +146,10 @@ func TemplateContext(opts TemplateContextOptions) (io.Reader, string, error) {
 	w.file(".cnab/bundle.json", opts.BundleJSON, 0o644, 0, 0)
 	w.file(".cnab/Dockerfile", []byte(dockerfile), 0o644, 0, 0)
 	if w.err != nil {
-		return nil, "", fmt.Errorf("stage bundle image: %w", w.err)
+		return nil, Dockerfile{}, fmt.Errorf("stage bundle image: %w", w.err)
 	}
 	if err := tw.Close(); err != nil {
-		return nil, "", fmt.Errorf("stage bundle image: %w", err)
+		return nil, Dockerfile{}, fmt.Errorf("stage bundle image: %w", err)
 	}
-	return &buf, dockerfile, nil
+	return &buf, df, nil
 }

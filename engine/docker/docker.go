@@ -19,6 +19,7 @@ import (
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/api/types/build"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 
@@ -30,11 +31,14 @@ import (
 type Client struct {
 	api    *client.Client
 	socket string
+
+	buildKit buildKitProbe
 }
 
 var (
-	_ engine.Docker       = (*Client)(nil)
-	_ engine.RemoteImager = (*Client)(nil)
+	_ engine.Docker          = (*Client)(nil)
+	_ engine.RemoteImager    = (*Client)(nil)
+	_ engine.BuildKitBuilder = (*Client)(nil)
 )
 
 // New connects to the daemon named by DOCKER_HOST (default the local socket),
@@ -130,13 +134,17 @@ func (c *Client) RemoveImageTag(ctx context.Context, tag string) error {
 // BuildImage builds with the Engine's builder from a tar context that has a
 // Dockerfile at its root.
 func (c *Client) BuildImage(ctx context.Context, buildContext io.Reader, tags []string, labels map[string]string) error {
+	return c.buildImage(ctx, buildContext, tags, labels, build.BuilderV1) // the classic builder: no BuildKit needed
+}
+
+func (c *Client) buildImage(ctx context.Context, buildContext io.Reader, tags []string, labels map[string]string, version build.BuilderVersion) error {
 	res, err := c.api.ImageBuild(ctx, buildContext, client.ImageBuildOptions{
 		Tags:        tags,
 		Remove:      true,
 		ForceRemove: true,
 		Dockerfile:  "Dockerfile",
 		Labels:      labels,
-		Version:     "1", // the classic builder: no BuildKit session needed
+		Version:     version,
 	})
 	if err != nil {
 		return wrap(err, fmt.Sprintf("build image %s", strings.Join(tags, ", ")))

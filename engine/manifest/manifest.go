@@ -216,12 +216,39 @@ type Dependency struct {
 	Name       string            `yaml:"name"`
 	Bundle     DependencyBundle  `yaml:"bundle"`
 	Parameters map[string]string `yaml:"parameters,omitempty"`
+	// Sharing (dependencies v2, schema 1.1.0) lets roots share one
+	// installation of the dependency.
+	Sharing *DependencySharing `yaml:"sharing,omitempty"`
 }
+
+// DependencySharing is a v2 dependency's sharing: with Mode, the dependency
+// is the installation named after its alias in the sharing group
+// Group.Name, installed once and reused by every root of the group.
+type DependencySharing struct {
+	Mode  bool `yaml:"mode"`
+	Group struct {
+		Name string `yaml:"name"`
+	} `yaml:"group"`
+}
+
+// Shared tells whether the dependency is shared (sharing.mode: true).
+func (d Dependency) Shared() bool { return d.Sharing != nil && d.Sharing.Mode }
 
 // DependencyBundle locates a dependency's bundle.
 type DependencyBundle struct {
 	Reference string `yaml:"reference"`
 	Version   string `yaml:"version,omitempty"`
+	// Interface (dependencies v2) describes what the dependency must
+	// provide: an id, a reference to a bundle with that interface, or an
+	// inline document.
+	Interface *DependencyInterface `yaml:"interface,omitempty"`
+}
+
+// DependencyInterface is a v2 dependency's bundle.interface.
+type DependencyInterface struct {
+	ID        string `yaml:"id,omitempty"`
+	Reference string `yaml:"reference,omitempty"`
+	Document  any    `yaml:"document,omitempty"`
 }
 
 // CustomAction describes a custom action.

@@ -60,6 +60,41 @@ func (o ValidateOptions) enabled(flag string) bool {
 	return false
 }
 
+// experimentalSince is the schema version each experimental feature
+// introduced.
+var experimentalSince = []struct{ flag, version string }{
+	{FlagDependenciesV2, "1.1.0"},
+	{FlagPersistentParameters, "1.2.0"},
+	{FlagFileSources, "1.3.0"},
+}
+
+// ExperimentalFlagFor names the experimental feature that makes schema
+// version v acceptable: the one that introduced v's MAJOR.MINOR, else the
+// first whose range accepts v; "" when none does (or v is not semver).
+func ExperimentalFlagFor(v string) string {
+	ver, err := semver.NewVersion(v)
+	if err != nil {
+		return ""
+	}
+	if c, err := semver.NewConstraint(SupportedSchemaVersions(nil)); err == nil && c.Check(ver) {
+		return "" // supported without any feature
+	}
+	for _, e := range experimentalSince {
+		since := semver.MustParse(e.version)
+		if since.Major() == ver.Major() && since.Minor() == ver.Minor() {
+			if c, err := semver.NewConstraint(SupportedSchemaVersions([]string{e.flag})); err == nil && c.Check(ver) {
+				return e.flag
+			}
+		}
+	}
+	for _, e := range experimentalSince {
+		if c, err := semver.NewConstraint(SupportedSchemaVersions([]string{e.flag})); err == nil && c.Check(ver) {
+			return e.flag
+		}
+	}
+	return ""
+}
+
 // SupportedSchemaVersions is the semver constraint schemaVersion must
 // satisfy with the given experimental flags.
 func SupportedSchemaVersions(experimental []string) string {
@@ -166,6 +201,10 @@ func (m *Manifest) checkSchemaVersion(opts ValidateOptions) (string, error) {
 		return "", nil
 	}
 	msg := fmt.Sprintf("the schema version is %s but the supported schema version is %s. See %s for more details", m.SchemaVersion, supported, schemaDocsURL)
+	if flag := ExperimentalFlagFor(m.SchemaVersion); flag != "" {
+		msg += fmt.Sprintf("; schemaVersion %s is experimental: enable it with --experimental %s (or PORTER_EXPERIMENTAL=%s, or experimental: [%s] in the config file)",
+			m.SchemaVersion, flag, flag, flag)
+	}
 	fail := true
 	switch check {
 	case SchemaCheckMinor:
@@ -349,6 +388,15 @@ func (m *Manifest) validateDependencies() []error {
 		bundleNode := keyNode(n, "bundle")
 		if d.Name == "" {
 			errs = append(errs, m.fieldErr(keyNode(n, "name"), field+".name", errors.New("dependency name is required")))
+		}
+		if (d.Sharing != nil || d.Bundle.Interface != nil) && !m.schemaAtLeast("1.1.0") {
+			errs = append(errs, m.fieldErr(n, field, fmt.Errorf("dependency %q uses sharing or bundle.interface, which require schemaVersion >= 1.1.0 (dependencies v2)", d.Name)))
+		}
+		if d.Shared() && d.Sharing.Group.Name == "" {
+			errs = append(errs, m.fieldErr(keyNode(n, "sharing"), field+".sharing.group.name", fmt.Errorf("shared dependency %q needs sharing.group.name", d.Name)))
+		}
+		if i := d.Bundle.Interface; i != nil && i.Reference != "" && i.Document != nil {
+			errs = append(errs, m.fieldErr(keyNode(bundleNode, "interface"), field+".bundle.interface", fmt.Errorf("the interface of dependency %q can't have both reference and document", d.Name)))
 		}
 		if d.Bundle.Reference == "" {
 			errs = append(errs, m.fieldErr(bundleNode, field+".bundle.reference", fmt.Errorf("reference is required for dependency %q", d.Name)))

@@ -305,3 +305,62 @@ func TestCheckValue(t *testing.T) {
 		})
 	}
 }
+
+func TestExperimentalSchemaVersions(t *testing.T) {
+	tests := []struct {
+		version, flag string
+	}{
+		{"1.1.0", FlagDependenciesV2},
+		{"1.2.0", FlagPersistentParameters},
+		{"1.3.0", FlagFileSources},
+		{"1.0.1", ""},
+		{"2.0.0", FlagDependenciesV2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.version, func(t *testing.T) {
+			assert.Equal(t, tt.flag, ExperimentalFlagFor(tt.version))
+			doc := "schemaVersion: " + tt.version + "\nname: x\nversion: 0.1.0\nmixins: [exec]\ninstall:\n  - exec: {command: a}\nuninstall:\n  - exec: {command: a}\n"
+			m, err := Parse([]byte(doc), "porter.yaml")
+			require.NoError(t, err)
+			err = m.Validate(ValidateOptions{})
+			if tt.flag == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorIs(t, err, ErrInvalidSchemaVersion)
+			assert.Contains(t, err.Error(), "enable it with --experimental "+tt.flag+" (or PORTER_EXPERIMENTAL="+tt.flag)
+			m, err = Parse([]byte(doc), "porter.yaml")
+			require.NoError(t, err)
+			require.NoError(t, m.Validate(ValidateOptions{Experimental: []string{tt.flag}}))
+		})
+	}
+}
+
+func TestDependenciesV2Fields(t *testing.T) {
+	dep := func(version, extra string) string {
+		return "schemaVersion: " + version + "\nname: x\nversion: 0.1.0\nmixins: [exec]\ninstall:\n  - exec: {command: a}\nuninstall:\n  - exec: {command: a}\n" +
+			"dependencies:\n  requires:\n    - name: db\n      bundle:\n        reference: reg.test/db:v1\n" + extra
+	}
+	tests := []struct {
+		name, doc, err string
+	}{
+		{"sharing", dep("1.1.0", "      sharing: {mode: true, group: {name: g}}\n"), ""},
+		{"sharing needs 1.1.0", dep("1.0.1", "      sharing: {mode: true, group: {name: g}}\n"), "require schemaVersion >= 1.1.0"},
+		{"sharing needs a group", dep("1.1.0", "      sharing: {mode: true}\n"), "needs sharing.group.name"},
+		{"interface", dep("1.1.0", "        interface: {id: https://example.test/db}\n"), ""},
+		{"interface reference or document", dep("1.1.0", "        interface: {reference: reg.test/i:v1, document: {a: 1}}\n"), "can't have both reference and document"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := Parse([]byte(tt.doc), "porter.yaml")
+			require.NoError(t, err)
+			err = m.Validate(ValidateOptions{Experimental: []string{FlagDependenciesV2}})
+			if tt.err == "" {
+				require.NoError(t, err)
+				assert.True(t, m.Dependencies.Requires[0].Shared() || m.Dependencies.Requires[0].Bundle.Interface != nil)
+				return
+			}
+			assert.ErrorContains(t, err, tt.err)
+		})
+	}
+}

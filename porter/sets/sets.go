@@ -8,10 +8,12 @@ package sets
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -139,6 +141,19 @@ type ResolveOptions struct {
 	// rather than the file's content (file parameters: the host reads and
 	// encodes the file later).
 	PathAsValue map[string]bool
+	// Skip names entries that are not resolved at all: a --param of the
+	// same name overrides them, so an unset env var or a missing file
+	// behind them is no error.
+	Skip map[string]bool
+	// AtFile gives the parameter type ("object" or "file") of entries
+	// whose literal value "@PATH" names a file, as --param NAME=@PATH
+	// does: an object parameter gets the file's content (which must be
+	// JSON), a file parameter the file's path (read and encoded later).
+	AtFile map[string]string
+	// BaseDir is where a relative @PATH is found: the set file's folder
+	// when empty and the set was read from a file, else the working
+	// folder.
+	BaseDir string
 }
 
 // Resolve computes every entry's value.
@@ -147,15 +162,60 @@ func (s *Set) Resolve(ctx context.Context, opts ResolveOptions) (map[string]stri
 	if lookup == nil {
 		lookup = os.LookupEnv
 	}
+	base := opts.BaseDir
+	if base == "" && s.File != "" {
+		if fi, err := os.Stat(s.File); err == nil && !fi.IsDir() {
+			base = filepath.Dir(s.File)
+		}
+	}
 	out := map[string]string{}
 	for _, e := range s.Entries() {
+		if opts.Skip[e.Name] {
+			continue
+		}
 		v, err := resolveOne(ctx, e, lookup, opts.PathAsValue[e.Name])
+		if err == nil {
+			if typ, ok := opts.AtFile[e.Name]; ok && e.Source.Value != nil {
+				if str, isStr := e.Source.Value.(string); isStr && strings.HasPrefix(str, "@") {
+					v, err = atFile(e.Name, typ, str[1:], base)
+				}
+			}
+		}
 		if err != nil {
 			return nil, fmt.Errorf("resolve %s %q of %s %s: %w", strings.TrimSuffix(kindName(s.Kind), " set"), e.Name, kindName(s.Kind), s.Name, err)
 		}
 		out[e.Name] = v
 	}
 	return out, nil
+}
+
+// atFile resolves a set value "@PATH" for parameter name of type typ.
+func atFile(name, typ, p, base string) (string, error) {
+	if !filepath.IsAbs(p) && base != "" {
+		p = filepath.Join(base, p)
+	}
+	if typ == "object" {
+		return ReadObjectFile(name, p)
+	}
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("unable to read file for file parameter %s at %s: %w", name, p, err)
+	}
+	return p, nil
+}
+
+// ReadObjectFile reads the value of object parameter name from the file at
+// p (--param NAME=@PATH, or "@PATH" in a parameter set): the content must
+// be JSON.
+func ReadObjectFile(name, p string) (string, error) {
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return "", fmt.Errorf("unable to read file for object parameter %s at %s: %w", name, p, err)
+	}
+	var v any
+	if err := json.Unmarshal(data, &v); err != nil {
+		return "", fmt.Errorf("file %s for parameter %s does not contain valid JSON: %w", p, name, err)
+	}
+	return string(data), nil
 }
 
 func resolveOne(ctx context.Context, e Strategy, lookup func(string) (string, bool), pathAsValue bool) (string, error) {

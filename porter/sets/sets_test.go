@@ -71,3 +71,56 @@ func TestErrors(t *testing.T) {
 	_, err = s.Resolve(t.Context(), ResolveOptions{})
 	assert.ErrorIs(t, err, ErrSecretsUnsupported)
 }
+
+func TestResolveParameterSetFilesAndSkip(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "cfg.json"), []byte(`{"name":"bob"}`), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "bad.json"), []byte(`{"name":}`), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "blob.txt"), []byte("raw"), 0o644))
+	doc := `schemaType: ParameterSet
+schemaVersion: 1.0.1
+name: myparams
+parameters:
+  - name: cfg
+    source: {value: "@./cfg.json"}
+  - name: upload
+    source: {value: "@blob.txt"}
+  - name: plain
+    source: {value: "@not-a-file"}
+  - name: overridden
+    source: {env: SHPC_UNSET_VARIABLE}
+`
+	file := filepath.Join(dir, "params.yaml")
+	require.NoError(t, os.WriteFile(file, []byte(doc), 0o644))
+	s, err := Load(file, TypeParameterSet)
+	require.NoError(t, err)
+	opts := ResolveOptions{
+		Skip:   map[string]bool{"overridden": true},
+		AtFile: map[string]string{"cfg": "object", "upload": "file"},
+	}
+	got, err := s.Resolve(t.Context(), opts)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"cfg": `{"name":"bob"}`, "upload": filepath.Join(dir, "blob.txt"), "plain": "@not-a-file"}, got,
+		"@PATH is read for object and file parameters only, relative to the set file; skipped entries are never resolved")
+
+	_, err = s.Resolve(t.Context(), ResolveOptions{AtFile: opts.AtFile})
+	require.ErrorContains(t, err, "environment variable SHPC_UNSET_VARIABLE is not defined")
+
+	tests := []struct {
+		name, value, want string
+	}{
+		{"invalid JSON", "@bad.json", "file " + filepath.Join(dir, "bad.json") + " for parameter cfg does not contain valid JSON: invalid character '}' looking for beginning of value"},
+		{"missing file", "@nope.json", "unable to read file for object parameter cfg at " + filepath.Join(dir, "nope.json")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc := "schemaType: ParameterSet\nname: p\nparameters:\n  - name: cfg\n    source: {value: \"" + tt.value + "\"}\n"
+			f := filepath.Join(dir, "one.yaml")
+			require.NoError(t, os.WriteFile(f, []byte(doc), 0o644))
+			s, err := Load(f, TypeParameterSet)
+			require.NoError(t, err)
+			_, err = s.Resolve(t.Context(), ResolveOptions{AtFile: map[string]string{"cfg": "object"}})
+			require.ErrorContains(t, err, tt.want)
+		})
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -27,6 +28,7 @@ func newBundleCmd(f *Factory) *cobra.Command {
 		Long: "Work on a Porter bundle (porter.yaml) the way the porter CLI does: scaffold, lint, build and explain it,\n" +
 			"and install, upgrade, invoke and uninstall it on the local Docker Engine. State is kept in the data folder.",
 	}
+	addConfigFlags(cmd.PersistentFlags(), "experimental")
 	cmd.AddCommand(newBundleCreateCmd(f), newBundleLintCmd(f), newBundleBuildCmd(f), newBundleExplainCmd(f), newBundleSchemaCmd(f))
 	for _, a := range []string{manifest.ActionInstall, manifest.ActionUpgrade, "invoke", manifest.ActionUninstall} {
 		cmd.AddCommand(newBundleActionCmd(f, a))
@@ -42,6 +44,7 @@ func newBundleCmd(f *Factory) *cobra.Command {
 func addLocalFlags(cmd *cobra.Command) {
 	addConfigFlags(cmd.Flags(), "data", "runtime-binary", "log-level", "registry-mirror")
 	cmd.Flags().String("debian-base", "", "Debian image that exec and dockerfile-template bundles are built on (env STACKHUB_DEBIAN_BASE; default "+build.DefaultDebianBase+")")
+	cmd.Flags().String("builder", "", "builder of dockerfile-template bundles: auto (the Engine's BuildKit where it offers it) or classic (env STACKHUB_BUILDER; default auto)")
 }
 
 // localEngine opens the local engine: SQLite in the data folder and the
@@ -65,7 +68,16 @@ func localWiring(ctx context.Context, f *Factory, cmd *cobra.Command) (*wiring, 
 	if debian == "" {
 		debian = f.Getenv("STACKHUB_DEBIAN_BASE")
 	}
-	return wireEngine(ctx, cfg, log, wireOptions{DebianBase: debian})
+	builder, _ := cmd.Flags().GetString("builder")
+	if builder == "" {
+		builder = f.Getenv("STACKHUB_BUILDER")
+	}
+	switch builder {
+	case "", "auto", "classic":
+	default:
+		return nil, &FlagError{Err: fmt.Errorf("invalid --builder %q: use auto or classic", builder)}
+	}
+	return wireEngine(ctx, cfg, log, wireOptions{DebianBase: debian, ClassicBuilder: builder == "classic"})
 }
 
 // localConfig is the configuration and logger of the local commands:
@@ -141,6 +153,59 @@ func loadBundle(file string, o manifestOverrides) (*bundleSource, error) {
 		return nil, fmt.Errorf("resolve bundle folder: %w", err)
 	}
 	return &bundleSource{Dir: abs, File: file, Manifest: m}, nil
+}
+
+// validateBundle checks a manifest as lint, build and the lifecycle
+// commands all do: schema versions 1.1.0 to 1.3.0 only with their
+// experimental feature enabled (--experimental, PORTER_EXPERIMENTAL or the
+// config file's experimental list).
+func validateBundle(f *Factory, cmd *cobra.Command, m *manifest.Manifest) error {
+	cfg, err := f.Config(cmd)
+	if err != nil {
+		return err
+	}
+	if err := m.Validate(manifest.ValidateOptions{Experimental: cfg.Experimental}); err != nil {
+		return &engine.UserError{Msg: err.Error(), Kind: engine.ErrInvalid, Err: err}
+	}
+	return nil
+}
+
+// addFileDownloadsFlag declares --allow-file-downloads.
+func addFileDownloadsFlag(cmd *cobra.Command) {
+	cmd.Flags().Bool("allow-file-downloads", false,
+		"download the manifest's files: section at build time (schema 1.3.0, experimental file-sources; env PORTER_ALLOW_FILE_DOWNLOADS=true)")
+}
+
+// bundleFiles is the folder a bundle is built from: its own, or, when the
+// manifest has a files: section (schema 1.3.0), a temporary copy with
+// those files downloaded into it, which needs --allow-file-downloads (or
+// PORTER_ALLOW_FILE_DOWNLOADS=true). cleanup removes the copy.
+func bundleFiles(ctx context.Context, f *Factory, cmd *cobra.Command, src *bundleSource) (dir string, cleanup func(), err error) {
+	m := src.Manifest
+	if len(m.Files) == 0 {
+		return src.Dir, func() {}, nil
+	}
+	allow, _ := cmd.Flags().GetBool("allow-file-downloads")
+	for _, env := range []string{"STACKHUB_ALLOW_FILE_DOWNLOADS", "PORTER_ALLOW_FILE_DOWNLOADS"} {
+		if v, err := strconv.ParseBool(f.Getenv(env)); err == nil && v {
+			allow = true
+		}
+	}
+	if !allow {
+		return "", nil, &engine.UserError{Kind: engine.ErrInvalid,
+			Msg:  fmt.Sprintf("bundle %s downloads %d file(s) at build time (files:) and file downloads are not allowed", m.Name, len(m.Files)),
+			Hint: "pass --allow-file-downloads, or set PORTER_ALLOW_FILE_DOWNLOADS=true, if you trust those URLs"}
+	}
+	downloads := make([]build.Download, 0, len(m.Files))
+	for _, d := range m.Files {
+		downloads = append(downloads, build.Download{URL: d.URL, Destination: d.Destination})
+		fmt.Fprintf(f.IO.ErrOut, "downloading %s to %s\n", d.URL, d.Destination)
+	}
+	staged, cleanup, err := build.StageDownloads(ctx, nil, src.Dir, downloads)
+	if err != nil {
+		return "", nil, &engine.UserError{Msg: err.Error(), Kind: engine.ErrInvalid, Err: err}
+	}
+	return staged, cleanup, nil
 }
 
 // applyOverrides sets name, version and custom.<path> in the manifest text.

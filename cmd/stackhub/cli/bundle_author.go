@@ -31,7 +31,7 @@ func newBundleLintCmd(f *Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			results, err := lintBundle(cmd.Context(), src.Manifest)
+			results, err := lintBundle(cmd.Context(), f, cmd, src.Manifest)
 			if err != nil {
 				return err
 			}
@@ -63,9 +63,9 @@ func newBundleLintCmd(f *Factory) *cobra.Command {
 // lintBundle validates then lints a manifest; validation errors are errors.
 // Dependencies given parameters are pulled from their registry to check
 // those parameters.
-func lintBundle(ctx context.Context, m *manifest.Manifest) (manifest.LintResults, error) {
-	if err := m.Validate(manifest.ValidateOptions{}); err != nil {
-		return nil, &engine.UserError{Msg: err.Error(), Kind: engine.ErrInvalid, Err: err}
+func lintBundle(ctx context.Context, f *Factory, cmd *cobra.Command, m *manifest.Manifest) (manifest.LintResults, error) {
+	if err := validateBundle(f, cmd, m); err != nil {
+		return nil, err
 	}
 	results := manifest.Lint(m)
 	return append(results, manifest.LintDependencies(m, func(ref string) ([]string, error) {
@@ -134,6 +134,7 @@ func newBundleBuildCmd(f *Factory) *cobra.Command {
 	cmd.Flags().StringVar(&o.Overrides.Version, "version", "", "override the bundle's version")
 	cmd.Flags().StringArrayVar(&o.Overrides.Custom, "custom", nil, "set custom.KEY (a.b.c) to VALUE: KEY=VALUE (repeatable)")
 	cmd.Flags().StringArrayVar(&o.BuildArgs, "build-arg", nil, "build argument for a dockerfile template: NAME=VALUE (repeatable)")
+	addFileDownloadsFlag(cmd)
 	addLocalFlags(cmd)
 	return cmd
 }
@@ -154,7 +155,7 @@ func runBundleBuild(cmd *cobra.Command, f *Factory, o BuildOptions) error {
 		args[k] = v
 	}
 	if !o.NoLint {
-		results, err := lintBundle(ctx, m)
+		results, err := lintBundle(ctx, f, cmd, m)
 		if err != nil {
 			return err
 		}
@@ -162,15 +163,20 @@ func runBundleBuild(cmd *cobra.Command, f *Factory, o BuildOptions) error {
 			fmt.Fprint(f.IO.ErrOut, results.String())
 			return &engine.UserError{Msg: manifest.ErrLint, Kind: engine.ErrInvalid}
 		}
-	} else if err := m.Validate(manifest.ValidateOptions{}); err != nil {
-		return &engine.UserError{Msg: err.Error(), Kind: engine.ErrInvalid, Err: err}
+	} else if err := validateBundle(f, cmd, m); err != nil {
+		return err
 	}
 	eng, closeEng, err := localEngine(ctx, f, cmd)
 	if err != nil {
 		return err
 	}
 	defer closeEng()
-	bundleJSON, _, built, err := eng.BuildLocalBundle(ctx, os.DirFS(src.Dir), m, args)
+	dir, cleanup, err := bundleFiles(ctx, f, cmd, src)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	bundleJSON, _, built, err := eng.BuildLocalBundle(ctx, os.DirFS(dir), m, args, f.IO.Out)
 	if err != nil {
 		return err
 	}

@@ -28,6 +28,12 @@ type BundleActionOptions struct {
 	CredSets        []string
 	Force           bool
 	AllowDockerHost bool
+	// Debug sets PORTER_DEBUG in this one invocation (the runtime prints
+	// each step's template); it is not remembered.
+	Debug bool
+	// ForceUpgrade (upgrade only) upgrades an installation that is not
+	// installed, for example after a failed install.
+	ForceUpgrade bool
 	// Delete and ForceDelete (uninstall only) remove the records after
 	// the uninstall.
 	Delete      bool
@@ -83,6 +89,7 @@ func newBundleActionCmd(f *Factory, verb string) *cobra.Command {
 	fl.BoolVar(&o.AllowDockerHost, "allow-docker-host-access", false, "let bundles that require the docker extension use the host's Docker")
 	fl.StringVarP(&o.Output, "output", "o", "", "print the result as json or yaml")
 	fl.BoolVar(&o.Insecure, "insecure-registry", false, "allow plain HTTP and unverified TLS when pulling the bundle or its dependencies")
+	fl.BoolVar(&o.Debug, "debug", false, "run the bundle with PORTER_DEBUG=true for this invocation only: the runtime prints each step's template")
 	fl.StringVar(&o.VersionStrategy, "dependencies-version-strategy", engine.StrategyExact,
 		"how dependency versions are picked: exact (the reference's tag), max-patch, max-minor or min (from the repository's tags, within bundle.version)")
 	switch verb {
@@ -90,12 +97,15 @@ func newBundleActionCmd(f *Factory, verb string) *cobra.Command {
 		fl.BoolVar(&o.Force, "force", false, "install again even if the installation succeeded before")
 		fl.StringVar(&o.Reference, "reference", "", "install the bundle published at this OCI reference instead of -f")
 		fl.StringVar(&o.Archive, "archive", "", "install from a thick bundle archive file on this machine instead of -f")
+	case manifest.ActionUpgrade:
+		fl.BoolVar(&o.ForceUpgrade, "force-upgrade", false, "upgrade even if the installation is not installed (for example after a failed install)")
 	case "invoke":
 		fl.StringVar(&o.Action, "action", "", "the custom action to run (required)")
 	case manifest.ActionUninstall:
 		fl.BoolVar(&o.Delete, "delete", false, "delete the installation's records (and its dependencies') after a successful uninstall")
 		fl.BoolVar(&o.ForceDelete, "force-delete", false, "delete the records even if the uninstall fails")
 	}
+	addFileDownloadsFlag(cmd)
 	addLocalFlags(cmd)
 	return cmd
 }
@@ -107,18 +117,24 @@ func runBundleAction(cmd *cobra.Command, f *Factory, o *BundleActionOptions, ver
 		return err
 	}
 	m := src.Manifest
+	if err := validateBundle(f, cmd, m); err != nil {
+		return err
+	}
 	params := map[string]string{}
 	for _, kv := range o.Params {
 		k, v, err := sets.ParseAssignment(kv)
 		if err != nil {
 			return &FlagError{Err: fmt.Errorf("--param: %w", err)}
 		}
-		if p, ok := m.Parameter(k); ok && p.Type == "object" && strings.HasPrefix(v, "@") {
-			data, err := os.ReadFile(v[1:])
-			if err != nil {
-				return fmt.Errorf("unable to read file for object parameter %s at %s: %w", k, v[1:], err)
+		if p, ok := m.Parameter(k); ok && strings.HasPrefix(v, "@") {
+			switch {
+			case p.Type == "object":
+				if v, err = sets.ReadObjectFile(k, v[1:]); err != nil {
+					return &engine.UserError{Msg: err.Error(), Kind: engine.ErrInvalid, Err: err}
+				}
+			case p.IsFile():
+				v = v[1:] // the path; the file is read and encoded later
 			}
-			v = string(data)
 		}
 		params[k] = v
 	}
@@ -131,14 +147,29 @@ func runBundleAction(cmd *cobra.Command, f *Factory, o *BundleActionOptions, ver
 		creds[k] = v
 	}
 	fileParams := map[string]bool{}
+	atFile := map[string]string{}
 	for _, p := range m.Parameters {
-		if p.IsFile() {
+		switch {
+		case p.IsFile():
 			fileParams[p.Name] = true
+			atFile[p.Name] = "file"
+		case p.Type == "object":
+			atFile[p.Name] = "object"
 		}
 	}
+	// A --param overriding a set entry means that entry is never resolved.
+	skip := map[string]bool{}
+	for k := range params {
+		skip[k] = true
+	}
+	dir, cleanup, err := bundleFiles(ctx, f, cmd, src)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
 	opts := engine.BundleRunOptions{
-		Dir: os.DirFS(src.Dir), Manifest: m, Name: name, Params: params, Creds: creds,
-		Force: o.Force, AllowDockerHost: o.AllowDockerHost, Out: f.IO.Out,
+		Dir: os.DirFS(dir), Manifest: m, Name: name, Params: params, Creds: creds,
+		Force: o.Force, AllowDockerHost: o.AllowDockerHost, Out: f.IO.Out, Debug: o.Debug, ForceUpgrade: o.ForceUpgrade,
 		Insecure: o.Insecure, Delete: o.Delete, ForceDelete: o.ForceDelete, VersionStrategy: o.VersionStrategy,
 	}
 	eng, closeEng, err := localEngine(ctx, f, cmd)
@@ -159,7 +190,7 @@ func runBundleAction(cmd *cobra.Command, f *Factory, o *BundleActionOptions, ver
 		}
 	}
 	for _, ref := range paramSets {
-		setName, vals, err := resolver.resolve(ctx, ref, sets.TypeParameterSet, sets.ResolveOptions{PathAsValue: fileParams})
+		setName, vals, err := resolver.resolve(ctx, ref, sets.TypeParameterSet, sets.ResolveOptions{PathAsValue: fileParams, Skip: skip, AtFile: atFile})
 		if err != nil {
 			return err
 		}

@@ -4,7 +4,10 @@ package cli_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/stackhub/stackhub/cmd/stackhub/cli"
+	"github.com/stackhub/stackhub/engine"
 	"github.com/stackhub/stackhub/engine/docker"
 )
 
@@ -42,6 +46,17 @@ func newCompat(t *testing.T) *compat {
 	return &compat{t: t, env: map[string]string{
 		"STACKHUB_DATA": t.TempDir(), "STACKHUB_RUNTIME_BINARY": bin, "STACKHUB_CONFIG": "/dev/null",
 	}}
+}
+
+// with returns a copy of c reporting to t, with env k=v set.
+func (c *compat) with(t *testing.T, k, v string) *compat {
+	env := map[string]string{k: v}
+	for ek, ev := range c.env {
+		if ek != k {
+			env[ek] = ev
+		}
+	}
+	return &compat{t: t, env: env}
 }
 
 // on returns c reporting to the subtest t.
@@ -77,6 +92,48 @@ func (c *compat) fails(args ...string) string {
 func (c *compat) output(inst, name string) string {
 	c.t.Helper()
 	return c.ok("outputs", "show", name, "-i", inst)
+}
+
+// removeShpcImages removes, after the test, the bundle images of the
+// fixtures named shpc-<fixture> (any registry).
+func removeShpcImages(t *testing.T, fixtures ...string) {
+	t.Helper()
+	removeImages(t, func(tag string) bool {
+		for _, f := range fixtures {
+			if strings.Contains(tag, "/shpc-"+f+":") {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// removeImages removes, after the test, the bundle images with a tag that
+// match accepts.
+func removeImages(t *testing.T, match func(tag string) bool) {
+	t.Helper()
+	t.Cleanup(func() {
+		dk, err := docker.New()
+		if err != nil {
+			return
+		}
+		defer dk.Close()
+		ctx := context.WithoutCancel(t.Context())
+		imgs, err := dk.ImagesWithLabel(ctx, engine.LabelBundleDigest)
+		if err != nil {
+			t.Logf("list bundle images: %v", err)
+			return
+		}
+		for _, img := range imgs {
+			for _, tag := range img.Tags {
+				if match(tag) {
+					if err := dk.RemoveImageTag(ctx, tag); err != nil {
+						t.Logf("remove %s: %v", tag, err)
+					}
+				}
+			}
+		}
+	})
 }
 
 func bundleFile(name string) string {
@@ -219,7 +276,8 @@ func TestCompat(t *testing.T) {
 	})
 
 	t.Run("dockerfile template and ignoreError", func(t *testing.T) {
-		c := c.on(t)
+		// The classic builder here; the BuildKit subtest below covers BuildKit.
+		c := c.with(t, "STACKHUB_BUILDER", "classic")
 		f := bundleFile("dockerfile")
 		t.Cleanup(func() { _ = os.RemoveAll(filepath.Join(filepath.Dir(f), ".cnab")) })
 		c.ok("build", "-f", f)
@@ -229,5 +287,159 @@ func TestCompat(t *testing.T) {
 		c.ok("upgrade", "-f", f)
 		assert.Contains(t, c.fails("uninstall", "-f", f), "container exit code: 1")
 		c.ok("installation", "delete", "compat-dockerfile", "--force")
+	})
+
+	t.Run("debug for one invocation", func(t *testing.T) {
+		c := c.on(t)
+		f := bundleFile("debug")
+		removeShpcImages(t, "debug")
+		out := c.ok("install", "-f", f, "--debug")
+		assert.Contains(t, out, "=== Step Template ===")
+		assert.Contains(t, out, "HELLO shpc-debug debug=true")
+		out = c.ok("upgrade", "-f", f)
+		assert.NotContains(t, out, "=== Step Template ===", "--debug does not stick to the next action")
+		assert.Contains(t, out, "HELLO shpc-debug debug=false")
+		assert.NotContains(t, c.ok("show", "shpc-debug", "-o", "json"), "porter-debug")
+		assert.Contains(t, c.ok("uninstall", "-f", f, "--debug"), "=== Step Template ===")
+		c.ok("installation", "delete", "shpc-debug")
+	})
+
+	t.Run("upgrade --force-upgrade", func(t *testing.T) {
+		c := c.on(t)
+		f := bundleFile("forceupgrade")
+		removeShpcImages(t, "forceupgrade")
+		assert.Contains(t, c.fails("install", "-f", f, "--param", "break-install=true"), "container exit code: 1")
+		errOut := c.fails("upgrade", "-f", f)
+		assert.Contains(t, errOut, "Error: The installation cannot be upgraded, because it is not installed.")
+		assert.Contains(t, errOut, "--force-upgrade")
+		c.ok("upgrade", "-f", f, "--force-upgrade")
+		assert.Equal(t, "upgraded", c.output("shpc-forceupgrade", "phase"))
+		c.ok("uninstall", "-f", f)
+		c.ok("installation", "delete", "shpc-forceupgrade")
+	})
+
+	t.Run("a --param overrides a set entry without resolving it", func(t *testing.T) {
+		c := c.on(t)
+		f := bundleFile("precedence")
+		removeShpcImages(t, "precedence")
+		set := filepath.Join(filepath.Dir(f), "params.yaml")
+		assert.Contains(t, c.fails("install", "-f", f, "-p", set), "environment variable SHPC_COMPAT_UNSET_GREETING is not defined")
+		c.ok("install", "-f", f, "-p", set, "--param", "greeting=hi")
+		assert.Equal(t, "hi from eu", c.output("shpc-precedence", "said"))
+		c.ok("uninstall", "-f", f, "-p", set, "--param", "greeting=bye")
+		c.ok("installation", "delete", "shpc-precedence")
+	})
+
+	t.Run("@file values in parameter sets", func(t *testing.T) {
+		c := c.on(t)
+		f := bundleFile("setfiles")
+		removeShpcImages(t, "setfiles")
+		set := filepath.Join(filepath.Dir(f), "sets", "params.yaml")
+		c.ok("install", "-f", f, "-p", set)
+		assert.Equal(t, `name=from-a-file cfg={"name":"from-a-file","size":3} upload=uploaded bytes note=@kept-as-text`, c.output("shpc-setfiles", "seen"),
+			"object and file parameters read @FILE relative to the set file; other types keep the text")
+		c.ok("uninstall", "-f", f, "-p", set)
+		c.ok("installation", "delete", "shpc-setfiles")
+	})
+
+	t.Run("invalid JSON in an @file", func(t *testing.T) {
+		c := c.on(t)
+		f := bundleFile("badjson")
+		dir := filepath.Dir(f)
+		bad := filepath.Join(dir, "bad.json")
+		assert.Contains(t, c.fails("install", "-f", f, "--param", "cfg=@"+bad),
+			"Error: file "+bad+" for parameter cfg does not contain valid JSON: unexpected end of JSON input")
+		assert.Contains(t, c.fails("install", "-f", f, "-p", filepath.Join(dir, "params.yaml")),
+			"file "+bad+" for parameter cfg does not contain valid JSON: unexpected end of JSON input")
+	})
+
+	t.Run("experimental schema 1.2.0: persistent parameters", func(t *testing.T) {
+		c := c.on(t)
+		f := bundleFile("persistent")
+		removeShpcImages(t, "persistent")
+		for _, args := range [][]string{{"lint", "-f", f}, {"install", "-f", f, "--param", "region=eu"}} {
+			errOut := c.fails(args...)
+			assert.Contains(t, errOut, "the schema version is 1.2.0 but the supported schema version is", args[0])
+			assert.Contains(t, errOut, "--experimental persistent-parameters", args[0])
+		}
+		assert.Contains(t, c.ok("lint", "-f", f, "--experimental", "persistent-parameters"), "Bundle validation was successful")
+		cfg := filepath.Join(t.TempDir(), "config.yaml")
+		require.NoError(t, os.WriteFile(cfg, []byte("experimental: [persistent-parameters]\n"), 0o644))
+		withFile := &compat{t: t, env: map[string]string{}}
+		for k, v := range c.env {
+			withFile.env[k] = v
+		}
+		withFile.env["STACKHUB_CONFIG"] = cfg
+		assert.Contains(t, withFile.ok("lint", "-f", f), "Bundle validation was successful")
+
+		exp := &compat{t: t, env: map[string]string{}}
+		for k, v := range c.env {
+			exp.env[k] = v
+		}
+		exp.env["PORTER_EXPERIMENTAL"] = "persistent-parameters"
+		exp.ok("install", "-f", f, "--param", "region=eu")
+		installed := exp.output("shpc-persistent", "seen")
+		assert.Regexp(t, `^token=generated-\d+ region=eu$`, installed)
+		exp.ok("upgrade", "-f", f)
+		assert.Equal(t, installed, exp.output("shpc-persistent", "seen"), "the token made by install is kept for upgrade")
+		assert.Contains(t, exp.ok("invoke", "-f", f, "--action", "report"), "SEEN "+installed)
+		exp.ok("upgrade", "-f", f, "--param", "region=ap")
+		assert.Equal(t, strings.Replace(installed, "region=eu", "region=ap", 1), exp.output("shpc-persistent", "seen"))
+		exp.ok("uninstall", "-f", f)
+		exp.ok("installation", "delete", "shpc-persistent")
+	})
+
+	t.Run("experimental schema 1.3.0: files downloaded at build", func(t *testing.T) {
+		c := c.on(t)
+		f := bundleFile("filesources")
+		removeShpcImages(t, "filesources")
+		t.Cleanup(func() { _ = os.RemoveAll(filepath.Join(filepath.Dir(f), ".cnab")) })
+		ln, err := net.Listen("tcp", "127.0.0.1:34501")
+		require.NoError(t, err)
+		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/greeting.txt" {
+				_, _ = w.Write([]byte("hello from the web"))
+				return
+			}
+			http.NotFound(w, r)
+		}), ReadHeaderTimeout: 5 * time.Second}
+		go func() { _ = srv.Serve(ln) }()
+		t.Cleanup(func() { _ = srv.Close() })
+
+		assert.Contains(t, c.fails("build", "-f", f), "--experimental file-sources")
+		assert.Contains(t, c.fails("build", "-f", f, "--experimental", "file-sources"), "file downloads are not allowed")
+		out := c.ok("build", "-f", f, "--experimental", "file-sources", "--allow-file-downloads")
+		assert.Contains(t, out, "Building bundle ===>")
+		_, err = os.Stat(filepath.Join(filepath.Dir(f), "downloaded"))
+		assert.True(t, os.IsNotExist(err), "downloads go into the image, not into the bundle folder")
+		exp := &compat{t: t, env: map[string]string{}}
+		for k, v := range c.env {
+			exp.env[k] = v
+		}
+		exp.env["PORTER_EXPERIMENTAL"] = "file-sources"
+		exp.env["PORTER_ALLOW_FILE_DOWNLOADS"] = "true"
+		exp.ok("install", "-f", f)
+		assert.Equal(t, "hello from the web", exp.output("shpc-filesources", "got"))
+		exp.ok("uninstall", "-f", f)
+		exp.ok("installation", "delete", "shpc-filesources")
+	})
+
+	t.Run("a Dockerfile template written for BuildKit", func(t *testing.T) {
+		c := c.on(t)
+		f := bundleFile("buildkit")
+		removeShpcImages(t, "buildkit")
+		t.Cleanup(func() { _ = os.RemoveAll(filepath.Join(filepath.Dir(f), ".cnab")) })
+		errOut := c.fails("build", "-f", f, "--builder", "classic")
+		assert.Contains(t, errOut, "template.Dockerfile: line 7: RUN --mount=type=cache,target=/var/cache/shpc-compat: RUN --mount=type=cache needs BuildKit, and this image is built with the classic builder")
+		out := c.ok("build", "-f", f)
+		assert.Contains(t, out, "building with the Engine's built-in BuildKit", "this machine's Docker 20.10 offers BuildKit as builder version 2")
+		assert.Contains(t, out, "template.Dockerfile line 1: # syntax=docker/dockerfile-upstream:1.4.0 ignored")
+		assert.Contains(t, out, "template.Dockerfile line 6: COPY --link rewritten to COPY")
+		assert.Contains(t, out, "Building bundle ===>")
+		c.ok("install", "-f", f)
+		assert.Equal(t, "made in a cache mount copied=present cache-dir-in-image=absent", c.output("shpc-buildkit", "built"),
+			"RUN --mount=type=cache is honoured: what the step wrote in the cache is not in the image")
+		c.ok("uninstall", "-f", f)
+		c.ok("installation", "delete", "shpc-buildkit")
 	})
 }

@@ -66,7 +66,15 @@ type Config struct {
 	// ConsoleDomain is a domain the proxy serves the console and API at,
 	// over HTTPS with HSTS; empty: none.
 	ConsoleDomain string
+	// Experimental lists the Porter experimental features enabled for
+	// bundle authoring (manifest.FlagXxx): they allow the schema versions
+	// 1.1.0, 1.2.0 and 1.3.0 and what those versions bring.
+	Experimental []string
 }
+
+// envAliases are Porter's environment variables read for a setting when its
+// STACKHUB_* variable is unset.
+var envAliases = map[string]string{"experimental": "PORTER_EXPERIMENTAL"}
 
 // setting is one configuration key: its flag name, its env var and how to
 // set it from text.
@@ -169,6 +177,15 @@ func settings() []setting {
 			c.UploadLimit = n
 			return nil
 		}},
+		{"experimental", "", "Porter experimental features to enable, comma-separated: dependencies-v2, persistent-parameters, file-sources (env also PORTER_EXPERIMENTAL; config file experimental: [...])", func(c *Config, v string) error {
+			c.Experimental = nil
+			for _, f := range strings.Split(v, ",") {
+				if f = strings.TrimSpace(f); f != "" {
+					c.Experimental = append(c.Experimental, f)
+				}
+			}
+			return nil
+		}},
 		{"server", "http://127.0.0.1:9000", "URL of the StackHub service (client commands)", func(c *Config, v string) error { c.Server = strings.TrimRight(v, "/"); return nil }},
 	}
 }
@@ -219,6 +236,14 @@ func loadConfig(flags *pflag.FlagSet, file string, getenv func(string) string) (
 			return nil, &FlagError{Err: fmt.Errorf("config file %s: %w", file, err)}
 		}
 		for k, v := range raw {
+			if list, ok := v.([]any); ok {
+				parts := make([]string, 0, len(list))
+				for _, e := range list {
+					parts = append(parts, fmt.Sprint(e))
+				}
+				fileValues[k] = strings.Join(parts, ",")
+				continue
+			}
 			fileValues[k] = fmt.Sprint(v)
 		}
 	case explicit || !errors.Is(err, fs.ErrNotExist):
@@ -229,6 +254,11 @@ func loadConfig(flags *pflag.FlagSet, file string, getenv func(string) string) (
 		v, from := s.def, "default"
 		if fv, ok := fileValues[s.flag]; ok {
 			v, from = fv, "config file "+file
+		}
+		if alias, ok := envAliases[s.flag]; ok {
+			if ev := getenv(alias); ev != "" {
+				v, from = ev, alias
+			}
 		}
 		if ev := getenv(envName(s.flag)); ev != "" {
 			v, from = ev, envName(s.flag)

@@ -138,6 +138,42 @@ func TestCompatDependencies(t *testing.T) {
 	assert.Contains(t, c.fails("show", "compat-deps-db"), "Installation not found")
 }
 
+// TestCompatDependenciesV2 runs two roots of a schema 1.1.0 bundle whose
+// dependency is shared (dependencies v2 sharing): the first install creates
+// the shared installation <alias> in its group, the second reuses it, and
+// uninstalling a root leaves it for the others.
+func TestCompatDependenciesV2(t *testing.T) {
+	c := newCompat(t).with(t, "PORTER_EXPERIMENTAL", "dependencies-v2")
+	reg := startRegistry(t)
+	db := copyBundle(t, "deps/mydb", reg)
+	app := filepath.Join(copyBundle(t, "depsv2/app", reg), "porter.yaml")
+	c.ok("publish", "-f", filepath.Join(db, "porter.yaml"), "--insecure-registry")
+	removeImages(t, func(tag string) bool { return strings.HasPrefix(tag, reg+"/") }) // this test's registry only
+
+	plain := newCompat(t)
+	assert.Contains(t, plain.fails("install", "-f", app, "--insecure-registry"), "--experimental dependencies-v2")
+
+	out := c.ok("install", "shpc-app1", "-f", app, "--insecure-registry")
+	assert.Contains(t, out, "dependency shpcdb: running install on installation shpcdb")
+	assert.Contains(t, out, "creating database shared")
+	assert.Equal(t, "template=db://shared@mydb param=db://shared@mydb", c.output("shpc-app1", "summary"))
+	var dep map[string]any
+	require.NoError(t, json.Unmarshal([]byte(c.ok("show", "shpcdb", "-o", "json")), &dep))
+	assert.Equal(t, map[string]any{"sh.porter.SharingGroup": "shpc-group"}, dep["labels"])
+
+	out = c.ok("install", "shpc-app2", "-f", app, "--insecure-registry")
+	assert.Contains(t, out, "dependency shpcdb: shared installation shpcdb (group shpc-group) is already installed, using it")
+	assert.NotContains(t, out, "creating database")
+	assert.Equal(t, "template=db://shared@mydb param=db://shared@mydb", c.output("shpc-app2", "summary"))
+
+	out = c.ok("uninstall", "shpc-app1", "-f", app, "--insecure-registry", "--delete")
+	assert.Contains(t, out, "dependency shpcdb: installation shpcdb is shared (group shpc-group), skipping uninstall")
+	assert.NotContains(t, out, "dropping database")
+	assert.Contains(t, c.ok("show", "shpcdb"), "shpcdb", "the shared installation stays for the other roots")
+	c.ok("uninstall", "shpc-app2", "-f", app, "--insecure-registry", "--delete")
+	assert.Contains(t, c.ok("uninstall", "shpcdb", "-f", filepath.Join(db, "porter.yaml"), "--delete"), "dropping database")
+}
+
 // TestCompatApply brings an installation of a published bundle to the
 // states installation files describe: install (with a parameter set file),
 // up to date, label-only change, parameter change (upgrade), uninstall.

@@ -32,6 +32,9 @@ type wireOptions struct {
 	Serve bool
 	// DebianBase is the base image of exec and dockerfile bundles.
 	DebianBase string
+	// ClassicBuilder builds dockerfile templates with the Engine's classic
+	// builder even where it offers BuildKit.
+	ClassicBuilder bool
 	// SignatureKeys are the public keys (PEM) whose signatures the
 	// registries named require (serve only).
 	SignatureKeys map[string][]byte
@@ -88,6 +91,9 @@ func wireEngine(ctx context.Context, cfg *Config, log *slog.Logger, o wireOption
 	}
 	w.Docker = dk
 	w.closers = append(w.closers, func() { _ = dk.Close() })
+	if o.ClassicBuilder {
+		dk.DisableBuildKit("asked for with --builder classic")
+	}
 	if err := dk.Ping(ctx); err != nil {
 		w.Close()
 		return nil, err
