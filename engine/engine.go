@@ -84,6 +84,9 @@ type Deps struct {
 	// Signer signs and verifies bundles (optional: nil disables signing,
 	// and installs from registries that require signatures).
 	Signer Signer
+	// Backups stores and restores backups (optional: nil disables
+	// backups); Docker must then implement VolumeDocker too.
+	Backups BackupEngine
 }
 
 // Engine orchestrates installs, upgrades and uninstalls.
