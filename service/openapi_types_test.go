@@ -100,6 +100,11 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"Port":              apitype.Port{},
 		"Text":              apitype.Text{},
 		"Requirements":      apitype.Requirements{},
+		"Backup":            apitype.Backup{},
+		"BackupList":        apitype.BackupList{},
+		"BackupMount":       apitype.BackupMount{},
+		"BackupDetail":      apitype.BackupDetail{},
+		"RestoreRequest":    apitype.RestoreRequest{},
 	} {
 		t.Run(schema, func(t *testing.T) {
 			assert.Equal(t, schemaProps(t, schemas, schema), jsonFields(reflect.TypeOf(v)))

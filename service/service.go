@@ -152,6 +152,12 @@ type Engine interface {
 	Outputs(ctx context.Context, name string) ([]engine.OutputValue, error)
 	ServerHistory(ctx context.Context) ([]engine.ServerPoint, error)
 	PortRange() (lowest, highest int)
+	// Backups (engine/backup.go).
+	CreateBackup(ctx context.Context, name string) (*engine.Job, error)
+	Backups(ctx context.Context, name string) ([]engine.Backup, error)
+	GetBackup(ctx context.Context, name, id string) (*engine.Backup, *engine.BackupRecord, error)
+	DeleteBackup(ctx context.Context, name, id string) error
+	RestoreJob(ctx context.Context, opts engine.RestoreOptions) (*engine.Job, error)
 }
 
 var _ Engine = (*engine.Engine)(nil)

@@ -25,6 +25,7 @@ type Memory struct {
 	events  map[string][]engine.JobEvent
 	order   []string
 	port    int
+	backups map[string][]engine.Backup
 }
 
 // NewMemory returns an empty in-memory engine whose catalog is hello and

@@ -52,6 +52,12 @@ type Config struct {
 	PublicHost string
 	// Server is the URL of the StackHub service the client commands talk to.
 	Server string
+	// BackupTarget is the restic repository backups go to; empty: the
+	// folder backups/repository in the data folder.
+	BackupTarget string
+	// BackupOptions are restic -o options for the target
+	// (sftp.command=..., s3.region=...).
+	BackupOptions []string
 }
 
 // setting is one configuration key: its flag name, its env var and how to
@@ -134,6 +140,22 @@ func settings() []setting {
 				return err
 			}
 			c.UploadLimit = n
+			return nil
+		}},
+		{"backup-target", "", "where backups go (a restic repository): a folder, sftp:USER@HOST:/PATH, s3:http://HOST/BUCKET (credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), rest:http://HOST/; default DATA/backups/repository. The key is DATA/backups/backup.key", func(c *Config, v string) error {
+			c.BackupTarget = v
+			return nil
+		}},
+		{"backup-options", "", "restic options for the backup target, semicolon-separated: sftp.command=ssh -p 2222 -i KEY user@host -s sftp; s3.region=...", func(c *Config, v string) error {
+			c.BackupOptions = nil
+			for _, o := range strings.Split(v, ";") {
+				if o = strings.TrimSpace(o); o != "" {
+					if !strings.Contains(o, "=") {
+						return fmt.Errorf("%q is not KEY=VALUE", o)
+					}
+					c.BackupOptions = append(c.BackupOptions, o)
+				}
+			}
 			return nil
 		}},
 		{"server", "http://127.0.0.1:9000", "URL of the StackHub service (client commands)", func(c *Config, v string) error { c.Server = strings.TrimRight(v, "/"); return nil }},
