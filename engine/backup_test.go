@@ -1,0 +1,173 @@
+package engine_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/stackhub/stackhub/engine"
+	"github.com/stackhub/stackhub/engine/enginetest"
+)
+
+// backupFixture is an installed hello over fake Docker with two running
+// containers, and a fake backup engine; it records stops and starts.
+type backupFixture struct {
+	*testEngine
+	backups *enginetest.BackupEngineFunc
+	vol     *enginetest.VolumeDockerFunc
+
+	mu      sync.Mutex
+	stopped [][]string
+	started [][]string
+}
+
+func newBackupFixture(t *testing.T) *backupFixture {
+	t.Helper()
+	f := &backupFixture{backups: &enginetest.BackupEngineFunc{}}
+	f.testEngine = newTestEngineWith(t, func(_ *engine.Config, d *engine.Deps) {
+		f.vol = &enginetest.VolumeDockerFunc{Docker: d.Docker,
+			StopContainersFunc: func(_ context.Context, ids []string) error {
+				f.mu.Lock()
+				defer f.mu.Unlock()
+				f.stopped = append(f.stopped, ids)
+				return nil
+			},
+			StartContainersFunc: func(_ context.Context, ids []string) error {
+				f.mu.Lock()
+				defer f.mu.Unlock()
+				f.started = append(f.started, ids)
+				return nil
+			},
+		}
+		d.Docker = f.vol
+		d.Backups = f.backups
+	}, nil)
+	_, err := f.Install(t.Context(), engine.InstallOptions{App: "hello"})
+	require.NoError(t, err)
+	waitStatus(t, f.testEngine, "hello", engine.StatusRunning)
+	f.docker.ProjectContainersFunc = func(context.Context, string) ([]engine.ContainerState, error) {
+		return []engine.ContainerState{{ID: "a", Name: "stackhub-hello", State: "running"}, {ID: "b", Name: "stackhub-hello-db", State: "running"}}, nil
+	}
+	return f
+}
+
+func (f *backupFixture) calls() (stopped, started [][]string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.stopped, f.started
+}
+
+func TestBackupNowAlwaysStartsTheAppAgain(t *testing.T) {
+	made := &engine.Backup{ID: "abc123", Installation: "hello", Created: time.Now()}
+	tests := []struct {
+		name        string
+		list        error
+		backup      error
+		start       error
+		wantErr     string
+		wantHint    string
+		wantStopped int
+	}{
+		{name: "ok", wantStopped: 1},
+		{name: "target unreachable", list: errors.New("dial tcp 127.0.0.1:1: connection refused"),
+			wantErr: "connection refused (the app was not stopped)"},
+		{name: "copy fails", backup: errors.New("disk full"), wantErr: "disk full (its containers were started again)", wantStopped: 1},
+		{name: "start fails", start: errors.New("port taken"), wantErr: "could not be started again: port taken",
+			wantHint: "stackhub start hello", wantStopped: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newBackupFixture(t)
+			f.backups.ListFunc = func(context.Context, string) ([]engine.Backup, error) { return nil, tt.list }
+			f.backups.BackupFunc = func(_ context.Context, req engine.BackupRequest) (*engine.Backup, error) {
+				var rec engine.BackupRecord
+				if err := json.Unmarshal(req.Files[engine.RecordFile], &rec); err != nil || rec.App != "hello" {
+					return nil, errors.New("bad record")
+				}
+				if req.Tags[engine.TagQuiesce] != "stop" {
+					return nil, errors.New("bad tags")
+				}
+				return made, tt.backup
+			}
+			if tt.start != nil {
+				f.vol.StartContainersFunc = func(context.Context, []string) error { return tt.start }
+			}
+			res, err := f.BackupNow(t.Context(), "hello")
+			stopped, started := f.calls()
+			require.Len(t, stopped, tt.wantStopped)
+			if tt.wantStopped > 0 {
+				assert.Equal(t, []string{"a", "b"}, stopped[0])
+				if tt.start == nil {
+					assert.Equal(t, stopped, started, "every stopped container is started again")
+				}
+			}
+			if tt.wantErr != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tt.wantErr)
+				if tt.wantHint != "" {
+					assert.Contains(t, engine.HintOf(err), tt.wantHint)
+				}
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, "abc123", res.Backup.ID)
+			assert.Equal(t, []string{"stopped 2 container(s) of hello for the copy and started them again"}, res.Notes)
+		})
+	}
+}
+
+func TestRestoreLeavesDataAloneWhenStagingFails(t *testing.T) {
+	for _, fail := range []bool{true, false} {
+		t.Run(map[bool]string{true: "staging fails", false: "ok"}[fail], func(t *testing.T) {
+			f := newBackupFixture(t)
+			vol := filepath.Join(t.TempDir(), "stackhub-hello_data")
+			data := filepath.Join(vol, "_data")
+			require.NoError(t, os.MkdirAll(data, 0o755))
+			require.NoError(t, os.WriteFile(filepath.Join(data, "v"), []byte("now"), 0o644))
+			f.vol.ProjectMountsFunc = func(context.Context, string) ([]engine.DataMount, error) {
+				return []engine.DataMount{{Key: "data", Name: "stackhub-hello_data", Path: data}}, nil
+			}
+			rec, _ := json.Marshal(engine.BackupRecord{App: "hello", Installation: "hello",
+				Mounts: []engine.DataMount{{Key: "data", Path: "/old/host/_data"}}})
+			f.backups.ListFunc = func(context.Context, string) ([]engine.Backup, error) {
+				return []engine.Backup{{ID: "ab12", Installation: "hello"}}, nil
+			}
+			f.backups.ReadFileFunc = func(context.Context, string, string) ([]byte, error) { return rec, nil }
+			f.backups.RestoreFunc = func(_ context.Context, _, path, target string) error {
+				if fail {
+					return errors.New("repository unreachable")
+				}
+				dir := filepath.Join(target, path)
+				if err := os.MkdirAll(dir, 0o755); err != nil {
+					return err
+				}
+				return os.WriteFile(filepath.Join(dir, "v"), []byte("then"), 0o644)
+			}
+			err := f.Restore(t.Context(), engine.RestoreOptions{Name: "hello"})
+			stopped, started := f.calls()
+			got, rerr := os.ReadFile(filepath.Join(data, "v"))
+			require.NoError(t, rerr)
+			left, _ := filepath.Glob(filepath.Join(vol, ".restore-*"))
+			assert.Empty(t, left, "staging folders are removed")
+			if fail {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), "its data was not changed")
+				assert.Empty(t, stopped, "the app was not stopped")
+				assert.Equal(t, "now", string(got))
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, "then", string(got))
+			assert.Equal(t, [][]string{{"a", "b"}}, stopped)
+			assert.Equal(t, stopped, started)
+		})
+	}
+}
