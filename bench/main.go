@@ -61,8 +61,16 @@ func main() {
 	clients := flag.Int("clients", 50, "concurrent clients of the load generator")
 	loadFor := flag.Duration("load", 5*time.Second, "duration of each load run")
 	samples := flag.Int("samples", 1000, "sequential requests per latency measurement")
-	only := flag.String("only", "", "measure one section alone: console (the web console, no installs)")
+	only := flag.String("only", "", "measure one section alone: console (the web console, no installs), backup")
+	backupSize := flag.Int64("backup-size", 1<<30, "bytes in the volume the backup section backs up")
 	flag.Parse()
+	if *only == "backup" {
+		if err := runBackupOnly(*bin, *out, *catalog, *backupSize); err != nil {
+			fmt.Fprintln(os.Stderr, "Error:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *only == "console" {
 		if err := runConsole(*bin, *out, *catalog); err != nil {
 			fmt.Fprintln(os.Stderr, "Error:", err)

@@ -210,3 +210,57 @@ func TestSFTP(t *testing.T) {
 	assert.Contains(t, err.Error(), "unable to start the sftp session")
 	assert.Contains(t, engine.HintOf(err), "reachable")
 }
+
+// s3Server is the S3-compatible server binary: $STACKHUB_S3_SERVER, or
+// the one `make s3-server` builds.
+func s3Server(t *testing.T) string {
+	t.Helper()
+	bin := os.Getenv("STACKHUB_S3_SERVER")
+	if bin == "" {
+		bin = "../../.cache/bin/versitygw"
+	}
+	abs, err := filepath.Abs(bin)
+	require.NoError(t, err)
+	_, err = os.Stat(abs)
+	require.NoError(t, err, "this test needs an S3-compatible server: run `make s3-server` (Versity's S3 gateway, built from the Go module proxy)")
+	return abs
+}
+
+// TestS3 starts Versity's S3 gateway over a folder on a loopback port and
+// backs up to a bucket on it, as to any S3-compatible storage.
+func TestS3(t *testing.T) {
+	bin := s3Server(t)
+	dir := t.TempDir()
+	root := filepath.Join(dir, "gateway")
+	require.NoError(t, os.MkdirAll(root, 0o700))
+	port := freePort(t)
+	const access, secret = "shbk-access", "shbk-secret-key-for-tests"
+	cmd := exec.Command(bin, "--access", access, "--secret", secret, "--port", fmt.Sprintf("127.0.0.1:%d", port), "posix", root)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("s3 gateway: %s", out.String())
+		}
+	})
+	waitListening(t, port)
+
+	target := fmt.Sprintf("s3:http://127.0.0.1:%d/shbk-bucket/stackhub", port)
+	r, err := restic.New(restic.Options{Dir: filepath.Join(dir, "backups"), Repository: target,
+		Env: []string{"AWS_ACCESS_KEY_ID=" + access, "AWS_SECRET_ACCESS_KEY=" + secret}}, testLog())
+	require.NoError(t, err)
+	exercise(t, r)
+	_, err = os.Stat(filepath.Join(root, "shbk-bucket", "stackhub", "config"))
+	require.NoError(t, err, "the repository is in the bucket")
+
+	// Wrong credentials: refused, with the server's reason.
+	bad, err := restic.New(restic.Options{Dir: filepath.Join(dir, "bad"), Repository: target,
+		Env: []string{"AWS_ACCESS_KEY_ID=" + access, "AWS_SECRET_ACCESS_KEY=wrong"}}, testLog())
+	require.NoError(t, err)
+	_, err = bad.List(t.Context(), "shbk-app")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "signature we calculated does not match")
+}
