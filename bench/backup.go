@@ -31,16 +31,21 @@ func runBackupOnly(bin, outDir, catalog string, size int64) error {
 	catalog, _ = filepath.Abs(catalog)
 	host, _ := os.Hostname()
 	rep := &report{Started: time.Now().UTC(), Host: host}
+	if err := benchBackupFresh(rep, bin, catalog, size); err != nil {
+		return err
+	}
+	printTable(os.Stdout, rep)
+	return writeJSON(outDir, rep)
+}
+
+// benchBackupFresh measures backups on a server of their own.
+func benchBackupFresh(rep *report, bin, catalog string, size int64) error {
 	s, err := startServer(bin, catalog, "")
 	if err != nil {
 		return err
 	}
 	defer s.cleanup()
-	if err := benchBackup(rep, s, size); err != nil {
-		return err
-	}
-	printTable(os.Stdout, rep)
-	return writeJSON(outDir, rep)
+	return benchBackup(rep, s, size)
 }
 
 // rest sends a REST request and decodes the answer into out (if not nil).

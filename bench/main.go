@@ -78,13 +78,13 @@ func main() {
 		}
 		return
 	}
-	if err := run(*bin, *out, *catalog, *apps, *reps, *clients, *loadFor, *samples); err != nil {
+	if err := run(*bin, *out, *catalog, *apps, *reps, *clients, *loadFor, *samples, *backupSize); err != nil {
 		fmt.Fprintln(os.Stderr, "Error:", err)
 		os.Exit(1)
 	}
 }
 
-func run(bin, outDir, catalog string, apps, reps, clients int, loadFor time.Duration, samples int) error {
+func run(bin, outDir, catalog string, apps, reps, clients int, loadFor time.Duration, samples int, backupSize int64) error {
 	bin, _ = filepath.Abs(bin)
 	catalog, _ = filepath.Abs(catalog)
 	host, _ := os.Hostname()
@@ -191,6 +191,9 @@ func run(bin, outDir, catalog string, apps, reps, clients int, loadFor time.Dura
 	benchImages(rep)
 	if err := benchCatalog(rep, bin, catalog, samples); err != nil {
 		fmt.Fprintln(os.Stderr, "bench: catalog:", err)
+	}
+	if err := benchBackupFresh(rep, bin, catalog, backupSize); err != nil {
+		fmt.Fprintln(os.Stderr, "bench: backup:", err)
 	}
 
 	fmt.Fprintln(os.Stderr, "bench: removing the apps") // by cleanup, directly: uninstalling 100 apps takes minutes
