@@ -228,6 +228,12 @@ func (e *Engine) BackupNow(ctx context.Context, name string) (*BackupResult, err
 	if err := settled(inst, "back up"); err != nil {
 		return nil, err
 	}
+	return e.backupLocked(ctx, be, vd, inst)
+}
+
+// backupLocked backs inst up; the caller holds the installation's lock.
+func (e *Engine) backupLocked(ctx context.Context, be BackupEngine, vd VolumeDocker, inst *Installation) (*BackupResult, error) {
+	name := inst.Name
 	project := e.Project(name)
 	mounts, err := vd.ProjectMounts(ctx, project)
 	if err != nil {
@@ -302,6 +308,34 @@ func (e *Engine) BackupNow(ctx context.Context, name string) (*BackupResult, err
 	res.Backup = *b
 	e.log.Info("backed up", "installation", name, "backup", b.ID, "size", b.Size, "added", b.Added)
 	return res, nil
+}
+
+// backupBeforeUpgrade backs inst up when Config.BackupBeforeUpgrade asks
+// for it; if that fails the upgrade does not start and the installation
+// is put back as it was, with the reason.
+func (e *Engine) backupBeforeUpgrade(ctx context.Context, inst, prev *Installation) error {
+	if !e.cfg.BackupBeforeUpgrade || e.deps.Backups == nil {
+		return nil
+	}
+	be, vd, err := e.backupDeps()
+	if err != nil {
+		return err
+	}
+	e.step(ctx, "back up "+inst.Name+" before the upgrade", 5)
+	res, err := e.backupLocked(ctx, be, vd, inst)
+	if err == nil {
+		e.step(ctx, fmt.Sprintf("backup %s taken before the upgrade", res.Backup.ID), 8)
+		return nil
+	}
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	inst.Status, inst.Ports, inst.Parameters = prev.Status, prev.Ports, prev.Parameters
+	inst.Reason = fmt.Sprintf("upgrade not started: the backup before it failed: %v", err)
+	inst.Modified = time.Now().UTC()
+	if uerr := e.deps.Store.UpdateInstallation(wctx, inst); uerr != nil {
+		return errors.Join(err, uerr)
+	}
+	return &UserError{Msg: inst.Reason, Hint: "fix the backup target, or start StackHub with --backup-before-upgrade=false to upgrade without a backup", Err: err}
 }
 
 // runBackupAction runs the bundle's backup action if it declares one.

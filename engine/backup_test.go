@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -31,8 +34,18 @@ type backupFixture struct {
 
 func newBackupFixture(t *testing.T) *backupFixture {
 	t.Helper()
+	return newBackupFixtureWith(t, nil)
+}
+
+// newBackupFixtureWith is newBackupFixture with tweak changing the config
+// and adapters.
+func newBackupFixtureWith(t *testing.T, tweak func(*engine.Config, *engine.Deps)) *backupFixture {
+	t.Helper()
 	f := &backupFixture{backups: &enginetest.BackupEngineFunc{}}
-	f.testEngine = newTestEngineWith(t, func(_ *engine.Config, d *engine.Deps) {
+	f.testEngine = newTestEngineWith(t, func(c *engine.Config, d *engine.Deps) {
+		if tweak != nil {
+			tweak(c, d)
+		}
 		f.vol = &enginetest.VolumeDockerFunc{Docker: d.Docker,
 			StopContainersFunc: func(_ context.Context, ids []string) error {
 				f.mu.Lock()
@@ -168,6 +181,47 @@ func TestRestoreLeavesDataAloneWhenStagingFails(t *testing.T) {
 			assert.Equal(t, "then", string(got))
 			assert.Equal(t, [][]string{{"a", "b"}}, stopped)
 			assert.Equal(t, stopped, started)
+		})
+	}
+}
+
+func TestBackupBeforeUpgrade(t *testing.T) {
+	for _, fail := range []bool{false, true} {
+		t.Run(map[bool]string{true: "backup fails", false: "ok"}[fail], func(t *testing.T) {
+			version := "0.1.0"
+			f := newBackupFixtureWith(t, func(c *engine.Config, d *engine.Deps) {
+				c.BackupBeforeUpgrade = true
+				d.Catalog = &enginetest.CatalogFunc{OpenFunc: func(context.Context, string) (fs.FS, error) {
+					return fstest.MapFS{
+						"porter.yaml":        {Data: []byte(strings.Replace(lifecycleManifest, "%s", version, 1))},
+						"docker-compose.yml": {Data: []byte("services: {}\n")},
+					}, nil
+				}}
+			})
+			var backups int
+			f.backups.BackupFunc = func(context.Context, engine.BackupRequest) (*engine.Backup, error) {
+				backups++
+				if fail {
+					return nil, errors.New("target full")
+				}
+				return &engine.Backup{ID: "before1"}, nil
+			}
+			version = "0.2.0"
+			inst, err := f.Upgrade(t.Context(), engine.UpgradeOptions{Name: "hello"})
+			require.NoError(t, err)
+			job, _ := waitJob(t, f.Engine, inst.JobID)
+			assert.Equal(t, 1, backups)
+			got, err := f.store.GetInstallation(t.Context(), "", "hello")
+			require.NoError(t, err)
+			if fail {
+				assert.Equal(t, engine.JobFailed, job.Status)
+				assert.Equal(t, engine.StatusRunning, got.Status, "the upgrade did not start")
+				assert.Equal(t, "0.1.0", got.BundleVersion)
+				assert.Contains(t, got.Reason, "the backup before it failed")
+				return
+			}
+			assert.Equal(t, engine.JobSucceeded, job.Status, job.Message)
+			assert.Equal(t, "0.2.0", got.BundleVersion)
 		})
 	}
 }

@@ -63,6 +63,9 @@ type Config struct {
 	// its bundles must be signed with: an install by reference from it is
 	// refused unless the signature published beside the bundle verifies.
 	SignatureKeys map[string][]byte
+	// BackupBeforeUpgrade backs an installation up before each upgrade
+	// (when backups are set up); a failed backup stops the upgrade.
+	BackupBeforeUpgrade bool
 }
 
 // DefaultHistory is Config.History's default.

@@ -58,6 +58,8 @@ type Config struct {
 	// BackupOptions are restic -o options for the target
 	// (sftp.command=..., s3.region=...).
 	BackupOptions []string
+	// BackupBeforeUpgrade backs an app up before each upgrade.
+	BackupBeforeUpgrade bool
 }
 
 // setting is one configuration key: its flag name, its env var and how to
@@ -156,6 +158,14 @@ func settings() []setting {
 					c.BackupOptions = append(c.BackupOptions, o)
 				}
 			}
+			return nil
+		}},
+		{"backup-before-upgrade", "false", "back an app up before each upgrade; a failed backup stops the upgrade", func(c *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("%q is not true or false", v)
+			}
+			c.BackupBeforeUpgrade = b
 			return nil
 		}},
 		{"server", "http://127.0.0.1:9000", "URL of the StackHub service (client commands)", func(c *Config, v string) error { c.Server = strings.TrimRight(v, "/"); return nil }},

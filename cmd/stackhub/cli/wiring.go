@@ -111,6 +111,7 @@ func wireEngine(ctx context.Context, cfg *Config, log *slog.Logger, o wireOption
 			return nil, err
 		}
 		deps.Backups = backups
+		ecfg.BackupBeforeUpgrade = cfg.BackupBeforeUpgrade
 		w.Host = host.New(log, host.Options{DataDir: cfg.DataDir, ListenAddr: cfg.Addr, Containers: dk.ManagedContainers, DockerInfo: dk.Info})
 		deps.Host = w.Host
 	}
