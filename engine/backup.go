@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/stackhub/stackhub/engine/manifest"
 )
 
 // Backups: an installation's data (its named volumes and bind-mounted
@@ -263,7 +265,9 @@ func (e *Engine) backupLocked(ctx context.Context, be BackupEngine, vd VolumeDoc
 		res.Notes = append(res.Notes, "ran the bundle's backup action; the app kept running")
 	} else {
 		e.step(ctx, "stop "+name+" for the copy", 20)
-		if stopped, err = e.stopRunning(ctx, vd, project); err != nil {
+		stopped, err = e.stopRunning(ctx, vd, project)
+		e.noteStopped(ctx, stopped)
+		if err != nil {
 			restartErr := vd.StartContainers(context.WithoutCancel(ctx), stopped)
 			return nil, errors.Join(fmt.Errorf("back up %s: stop its containers: %w", name, err), restartErr)
 		}
@@ -284,6 +288,7 @@ func (e *Engine) backupLocked(ctx context.Context, be BackupEngine, vd VolumeDoc
 		startErr := vd.StartContainers(sctx, stopped)
 		cancel()
 		if startErr == nil {
+			e.step(ctx, startedStep, 45)
 			wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.cfg.WaitTimeout)
 			if err := e.waitHealthy(wctx, project); err != nil {
 				e.log.Warn("not healthy after its backup", "installation", name, "err", err)
@@ -544,6 +549,7 @@ func (e *Engine) Restore(ctx context.Context, opts RestoreOptions) error {
 	}
 	e.step(ctx, "stop "+target, 60)
 	stopped, err := e.stopRunning(ctx, vd, project)
+	e.noteStopped(ctx, stopped)
 	if err == nil {
 		e.step(ctx, "swap in the restored data", 70)
 		err = swapIn(staged)
@@ -551,6 +557,9 @@ func (e *Engine) Restore(ctx context.Context, opts RestoreOptions) error {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.cfg.WaitTimeout+time.Minute)
 	defer cancel()
 	startErr := vd.StartContainers(sctx, stopped)
+	if startErr == nil {
+		e.step(ctx, startedStep, 80)
+	}
 	e.refreshLive(sctx, target)
 	if err != nil {
 		return errors.Join(fmt.Errorf("restore %s: %w (its data was left as it was)", target, err), startErr)
@@ -604,10 +613,7 @@ type staged struct {
 func (e *Engine) stageRestore(ctx context.Context, id string, pairs []restorePair) ([]staged, error) {
 	var out []staged
 	for _, p := range pairs {
-		dir := filepath.Join(filepath.Dir(p.to.Path), ".restore-"+id)
-		if p.to.Bind {
-			dir = p.to.Path + ".restore-" + id
-		}
+		dir := stagingPrefix(p.to) + id
 		_ = os.RemoveAll(dir)
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return out, fmt.Errorf("make a staging folder: %w", err)
@@ -647,10 +653,135 @@ func swapIn(list []staged) error {
 		}
 		done = append(done, s)
 	}
+	// Committed: the old data becomes trash. Recovery after a crash rolls
+	// a restore back unless some of its old data is trash already.
 	for _, s := range done {
-		_ = os.RemoveAll(s.dir + ".old")
+		_ = os.Rename(s.dir+".old", s.dir+".trash")
+	}
+	for _, s := range done {
+		_ = os.RemoveAll(s.dir + ".trash")
 	}
 	return nil
+}
+
+// stagingPrefix is where a restore stages a mount's data: beside a
+// volume's _data folder, or beside a bind-mounted folder; the backup's id
+// follows.
+func stagingPrefix(m DataMount) string {
+	if m.Bind {
+		return m.Path + ".restore-"
+	}
+	return filepath.Join(filepath.Dir(m.Path), ".restore-")
+}
+
+// Steps a backup or restore job records, so that recovery after a crash
+// knows which containers it stopped and whether it started them again.
+const (
+	stoppedStep = "stopped containers: "
+	startedStep = "started the stopped containers again"
+)
+
+func (e *Engine) noteStopped(ctx context.Context, ids []string) {
+	if len(ids) > 0 {
+		e.step(ctx, stoppedStep+strings.Join(ids, ","), 25)
+	}
+}
+
+// recoverBackups repairs what a crash in the middle of a backup or restore
+// left: a restore's half-done swap is rolled back (or, if it had
+// committed, its old data removed), staging folders are removed, and the
+// containers the job had stopped are started again. jobs are the jobs the
+// crash interrupted.
+func (e *Engine) recoverBackups(ctx context.Context, jobs []*Job) {
+	vd, ok := e.deps.Docker.(VolumeDocker)
+	if e.deps.Backups == nil || !ok {
+		return
+	}
+	for _, j := range jobs {
+		if j.Action != "restore" {
+			continue
+		}
+		mounts, err := vd.ProjectMounts(ctx, e.Project(j.Installation))
+		if err != nil {
+			e.log.Warn("recover an interrupted restore: list mounts", "installation", j.Installation, "err", err)
+			continue
+		}
+		if err := repairRestores(mounts); err != nil {
+			e.log.Error("recover an interrupted restore", "installation", j.Installation, "err", err)
+		} else {
+			e.log.Warn("interrupted restore repaired", "installation", j.Installation, "job", j.ID)
+		}
+	}
+	for _, j := range jobs {
+		if j.Action != "backup" && j.Action != "restore" && j.Action != manifest.ActionUpgrade {
+			continue
+		}
+		evs, err := e.deps.Store.ListJobEvents(ctx, j.ID)
+		if err != nil {
+			continue
+		}
+		var stopped []string
+		for _, ev := range evs {
+			if ev.Type != JobEventStep {
+				continue
+			}
+			if rest, ok := strings.CutPrefix(ev.Step, stoppedStep); ok {
+				stopped = strings.Split(rest, ",")
+			} else if ev.Step == startedStep {
+				stopped = nil
+			}
+		}
+		if len(stopped) == 0 {
+			continue
+		}
+		e.log.Warn("starting the containers an interrupted job stopped", "installation", j.Installation, "job", j.ID, "containers", len(stopped))
+		if err := vd.StartContainers(ctx, stopped); err != nil {
+			e.log.Error("start the containers an interrupted job stopped", "installation", j.Installation, "err", err)
+		}
+	}
+}
+
+// repairRestores finds the folders interrupted restores left beside the
+// mounts and puts the mounts back in a consistent state: all of a
+// restore's new data if it had committed, else all of the old.
+func repairRestores(mounts []DataMount) error {
+	committed := map[string]bool{}
+	ids := map[string]bool{}
+	for _, m := range mounts {
+		prefix := stagingPrefix(m)
+		found, _ := filepath.Glob(prefix + "*")
+		for _, f := range found {
+			rest := strings.TrimPrefix(f, prefix)
+			id, suffix, _ := strings.Cut(rest, ".")
+			ids[id] = true
+			if suffix == "trash" {
+				committed[id] = true
+			}
+		}
+	}
+	var errs []error
+	for id := range ids {
+		for _, m := range mounts {
+			base := stagingPrefix(m) + id
+			old := base + ".old"
+			if _, err := os.Stat(old); err == nil && !committed[id] {
+				if _, err := os.Stat(m.Path); err == nil {
+					if err := os.Rename(m.Path, base+".undone"); err != nil {
+						errs = append(errs, fmt.Errorf("move restored data of %s aside: %w", m.Path, err))
+						continue
+					}
+				}
+				if err := os.Rename(old, m.Path); err != nil {
+					errs = append(errs, fmt.Errorf("put back the data of %s: %w", m.Path, err))
+					continue
+				}
+			}
+			for _, leftover := range []string{base, old, base + ".trash", base + ".undone"} {
+				_ = os.RemoveAll(leftover)
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // waitHealthy waits until every container of the project runs and none

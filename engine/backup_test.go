@@ -225,3 +225,62 @@ func TestBackupBeforeUpgrade(t *testing.T) {
 		})
 	}
 }
+
+// TestRecoverInterruptedRestore starts an engine over what a restore
+// killed half way through its swap left: the first volume swapped, the
+// second not, the app stopped. Recovery puts the old data back in both
+// and starts the containers the job had stopped.
+func TestRecoverInterruptedRestore(t *testing.T) {
+	for _, committed := range []bool{false, true} {
+		t.Run(map[bool]string{false: "swap not committed", true: "swap committed"}[committed], func(t *testing.T) {
+			f := newBackupFixture(t)
+			root := t.TempDir()
+			var mounts []engine.DataMount
+			for _, v := range []string{"one", "two"} {
+				data := filepath.Join(root, v, "_data")
+				require.NoError(t, os.MkdirAll(data, 0o755))
+				mounts = append(mounts, engine.DataMount{Key: v, Name: "stackhub-hello_" + v, Path: data})
+			}
+			write := func(p, v string) {
+				require.NoError(t, os.MkdirAll(p, 0o755))
+				require.NoError(t, os.WriteFile(filepath.Join(p, "v"), []byte(v), 0o644))
+			}
+			write(mounts[0].Path, "new")
+			if committed {
+				// Both swapped; one's old data already renamed to trash
+				// (the commit), two's not yet.
+				write(filepath.Join(root, "one", ".restore-ab12.trash"), "old")
+				write(filepath.Join(root, "two", ".restore-ab12.old"), "old")
+				write(mounts[1].Path, "new")
+			} else {
+				// one swapped (its old data aside), two's restored data
+				// still staged.
+				write(filepath.Join(root, "one", ".restore-ab12.old"), "old")
+				write(mounts[1].Path, "old")
+				write(filepath.Join(root, "two", ".restore-ab12", "x"), "new")
+			}
+			f.vol.ProjectMountsFunc = func(context.Context, string) ([]engine.DataMount, error) { return mounts, nil }
+			job := &engine.Job{ID: "01JOBRESTORE", Installation: "hello", Action: "restore", Status: engine.JobRunning, Created: time.Now().UTC()}
+			require.NoError(t, f.store.CreateJob(t.Context(), job))
+			require.NoError(t, f.store.AppendJobEvent(t.Context(), &engine.JobEvent{Job: job.ID, Seq: 1, Type: engine.JobEventStep, Step: "stopped containers: a,b", Time: time.Now()}))
+
+			require.NoError(t, f.Start(t.Context()))
+			want := "old"
+			if committed {
+				want = "new"
+			}
+			for _, m := range mounts {
+				got, err := os.ReadFile(filepath.Join(m.Path, "v"))
+				require.NoError(t, err)
+				assert.Equal(t, want, string(got), m.Key)
+				left, _ := filepath.Glob(filepath.Join(filepath.Dir(m.Path), ".restore-*"))
+				assert.Empty(t, left)
+			}
+			_, started := f.calls()
+			assert.Equal(t, [][]string{{"a", "b"}}, started, "the containers the job stopped are started again")
+			got, err := f.Job(t.Context(), job.ID)
+			require.NoError(t, err)
+			assert.Equal(t, engine.JobFailed, got.Status)
+		})
+	}
+}
