@@ -23,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/stackhub/stackhub/engine"
@@ -147,6 +148,9 @@ func (r *Restic) run(ctx context.Context, args ...string) ([]byte, error) {
 	cmd.Env = append(os.Environ(), "RESTIC_REPOSITORY="+r.opts.Repository, "RESTIC_PASSWORD_FILE="+r.key, "RESTIC_PROGRESS_FPS=0.2")
 	cmd.Env = append(cmd.Env, r.opts.Env...)
 	cmd.WaitDelay = 5 * time.Second
+	// restic dies with StackHub: a backup left running by a killed
+	// StackHub would go on copying an app that recovery starts again.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -215,6 +219,11 @@ func (r *Restic) ready(ctx context.Context) error {
 	}
 	if err != nil {
 		return r.userError(err)
+	}
+	// Locks a killed restic left behind (its process gone) are removed;
+	// restic keeps those of running processes.
+	if _, err := r.run(ctx, "unlock"); err != nil {
+		r.log.Warn("remove stale backup repository locks", "target", r.Target(), "err", err)
 	}
 	r.inited = true
 	return nil
