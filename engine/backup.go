@@ -524,6 +524,11 @@ func (e *Engine) Restore(ctx context.Context, opts RestoreOptions) error {
 	if err != nil {
 		return err
 	}
+	if opts.As == "" {
+		if err := settled(inst, "restore"); err != nil {
+			return err
+		}
+	}
 	if inst.App != rec.App {
 		return NewUserError(ErrInvalid, fmt.Sprintf("backup %s is of app %s, %s runs %s", b.ID, rec.App, target, inst.App),
 			"restore it with --as NEW_NAME instead")
