@@ -48,6 +48,9 @@ type BackupEngine interface {
 	Restore(ctx context.Context, id, path, target string) error
 	// Delete removes a snapshot and the data no other snapshot uses.
 	Delete(ctx context.Context, id string) error
+	// Forget removes the installation's snapshots that keep does not
+	// keep, and the data only they used; it returns the removed ids.
+	Forget(ctx context.Context, installation string, keep KeepPolicy) ([]string, error)
 	// Target describes the repository (never with credentials).
 	Target() string
 }
@@ -461,6 +464,49 @@ func (e *Engine) DeleteBackup(ctx context.Context, name, id string) error {
 		return fmt.Errorf("delete backup %s of %s: %w", b.ID, name, err)
 	}
 	return nil
+}
+
+// KeepPolicy says which backups of an installation to keep: the newest
+// Last, and the newest of each of the last Daily days, Weekly weeks and
+// Monthly months (restic's forget policy).
+type KeepPolicy struct {
+	Last    int `json:"last,omitempty"`
+	Daily   int `json:"daily,omitempty"`
+	Weekly  int `json:"weekly,omitempty"`
+	Monthly int `json:"monthly,omitempty"`
+}
+
+// Validate checks that the policy keeps something.
+func (k KeepPolicy) Validate() error {
+	if k.Last < 0 || k.Daily < 0 || k.Weekly < 0 || k.Monthly < 0 {
+		return NewUserError(ErrInvalid, "a keep count is negative", "use counts >= 0")
+	}
+	if k.Last+k.Daily+k.Weekly+k.Monthly == 0 {
+		return NewUserError(ErrInvalid, "the retention policy keeps nothing",
+			"say what to keep, for example --keep-last 3 --keep-daily 7; delete backups one by one with `stackhub backup delete`")
+	}
+	return nil
+}
+
+// PruneBackups deletes the installation's backups that keep does not keep
+// and returns their ids.
+func (e *Engine) PruneBackups(ctx context.Context, name string, keep KeepPolicy) ([]string, error) {
+	if err := ValidateName("installation name", name); err != nil {
+		return nil, err
+	}
+	if err := keep.Validate(); err != nil {
+		return nil, err
+	}
+	be, _, err := e.backupDeps()
+	if err != nil {
+		return nil, err
+	}
+	removed, err := be.Forget(ctx, name, keep)
+	if err != nil {
+		return nil, &UserError{Msg: fmt.Sprintf("prune backups of %s in %s: %v", name, be.Target(), err), Hint: HintOf(err), Err: err}
+	}
+	e.log.Info("pruned backups", "installation", name, "removed", len(removed))
+	return removed, nil
 }
 
 // RestoreJob queues Restore as a job.

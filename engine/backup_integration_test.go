@@ -63,7 +63,11 @@ func (s *switchBackups) Restore(ctx context.Context, id, path, target string) er
 	return s.get().Restore(ctx, id, path, target)
 }
 func (s *switchBackups) Delete(ctx context.Context, id string) error { return s.get().Delete(ctx, id) }
-func (s *switchBackups) Target() string                              { return s.get().Target() }
+
+func (s *switchBackups) Forget(ctx context.Context, installation string, keep engine.KeepPolicy) ([]string, error) {
+	return s.get().Forget(ctx, installation, keep)
+}
+func (s *switchBackups) Target() string { return s.get().Target() }
 
 // backupDB talks to hello-db's database: AUTH, then one command.
 func backupDB(t *testing.T, port int, password, cmd string) string {

@@ -49,6 +49,8 @@ func TestBackupRoutes(t *testing.T) {
 		{"restore as itself", request{method: http.MethodPost, target: "/api/v1/installations/hello/backups/latest/restore", body: `{"as":"hello"}`, ctype: "application/json"}, http.StatusBadRequest},
 		{"restore as", request{method: http.MethodPost, target: "/api/v1/installations/hello/backups/latest/restore", body: `{"as":"hello2"}`, ctype: "application/json"}, http.StatusAccepted},
 		{"restore in place", request{method: http.MethodPost, target: "/api/v1/installations/hello/backups/" + list.Backups[0].ID[:8] + "/restore"}, http.StatusAccepted},
+		{"prune keeps nothing", request{method: http.MethodPost, target: "/api/v1/installations/hello/backups/prune", body: `{}`, ctype: "application/json"}, http.StatusBadRequest},
+		{"prune", request{method: http.MethodPost, target: "/api/v1/installations/hello/backups/prune", body: `{"keepLast":1}`, ctype: "application/json"}, http.StatusOK},
 		{"delete latest refused", request{method: http.MethodDelete, target: "/api/v1/installations/hello/backups/abc"}, http.StatusNotFound},
 		{"delete", request{method: http.MethodDelete, target: "/api/v1/installations/hello/backups/" + list.Backups[0].ID}, http.StatusNoContent},
 	}

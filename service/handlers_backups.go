@@ -141,3 +141,24 @@ func (s *Server) deleteBackup(c *fiber.Ctx) error {
 	s.audit(c, "delete-backup", name+" "+id, "")
 	return c.SendStatus(fiber.StatusNoContent)
 }
+
+// pruneBackups deletes the backups a retention policy does not keep:
+// body {"keepLast","keepDaily","keepWeekly","keepMonthly"}; 200 with the
+// deleted ids.
+func (s *Server) pruneBackups(c *fiber.Ctx) error {
+	name, err := nameParam(c)
+	if err != nil {
+		return err
+	}
+	var req apitype.PruneRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	keep := engine.KeepPolicy{Last: req.KeepLast, Daily: req.KeepDaily, Weekly: req.KeepWeekly, Monthly: req.KeepMonthly}
+	removed, err := s.eng.PruneBackups(c.UserContext(), name, keep)
+	if err != nil {
+		return fmt.Errorf("prune backups of %q: %w", name, err)
+	}
+	s.audit(c, "prune-backups", fmt.Sprintf("%s (%d removed)", name, len(removed)), "")
+	return c.JSON(apitype.PruneResult{Removed: removed})
+}

@@ -105,6 +105,8 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"BackupMount":       apitype.BackupMount{},
 		"BackupDetail":      apitype.BackupDetail{},
 		"RestoreRequest":    apitype.RestoreRequest{},
+		"PruneRequest":      apitype.PruneRequest{},
+		"PruneResult":       apitype.PruneResult{},
 	} {
 		t.Run(schema, func(t *testing.T) {
 			assert.Equal(t, schemaProps(t, schemas, schema), jsonFields(reflect.TypeOf(v)))

@@ -15,6 +15,7 @@ type BackupEngineFunc struct {
 	ReadFileFunc func(ctx context.Context, id, name string) ([]byte, error)
 	RestoreFunc  func(ctx context.Context, id, path, target string) error
 	DeleteFunc   func(ctx context.Context, id string) error
+	ForgetFunc   func(ctx context.Context, installation string, keep engine.KeepPolicy) ([]string, error)
 }
 
 var _ engine.BackupEngine = (*BackupEngineFunc)(nil)
@@ -59,6 +60,14 @@ func (b *BackupEngineFunc) Delete(ctx context.Context, id string) error {
 		return errNoFunc
 	}
 	return b.DeleteFunc(ctx, id)
+}
+
+// Forget calls ForgetFunc.
+func (b *BackupEngineFunc) Forget(ctx context.Context, installation string, keep engine.KeepPolicy) ([]string, error) {
+	if b.ForgetFunc == nil {
+		return nil, errNoFunc
+	}
+	return b.ForgetFunc(ctx, installation, keep)
 }
 
 // Target names a fake repository.

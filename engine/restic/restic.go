@@ -437,3 +437,39 @@ func (r *Restic) Delete(ctx context.Context, id string) error {
 	}
 	return nil
 }
+
+// Forget removes the installation's snapshots keep does not keep, then
+// prunes the data only they used.
+func (r *Restic) Forget(ctx context.Context, installation string, keep engine.KeepPolicy) ([]string, error) {
+	if err := r.ready(ctx); err != nil {
+		return nil, err
+	}
+	args := []string{"forget", "--json", "--tag", tagInstallation + installation, "--group-by", ""}
+	for flag, n := range map[string]int{"--keep-last": keep.Last, "--keep-daily": keep.Daily, "--keep-weekly": keep.Weekly, "--keep-monthly": keep.Monthly} {
+		if n > 0 {
+			args = append(args, flag, strconv.Itoa(n))
+		}
+	}
+	out, err := r.run(ctx, args...)
+	if err != nil {
+		return nil, r.userError(err)
+	}
+	var groups []struct {
+		Remove []snapshot `json:"remove"`
+	}
+	if err := json.Unmarshal(bytes.TrimSpace(out), &groups); err != nil {
+		return nil, fmt.Errorf("restic forget: read its output: %w", err)
+	}
+	removed := []string{}
+	for _, g := range groups {
+		for _, s := range g.Remove {
+			removed = append(removed, s.ID)
+		}
+	}
+	if len(removed) > 0 {
+		if _, err := r.run(ctx, "prune"); err != nil {
+			return removed, r.userError(err)
+		}
+	}
+	return removed, nil
+}

@@ -85,6 +85,23 @@ func TestLocalFolder(t *testing.T) {
 	require.NoError(t, err)
 	exercise(t, r)
 
+	// Retention: of three backups, keep the last two.
+	src := t.TempDir()
+	for i := range 2 {
+		require.NoError(t, os.WriteFile(filepath.Join(src, "n"), []byte(fmt.Sprint(i)), 0o644))
+		_, err := r.Backup(t.Context(), engine.BackupRequest{Installation: "shbk-app", Paths: []string{src}})
+		require.NoError(t, err)
+	}
+	before, err := r.List(t.Context(), "shbk-app")
+	require.NoError(t, err)
+	require.Len(t, before, 3)
+	removed, err := r.Forget(t.Context(), "shbk-app", engine.KeepPolicy{Last: 2})
+	require.NoError(t, err)
+	assert.Equal(t, []string{before[0].ID}, removed, "the oldest goes")
+	after, err := r.List(t.Context(), "shbk-app")
+	require.NoError(t, err)
+	assert.Equal(t, []string{before[1].ID, before[2].ID}, []string{after[0].ID, after[1].ID})
+
 	st, err := os.Stat(r.KeyPath())
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o600), st.Mode().Perm())

@@ -358,3 +358,17 @@ type BackupDetail struct {
 type RestoreRequest struct {
 	As string `json:"as,omitempty"`
 }
+
+// PruneRequest says which backups of an installation to keep; the others
+// are deleted. At least one count must be above 0.
+type PruneRequest struct {
+	KeepLast    int `json:"keepLast,omitempty"`
+	KeepDaily   int `json:"keepDaily,omitempty"`
+	KeepWeekly  int `json:"keepWeekly,omitempty"`
+	KeepMonthly int `json:"keepMonthly,omitempty"`
+}
+
+// PruneResult lists the backups a prune deleted.
+type PruneResult struct {
+	Removed []string `json:"removed"`
+}

@@ -713,3 +713,12 @@ func (c *Client) RestoreBackup(ctx context.Context, name, id, as string) (*Job, 
 func (c *Client) DeleteBackup(ctx context.Context, name, id string) error {
 	return c.do(ctx, http.MethodDelete, "/api/v1/installations/"+url.PathEscape(name)+"/backups/"+url.PathEscape(id), nil, nil, nil)
 }
+
+// PruneBackups deletes the backups keep does not keep and returns their ids.
+func (c *Client) PruneBackups(ctx context.Context, name string, keep apitype.PruneRequest) ([]string, error) {
+	var out apitype.PruneResult
+	if err := c.do(ctx, http.MethodPost, "/api/v1/installations/"+url.PathEscape(name)+"/backups/prune", nil, keep, &out); err != nil {
+		return nil, err
+	}
+	return out.Removed, nil
+}

@@ -139,3 +139,30 @@ func (e *Engine) RestoreJob(ctx context.Context, opts engine.RestoreOptions) (*e
 	}
 	return e.Mem.RestoreJob(ctx, opts)
 }
+
+// PruneBackups keeps the newest keep.Last backups (the other counts keep
+// nothing more here).
+func (m *Memory) PruneBackups(_ context.Context, name string, keep engine.KeepPolicy) ([]string, error) {
+	if err := keep.Validate(); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	removed := []string{}
+	list := m.backups[name]
+	for len(list) > keep.Last {
+		removed = append(removed, list[len(list)-1].ID)
+		list = list[:len(list)-1]
+	}
+	m.backups[name] = list
+	return removed, nil
+}
+
+// PruneBackups answers from Memory.
+func (e *Engine) PruneBackups(ctx context.Context, name string, keep engine.KeepPolicy) ([]string, error) {
+	e.calls.Add(1)
+	if e.Mem == nil {
+		return nil, ErrUnexpected
+	}
+	return e.Mem.PruneBackups(ctx, name, keep)
+}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/stackhub/stackhub/service/apitype"
 	"github.com/stackhub/stackhub/service/client"
 )
 
@@ -24,7 +25,7 @@ func newBackupCmd(f *Factory) *cobra.Command {
 			"backups cannot be read. Unless the app's bundle declares a backup action, its containers are\n" +
 			"stopped for the copy and started again, failure or not.",
 	}
-	cmd.AddCommand(newBackupCreateCmd(f), newBackupListCmd(f), newBackupShowCmd(f), newBackupRestoreCmd(f), newBackupDeleteCmd(f))
+	cmd.AddCommand(newBackupCreateCmd(f), newBackupListCmd(f), newBackupShowCmd(f), newBackupRestoreCmd(f), newBackupDeleteCmd(f), newBackupPruneCmd(f))
 	return cmd
 }
 
@@ -259,5 +260,54 @@ func newBackupDeleteCmd(f *Factory) *cobra.Command {
 	}
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
 	addClientFlags(cmd, new(string))
+	return cmd
+}
+
+func newBackupPruneCmd(f *Factory) *cobra.Command {
+	var keep apitype.PruneRequest
+	var yes bool
+	var output string
+	cmd := &cobra.Command{
+		Use:   "prune APP",
+		Short: "Delete the backups a retention policy does not keep (admins)",
+		Long: "Keep the newest --keep-last backups, and the newest of each of the last --keep-daily days,\n" +
+			"--keep-weekly weeks and --keep-monthly months; delete the others and the data only they used.",
+		Example:           "  stackhub backup prune blog --keep-last 3 --keep-daily 7 --keep-weekly 4 --yes",
+		Args:              exactArgs(1),
+		ValidArgsFunction: completeInstallations(f),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output); err != nil {
+				return err
+			}
+			if keep.KeepLast+keep.KeepDaily+keep.KeepWeekly+keep.KeepMonthly <= 0 {
+				return &FlagError{Err: fmt.Errorf("say what to keep: --keep-last, --keep-daily, --keep-weekly or --keep-monthly")}
+			}
+			if err := confirm(f, yes, "Delete the backups of "+args[0]+" this policy does not keep?"); err != nil {
+				return err
+			}
+			c, err := f.Client(cmd)
+			if err != nil {
+				return err
+			}
+			removed, err := c.PruneBackups(cmd.Context(), args[0], keep)
+			if err != nil {
+				return err
+			}
+			if output == "json" {
+				return printJSON(f.IO.Out, removed)
+			}
+			for _, id := range removed {
+				fmt.Fprintf(f.IO.Out, "deleted backup %s\n", shortBackupID(id))
+			}
+			fmt.Fprintf(f.IO.Out, "%d backup(s) of %s deleted\n", len(removed), args[0])
+			return nil
+		},
+	}
+	cmd.Flags().IntVar(&keep.KeepLast, "keep-last", 0, "keep the newest N backups")
+	cmd.Flags().IntVar(&keep.KeepDaily, "keep-daily", 0, "keep the newest backup of each of the last N days")
+	cmd.Flags().IntVar(&keep.KeepWeekly, "keep-weekly", 0, "keep the newest backup of each of the last N weeks")
+	cmd.Flags().IntVar(&keep.KeepMonthly, "keep-monthly", 0, "keep the newest backup of each of the last N months")
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
+	addClientFlags(cmd, &output)
 	return cmd
 }
