@@ -284,3 +284,40 @@ func TestRecoverInterruptedRestore(t *testing.T) {
 		})
 	}
 }
+
+// TestBackupRunsTheBundlesBackupAction: a bundle that declares a backup
+// action has it run, and its app is not stopped.
+func TestBackupRunsTheBundlesBackupAction(t *testing.T) {
+	m := strings.Replace(lifecycleManifest, "%s", "0.1.0", 1) +
+		"backup:\n  - stackhub: {compose: docker-compose.yml}\n"
+	m = strings.Replace(m, "customActions:\n", "customActions:\n  backup: {description: \"Dump the database\"}\n", 1)
+	var actions []string
+	var mu sync.Mutex
+	f := newBackupFixtureWith(t, func(_ *engine.Config, d *engine.Deps) {
+		d.Catalog = &enginetest.CatalogFunc{OpenFunc: func(context.Context, string) (fs.FS, error) {
+			return fstest.MapFS{
+				"porter.yaml":        {Data: []byte(m)},
+				"docker-compose.yml": {Data: []byte("services: {}\n")},
+			}, nil
+		}}
+		next := d.Runtime
+		d.Runtime = &enginetest.BundleRuntimeFunc{RunFunc: func(ctx context.Context, op *engine.Operation) (*engine.OperationResult, error) {
+			mu.Lock()
+			actions = append(actions, op.Action)
+			mu.Unlock()
+			return next.Run(ctx, op)
+		}}
+	})
+	f.backups.BackupFunc = func(_ context.Context, req engine.BackupRequest) (*engine.Backup, error) {
+		return &engine.Backup{ID: "dump1", Tags: req.Tags}, nil
+	}
+	res, err := f.BackupNow(t.Context(), "hello")
+	require.NoError(t, err)
+	assert.Equal(t, engine.BackupAction, res.Backup.Tags[engine.TagQuiesce])
+	assert.Equal(t, []string{"ran the bundle's backup action; the app kept running"}, res.Notes)
+	stopped, _ := f.calls()
+	assert.Empty(t, stopped, "the app was not stopped")
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, []string{"install", engine.BackupAction}, actions)
+}
