@@ -200,15 +200,29 @@ func (e *Engine) CreateBackup(ctx context.Context, name string) (*Job, error) {
 	if err := settled(inst, "back up"); err != nil {
 		return nil, err
 	}
+	return e.backupJob(ctx, name, KeepPolicy{})
+}
+
+// backupJob queues a backup of name, then prunes its backups by keep
+// (when keep keeps something).
+func (e *Engine) backupJob(ctx context.Context, name string, keep KeepPolicy) (*Job, error) {
 	return e.queueJob(ctx, name, "backup", func(ctx context.Context) error {
 		res, err := e.BackupNow(ctx, name)
-		if res != nil {
-			for _, n := range res.Notes {
-				e.step(ctx, n, 95)
-			}
-			e.step(ctx, fmt.Sprintf("backup %s of %s: %d bytes, %d new", res.Backup.ID, name, res.Backup.Size, res.Backup.Added), 99)
+		if err != nil {
+			return err
 		}
-		return err
+		for _, n := range res.Notes {
+			e.step(ctx, n, 95)
+		}
+		e.step(ctx, fmt.Sprintf("backup %s of %s: %d bytes, %d new", res.Backup.ID, name, res.Backup.Size, res.Backup.Added), 96)
+		if keep.Validate() == nil {
+			removed, err := e.PruneBackups(ctx, name, keep)
+			if err != nil {
+				return err
+			}
+			e.step(ctx, fmt.Sprintf("%d older backup(s) of %s pruned", len(removed), name), 99)
+		}
+		return nil
 	})
 }
 

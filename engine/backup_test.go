@@ -321,3 +321,64 @@ func TestBackupRunsTheBundlesBackupAction(t *testing.T) {
 	defer mu.Unlock()
 	assert.Equal(t, []string{"install", engine.BackupAction}, actions)
 }
+
+// TestScheduledBackups: an installation whose newest backup is older than
+// the last slot of the schedule (a run missed while StackHub was down) is
+// backed up at start, then pruned by the keep policy; a failing run is a
+// failed job with the reason.
+func TestScheduledBackups(t *testing.T) {
+	t.Cleanup(engine.SetScheduleTick(20 * time.Millisecond))
+	for _, fail := range []bool{false, true} {
+		t.Run(map[bool]string{false: "missed run", true: "failing run"}[fail], func(t *testing.T) {
+			f := newBackupFixtureWith(t, func(c *engine.Config, _ *engine.Deps) {
+				c.BackupSchedule = "0 3 * * *"
+				c.BackupKeep = engine.KeepPolicy{Last: 2}
+			})
+			old := engine.Backup{ID: "old1", Installation: "hello", Created: time.Now().Add(-49 * time.Hour)}
+			var mu sync.Mutex
+			var backups int
+			var kept []engine.KeepPolicy
+			f.backups.ListFunc = func(context.Context, string) ([]engine.Backup, error) { return []engine.Backup{old}, nil }
+			f.backups.BackupFunc = func(context.Context, engine.BackupRequest) (*engine.Backup, error) {
+				mu.Lock()
+				defer mu.Unlock()
+				backups++
+				if fail {
+					return nil, errors.New("target full")
+				}
+				return &engine.Backup{ID: "new1"}, nil
+			}
+			f.backups.ForgetFunc = func(_ context.Context, _ string, keep engine.KeepPolicy) ([]string, error) {
+				mu.Lock()
+				defer mu.Unlock()
+				kept = append(kept, keep)
+				return nil, nil
+			}
+			require.NoError(t, f.Start(t.Context()))
+			var job *engine.Job
+			require.Eventually(t, func() bool {
+				jobs, err := f.store.ListJobs(t.Context(), engine.JobSucceeded, engine.JobFailed)
+				require.NoError(t, err)
+				for _, j := range jobs {
+					if j.Action == "backup" {
+						job = j
+						return true
+					}
+				}
+				return false
+			}, 10*time.Second, 20*time.Millisecond)
+			time.Sleep(100 * time.Millisecond) // several more ticks: no second run before the next slot
+			mu.Lock()
+			defer mu.Unlock()
+			assert.Equal(t, 1, backups)
+			if fail {
+				assert.Equal(t, engine.JobFailed, job.Status)
+				assert.Contains(t, job.Message, "target full")
+				assert.Empty(t, kept)
+				return
+			}
+			assert.Equal(t, engine.JobSucceeded, job.Status, job.Message)
+			assert.Equal(t, []engine.KeepPolicy{{Last: 2}}, kept)
+		})
+	}
+}

@@ -66,6 +66,11 @@ type Config struct {
 	// BackupBeforeUpgrade backs an installation up before each upgrade
 	// (when backups are set up); a failed backup stops the upgrade.
 	BackupBeforeUpgrade bool
+	// BackupSchedule (cron syntax) backs every installation up on a
+	// schedule; empty: never. BackupKeep prunes after each scheduled
+	// backup (when it keeps something).
+	BackupSchedule string
+	BackupKeep     KeepPolicy
 }
 
 // DefaultHistory is Config.History's default.
@@ -137,6 +142,11 @@ func New(cfg Config, deps Deps) (*Engine, error) {
 		return nil, NewUserError(ErrInvalid, fmt.Sprintf("port range %d-%d is not valid", cfg.PortMin, cfg.PortMax),
 			"choose 1 <= port-min <= port-max <= 65535")
 	}
+	if cfg.BackupSchedule != "" {
+		if _, err := parseSchedule(cfg.BackupSchedule); err != nil {
+			return nil, err
+		}
+	}
 	if _, err := mirror.Parse(cfg.RegistryMirror); err != nil {
 		return nil, NewUserError(ErrInvalid, fmt.Sprintf("registry-mirror setting: %v", err), mirror.Hint)
 	}
@@ -190,6 +200,17 @@ func (e *Engine) Start(ctx context.Context) error {
 			e.log.Warn("could not remove images of earlier StackHub versions", "err", err)
 		}
 	}()
+	if e.cfg.BackupSchedule != "" && e.deps.Backups != nil {
+		sched, err := parseSchedule(e.cfg.BackupSchedule)
+		if err != nil {
+			return err
+		}
+		e.jobs.Add(1)
+		go func() {
+			defer e.jobs.Done()
+			e.runSchedule(e.base, sched)
+		}()
+	}
 	return nil
 }
 

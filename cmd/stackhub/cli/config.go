@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 	"gopkg.in/yaml.v3"
 
+	"github.com/stackhub/stackhub/engine"
 	"github.com/stackhub/stackhub/engine/mirror"
 )
 
@@ -60,6 +61,10 @@ type Config struct {
 	BackupOptions []string
 	// BackupBeforeUpgrade backs an app up before each upgrade.
 	BackupBeforeUpgrade bool
+	// BackupSchedule backs every app up on a cron schedule; BackupKeep
+	// prunes after each scheduled backup.
+	BackupSchedule string
+	BackupKeep     engine.KeepPolicy
 }
 
 // setting is one configuration key: its flag name, its env var and how to
@@ -166,6 +171,37 @@ func settings() []setting {
 				return fmt.Errorf("%q is not true or false", v)
 			}
 			c.BackupBeforeUpgrade = b
+			return nil
+		}},
+		{"backup-schedule", "", "back every app up on this cron schedule (minute hour day month weekday, or @daily); a run missed while StackHub was down runs at start; default never", func(c *Config, v string) error {
+			c.BackupSchedule = strings.TrimSpace(v)
+			return nil
+		}},
+		{"backup-keep", "", "after each scheduled backup keep only these of the app's backups: last=N,daily=N,weekly=N,monthly=N; default keep all", func(c *Config, v string) error {
+			c.BackupKeep = engine.KeepPolicy{}
+			for _, kv := range strings.Split(v, ",") {
+				kv = strings.TrimSpace(kv)
+				if kv == "" {
+					continue
+				}
+				k, val, ok := strings.Cut(kv, "=")
+				n, err := strconv.Atoi(val)
+				if !ok || err != nil || n < 0 {
+					return fmt.Errorf("%q is not KIND=COUNT", kv)
+				}
+				switch k {
+				case "last":
+					c.BackupKeep.Last = n
+				case "daily":
+					c.BackupKeep.Daily = n
+				case "weekly":
+					c.BackupKeep.Weekly = n
+				case "monthly":
+					c.BackupKeep.Monthly = n
+				default:
+					return fmt.Errorf("%q: keep last, daily, weekly or monthly", kv)
+				}
+			}
 			return nil
 		}},
 		{"server", "http://127.0.0.1:9000", "URL of the StackHub service (client commands)", func(c *Config, v string) error { c.Server = strings.TrimRight(v, "/"); return nil }},

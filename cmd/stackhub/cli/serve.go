@@ -40,7 +40,7 @@ func newServeCmd(f *Factory, runF func(context.Context, *ServeOptions) error) *c
 		},
 	}
 	addConfigFlags(cmd.Flags(), "addr", "data", "catalog", "prefix", "port-min", "port-max", "jobs", "history", "wait-timeout", "lang", "log-level", "runtime-binary", "public-host", "registry-mirror",
-		"allowed-registries", "import-dir", "upload-limit", "signature-keys", "backup-target", "backup-options", "backup-before-upgrade")
+		"allowed-registries", "import-dir", "upload-limit", "signature-keys", "backup-target", "backup-options", "backup-before-upgrade", "backup-schedule", "backup-keep")
 	return cmd
 }
 

@@ -112,6 +112,7 @@ func wireEngine(ctx context.Context, cfg *Config, log *slog.Logger, o wireOption
 		}
 		deps.Backups = backups
 		ecfg.BackupBeforeUpgrade = cfg.BackupBeforeUpgrade
+		ecfg.BackupSchedule, ecfg.BackupKeep = cfg.BackupSchedule, cfg.BackupKeep
 		w.Host = host.New(log, host.Options{DataDir: cfg.DataDir, ListenAddr: cfg.Addr, Containers: dk.ManagedContainers, DockerInfo: dk.Info})
 		deps.Host = w.Host
 	}
