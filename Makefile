@@ -37,6 +37,17 @@ base-images: ## Make stackhub/debian-base:bookworm (debootstrap, cached), the ba
 test-images: base-images ## Build the offline fixture images (FROM scratch, nothing pulled)
 	bash testdata/images/build.sh
 
+# The S3-compatible server the backup tests store to (engine/restic): Versity's
+# S3 gateway over a folder, built from the Go module proxy once (minio is not
+# in Debian and is not built here: see docs/backups.md).
+VERSITYGW_VERSION := v1.8.0
+S3_SERVER := .cache/bin/versitygw
+$(S3_SERVER):
+	GOBIN=$(CURDIR)/.cache/bin go install -trimpath -ldflags='-s -w' github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION)
+
+.PHONY: s3-server
+s3-server: $(S3_SERVER) ## Build the S3-compatible server the backup tests use (versitygw, once, into .cache/bin)
+
 .PHONY: registry
 registry: ## Run a throwaway OCI registry (docker-registry) on a free loopback port; prints its address
 	sh testdata/registry/run.sh
@@ -81,12 +92,12 @@ test-unit: ## Run the unit tests
 	go test -count=1 ./...
 
 .PHONY: test-integration
-test-integration: deps build test-images ## Run the tests on the real Docker Engine
-	STACKHUB_BIN=$(CURDIR)/$(BIN) go test -count=1 -tags=integration -timeout $(INTEGRATION_TIMEOUT) -p 1 ./...
+test-integration: deps build test-images s3-server ## Run the tests on the real Docker Engine
+	STACKHUB_BIN=$(CURDIR)/$(BIN) STACKHUB_S3_SERVER=$(CURDIR)/$(S3_SERVER) go test -count=1 -tags=integration -timeout $(INTEGRATION_TIMEOUT) -p 1 ./...
 
 .PHONY: test
-test: deps build test-images ## Run every test (unit, integration, end-to-end: one go test run) on the real Docker Engine
-	STACKHUB_BIN=$(CURDIR)/$(BIN) go test -count=1 -tags=integration -timeout $(INTEGRATION_TIMEOUT) -p 1 ./...
+test: deps build test-images s3-server ## Run every test (unit, integration, end-to-end: one go test run) on the real Docker Engine
+	STACKHUB_BIN=$(CURDIR)/$(BIN) STACKHUB_S3_SERVER=$(CURDIR)/$(S3_SERVER) go test -count=1 -tags=integration -timeout $(INTEGRATION_TIMEOUT) -p 1 ./...
 
 .PHONY: soak
 soak: build test-images ## 500 install/uninstall cycles, 4 jobs: goroutines, open files, RSS and SQLite size every 50 (SOAK_CYCLES)

@@ -61,8 +61,16 @@ func main() {
 	clients := flag.Int("clients", 50, "concurrent clients of the load generator")
 	loadFor := flag.Duration("load", 5*time.Second, "duration of each load run")
 	samples := flag.Int("samples", 1000, "sequential requests per latency measurement")
-	only := flag.String("only", "", "measure one section alone: console (the web console, no installs), proxy (the reverse proxy against direct requests)")
+	only := flag.String("only", "", "measure one section alone: console (the web console, no installs), proxy (the reverse proxy against direct requests), backup")
+	backupSize := flag.Int64("backup-size", 1<<30, "bytes in the volume the backup section backs up")
 	flag.Parse()
+	if *only == "backup" {
+		if err := runBackupOnly(*bin, *out, *catalog, *backupSize); err != nil {
+			fmt.Fprintln(os.Stderr, "Error:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *only == "console" {
 		if err := runConsole(*bin, *out, *catalog); err != nil {
 			fmt.Fprintln(os.Stderr, "Error:", err)
@@ -77,13 +85,13 @@ func main() {
 		}
 		return
 	}
-	if err := run(*bin, *out, *catalog, *apps, *reps, *clients, *loadFor, *samples); err != nil {
+	if err := run(*bin, *out, *catalog, *apps, *reps, *clients, *loadFor, *samples, *backupSize); err != nil {
 		fmt.Fprintln(os.Stderr, "Error:", err)
 		os.Exit(1)
 	}
 }
 
-func run(bin, outDir, catalog string, apps, reps, clients int, loadFor time.Duration, samples int) error {
+func run(bin, outDir, catalog string, apps, reps, clients int, loadFor time.Duration, samples int, backupSize int64) error {
 	bin, _ = filepath.Abs(bin)
 	catalog, _ = filepath.Abs(catalog)
 	host, _ := os.Hostname()
@@ -193,6 +201,9 @@ func run(bin, outDir, catalog string, apps, reps, clients int, loadFor time.Dura
 	}
 	if err := benchProxy(rep, bin, catalog, clients, loadFor, samples); err != nil {
 		fmt.Fprintln(os.Stderr, "bench: proxy:", err)
+	}
+	if err := benchBackupFresh(rep, bin, catalog, backupSize); err != nil {
+		fmt.Fprintln(os.Stderr, "bench: backup:", err)
 	}
 
 	fmt.Fprintln(os.Stderr, "bench: removing the apps") // by cleanup, directly: uninstalling 100 apps takes minutes

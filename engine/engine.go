@@ -71,6 +71,14 @@ type Config struct {
 	// "ingress" (default: the routing mesh, every node) or "host" (the
 	// node a task runs on; for kernels without IPVS).
 	SwarmPublishMode string
+	// BackupBeforeUpgrade backs an installation up before each upgrade
+	// (when backups are set up); a failed backup stops the upgrade.
+	BackupBeforeUpgrade bool
+	// BackupSchedule (cron syntax) backs every installation up on a
+	// schedule; empty: never. BackupKeep prunes after each scheduled
+	// backup (when it keeps something).
+	BackupSchedule string
+	BackupKeep     KeepPolicy
 }
 
 // DefaultHistory is Config.History's default.
@@ -98,6 +106,9 @@ type Deps struct {
 	// LookupHost resolves a domain for its preflight (default the
 	// system's resolver).
 	LookupHost func(ctx context.Context, host string) ([]string, error)
+	// Backups stores and restores backups (optional: nil disables
+	// backups); Docker must then implement VolumeDocker too.
+	Backups BackupEngine
 }
 
 // Engine orchestrates installs, upgrades and uninstalls.
@@ -146,6 +157,11 @@ func New(cfg Config, deps Deps) (*Engine, error) {
 	if cfg.PortMin > cfg.PortMax || cfg.PortMin < 1 || cfg.PortMax > 65535 {
 		return nil, NewUserError(ErrInvalid, fmt.Sprintf("port range %d-%d is not valid", cfg.PortMin, cfg.PortMax),
 			"choose 1 <= port-min <= port-max <= 65535")
+	}
+	if cfg.BackupSchedule != "" {
+		if _, err := parseSchedule(cfg.BackupSchedule); err != nil {
+			return nil, err
+		}
 	}
 	if _, err := mirror.Parse(cfg.RegistryMirror); err != nil {
 		return nil, NewUserError(ErrInvalid, fmt.Sprintf("registry-mirror setting: %v", err), mirror.Hint)
@@ -208,6 +224,17 @@ func (e *Engine) Start(ctx context.Context) error {
 			e.log.Warn("could not remove images of earlier StackHub versions", "err", err)
 		}
 	}()
+	if e.cfg.BackupSchedule != "" && e.deps.Backups != nil {
+		sched, err := parseSchedule(e.cfg.BackupSchedule)
+		if err != nil {
+			return err
+		}
+		e.jobs.Add(1)
+		go func() {
+			defer e.jobs.Done()
+			e.runSchedule(e.base, sched)
+		}()
+	}
 	return nil
 }
 

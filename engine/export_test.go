@@ -1,6 +1,9 @@
 package engine
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Tests build an engine with the shared helpers, then give it the adapter
 // they exercise; the engine itself takes its adapters in New only.
@@ -20,4 +23,12 @@ func (e *Engine) LeaseCheck(ctx context.Context, installation string, specs []Po
 	}
 	out, _, err := e.choosePorts(ctx, installation, specs, nil, published)
 	return out, err
+}
+
+// SetScheduleTick changes how often backup schedules are looked at, until
+// the test ends.
+func SetScheduleTick(d time.Duration) func() {
+	old := scheduleTick
+	scheduleTick = d
+	return func() { scheduleTick = old }
 }

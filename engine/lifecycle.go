@@ -193,6 +193,9 @@ func (e *Engine) runUpgrade(ctx context.Context, name string, prev *Installation
 	if err != nil {
 		return fmt.Errorf("upgrade %s: %w", name, err)
 	}
+	if err := e.backupBeforeUpgrade(ctx, inst, prev); err != nil {
+		return err
+	}
 	files, runErr := e.runAppDependencies(ctx, inst, m, manifest.ActionUpgrade, deps)
 	if runErr == nil {
 		e.step(ctx, "prepare bundle "+inst.App+" "+m.Version, 10)

@@ -240,6 +240,7 @@ func (e *Engine) recover(ctx context.Context) error {
 		return fmt.Errorf("list interrupted jobs: %w", err)
 	}
 	now := time.Now().UTC()
+	e.recoverBackups(ctx, jobs)
 	for _, j := range jobs {
 		j.Status = JobFailed
 		j.Message = "interrupted: StackHub stopped while this job ran"

@@ -132,6 +132,7 @@ type serverOptions struct {
 	env     []string // extra environment
 	ports   string   // "min-max" host ports to hand out
 	noWait  bool     // do not wait for /health
+	prefix  string   // container name prefix ("" = flt + random)
 }
 
 // newServer starts `stackhub serve`. Everything it created in Docker is
@@ -142,6 +143,9 @@ func newServer(t *testing.T, o serverOptions) *server {
 	s := &server{
 		t: t, bin: binary(t), token: "shk_" + randomHex(16), prefix: "flt" + randomHex(3),
 		data: o.data, catalog: o.catalog, env: o.env, logs: &syncBuffer{},
+	}
+	if o.prefix != "" {
+		s.prefix = o.prefix
 	}
 	if s.data == "" {
 		s.data = t.TempDir()

@@ -107,6 +107,13 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"NodeList":          apitype.NodeList{},
 		"JoinCommand":       apitype.JoinCommand{},
 		"SwarmService":      apitype.SwarmService{},
+		"Backup":            apitype.Backup{},
+		"BackupList":        apitype.BackupList{},
+		"BackupMount":       apitype.BackupMount{},
+		"BackupDetail":      apitype.BackupDetail{},
+		"RestoreRequest":    apitype.RestoreRequest{},
+		"PruneRequest":      apitype.PruneRequest{},
+		"PruneResult":       apitype.PruneResult{},
 	} {
 		t.Run(schema, func(t *testing.T) {
 			assert.Equal(t, schemaProps(t, schemas, schema), jsonFields(reflect.TypeOf(v)))

@@ -96,6 +96,14 @@ func (s *Server) routes() []route {
 		{method: fiber.MethodPost, path: "/api/v1/installations/:name/actions/:action", handler: s.installationAction, mutates: true},
 		{method: fiber.MethodGet, path: "/api/v1/installations/:name/logs", handler: s.installationLogs},
 		{method: fiber.MethodGet, path: "/api/v1/installations/:name/outputs", handler: s.installationOutputs},
+		{method: fiber.MethodGet, path: "/api/v1/installations/:name/backups", handler: s.listBackups},
+		{method: fiber.MethodPost, path: "/api/v1/installations/:name/backups", handler: s.createBackup, mutates: true},
+		// Pruning deletes backups: admins only, as delete.
+		{method: fiber.MethodPost, path: "/api/v1/installations/:name/backups/prune", handler: s.pruneBackups, mutates: true, role: RoleAdmin},
+		{method: fiber.MethodGet, path: "/api/v1/installations/:name/backups/:id", handler: s.getBackup},
+		{method: fiber.MethodPost, path: "/api/v1/installations/:name/backups/:id/restore", handler: s.restoreBackup, mutates: true},
+		// Deleting a backup cannot be undone: admins only.
+		{method: fiber.MethodDelete, path: "/api/v1/installations/:name/backups/:id", handler: s.deleteBackup, mutates: true, role: RoleAdmin},
 		{method: fiber.MethodGet, path: "/api/v1/unmanaged", handler: s.listUnmanaged},
 		{method: fiber.MethodGet, path: "/api/v1/jobs", handler: s.listJobs},
 		{method: fiber.MethodGet, path: "/api/v1/jobs/:id", handler: s.getJob},

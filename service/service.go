@@ -169,6 +169,13 @@ type Engine interface {
 	SetNodeAvailability(ctx context.Context, node, availability string) (*engine.Node, error)
 	RemoveNode(ctx context.Context, node string, force bool) error
 	SwarmServices(ctx context.Context, name string) ([]engine.SwarmService, error)
+	// Backups (engine/backup.go).
+	CreateBackup(ctx context.Context, name string) (*engine.Job, error)
+	Backups(ctx context.Context, name string) ([]engine.Backup, error)
+	GetBackup(ctx context.Context, name, id string) (*engine.Backup, *engine.BackupRecord, error)
+	DeleteBackup(ctx context.Context, name, id string) error
+	RestoreJob(ctx context.Context, opts engine.RestoreOptions) (*engine.Job, error)
+	PruneBackups(ctx context.Context, name string, keep engine.KeepPolicy) ([]string, error)
 }
 
 // Users keeps accounts; *sqlite.Store implements it. Only hashes cross this

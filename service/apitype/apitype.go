@@ -395,3 +395,67 @@ type DomainRequest struct {
 	Port    string `json:"port,omitempty"`
 	TLS     string `json:"tls,omitempty"`
 }
+
+// Backup is one backup of an installation: its data and its record.
+type Backup struct {
+	ID           string    `json:"id"`
+	Installation string    `json:"installation"`
+	App          string    `json:"app"`
+	Version      string    `json:"version"`
+	Created      time.Time `json:"created"`
+	// Size is the bytes the backup holds; Added what it added to the
+	// repository after deduplication and compression.
+	Size  int64 `json:"size"`
+	Added int64 `json:"added"`
+	Files int64 `json:"files"`
+	// Quiesce says how the app was kept consistent: "stop" (its
+	// containers were stopped for the copy) or "backup" (the bundle's
+	// backup action ran).
+	Quiesce string `json:"quiesce,omitempty"`
+	Target  string `json:"target"`
+}
+
+// BackupList is an installation's backups, newest first.
+type BackupList struct {
+	Backups []Backup `json:"backups"`
+}
+
+// BackupMount is one volume or bind-mounted folder a backup holds.
+type BackupMount struct {
+	Key  string `json:"key"`
+	Name string `json:"name,omitempty"`
+	Path string `json:"path"`
+	Bind bool   `json:"bind,omitempty"`
+}
+
+// BackupDetail is a backup and what its record holds; values of
+// parameters and outputs are left out (they may be secrets), their names
+// are given.
+type BackupDetail struct {
+	Backup
+	Reference  string         `json:"reference,omitempty"`
+	Ports      map[string]int `json:"ports,omitempty"`
+	Parameters []string       `json:"parameters"`
+	Outputs    []string       `json:"outputs"`
+	Mounts     []BackupMount  `json:"mounts"`
+}
+
+// RestoreRequest asks for a backup to be restored: in place, or as a new
+// installation named As.
+type RestoreRequest struct {
+	As string `json:"as,omitempty"`
+}
+
+// PruneRequest says which backups of an installation to keep; the others
+// are deleted. At least one count must be above 0.
+type PruneRequest struct {
+	KeepLast    int `json:"keepLast,omitempty"`
+	KeepDaily   int `json:"keepDaily,omitempty"`
+	KeepWeekly  int `json:"keepWeekly,omitempty"`
+	KeepMonthly int `json:"keepMonthly,omitempty"`
+}
+
+// PruneResult lists the backups a prune deleted.
+type PruneResult struct {
+	Removed []string `json:"removed"`
+}

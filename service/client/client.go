@@ -740,3 +740,61 @@ func (c *Client) AddDomain(ctx context.Context, req DomainRequest) (*Domain, err
 func (c *Client) RemoveDomain(ctx context.Context, domain string) error {
 	return c.do(ctx, http.MethodDelete, "/api/v1/domains/"+url.PathEscape(domain), nil, nil, nil)
 }
+
+// Backup is one backup of an installation.
+type Backup = apitype.Backup
+
+// BackupDetail is a backup and the names of what its record holds.
+type BackupDetail = apitype.BackupDetail
+
+// CreateBackup starts backing an installation up.
+func (c *Client) CreateBackup(ctx context.Context, name string) (*Job, error) {
+	var out Job
+	if err := c.do(ctx, http.MethodPost, "/api/v1/installations/"+url.PathEscape(name)+"/backups", nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Backups lists an installation's backups, newest first.
+func (c *Client) Backups(ctx context.Context, name string) ([]Backup, error) {
+	var out apitype.BackupList
+	if err := c.do(ctx, http.MethodGet, "/api/v1/installations/"+url.PathEscape(name)+"/backups", nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Backups, nil
+}
+
+// Backup returns one backup ("latest": the newest).
+func (c *Client) Backup(ctx context.Context, name, id string) (*BackupDetail, error) {
+	var out BackupDetail
+	if err := c.do(ctx, http.MethodGet, "/api/v1/installations/"+url.PathEscape(name)+"/backups/"+url.PathEscape(id), nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// RestoreBackup starts restoring a backup: in place, or as a new
+// installation named as.
+func (c *Client) RestoreBackup(ctx context.Context, name, id, as string) (*Job, error) {
+	var out Job
+	body := apitype.RestoreRequest{As: as}
+	if err := c.do(ctx, http.MethodPost, "/api/v1/installations/"+url.PathEscape(name)+"/backups/"+url.PathEscape(id)+"/restore", nil, body, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// DeleteBackup deletes one backup.
+func (c *Client) DeleteBackup(ctx context.Context, name, id string) error {
+	return c.do(ctx, http.MethodDelete, "/api/v1/installations/"+url.PathEscape(name)+"/backups/"+url.PathEscape(id), nil, nil, nil)
+}
+
+// PruneBackups deletes the backups keep does not keep and returns their ids.
+func (c *Client) PruneBackups(ctx context.Context, name string, keep apitype.PruneRequest) ([]string, error) {
+	var out apitype.PruneResult
+	if err := c.do(ctx, http.MethodPost, "/api/v1/installations/"+url.PathEscape(name)+"/backups/prune", nil, keep, &out); err != nil {
+		return nil, err
+	}
+	return out.Removed, nil
+}

@@ -31,6 +31,7 @@ type Memory struct {
 	// nodes is the swarm cluster: a manager and a worker.
 	nodes   []engine.Node
 	domains map[string]*engine.Domain
+	backups map[string][]engine.Backup
 }
 
 // NewMemory returns an empty in-memory engine whose catalog is hello and

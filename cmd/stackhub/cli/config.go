@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 	"gopkg.in/yaml.v3"
 
+	"github.com/stackhub/stackhub/engine"
 	"github.com/stackhub/stackhub/engine/mirror"
 )
 
@@ -70,6 +71,18 @@ type Config struct {
 	// bundle authoring (manifest.FlagXxx): they allow the schema versions
 	// 1.1.0, 1.2.0 and 1.3.0 and what those versions bring.
 	Experimental []string
+	// BackupTarget is the restic repository backups go to; empty: the
+	// folder backups/repository in the data folder.
+	BackupTarget string
+	// BackupOptions are restic -o options for the target
+	// (sftp.command=..., s3.region=...).
+	BackupOptions []string
+	// BackupBeforeUpgrade backs an app up before each upgrade.
+	BackupBeforeUpgrade bool
+	// BackupSchedule backs every app up on a cron schedule; BackupKeep
+	// prunes after each scheduled backup.
+	BackupSchedule string
+	BackupKeep     engine.KeepPolicy
 }
 
 // envAliases are Porter's environment variables read for a setting when its
@@ -182,6 +195,61 @@ func settings() []setting {
 			for _, f := range strings.Split(v, ",") {
 				if f = strings.TrimSpace(f); f != "" {
 					c.Experimental = append(c.Experimental, f)
+				}
+			}
+			return nil
+		}},
+		{"backup-target", "", "where backups go (a restic repository): a folder, sftp:USER@HOST:/PATH, s3:http://HOST/BUCKET (credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), rest:http://HOST/; default DATA/backups/repository. The key is DATA/backups/backup.key", func(c *Config, v string) error {
+			c.BackupTarget = v
+			return nil
+		}},
+		{"backup-options", "", "restic options for the backup target, semicolon-separated: sftp.command=ssh -p 2222 -i KEY user@host -s sftp; s3.region=...", func(c *Config, v string) error {
+			c.BackupOptions = nil
+			for _, o := range strings.Split(v, ";") {
+				if o = strings.TrimSpace(o); o != "" {
+					if !strings.Contains(o, "=") {
+						return fmt.Errorf("%q is not KEY=VALUE", o)
+					}
+					c.BackupOptions = append(c.BackupOptions, o)
+				}
+			}
+			return nil
+		}},
+		{"backup-before-upgrade", "false", "back an app up before each upgrade; a failed backup stops the upgrade", func(c *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("%q is not true or false", v)
+			}
+			c.BackupBeforeUpgrade = b
+			return nil
+		}},
+		{"backup-schedule", "", "back every app up on this cron schedule (minute hour day month weekday, or @daily); a run missed while StackHub was down runs at start; default never", func(c *Config, v string) error {
+			c.BackupSchedule = strings.TrimSpace(v)
+			return nil
+		}},
+		{"backup-keep", "", "after each scheduled backup keep only these of the app's backups: last=N,daily=N,weekly=N,monthly=N; default keep all", func(c *Config, v string) error {
+			c.BackupKeep = engine.KeepPolicy{}
+			for _, kv := range strings.Split(v, ",") {
+				kv = strings.TrimSpace(kv)
+				if kv == "" {
+					continue
+				}
+				k, val, ok := strings.Cut(kv, "=")
+				n, err := strconv.Atoi(val)
+				if !ok || err != nil || n < 0 {
+					return fmt.Errorf("%q is not KIND=COUNT", kv)
+				}
+				switch k {
+				case "last":
+					c.BackupKeep.Last = n
+				case "daily":
+					c.BackupKeep.Daily = n
+				case "weekly":
+					c.BackupKeep.Weekly = n
+				case "monthly":
+					c.BackupKeep.Monthly = n
+				default:
+					return fmt.Errorf("%q: keep last, daily, weekly or monthly", kv)
 				}
 			}
 			return nil

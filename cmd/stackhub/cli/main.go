@@ -127,7 +127,7 @@ func NewRootCmd(f *Factory) *cobra.Command {
 		newActionCmd(f, "start", "Start a stopped installation"),
 		newActionCmd(f, "stop", "Stop an installation (its data is kept)"),
 		newActionCmd(f, "restart", "Restart an installation"),
-		newLogsCmd(f), newListCmd(f), newShowCmd(f), newServerCmd(f), newTokenCmd(f), newUserCmd(f), newNodeCmd(f))
+		newLogsCmd(f), newListCmd(f), newShowCmd(f), newServerCmd(f), newTokenCmd(f), newUserCmd(f), newNodeCmd(f), newBackupCmd(f))
 	return root
 }
 
@@ -157,6 +157,16 @@ func exactArgs(n int) cobra.PositionalArgs {
 func maxArgs(n int) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if err := cobra.MaximumNArgs(n)(cmd, args); err != nil {
+			return &FlagError{Err: err}
+		}
+		return nil
+	}
+}
+
+// rangeArgs is cobra.RangeArgs with a usage error.
+func rangeArgs(lo, hi int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := cobra.RangeArgs(lo, hi)(cmd, args); err != nil {
 			return &FlagError{Err: err}
 		}
 		return nil

@@ -43,7 +43,8 @@ func newServeCmd(f *Factory, runF func(context.Context, *ServeOptions) error) *c
 	}
 	addConfigFlags(cmd.Flags(), "addr", "data", "catalog", "prefix", "port-min", "port-max", "jobs", "history", "wait-timeout", "lang", "log-level", "runtime-binary", "public-host", "registry-mirror",
 		"allowed-registries", "import-dir", "upload-limit", "signature-keys", "default-target", "swarm-publish-mode",
-		"proxy-http", "proxy-https", "acme-ca", "acme-email", "console-domain")
+		"proxy-http", "proxy-https", "acme-ca", "acme-email", "console-domain",
+		"backup-target", "backup-options", "backup-before-upgrade", "backup-schedule", "backup-keep")
 	return cmd
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/stackhub/stackhub/engine/docker"
 	"github.com/stackhub/stackhub/engine/host"
 	"github.com/stackhub/stackhub/engine/registry"
+	"github.com/stackhub/stackhub/engine/restic"
 	"github.com/stackhub/stackhub/engine/signing"
 	"github.com/stackhub/stackhub/engine/sqlite"
 	"github.com/stackhub/stackhub/engine/swarm"
@@ -117,6 +118,14 @@ func wireEngine(ctx context.Context, cfg *Config, log *slog.Logger, o wireOption
 		// The service reaches only the registries an admin allowed; the
 		// bundle commands are the host owner's own and are not limited.
 		ecfg.RestrictRegistries, ecfg.AllowedRegistries, ecfg.SignatureKeys = true, cfg.AllowedRegistries, o.SignatureKeys
+		backups, err := restic.New(restic.Options{Dir: filepath.Join(cfg.DataDir, "backups"), Repository: cfg.BackupTarget, Extended: cfg.BackupOptions}, log)
+		if err != nil {
+			w.Close()
+			return nil, err
+		}
+		deps.Backups = backups
+		ecfg.BackupBeforeUpgrade = cfg.BackupBeforeUpgrade
+		ecfg.BackupSchedule, ecfg.BackupKeep = cfg.BackupSchedule, cfg.BackupKeep
 		w.Host = host.New(log, host.Options{DataDir: cfg.DataDir, ListenAddr: cfg.Addr, Containers: dk.ManagedContainers, DockerInfo: dk.Info})
 		deps.Host = w.Host
 	}

@@ -1,0 +1,63 @@
+package service
+
+import (
+	"encoding/json"
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/stackhub/stackhub/engine"
+	"github.com/stackhub/stackhub/service/apitype"
+	"github.com/stackhub/stackhub/service/servicetest"
+)
+
+func TestBackupRoutes(t *testing.T) {
+	eng := servicetest.NewEngine()
+	_, err := eng.Mem.Install(t.Context(), engine.InstallOptions{App: "hello"})
+	require.NoError(t, err)
+	s, _ := newTestServer(t, eng)
+
+	res := do(t, s, request{method: http.MethodPost, target: "/api/v1/installations/hello/backups"})
+	require.Equal(t, http.StatusAccepted, res.status, "body: %s", res.body)
+	assert.Contains(t, res.headers.Get("Location"), "/api/v1/jobs/")
+
+	res = do(t, s, request{method: http.MethodGet, target: "/api/v1/installations/hello/backups"})
+	require.Equal(t, http.StatusOK, res.status, "body: %s", res.body)
+	var list apitype.BackupList
+	require.NoError(t, json.Unmarshal(res.body, &list))
+	require.Len(t, list.Backups, 1)
+	assert.Equal(t, "hello", list.Backups[0].App)
+	assert.Equal(t, "stop", list.Backups[0].Quiesce)
+
+	res = do(t, s, request{method: http.MethodGet, target: "/api/v1/installations/hello/backups/latest"})
+	require.Equal(t, http.StatusOK, res.status, "body: %s", res.body)
+	assert.NotContains(t, string(res.body), "s3cret-output", "no secret in an answer")
+	var detail apitype.BackupDetail
+	require.NoError(t, json.Unmarshal(res.body, &detail))
+	assert.Equal(t, []string{"password"}, detail.Outputs)
+	assert.Equal(t, "data", detail.Mounts[0].Key)
+
+	tests := []struct {
+		name   string
+		req    request
+		status int
+	}{
+		{"bad id", request{method: http.MethodGet, target: "/api/v1/installations/hello/backups/xyz!"}, http.StatusBadRequest},
+		{"unknown id", request{method: http.MethodGet, target: "/api/v1/installations/hello/backups/abc"}, http.StatusNotFound},
+		{"restore as itself", request{method: http.MethodPost, target: "/api/v1/installations/hello/backups/latest/restore", body: `{"as":"hello"}`, ctype: "application/json"}, http.StatusBadRequest},
+		{"restore as", request{method: http.MethodPost, target: "/api/v1/installations/hello/backups/latest/restore", body: `{"as":"hello2"}`, ctype: "application/json"}, http.StatusAccepted},
+		{"restore in place", request{method: http.MethodPost, target: "/api/v1/installations/hello/backups/" + list.Backups[0].ID[:8] + "/restore"}, http.StatusAccepted},
+		{"prune keeps nothing", request{method: http.MethodPost, target: "/api/v1/installations/hello/backups/prune", body: `{}`, ctype: "application/json"}, http.StatusBadRequest},
+		{"prune", request{method: http.MethodPost, target: "/api/v1/installations/hello/backups/prune", body: `{"keepLast":1}`, ctype: "application/json"}, http.StatusOK},
+		{"delete latest refused", request{method: http.MethodDelete, target: "/api/v1/installations/hello/backups/abc"}, http.StatusNotFound},
+		{"delete", request{method: http.MethodDelete, target: "/api/v1/installations/hello/backups/" + list.Backups[0].ID}, http.StatusNoContent},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := do(t, s, tt.req)
+			assert.Equal(t, tt.status, res.status, "body: %s", res.body)
+		})
+	}
+}
