@@ -221,8 +221,11 @@ func (p *tab) clean() {
 // server is a running `stackhub serve`.
 type server struct {
 	url, prefix, token string
-	logs               *syncBuffer
-	cmd                *exec.Cmd
+	// proxyHTTPS is the reverse proxy's HTTPS address (loopback, a free
+	// port: the tests never take the host's 80 and 443).
+	proxyHTTPS string
+	logs       *syncBuffer
+	cmd        *exec.Cmd
 	// stop ends the server (once; later calls do nothing).
 	stop func()
 }
@@ -244,6 +247,15 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
+// freeAddr is a loopback address with a port free right now.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	return l.Addr().String()
+}
+
 // startServer runs stackhub serve on the fixture catalog with no admin
 // yet, so the setup link is offered; it removes what the tests left.
 func startServer(t *testing.T) *server {
@@ -262,9 +274,11 @@ func startServer(t *testing.T) *server {
 	addr := l.Addr().String()
 	require.NoError(t, l.Close())
 	s := &server{url: "http://" + addr, prefix: fmt.Sprintf("web%d", time.Now().UnixNano()%100000),
-		token: fmt.Sprintf("shk_webtest_%d", time.Now().UnixNano()), logs: &syncBuffer{}}
+		token: fmt.Sprintf("shk_webtest_%d", time.Now().UnixNano()), logs: &syncBuffer{},
+		proxyHTTPS: freeAddr(t)}
 	cmd := exec.Command(bin, "serve", "--addr", addr, "--data", t.TempDir(), "--catalog", catalog,
-		"--prefix", s.prefix, "--port-min", "19501", "--port-max", "19599")
+		"--prefix", s.prefix, "--port-min", "19501", "--port-max", "19599",
+		"--proxy-http", freeAddr(t), "--proxy-https", s.proxyHTTPS)
 	cmd.Env = append(os.Environ(), "STACKHUB_TOKEN="+s.token)
 	cmd.Stdout, cmd.Stderr = s.logs, s.logs
 	require.NoError(t, cmd.Start())

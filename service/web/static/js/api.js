@@ -127,6 +127,10 @@ export const api = {
     }
   },
 
+  domains: () => get("/domains"),
+  addDomain: (req) => send("POST", "/domains", { body: req }),
+  removeDomain: (domain) => send("DELETE", "/domains/" + enc(domain)),
+
   job: (id) => get("/jobs/" + enc(id)),
   jobs: (limit) => get("/jobs", { limit }),
   jobEventsURL: (id) => BASE + "/jobs/" + enc(id) + "/events",

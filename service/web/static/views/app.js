@@ -1,5 +1,6 @@
 // One installation: status, ports, address, outputs (sensitive ones on
-// request), start / stop / restart / upgrade / uninstall, and its logs.
+// request), its domains, start / stop / restart / upgrade / uninstall, and
+// its logs.
 
 import { api } from "../js/api.js";
 import { t, date, relative, percent } from "../js/i18n.js";
@@ -52,6 +53,7 @@ export async function render(main, ctx) {
   const drawOverview = async () => {
     const ports = Object.entries(inst.ports || {});
     const outBox = h("div", { id: "outputs" });
+    const domBox = h("div", { id: "domains" });
     fill(overview, 
       h("div", { class: "panel" }, h("h2", { text: t("app.ports") }),
         ports.length ? h("dl", { class: "facts" }, ports.map(([n, p]) => [h("dt", { text: n }), h("dd", { class: "mono", text: String(p) })]))
@@ -62,8 +64,78 @@ export async function render(main, ctx) {
           h("dt", { text: t("app.version") }), h("dd", { text: inst.version || "" }),
           h("dt", { text: t("app.createdAt") }), h("dd", { text: date(inst.created) }),
           h("dt", { text: t("app.updatedAt") }), h("dd", { text: date(inst.modified) }))),
-      h("div", { class: "panel" }, h("h2", { text: t("app.outputs") }), outBox));
-    await drawOutputs(outBox, false);
+      h("div", { class: "panel" }, h("h2", { text: t("app.outputs") }), outBox),
+      h("div", { class: "panel" }, h("h2", { text: t("app.domains") }), domBox));
+    await Promise.all([drawOutputs(outBox, false), drawDomains(domBox)]);
+  };
+
+  // The domains the reverse proxy routes to this app, and a form to add
+  // one: the API picks the port (the bundle's web entry point) and the
+  // certificate (Let's Encrypt for public names, the local CA for LAN ones)
+  // unless the user chooses.
+  const drawDomains = async (box, note = null) => {
+    let mine;
+    try {
+      mine = ((await api.domains()).domains || []).filter((d) => d.installation === name);
+    } catch (err) {
+      fill(box, errorBox(err));
+      return;
+    }
+    const rows = mine.map((d) => {
+      const remove = h("button", { type: "button", class: "btn small danger", "data-remove": d.name,
+        "aria-label": t("app.domainRemoveWhat", { domain: d.name }) }, t("app.domainRemove"));
+      remove.addEventListener("click", async () => {
+        const yes = h("button", { type: "button", class: "btn danger", id: "domain-remove-yes" }, t("app.domainRemove"));
+        const no = h("button", { type: "button", class: "btn" }, t("action.cancel"));
+        const dlg = dialog(t("app.domainRemoveTitle", { domain: d.name }), { body: [h("p", { text: t("app.domainRemoveIntro") })], foot: [no, yes] });
+        no.addEventListener("click", () => dlg.close());
+        yes.addEventListener("click", async () => {
+          dlg.close();
+          try {
+            await api.removeDomain(d.name);
+            toast(t("app.domainRemoved", { domain: d.name }));
+            await drawDomains(box);
+          } catch (err) { fill(box, errorBox(err)); }
+        });
+      });
+      return h("li", { class: "domain", "data-domain": d.name },
+        h("a", { class: "mono", href: d.url, target: "_blank", rel: "noopener", text: d.name }),
+        h("span", { class: "muted", text: " → " + (d.service ? d.service + " · " : "") + d.port }),
+        h("span", { class: "chip", text: t("app.tls." + d.tls) }),
+        d.certificate ? h("span", { class: "muted cert", text: d.certificate }) : null,
+        canAct ? remove : null);
+    });
+    const list = rows.length ? h("ul", { class: "domains", id: "domain-list" }, rows)
+      : h("p", { class: "muted", text: t("app.noDomains") });
+    if (!canAct) { fill(box, list); return; }
+    const domain = h("input", { id: "domain-name", type: "text", autocomplete: "off", spellcheck: false,
+      placeholder: "app.example.org", "aria-describedby": "domain-help", required: true });
+    const ports = Object.keys(inst.ports || {});
+    const port = h("select", { id: "domain-port" }, h("option", { value: "", text: t("app.domainPortAuto") }),
+      ports.map((p) => h("option", { value: p, text: p })));
+    const tls = h("select", { id: "domain-tls" }, ["", "acme", "self-signed", "custom"].map((v) =>
+      h("option", { value: v, text: v ? t("app.tls." + v) : t("app.domainTLSAuto") })));
+    const msg = h("div", { "aria-live": "polite" });
+    const add = h("form", { id: "domain-form", novalidate: true },
+      h("div", { class: "row", style: "align-items:flex-end" },
+        h("div", { class: "field", style: "flex:2;min-width:12rem" }, h("label", { for: "domain-name", text: t("app.domainName") }), domain),
+        ports.length > 1 ? h("div", { class: "field" }, h("label", { for: "domain-port", text: t("app.domainPort") }), port) : null,
+        h("div", { class: "field" }, h("label", { for: "domain-tls", text: t("app.domainTLS") }), tls),
+        h("div", { class: "field" }, h("button", { type: "submit", class: "btn primary", id: "domain-add" }, t("app.domainAdd")))),
+      h("p", { class: "help muted", id: "domain-help", text: t("app.domainHelp") }), msg);
+    add.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const value = domain.value.trim().toLowerCase();
+      if (!value) { fill(msg, h("div", { class: "alert bad", role: "alert", text: t("app.domainRequired") })); domain.focus(); return; }
+      try {
+        const d = await api.addDomain({ app: name, domain: value, port: port.value || undefined, tls: tls.value || undefined });
+        toast(t("app.domainAdded", { domain: d.name }));
+        const warn = (d.warnings || []).length
+          ? h("div", { class: "alert warn", role: "status", id: "domain-warnings" }, (d.warnings || []).map((w) => h("div", { text: w }))) : null;
+        await drawDomains(box, warn);
+      } catch (err) { fill(msg, errorBox(err)); domain.focus(); }
+    });
+    fill(box, list, note, add);
   };
 
   const drawOutputs = async (box, reveal) => {
