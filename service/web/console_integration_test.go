@@ -150,6 +150,21 @@ func TestConsole(t *testing.T) {
 		p.do(5*time.Second, chromedp.Click(`[data-remove="hello-db.lan"]`), chromedp.WaitVisible("#domain-remove-yes"),
 			chromedp.Click("#domain-remove-yes"))
 		p.wait(20*time.Second, `!document.querySelector('#domain-list [data-domain]') && document.querySelector("#domains").innerText.length > 0`)
+		// Back up now, then restore that backup in place: both run as jobs
+		// and the app is running again after each.
+		p.do(5*time.Second, chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`), chromedp.Click("#tabbtn-backups"),
+			chromedp.WaitVisible("#backup-now"))
+		p.wait(10*time.Second, `document.querySelector("#no-backups")`)
+		p.do(5*time.Second, chromedp.Click("#backup-now"))
+		p.wait(long, `document.querySelectorAll("#backup-list tbody tr").length === 1 && !document.querySelector("#job-box progress")`)
+		assert.Empty(t, eval[string](p, `document.querySelector("#job-error")?.innerText || ""`))
+		p.shot("12e-app-backups")
+		p.do(5*time.Second, chromedp.Click("#backup-list [data-restore]"), chromedp.WaitVisible("#restore-form"))
+		p.shot("12f-restore-dialog")
+		p.do(5*time.Second, chromedp.Click("#restore-go"))
+		p.wait(long, `document.querySelector("#toasts").innerText.includes("hello-db restored") &&
+			document.querySelector('#app-status[status="running"]') && !document.querySelector("#job-box progress")`)
+		assert.Empty(t, eval[string](p, `document.querySelector("#job-error")?.innerText || ""`))
 		p.do(5*time.Second, chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`), chromedp.Click("#tabbtn-logs"))
 		p.wait(20*time.Second, `document.querySelector("#log-text").textContent.trim().length > 0`)
 		p.shot("13-app-logs")

@@ -127,6 +127,11 @@ export const api = {
     }
   },
 
+  backups: (name) => get("/installations/" + enc(name) + "/backups"),
+  createBackup: (name) => send("POST", "/installations/" + enc(name) + "/backups"),
+  restoreBackup: (name, id, as) => send("POST", "/installations/" + enc(name) + "/backups/" + enc(id) + "/restore", { body: { as: as || undefined } }),
+  deleteBackup: (name, id) => send("DELETE", "/installations/" + enc(name) + "/backups/" + enc(id)),
+
   domains: () => get("/domains"),
   addDomain: (req) => send("POST", "/domains", { body: req }),
   removeDomain: (domain) => send("DELETE", "/domains/" + enc(domain)),

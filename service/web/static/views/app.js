@@ -1,9 +1,9 @@
 // One installation: status, ports, address, outputs (sensitive ones on
-// request), its domains, start / stop / restart / upgrade / uninstall, and
-// its logs.
+// request), its domains, start / stop / restart / upgrade / uninstall, its
+// backups, and its logs.
 
 import { api } from "../js/api.js";
-import { t, date, relative, percent } from "../js/i18n.js";
+import { t, date, relative, percent, bytes } from "../js/i18n.js";
 import { h, errorBox, dialog, toast, copyButton, letterIcon, put, fill } from "../js/dom.js";
 import { poll, watchJob } from "../js/live.js";
 import * as form from "../js/form.js";
@@ -20,8 +20,9 @@ export async function render(main, ctx) {
   const jobBox = h("div", { id: "job-box", "aria-live": "polite" });
   const overview = h("div", { role: "tabpanel", id: "tab-overview", "aria-labelledby": "tabbtn-overview" });
   const logs = h("div", { role: "tabpanel", id: "tab-logs", "aria-labelledby": "tabbtn-logs", hidden: true });
-  const tabs = tabList([["overview", t("app.tabOverview"), overview], ["logs", t("app.tabLogs"), logs]]);
-  put(main, h("p", {}, h("a", { href: "#/apps", text: "← " + t("apps.title") })), head, jobBox, tabs, overview, logs);
+  const backups = h("div", { role: "tabpanel", id: "tab-backups", "aria-labelledby": "tabbtn-backups", hidden: true });
+  const tabs = tabList([["overview", t("app.tabOverview"), overview], ["backups", t("app.tabBackups"), backups], ["logs", t("app.tabLogs"), logs]]);
+  put(main, h("p", {}, h("a", { href: "#/apps", text: "← " + t("apps.title") })), head, jobBox, tabs, overview, backups, logs);
 
   const drawHead = () => {
     const busy = BUSY.includes(inst.status) || !!stopJob;
@@ -166,13 +167,12 @@ export async function render(main, ctx) {
       async onEnd(done, err) {
         stopJob = null;
         if (!done) { fill(jobBox, errorBox(err)); return; }
-        if (done.status === "succeeded") {
-          jobBox.replaceChildren();
-          if (!after) toast(t("app.done." + done.action, { name }));
-        }
+        if (done.status === "succeeded") jobBox.replaceChildren();
         else fill(jobBox, h("div", { class: "alert bad", role: "alert", id: "job-error" }, h("strong", { text: t("app.jobFailed", { what: label }) }), h("div", { text: done.message || "" })));
         if (after) { after(done); return; }
+        // The page shows the new state before the toast says it is done.
         await refresh();
+        if (done.status === "succeeded") toast(t("app.done." + done.action, { name }));
       },
     });
     drawHead();
@@ -274,6 +274,95 @@ export async function render(main, ctx) {
     keep.focus();
     update();
   };
+
+  // Backups: the list (newest first), "back up now", restore in place or
+  // as a new app, and delete (admins). Each runs as a job shown above.
+  const drawBackups = async () => {
+    let list;
+    try {
+      list = (await api.backups(name)).backups || [];
+    } catch (err) {
+      fill(backups, h("div", { class: "panel" }, errorBox(err)));
+      return;
+    }
+    const busy = BUSY.includes(inst.status) || !!stopJob;
+    const now = h("button", { type: "button", class: "btn primary", id: "backup-now", disabled: busy || !canAct }, t("app.backupNow"));
+    now.addEventListener("click", async () => {
+      try {
+        const job = await api.createBackup(name);
+        follow(job, t("app.doing.backup"), async (done) => {
+          await refresh();
+          await drawBackups();
+          if (done.status === "succeeded") toast(t("app.done.backup", { name }));
+        });
+      } catch (err) { fill(jobBox, errorBox(err)); }
+    });
+    const rows = list.map((b) => {
+      const restore = h("button", { type: "button", class: "btn small", "data-restore": b.id, disabled: busy || !canAct,
+        "aria-label": t("app.restoreWhat", { when: date(b.created) }) }, t("app.restore"));
+      restore.addEventListener("click", () => openRestore(b));
+      const del = ctx.user.role === "admin" ? h("button", { type: "button", class: "btn small danger", "data-delete": b.id,
+        "aria-label": t("app.backupDeleteWhat", { when: date(b.created) }) }, t("app.backupDelete")) : null;
+      del?.addEventListener("click", async () => {
+        if (!window.confirm(t("app.backupDeleteConfirm", { when: date(b.created) }))) return;
+        try { await api.deleteBackup(name, b.id); toast(t("app.backupDeleted")); await drawBackups(); } catch (err) { fill(jobBox, errorBox(err)); }
+      });
+      return h("tr", { "data-backup": b.id },
+        h("td", {}, h("span", { text: date(b.created) }), h("div", { class: "muted", text: relative(b.created) })),
+        h("td", { text: b.version || "" }),
+        h("td", { class: "num", text: bytes(b.size || 0) }),
+        h("td", { class: "num", text: bytes(b.added || 0) }),
+        h("td", { text: b.quiesce ? t("app.quiesce." + b.quiesce) : "" }),
+        h("td", { class: "actions" }, restore, del));
+    });
+    fill(backups, h("div", { class: "panel" },
+      h("div", { class: "row", style: "justify-content:space-between" }, h("h2", { text: t("app.backups") }), now),
+      h("p", { class: "muted", text: t("app.backupsIntro") }),
+      rows.length ? h("div", { class: "table-wrap" }, h("table", { id: "backup-list" },
+        h("thead", {}, h("tr", {}, [t("app.backupWhen"), t("app.version"), t("app.backupSize"), t("app.backupAdded"), t("app.backupHow"), ""].map((x) => h("th", { scope: "col", text: x })))),
+        h("tbody", {}, rows)))
+        : h("p", { class: "muted", id: "no-backups", text: t("app.noBackups") })));
+  };
+
+  const openRestore = (b) => {
+    const inPlace = h("input", { type: "radio", name: "restore-mode", id: "restore-inplace", value: "inplace", checked: true });
+    const asNew = h("input", { type: "radio", name: "restore-mode", id: "restore-asnew", value: "as" });
+    const newName = h("input", { type: "text", id: "restore-name", value: name + "-restored", autocomplete: "off", spellcheck: false, disabled: true });
+    const msg = h("div", { "aria-live": "polite" });
+    const go = h("button", { type: "submit", class: "btn primary", form: "restore-form", id: "restore-go" }, t("app.restore"));
+    const cancel = h("button", { type: "button", class: "btn" }, t("action.cancel"));
+    const f = h("form", { id: "restore-form", novalidate: true },
+      h("p", { text: t("app.restoreFrom", { when: date(b.created), version: b.version || "?" }) }),
+      h("fieldset", {}, h("legend", { text: t("app.restoreHow") }),
+        h("div", { class: "field check" }, inPlace, h("label", { for: "restore-inplace", text: t("app.restoreInPlace") })),
+        h("div", { class: "field check" }, asNew, h("label", { for: "restore-asnew", text: t("app.restoreAsNew") })),
+        h("div", { class: "field" }, h("label", { for: "restore-name", text: t("app.restoreName") }), newName)),
+      msg);
+    const sync = () => { newName.disabled = !asNew.checked; };
+    inPlace.addEventListener("change", sync);
+    asNew.addEventListener("change", sync);
+    const d = dialog(t("app.restoreTitle", { name }), { body: [f], foot: [cancel, go] });
+    cancel.addEventListener("click", () => d.close());
+    f.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const as = asNew.checked ? newName.value.trim() : "";
+      if (asNew.checked && !as) { fill(msg, h("div", { class: "alert bad", role: "alert", text: t("app.restoreNameRequired") })); newName.focus(); return; }
+      go.disabled = true;
+      try {
+        const job = await api.restoreBackup(name, b.id, as);
+        d.close();
+        follow(job, t("app.doing.restore"), async (done) => {
+          await refresh();
+          await drawBackups();
+          if (done.status === "succeeded") toast(as ? t("app.done.restoreAs", { name: as }) : t("app.done.restore", { name }));
+        });
+      } catch (err) {
+        fill(msg, errorBox(err));
+        go.disabled = false;
+      }
+    });
+  };
+  backups.addEventListener("shown", drawBackups);
 
   const refresh = async () => {
     try {
