@@ -136,9 +136,36 @@ func (r *Restic) Target() string {
 // KeyPath is the repository key's file.
 func (r *Restic) KeyPath() string { return r.key }
 
+// lockWait is how long a run waits for a repository lock held by another
+// restic: this restic (0.14, Debian bookworm's) has no --retry-lock.
+var lockWait = 30 * time.Second
+
 // run runs restic with args and returns its stdout; a failure carries
-// restic's last "Fatal:" line (or its last stderr line).
+// restic's last "Fatal:" line (or its last stderr line). A repository
+// locked by another restic is waited for, up to lockWait: a restic of a
+// StackHub killed a moment ago can hold it until its process is reaped
+// (then `unlock` removes its lock), and a listing can overlap a backup.
 func (r *Restic) run(ctx context.Context, args ...string) ([]byte, error) {
+	deadline := time.Now().Add(lockWait)
+	for wait := 250 * time.Millisecond; ; wait = min(2*wait, 4*time.Second) {
+		out, err := r.runOnce(ctx, args...)
+		var re *runError
+		if err == nil || !errors.As(err, &re) || !re.locked() || args[0] == "unlock" || time.Now().Add(wait).After(deadline) {
+			return out, err
+		}
+		r.log.Debug("backup repository is locked; waiting", "target", r.Target(), "command", args[0])
+		if _, uerr := r.runOnce(ctx, "unlock"); uerr != nil {
+			r.log.Debug("remove stale backup repository locks", "err", uerr)
+		}
+		select {
+		case <-ctx.Done():
+			return out, err
+		case <-time.After(wait):
+		}
+	}
+}
+
+func (r *Restic) runOnce(ctx context.Context, args ...string) ([]byte, error) {
 	full := []string{"--cache-dir", filepath.Join(r.opts.Dir, "cache")}
 	for _, o := range r.opts.Extended {
 		full = append(full, "-o", o)
@@ -197,6 +224,11 @@ func (e *runError) reason() string {
 		return last
 	}
 	return e.err.Error()
+}
+
+// locked reports whether the run failed on a lock another restic holds.
+func (e *runError) locked() bool {
+	return strings.Contains(e.stderr, "repository is already locked") || strings.Contains(e.stderr, "unable to create lock")
 }
 
 // noRepository reports whether restic found no repository at the target.
