@@ -366,7 +366,7 @@ func (e *Engine) runBackupAction(ctx context.Context, inst *Installation) (bool,
 	if err != nil {
 		return false, err
 	}
-	m, err := loadManifest(fsys, inst.App)
+	m, err := e.loadManifest(fsys, inst.App)
 	if err != nil {
 		return false, err
 	}

@@ -162,7 +162,7 @@ func (e *Engine) prepareLocal(opts *BundleRunOptions) (*manifest.Manifest, error
 	m := opts.Manifest
 	if m == nil {
 		var err error
-		if m, err = loadManifest(opts.Dir, "."); err != nil {
+		if m, err = e.loadManifest(opts.Dir, "."); err != nil {
 			return nil, err
 		}
 	}

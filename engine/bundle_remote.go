@@ -19,7 +19,7 @@ func (e *Engine) FetchBundle(ctx context.Context, ref string, insecure bool) (fs
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	m, err := loadManifest(fsys, ref)
+	m, err := e.loadManifest(fsys, ref)
 	if err != nil {
 		return nil, nil, nil, err
 	}

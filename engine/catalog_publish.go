@@ -133,7 +133,7 @@ func (e *Engine) PublishCatalog(ctx context.Context, opts CatalogPublishOptions)
 		if _, err := fs.Stat(sub, "porter.yaml"); err != nil {
 			continue
 		}
-		m, err := loadManifest(sub, de.Name())
+		m, err := e.loadManifest(sub, de.Name())
 		if err != nil {
 			return nil, fmt.Errorf("bundle %s: %w", de.Name(), err)
 		}

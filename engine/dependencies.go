@@ -106,11 +106,16 @@ func (e *Engine) resolveDependencies(ctx context.Context, m *manifest.Manifest, 
 				return nil, fmt.Errorf("dependency %s: read bundle.json: %w", d.Name, err)
 			}
 		}
-		if dep.m, err = loadManifest(dep.fsys, d.Name); err != nil {
+		if dep.m, err = e.loadManifest(dep.fsys, d.Name); err != nil {
 			return nil, fmt.Errorf("dependency %s: %w", d.Name, err)
 		}
 		if err := checkDependencyVersion(d, dep.m); err != nil {
 			return nil, err
+		}
+		if d.Bundle.Interface != nil {
+			if err := e.checkInterface(ctx, d, dep, opts.Insecure); err != nil {
+				return nil, err
+			}
 		}
 		set := func(name, value, from string) error {
 			if _, ok := dep.m.Parameter(name); !ok {
@@ -142,6 +147,118 @@ func (e *Engine) resolveDependencies(ctx context.Context, m *manifest.Manifest, 
 		deps = append(deps, dep)
 	}
 	return deps, nil
+}
+
+// checkInterface applies a v2 dependency's bundle.interface to what fills
+// it (porter-compat.md 1.10): the bundle about to run and, for a shared
+// dependency, the installation of its group that is reused. An id must be
+// the one the bundle declares in dependencies.provides.interface.id; a
+// document, or the bundle a reference names, lists the parameters,
+// credentials and outputs the bundle must have.
+func (e *Engine) checkInterface(ctx context.Context, d manifest.Dependency, dep *dependency, insecure bool) error {
+	iface := d.Bundle.Interface
+	var want *manifest.Manifest
+	if iface.Reference != "" {
+		fsys, _, err := e.fetchRemote(ctx, iface.Reference, insecure)
+		if err != nil {
+			return fmt.Errorf("dependency %s: interface bundle: %w", d.Name, err)
+		}
+		if want, err = e.loadManifest(fsys, iface.Reference); err != nil {
+			return fmt.Errorf("dependency %s: interface bundle: %w", d.Name, err)
+		}
+	}
+	check := func(m *manifest.Manifest, what string) error {
+		if err := satisfiesInterface(m, iface, want); err != nil {
+			return NewUserError(ErrInvalid, fmt.Sprintf("dependency %s: %s does not provide the interface it requires: %v", d.Name, what, err),
+				"point bundle.reference at a bundle that provides it, or change bundle.interface")
+		}
+		return nil
+	}
+	if err := check(dep.m, "bundle "+dep.m.Name); err != nil {
+		return err
+	}
+	if dep.group != "" && dep.existing != nil && dep.existing.IsInstalled() {
+		fsys, err := e.openInstalled(ctx, dep.existing)
+		if err != nil {
+			return fmt.Errorf("dependency %s: %w", d.Name, err)
+		}
+		m, err := e.loadManifest(fsys, dep.existing.Name)
+		if err != nil {
+			return fmt.Errorf("dependency %s: %w", d.Name, err)
+		}
+		return check(m, "the shared installation "+dep.existing.Name)
+	}
+	return nil
+}
+
+// satisfiesInterface checks m against a bundle.interface: its id, and the
+// parameters, credentials and outputs of want (the referenced bundle) or of
+// the inline document ({parameters, credentials, outputs}, each a list of
+// {name} or a map keyed by name).
+func satisfiesInterface(m *manifest.Manifest, iface *manifest.DependencyInterface, want *manifest.Manifest) error {
+	if iface.ID != "" && m.ProvidedInterface() != iface.ID {
+		if m.ProvidedInterface() == "" {
+			return fmt.Errorf("it declares no dependencies.provides.interface.id, %q is required", iface.ID)
+		}
+		return fmt.Errorf("it provides %q, %q is required", m.ProvidedInterface(), iface.ID)
+	}
+	need := map[string][]string{}
+	if want != nil {
+		for _, p := range want.Parameters {
+			need["parameter"] = append(need["parameter"], p.Name)
+		}
+		for _, c := range want.Credentials {
+			need["credential"] = append(need["credential"], c.Name)
+		}
+		for _, o := range want.Outputs {
+			need["output"] = append(need["output"], o.Name)
+		}
+	}
+	if doc, ok := iface.Document.(map[string]any); ok {
+		for key, kind := range map[string]string{"parameters": "parameter", "credentials": "credential", "outputs": "output"} {
+			need[kind] = append(need[kind], interfaceNames(doc[key])...)
+		}
+	}
+	var missing []string
+	for _, kind := range []string{"parameter", "credential", "output"} {
+		for _, name := range need[kind] {
+			var ok bool
+			switch kind {
+			case "parameter":
+				_, ok = m.Parameter(name)
+			case "credential":
+				_, ok = m.Credential(name)
+			default:
+				_, ok = m.Output(name)
+			}
+			if !ok {
+				missing = append(missing, kind+" "+name)
+			}
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("it has no %s", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// interfaceNames reads the names of an interface document's list ([{name:
+// x}]) or map ({x: {...}}).
+func interfaceNames(v any) []string {
+	var out []string
+	switch x := v.(type) {
+	case []any:
+		for _, item := range x {
+			if m, ok := item.(map[string]any); ok {
+				if n, ok := m["name"].(string); ok && n != "" {
+					out = append(out, n)
+				}
+			}
+		}
+	case map[string]any:
+		out = sortedKeys(x)
+	}
+	return out
 }
 
 // Version strategies of dependencies (porter-compat.md 1.10): exact uses
@@ -360,8 +477,8 @@ type appDependencies struct {
 // appBundle loads an app's manifest for an install or upgrade through the
 // service and splits its parameters: params keeps the app's own (checked
 // against the manifest), the <alias>#<name> values go to the dependencies.
-func appBundle(fsys fs.FS, app string, params *map[string]string, action string) (*manifest.Manifest, appDependencies, error) {
-	m, err := loadManifest(fsys, app)
+func (e *Engine) appBundle(fsys fs.FS, app string, params *map[string]string, action string) (*manifest.Manifest, appDependencies, error) {
+	m, err := e.loadManifest(fsys, app)
 	if err != nil {
 		return nil, appDependencies{}, err
 	}
@@ -414,7 +531,7 @@ func (e *Engine) uninstallAppDependencies(ctx context.Context, name string, purg
 			errs = append(errs, fmt.Errorf("dependency %s: %w", d.Name, err))
 			continue
 		}
-		m, err := loadManifest(fsys, d.App)
+		m, err := e.loadManifest(fsys, d.App)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("dependency %s: %w", d.Name, err))
 			continue

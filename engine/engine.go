@@ -24,6 +24,10 @@ import (
 
 // Config is the engine's resolved configuration.
 type Config struct {
+	// Experimental lists Porter's experimental features the bundle
+	// commands enabled (manifest.FlagXxx): the schema versions they allow
+	// are accepted wherever a manifest is read. The service enables none.
+	Experimental []string
 	// PublicHost is the address users reach the apps at; the stackhub
 	// mixin puts it into url outputs ($STACKHUB_HOST). Empty: localhost.
 	PublicHost string

@@ -24,7 +24,7 @@ func (e *Engine) Install(ctx context.Context, opts InstallOptions) (*Installatio
 	if err != nil {
 		return nil, err
 	}
-	m, deps, err := appBundle(fsys, opts.App, &opts.Parameters, manifest.ActionInstall)
+	m, deps, err := e.appBundle(fsys, opts.App, &opts.Parameters, manifest.ActionInstall)
 	if err != nil {
 		return nil, err
 	}
@@ -127,7 +127,14 @@ func (e *Engine) Install(ctx context.Context, opts InstallOptions) (*Installatio
 	return &cp, nil
 }
 
-func loadManifest(fsys fs.FS, app string) (*manifest.Manifest, error) {
+// loadManifest reads and validates a bundle's porter.yaml, with the
+// experimental features the engine was configured with (none for the
+// service; the bundle commands' --experimental).
+func (e *Engine) loadManifest(fsys fs.FS, app string) (*manifest.Manifest, error) {
+	return readManifest(fsys, app, e.cfg.Experimental)
+}
+
+func readManifest(fsys fs.FS, app string, experimental []string) (*manifest.Manifest, error) {
 	data, err := fs.ReadFile(fsys, "porter.yaml")
 	if err != nil {
 		return nil, fmt.Errorf("read %s/porter.yaml: %w", app, err)
@@ -136,7 +143,7 @@ func loadManifest(fsys fs.FS, app string) (*manifest.Manifest, error) {
 	if err == nil {
 		// Refuse at once what the job would fail on (no install action, an
 		// undeclared mixin ...), before ports are leased.
-		err = m.Validate(manifest.ValidateOptions{})
+		err = m.Validate(manifest.ValidateOptions{Experimental: experimental})
 	}
 	if err != nil {
 		return nil, NewUserError(ErrInvalid, fmt.Sprintf("bundle %s is broken: %v", app, err), "run stackhub bundle lint on it")
@@ -311,7 +318,7 @@ func (e *Engine) uninstallAction(ctx context.Context, inst *Installation, purge 
 		e.log.Warn("bundle gone; removing the project directly", "installation", inst.Name, "err", err)
 		return e.removeProject(ctx, e.Project(inst.Name), purge)
 	}
-	m, err := loadManifest(fsys, inst.App)
+	m, err := e.loadManifest(fsys, inst.App)
 	if err != nil {
 		return err
 	}

@@ -121,7 +121,7 @@ func (e *Engine) Upgrade(ctx context.Context, opts UpgradeOptions) (*Installatio
 	if err != nil {
 		return nil, err
 	}
-	m, deps, err := appBundle(fsys, inst.App, &opts.Parameters, manifest.ActionUpgrade)
+	m, deps, err := e.appBundle(fsys, inst.App, &opts.Parameters, manifest.ActionUpgrade)
 	if err != nil {
 		return nil, err
 	}
@@ -253,7 +253,7 @@ func (e *Engine) Action(ctx context.Context, opts ActionOptions) (*Job, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := loadManifest(fsys, inst.App)
+	m, err := e.loadManifest(fsys, inst.App)
 	if err != nil {
 		return nil, err
 	}

@@ -117,7 +117,7 @@ func (e *Engine) Preflight(ctx context.Context, opts InstallOptions) (*Preflight
 	if err != nil {
 		return nil, err
 	}
-	m, _, err := appBundle(fsys, opts.App, &opts.Parameters, manifest.ActionInstall)
+	m, _, err := e.appBundle(fsys, opts.App, &opts.Parameters, manifest.ActionInstall)
 	if err != nil {
 		return nil, err
 	}

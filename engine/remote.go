@@ -185,7 +185,7 @@ type PublishResult struct {
 // BuildBundle builds a bundle folder's invocation image if it is stale and
 // returns the local image, bundle.json and the bundle's content digest.
 func (e *Engine) BuildBundle(ctx context.Context, dir fs.FS) (image string, bundleJSON []byte, digest string, err error) {
-	m, err := loadManifest(dir, ".")
+	m, err := e.loadManifest(dir, ".")
 	if err != nil {
 		return "", nil, "", err
 	}
@@ -206,7 +206,7 @@ func (e *Engine) Publish(ctx context.Context, opts PublishOptions) (*PublishResu
 	var m *manifest.Manifest
 	ref := opts.Reference
 	if opts.Archive == "" {
-		if m, err = loadManifest(opts.Dir, "."); err != nil {
+		if m, err = e.loadManifest(opts.Dir, "."); err != nil {
 			return nil, err
 		}
 		if ref == "" {
@@ -415,7 +415,7 @@ func (e *Engine) openSource(ctx context.Context, opts *InstallOptions) (fs.FS, e
 			return nil, err
 		}
 	}
-	m, err := loadManifest(fsys, "bundle")
+	m, err := e.loadManifest(fsys, "bundle")
 	if err != nil {
 		return nil, err
 	}

@@ -61,7 +61,7 @@ func (e *Engine) defaultSecretParams(ctx context.Context, app string) []string {
 	}
 	var names []string
 	if fsys, err := e.deps.Catalog.Open(ctx, app); err == nil {
-		if m, err := loadManifest(fsys, app); err == nil {
+		if m, err := e.loadManifest(fsys, app); err == nil {
 			for _, p := range m.Parameters {
 				if p.Sensitive && p.Source == nil && nonEmptyDefault(p) {
 					names = append(names, p.Name)

@@ -209,6 +209,25 @@ type Image struct {
 // Dependencies is the dependencies section (v1).
 type Dependencies struct {
 	Requires []Dependency `yaml:"requires,omitempty"`
+	// Provides (dependencies v2) names the interface this bundle
+	// implements, which a dependency's bundle.interface.id can require.
+	Provides *DependencyProvides `yaml:"provides,omitempty"`
+}
+
+// DependencyProvides is dependencies.provides (dependencies v2).
+type DependencyProvides struct {
+	Interface struct {
+		ID string `yaml:"id"`
+	} `yaml:"interface"`
+}
+
+// ProvidedInterface is the interface id the bundle declares it provides
+// (dependencies.provides.interface.id), or "".
+func (m *Manifest) ProvidedInterface() string {
+	if m.Dependencies == nil || m.Dependencies.Provides == nil {
+		return ""
+	}
+	return m.Dependencies.Provides.Interface.ID
 }
 
 // Dependency is one required bundle.

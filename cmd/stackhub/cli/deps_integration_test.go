@@ -147,7 +147,18 @@ func TestCompatDependenciesV2(t *testing.T) {
 	reg := startRegistry(t)
 	db := copyBundle(t, "deps/mydb", reg)
 	app := filepath.Join(copyBundle(t, "depsv2/app", reg), "porter.yaml")
+	// As published first, the database provides no interface: the app's
+	// bundle.interface.id refuses it. Then it declares the interface.
 	c.ok("publish", "-f", filepath.Join(db, "porter.yaml"), "--insecure-registry")
+	assert.Contains(t, c.fails("install", "shpc-app0", "-f", app, "--insecure-registry"),
+		"does not provide the interface it requires: it declares no dependencies.provides.interface.id")
+	dbYAML := filepath.Join(db, "porter.yaml")
+	raw, err := os.ReadFile(dbYAML)
+	require.NoError(t, err)
+	raw = []byte(strings.Replace(string(raw), "schemaVersion: 1.0.1", "schemaVersion: 1.1.0", 1) +
+		"dependencies:\n  provides:\n    interface:\n      id: https://example.test/interfaces/database\n")
+	require.NoError(t, os.WriteFile(dbYAML, raw, 0o644))
+	c.ok("publish", "-f", dbYAML, "--insecure-registry", "--force")
 	removeImages(t, func(tag string) bool { return strings.HasPrefix(tag, reg+"/") }) // this test's registry only
 
 	plain := newCompat(t)

@@ -107,6 +107,10 @@ func wireEngine(ctx context.Context, cfg *Config, log *slog.Logger, o wireOption
 		Version: Version, RegistryMirror: cfg.RegistryMirror, DebianBase: o.DebianBase, DefaultTarget: cfg.DefaultTarget,
 		SwarmPublishMode: cfg.SwarmPublishMode,
 	}
+	if !o.Serve {
+		// The bundle commands' --experimental (the service enables none).
+		ecfg.Experimental = cfg.Experimental
+	}
 	deps := engine.Deps{
 		Store: store, Docker: dk, Runtime: invoker, Converter: cnab.Converter{}, Catalog: catalog,
 		Ports: engine.BindProber{}, Registry: registry.New(dk.API(), log), Signer: signing.Signer{}, Logger: log,
