@@ -45,10 +45,14 @@ func sources(t *testing.T) map[string]string {
 // Keys built at run time from a prefix and a value the API or the code
 // gives: each listed value must have its message.
 var dynamicKeys = map[string][]string{
-	"status.":             {"installing", "running", "stopped", "failed", "upgrading", "uninstalling", "uninstalled"},
-	"role.":               {"admin", "operator", "viewer"},
-	"app.doing.":          {"start", "stop", "restart", "upgrade", "uninstall"},
-	"app.done.":           {"start", "stop", "restart", "upgrade", "uninstall"},
+	"status.":    {"installing", "running", "stopped", "failed", "upgrading", "uninstalling", "uninstalled"},
+	"role.":      {"admin", "operator", "viewer"},
+	"app.doing.": {"start", "stop", "restart", "upgrade", "uninstall", "backup", "restore"},
+	"app.done.":  {"start", "stop", "restart", "upgrade", "uninstall", "backup", "restore", "restoreAs"},
+	// An app's domains: the certificate kinds engine/domains.go knows.
+	"app.tls.": {"acme", "self-signed", "custom"},
+	// How a backup kept the app consistent (engine/backup.go).
+	"app.quiesce.":        {"stop", "backup"},
 	"admin.tab.":          {"users", "tokens", "settings", "audit"},
 	"admin.registration.": {"open", "closed"},
 	"lang.":               {"en", "zh"},
