@@ -78,6 +78,9 @@ type Backup struct {
 	Files int64 `json:"files"`
 	// Target is the repository the backup is in.
 	Target string `json:"target,omitempty"`
+	// Verified is the last verification of the backup (nil: never
+	// verified).
+	Verified *BackupVerification `json:"verified,omitempty"`
 }
 
 // Backup tags StackHub sets.
@@ -430,6 +433,11 @@ func (e *Engine) Backups(ctx context.Context, name string) ([]Backup, error) {
 		return nil, &UserError{Msg: fmt.Sprintf("list backups of %s in %s: %v", name, be.Target(), err), Hint: HintOf(err), Err: err}
 	}
 	slices.Reverse(list)
+	if vs := e.verifications(ctx); len(vs) > 0 {
+		for i := range list {
+			list[i].Verified = vs[list[i].ID]
+		}
+	}
 	return list, nil
 }
 
