@@ -82,7 +82,7 @@ func TestVerifyBackupOnRealDocker(t *testing.T) {
 		require.NoError(t, err)
 		assert.Empty(t, mounts, "the scratch installation's volumes are removed")
 		_, err = store.GetInstallation(ctx, "", scratch)
-		assert.ErrorIs(t, err, engine.ErrNotFound, "the scratch installation's record is removed")
+		require.ErrorIs(t, err, engine.ErrNotFound, "the scratch installation's record is removed")
 		leases, err := store.ListPortLeases(ctx)
 		require.NoError(t, err)
 		for _, l := range leases {

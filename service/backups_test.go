@@ -39,6 +39,14 @@ func TestBackupRoutes(t *testing.T) {
 	assert.Equal(t, []string{"password"}, detail.Outputs)
 	assert.Equal(t, "data", detail.Mounts[0].Key)
 
+	res = do(t, s, request{method: http.MethodPost, target: "/api/v1/installations/hello/backups/latest/verify"})
+	require.Equal(t, http.StatusAccepted, res.status, "body: %s", res.body)
+	assert.Contains(t, res.headers.Get("Location"), "/api/v1/jobs/")
+	res = do(t, s, request{method: http.MethodGet, target: "/api/v1/installations/hello/backups"})
+	require.NoError(t, json.Unmarshal(res.body, &list))
+	require.NotNil(t, list.Backups[0].Verified, "the outcome shows on the backup")
+	assert.True(t, list.Backups[0].Verified.OK)
+
 	tests := []struct {
 		name   string
 		req    request
@@ -49,6 +57,8 @@ func TestBackupRoutes(t *testing.T) {
 		{"restore as itself", request{method: http.MethodPost, target: "/api/v1/installations/hello/backups/latest/restore", body: `{"as":"hello"}`, ctype: "application/json"}, http.StatusBadRequest},
 		{"restore as", request{method: http.MethodPost, target: "/api/v1/installations/hello/backups/latest/restore", body: `{"as":"hello2"}`, ctype: "application/json"}, http.StatusAccepted},
 		{"restore in place", request{method: http.MethodPost, target: "/api/v1/installations/hello/backups/" + list.Backups[0].ID[:8] + "/restore"}, http.StatusAccepted},
+		{"verify unknown id", request{method: http.MethodPost, target: "/api/v1/installations/hello/backups/abc/verify"}, http.StatusNotFound},
+		{"verify bad id", request{method: http.MethodPost, target: "/api/v1/installations/hello/backups/xyz!/verify"}, http.StatusBadRequest},
 		{"prune keeps nothing", request{method: http.MethodPost, target: "/api/v1/installations/hello/backups/prune", body: `{}`, ctype: "application/json"}, http.StatusBadRequest},
 		{"prune", request{method: http.MethodPost, target: "/api/v1/installations/hello/backups/prune", body: `{"keepLast":1}`, ctype: "application/json"}, http.StatusOK},
 		{"delete latest refused", request{method: http.MethodDelete, target: "/api/v1/installations/hello/backups/abc"}, http.StatusNotFound},

@@ -18,7 +18,15 @@ func toBackupDTO(b *engine.Backup) apitype.Backup {
 	return apitype.Backup{
 		ID: b.ID, Installation: b.Installation, App: b.Tags[engine.TagApp], Version: b.Tags[engine.TagVersion],
 		Created: b.Created, Size: b.Size, Added: b.Added, Files: b.Files, Quiesce: b.Tags[engine.TagQuiesce], Target: b.Target,
+		Verified: toVerificationDTO(b.Verified),
 	}
+}
+
+func toVerificationDTO(v *engine.BackupVerification) *apitype.BackupVerification {
+	if v == nil {
+		return nil
+	}
+	return &apitype.BackupVerification{Verified: v.Verified, OK: v.OK, Reason: v.Reason, Scratch: v.Scratch, Seconds: v.Seconds}
 }
 
 // backupParams reads :name and :id.
@@ -125,6 +133,22 @@ func (s *Server) restoreBackup(c *fiber.Ctx) error {
 		what += " as " + opts.As
 	}
 	s.audit(c, "restore", what, job.ID)
+	c.Location("/api/v1/jobs/" + job.ID)
+	return c.Status(fiber.StatusAccepted).JSON(s.toJobDTO(job))
+}
+
+// verifyBackup verifies a backup as a job (restored into a scratch
+// installation, waited for, removed): 202 with the job.
+func (s *Server) verifyBackup(c *fiber.Ctx) error {
+	name, id, err := backupParams(c)
+	if err != nil {
+		return err
+	}
+	job, err := s.eng.VerifyJob(c.UserContext(), name, id)
+	if err != nil {
+		return fmt.Errorf("verify %q of %q: %w", id, name, err)
+	}
+	s.audit(c, "verify-backup", name+" "+id, job.ID)
 	c.Location("/api/v1/jobs/" + job.ID)
 	return c.Status(fiber.StatusAccepted).JSON(s.toJobDTO(job))
 }

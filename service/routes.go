@@ -102,6 +102,7 @@ func (s *Server) routes() []route {
 		{method: fiber.MethodPost, path: "/api/v1/installations/:name/backups/prune", handler: s.pruneBackups, mutates: true, role: RoleAdmin},
 		{method: fiber.MethodGet, path: "/api/v1/installations/:name/backups/:id", handler: s.getBackup},
 		{method: fiber.MethodPost, path: "/api/v1/installations/:name/backups/:id/restore", handler: s.restoreBackup, mutates: true},
+		{method: fiber.MethodPost, path: "/api/v1/installations/:name/backups/:id/verify", handler: s.verifyBackup, mutates: true},
 		// Deleting a backup cannot be undone: admins only.
 		{method: fiber.MethodDelete, path: "/api/v1/installations/:name/backups/:id", handler: s.deleteBackup, mutates: true, role: RoleAdmin},
 		{method: fiber.MethodGet, path: "/api/v1/unmanaged", handler: s.listUnmanaged},

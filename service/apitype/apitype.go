@@ -413,6 +413,20 @@ type Backup struct {
 	// backup action ran).
 	Quiesce string `json:"quiesce,omitempty"`
 	Target  string `json:"target"`
+	// Verified is the backup's last verification (absent: never
+	// verified).
+	Verified *BackupVerification `json:"verified,omitempty"`
+}
+
+// BackupVerification is the outcome of restoring a backup into a scratch
+// installation (removed again), waiting for it to be healthy.
+type BackupVerification struct {
+	Verified time.Time `json:"verified"`
+	OK       bool      `json:"ok"`
+	// Reason says why it failed.
+	Reason  string  `json:"reason,omitempty"`
+	Scratch string  `json:"scratch"`
+	Seconds float64 `json:"seconds"`
 }
 
 // BackupList is an installation's backups, newest first.

@@ -785,6 +785,16 @@ func (c *Client) RestoreBackup(ctx context.Context, name, id, as string) (*Job, 
 	return &out, nil
 }
 
+// VerifyBackup starts verifying a backup: it is restored into a scratch
+// installation, waited for and removed; the outcome shows on the backup.
+func (c *Client) VerifyBackup(ctx context.Context, name, id string) (*Job, error) {
+	var out Job
+	if err := c.do(ctx, http.MethodPost, "/api/v1/installations/"+url.PathEscape(name)+"/backups/"+url.PathEscape(id)+"/verify", nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
 // DeleteBackup deletes one backup.
 func (c *Client) DeleteBackup(ctx context.Context, name, id string) error {
 	return c.do(ctx, http.MethodDelete, "/api/v1/installations/"+url.PathEscape(name)+"/backups/"+url.PathEscape(id), nil, nil, nil)
