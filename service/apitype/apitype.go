@@ -454,6 +454,19 @@ type BackupDetail struct {
 	Mounts     []BackupMount  `json:"mounts"`
 }
 
+// UpgradeRequest asks for an upgrade to the catalog's version of the
+// installation's app.
+type UpgradeRequest struct {
+	// Parameters change parameter values; the others keep theirs.
+	Parameters map[string]string `json:"parameters,omitempty"`
+	// Allow: "privileged" (admins only), as for an install.
+	Allow []string `json:"allow,omitempty"`
+	// RestoreOnFailure backs the app up first and, if the upgrade fails
+	// and its containers were rolled back, restores that backup's data
+	// and starts the app again.
+	RestoreOnFailure bool `json:"restoreOnFailure,omitempty"`
+}
+
 // RestoreRequest asks for a backup to be restored: in place, or as a new
 // installation named As.
 type RestoreRequest struct {

@@ -499,13 +499,18 @@ func (c *Client) Upgrade(ctx context.Context, name string, params map[string]str
 // UpgradeAllowing is Upgrade with consent to the new version's privileged
 // requests (allow: "privileged"; admins only).
 func (c *Client) UpgradeAllowing(ctx context.Context, name string, params map[string]string, allow []string) (*Installation, error) {
+	return c.UpgradeWith(ctx, name, apitype.UpgradeRequest{Parameters: params, Allow: allow})
+}
+
+// UpgradeWith starts an upgrade with every option of the request
+// (restoreOnFailure among them).
+func (c *Client) UpgradeWith(ctx context.Context, name string, req apitype.UpgradeRequest) (*Installation, error) {
 	var out Installation
-	body := map[string]any{"parameters": params}
-	if len(allow) > 0 {
-		body["allow"] = allow
+	if req.Parameters == nil {
+		req.Parameters = map[string]string{}
 	}
 	if err := c.do(ctx, http.MethodPost, "/api/v1/installations/"+url.PathEscape(name)+"/upgrade", nil,
-		body, &out); err != nil {
+		req, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
