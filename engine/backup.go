@@ -573,6 +573,12 @@ func (e *Engine) Restore(ctx context.Context, opts RestoreOptions) error {
 	if err := opts.Validate(); err != nil {
 		return err
 	}
+	return e.restore(ctx, opts)
+}
+
+// restore is Restore with options already checked; opts.As may name the
+// backup's own installation (a server import reinstalls it so).
+func (e *Engine) restore(ctx context.Context, opts RestoreOptions) error {
 	_, vd, err := e.backupDeps()
 	if err != nil {
 		return err

@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -32,7 +33,7 @@ func (brokenRestore) Restore(context.Context, string, string, string) error {
 	return errors.New("snapshot data unreadable")
 }
 
-func TestVerifyBackupOnRealDocker(t *testing.T) {
+func TestBackupVerifyAndServerImportOnRealDocker(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -124,4 +125,55 @@ func TestVerifyBackupOnRealDocker(t *testing.T) {
 	assert.False(t, list[0].Verified.OK)
 	assert.Contains(t, list[0].Verified.Reason, "snapshot data unreadable")
 	runningAll(t, dk, prefix+"-hello-db")
+
+	// Export this server and import it into a fresh one (new database,
+	// same repository, the key copied over): hello-db comes back with its
+	// data and its secret.
+	doc, err := e.ExportServer(ctx)
+	require.NoError(t, err)
+	require.Len(t, doc.Installations, 1, "scratch installations are not exported")
+	assert.Equal(t, res.Backup.ID, doc.Installations[0].Backup)
+	assert.Equal(t, local.Target(), doc.Repository)
+	raw, err := json.Marshal(doc)
+	require.NoError(t, err)
+	assert.NotContains(t, string(raw), password, "the export holds no secret")
+
+	store2, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "stackhub.db"), log)
+	require.NoError(t, err)
+	t.Cleanup(func() { store2.Close() })
+	dir2 := t.TempDir()
+	key, err := os.ReadFile(local.KeyPath())
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir2, filepath.Base(local.KeyPath())), key, 0o600))
+	moved, err := restic.New(restic.Options{Dir: dir2, Repository: local.Target()}, log)
+	require.NoError(t, err)
+	prefix2 := prefix + "n"
+	eng2, err := engine.New(engine.Config{Prefix: prefix2, PortMin: 35001, PortMax: 35999, RuntimeBinary: stackhubBinary(t), WaitTimeout: time.Minute},
+		engine.Deps{Store: store2, Docker: dk, Runtime: cnab.NewRuntime(dk.SocketPath()), Converter: cnab.Converter{},
+			Catalog: engine.NewDirCatalog(os.DirFS("../testdata/bundles")), Ports: engine.BindProber{}, Logger: log, Backups: moved})
+	require.NoError(t, err)
+	require.NoError(t, eng2.Start(ctx))
+	t.Cleanup(func() {
+		eng2.Close()
+		_ = dk.RemoveProject(context.WithoutCancel(t.Context()), prefix2+"-hello-db", true)
+	})
+	e2 := &realEngine{Engine: eng2, store: store2, prefix: prefix2}
+	start = time.Now()
+	outcomes, err := e2.ImportServer(ctx, doc)
+	require.NoError(t, err)
+	require.Len(t, outcomes, 1)
+	require.NotNil(t, outcomes[0].Job, outcomes[0].Skipped)
+	job := e2.waitJob(t, outcomes[0].Job.ID)
+	require.Equal(t, engine.JobSucceeded, job.Status, job.Message)
+	t.Logf("imported in %.1f s", time.Since(start).Seconds())
+	imported, err := e2.Get(ctx, "hello-db")
+	require.NoError(t, err)
+	require.Equal(t, engine.StatusRunning, imported.Status, imported.Reason)
+	assert.Equal(t, password, outputOf(t, e2, "hello-db", "db_password"), "the generated secret came along")
+	assert.Equal(t, "VALUE kept", backupDB(t, imported.Ports["db_port"], password, "GET greeting"))
+
+	// Imported again: skipped, it exists.
+	outcomes, err = e2.ImportServer(ctx, doc)
+	require.NoError(t, err)
+	assert.Equal(t, "already installed here", outcomes[0].Skipped)
 }
