@@ -153,6 +153,52 @@ func (s *Server) verifyBackup(c *fiber.Ctx) error {
 	return c.Status(fiber.StatusAccepted).JSON(s.toJobDTO(job))
 }
 
+// exportServer answers every installation with its newest backup and the
+// repository (no secrets).
+func (s *Server) exportServer(c *fiber.Ctx) error {
+	doc, err := s.eng.ExportServer(c.UserContext())
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	out := apitype.ServerExport{Format: doc.Format, Exported: doc.Exported, StackHub: doc.StackHub, Repository: doc.Repository,
+		Installations: make([]apitype.ExportedInstallation, 0, len(doc.Installations))}
+	for _, x := range doc.Installations {
+		out.Installations = append(out.Installations, apitype.ExportedInstallation{Name: x.Name, App: x.App, Version: x.Version,
+			Reference: x.Reference, Status: x.Status, Ports: x.Ports, Backup: x.Backup, BackupCreated: x.BackupCreated})
+	}
+	s.audit(c, "export-server", fmt.Sprintf("%d installation(s)", len(out.Installations)), "")
+	return c.JSON(out)
+}
+
+// importServer reinstalls every installation of an export from its
+// backup, a job each: 202 with the jobs and what was skipped.
+func (s *Server) importServer(c *fiber.Ctx) error {
+	var req apitype.ServerExport
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	doc := &engine.ServerExport{Format: req.Format, Exported: req.Exported, StackHub: req.StackHub, Repository: req.Repository}
+	for _, x := range req.Installations {
+		doc.Installations = append(doc.Installations, engine.ExportedInstallation{Name: x.Name, App: x.App, Version: x.Version,
+			Reference: x.Reference, Status: x.Status, Ports: x.Ports, Backup: x.Backup, BackupCreated: x.BackupCreated})
+	}
+	outcomes, err := s.eng.ImportServer(c.UserContext(), doc)
+	if err != nil {
+		return fmt.Errorf("import: %w", err)
+	}
+	out := apitype.ServerImportResult{Installations: make([]apitype.ImportOutcome, 0, len(outcomes))}
+	for _, o := range outcomes {
+		x := apitype.ImportOutcome{Name: o.Name, Skipped: o.Skipped}
+		if o.Job != nil {
+			j := s.toJobDTO(o.Job)
+			x.Job = &j
+			s.audit(c, "import", o.Name, o.Job.ID)
+		}
+		out.Installations = append(out.Installations, x)
+	}
+	return c.Status(fiber.StatusAccepted).JSON(out)
+}
+
 // deleteBackup removes one backup: 204.
 func (s *Server) deleteBackup(c *fiber.Ctx) error {
 	name, id, err := backupParams(c)

@@ -454,6 +454,42 @@ type BackupDetail struct {
 	Mounts     []BackupMount  `json:"mounts"`
 }
 
+// ServerExport is every installation of a server with its newest backup,
+// and the repository the backups are in; no secret (they are in the
+// backups, encrypted with the repository key, which is moved by hand).
+type ServerExport struct {
+	Format        string                 `json:"format"`
+	Exported      time.Time              `json:"exported"`
+	StackHub      string                 `json:"stackhub"`
+	Repository    string                 `json:"repository"`
+	Installations []ExportedInstallation `json:"installations"`
+}
+
+// ExportedInstallation is one installation in a server export.
+type ExportedInstallation struct {
+	Name          string         `json:"name"`
+	App           string         `json:"app"`
+	Version       string         `json:"version"`
+	Reference     string         `json:"reference,omitempty"`
+	Status        string         `json:"status"`
+	Ports         map[string]int `json:"ports,omitempty"`
+	Backup        string         `json:"backup,omitempty"`
+	BackupCreated *time.Time     `json:"backupCreated,omitempty"`
+}
+
+// ServerImportResult says what an import did with each installation: a
+// restore job, or why it was skipped.
+type ServerImportResult struct {
+	Installations []ImportOutcome `json:"installations"`
+}
+
+// ImportOutcome is one installation of an import.
+type ImportOutcome struct {
+	Name    string `json:"name"`
+	Job     *Job   `json:"job,omitempty"`
+	Skipped string `json:"skipped,omitempty"`
+}
+
 // UpgradeRequest asks for an upgrade to the catalog's version of the
 // installation's app.
 type UpgradeRequest struct {

@@ -800,6 +800,26 @@ func (c *Client) VerifyBackup(ctx context.Context, name, id string) (*Job, error
 	return &out, nil
 }
 
+// ExportServer returns every installation with its newest backup and the
+// backup repository (admins).
+func (c *Client) ExportServer(ctx context.Context) (*apitype.ServerExport, error) {
+	var out apitype.ServerExport
+	if err := c.do(ctx, http.MethodGet, "/api/v1/server/export", nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// ImportServer reinstalls every installation of an export from its
+// backup (admins): a job each, or the reason it was skipped.
+func (c *Client) ImportServer(ctx context.Context, doc *apitype.ServerExport) (*apitype.ServerImportResult, error) {
+	var out apitype.ServerImportResult
+	if err := c.do(ctx, http.MethodPost, "/api/v1/server/import", nil, doc, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
 // DeleteBackup deletes one backup.
 func (c *Client) DeleteBackup(ctx context.Context, name, id string) error {
 	return c.do(ctx, http.MethodDelete, "/api/v1/installations/"+url.PathEscape(name)+"/backups/"+url.PathEscape(id), nil, nil, nil)
