@@ -78,6 +78,9 @@ type Backup struct {
 	Files int64 `json:"files"`
 	// Target is the repository the backup is in.
 	Target string `json:"target,omitempty"`
+	// Verified is the last verification of the backup (nil: never
+	// verified).
+	Verified *BackupVerification `json:"verified,omitempty"`
 }
 
 // Backup tags StackHub sets.
@@ -332,22 +335,23 @@ func (e *Engine) backupLocked(ctx context.Context, be BackupEngine, vd VolumeDoc
 	return res, nil
 }
 
-// backupBeforeUpgrade backs inst up when Config.BackupBeforeUpgrade asks
-// for it; if that fails the upgrade does not start and the installation
-// is put back as it was, with the reason.
-func (e *Engine) backupBeforeUpgrade(ctx context.Context, inst, prev *Installation) error {
-	if !e.cfg.BackupBeforeUpgrade || e.deps.Backups == nil {
-		return nil
+// backupBeforeUpgrade backs inst up when Config.BackupBeforeUpgrade or
+// force (upgrade --restore-on-failure) asks for it, and returns the
+// backup (nil when none was asked for); if that fails the upgrade does
+// not start and the installation is put back as it was, with the reason.
+func (e *Engine) backupBeforeUpgrade(ctx context.Context, inst, prev *Installation, force bool) (*Backup, error) {
+	if !force && (!e.cfg.BackupBeforeUpgrade || e.deps.Backups == nil) {
+		return nil, nil
 	}
 	be, vd, err := e.backupDeps()
-	if err != nil {
-		return err
-	}
-	e.step(ctx, "back up "+inst.Name+" before the upgrade", 5)
-	res, err := e.backupLocked(ctx, be, vd, inst)
 	if err == nil {
-		e.step(ctx, fmt.Sprintf("backup %s taken before the upgrade", res.Backup.ID), 8)
-		return nil
+		e.step(ctx, "back up "+inst.Name+" before the upgrade", 5)
+		var res *BackupResult
+		res, err = e.backupLocked(ctx, be, vd, inst)
+		if err == nil {
+			e.step(ctx, fmt.Sprintf("backup %s taken before the upgrade", res.Backup.ID), 8)
+			return &res.Backup, nil
+		}
 	}
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
@@ -355,9 +359,13 @@ func (e *Engine) backupBeforeUpgrade(ctx context.Context, inst, prev *Installati
 	inst.Reason = fmt.Sprintf("upgrade not started: the backup before it failed: %v", err)
 	inst.Modified = time.Now().UTC()
 	if uerr := e.deps.Store.UpdateInstallation(wctx, inst); uerr != nil {
-		return errors.Join(err, uerr)
+		return nil, errors.Join(err, uerr)
 	}
-	return &UserError{Msg: inst.Reason, Hint: "fix the backup target, or start StackHub with --backup-before-upgrade=false to upgrade without a backup", Err: err}
+	hint := "fix the backup target, or start StackHub with --backup-before-upgrade=false to upgrade without a backup"
+	if force {
+		hint = "fix the backup target (stackhub backup create " + inst.Name + " shows the reason), or upgrade without --restore-on-failure"
+	}
+	return nil, &UserError{Msg: inst.Reason, Hint: hint, Err: err}
 }
 
 // runBackupAction runs the bundle's backup action if it declares one.
@@ -430,6 +438,11 @@ func (e *Engine) Backups(ctx context.Context, name string) ([]Backup, error) {
 		return nil, &UserError{Msg: fmt.Sprintf("list backups of %s in %s: %v", name, be.Target(), err), Hint: HintOf(err), Err: err}
 	}
 	slices.Reverse(list)
+	if vs := e.verifications(ctx); len(vs) > 0 {
+		for i := range list {
+			list[i].Verified = vs[list[i].ID]
+		}
+	}
 	return list, nil
 }
 
@@ -560,6 +573,12 @@ func (e *Engine) Restore(ctx context.Context, opts RestoreOptions) error {
 	if err := opts.Validate(); err != nil {
 		return err
 	}
+	return e.restore(ctx, opts)
+}
+
+// restore is Restore with options already checked; opts.As may name the
+// backup's own installation (a server import reinstalls it so).
+func (e *Engine) restore(ctx context.Context, opts RestoreOptions) error {
 	_, vd, err := e.backupDeps()
 	if err != nil {
 		return err
@@ -589,6 +608,16 @@ func (e *Engine) Restore(ctx context.Context, opts RestoreOptions) error {
 			return err
 		}
 	}
+	return e.restoreLocked(ctx, vd, b, rec, inst, opts.As != "")
+}
+
+// restoreLocked restores backup b (whose record is rec) into inst: the
+// data is staged beside each volume's, the app stopped, the data swapped
+// in, the app started and waited for. clone: inst is a new installation
+// made from the backup (its bind mounts are left out). The caller holds
+// inst's lock.
+func (e *Engine) restoreLocked(ctx context.Context, vd VolumeDocker, b *Backup, rec *BackupRecord, inst *Installation, clone bool) error {
+	target := inst.Name
 	if inst.App != rec.App {
 		return NewUserError(ErrInvalid, fmt.Sprintf("backup %s is of app %s, %s runs %s", b.ID, rec.App, target, inst.App),
 			"restore it with --as NEW_NAME instead")
@@ -598,7 +627,7 @@ func (e *Engine) Restore(ctx context.Context, opts RestoreOptions) error {
 	if err != nil {
 		return fmt.Errorf("restore %s: %w", target, err)
 	}
-	pairs, err := restorePairs(rec, mounts, opts.As != "")
+	pairs, err := restorePairs(rec, mounts, clone)
 	if err != nil {
 		return err
 	}
@@ -638,8 +667,36 @@ func (e *Engine) Restore(ctx context.Context, opts RestoreOptions) error {
 		return NewUserError(ErrUnavailable, fmt.Sprintf("restore %s: data restored, but the app is not healthy: %v", target, err),
 			"see `stackhub logs "+target+"`").WithCause(err)
 	}
-	e.log.Info("restored", "installation", target, "backup", b.ID, "from", opts.Name)
+	e.log.Info("restored", "installation", target, "backup", b.ID, "from", rec.Installation)
 	return nil
+}
+
+// restoreAfterFailedUpgrade puts the data of backup before (taken at the
+// start of the upgrade) back into inst after the upgrade failed with
+// runErr, when the bundle rolled the containers back to the previous
+// version; it returns what it did, for the installation's reason. The
+// caller holds inst's lock.
+func (e *Engine) restoreAfterFailedUpgrade(ctx context.Context, inst *Installation, before *Backup, runErr error) string {
+	restoreCmd := fmt.Sprintf("stackhub backup restore %s %s --yes", inst.Name, before.ID)
+	if !errors.Is(runErr, ErrUpgradeUndone) {
+		return fmt.Sprintf("its data was not restored from backup %s: the containers were not rolled back to the previous version (put it back with `%s` once the app runs its previous version)",
+			before.ID, restoreCmd)
+	}
+	_, vd, err := e.backupDeps()
+	var rec *BackupRecord
+	if err == nil {
+		e.step(ctx, fmt.Sprintf("put back the data of backup %s taken before the upgrade", before.ID), 90)
+		_, rec, err = e.GetBackup(ctx, inst.Name, before.ID)
+	}
+	if err == nil {
+		err = e.restoreLocked(ctx, vd, before, rec, inst, false)
+	}
+	if err != nil {
+		e.log.Error("restore after a failed upgrade", "installation", inst.Name, "backup", before.ID, "err", err)
+		return fmt.Sprintf("restoring its data from backup %s failed: %v (retry with `%s`)", before.ID, err, restoreCmd)
+	}
+	e.log.Info("restored after a failed upgrade", "installation", inst.Name, "backup", before.ID)
+	return fmt.Sprintf("its data was restored from backup %s taken before the upgrade and it was started again", before.ID)
 }
 
 // restorePair is one folder of a backup and the mount it goes to.

@@ -27,6 +27,11 @@ type UpgradeOptions struct {
 	// AllowPrivileged is an admin's consent to the privileged requests of
 	// the catalog's version of the bundle (see InstallOptions).
 	AllowPrivileged bool
+	// RestoreOnFailure backs the installation up before the upgrade
+	// (whatever Config.BackupBeforeUpgrade says) and, if the upgrade fails
+	// and its containers were rolled back to the previous version, puts
+	// that backup's data back and starts the app again.
+	RestoreOnFailure bool
 }
 
 // Validate checks the options.
@@ -117,6 +122,11 @@ func (e *Engine) Upgrade(ctx context.Context, opts UpgradeOptions) (*Installatio
 	if err := settled(inst, "upgrade"); err != nil {
 		return nil, err
 	}
+	if opts.RestoreOnFailure {
+		if _, _, err := e.backupDeps(); err != nil {
+			return nil, fmt.Errorf("upgrade %s --restore-on-failure: %w", opts.Name, err)
+		}
+	}
 	fsys, err := e.openInstalled(ctx, inst)
 	if err != nil {
 		return nil, err
@@ -155,7 +165,7 @@ func (e *Engine) Upgrade(ctx context.Context, opts UpgradeOptions) (*Installatio
 	inst.LastAction = manifest.ActionUpgrade
 	inst.Modified = time.Now().UTC()
 	job, err := e.queueJobWith(ctx, inst, manifest.ActionUpgrade, func(ctx context.Context) error {
-		return e.runUpgrade(ctx, inst.Name, &prev, fsys, m, deps)
+		return e.runUpgrade(ctx, inst.Name, &prev, fsys, m, deps, opts.RestoreOnFailure)
 	})
 	if err != nil {
 		return nil, err
@@ -185,7 +195,7 @@ func (e *Engine) queueJobWith(ctx context.Context, inst *Installation, action st
 	return &cp, nil
 }
 
-func (e *Engine) runUpgrade(ctx context.Context, name string, prev *Installation, fsys fs.FS, m *manifest.Manifest, deps appDependencies) error {
+func (e *Engine) runUpgrade(ctx context.Context, name string, prev *Installation, fsys fs.FS, m *manifest.Manifest, deps appDependencies, restoreOnFailure bool) error {
 	lock := e.lockInstallation(name)
 	lock.Lock()
 	defer lock.Unlock()
@@ -193,7 +203,8 @@ func (e *Engine) runUpgrade(ctx context.Context, name string, prev *Installation
 	if err != nil {
 		return fmt.Errorf("upgrade %s: %w", name, err)
 	}
-	if err := e.backupBeforeUpgrade(ctx, inst, prev); err != nil {
+	before, err := e.backupBeforeUpgrade(ctx, inst, prev, restoreOnFailure)
+	if err != nil {
 		return err
 	}
 	files, runErr := e.runAppDependencies(ctx, inst, m, manifest.ActionUpgrade, deps)
@@ -225,6 +236,12 @@ func (e *Engine) runUpgrade(ctx context.Context, name string, prev *Installation
 		inst.BundleVersion = m.Version
 		e.noteContainerless(wctx, inst)
 		e.log.Info("upgraded", "installation", name, "from", prev.BundleVersion, "to", m.Version)
+	}
+	if runErr != nil && restoreOnFailure && before != nil {
+		note := e.restoreAfterFailedUpgrade(ctx, inst, before, runErr)
+		inst.Reason += "; " + note
+		runErr = fmt.Errorf("%w; %s", runErr, note)
+		inst.Modified = time.Now().UTC()
 	}
 	if err := e.deps.Store.UpdateInstallation(wctx, inst); err != nil {
 		return fmt.Errorf("record upgrade of %s: %w", name, err)

@@ -39,6 +39,14 @@ func TestBackupRoutes(t *testing.T) {
 	assert.Equal(t, []string{"password"}, detail.Outputs)
 	assert.Equal(t, "data", detail.Mounts[0].Key)
 
+	res = do(t, s, request{method: http.MethodPost, target: "/api/v1/installations/hello/backups/latest/verify"})
+	require.Equal(t, http.StatusAccepted, res.status, "body: %s", res.body)
+	assert.Contains(t, res.headers.Get("Location"), "/api/v1/jobs/")
+	res = do(t, s, request{method: http.MethodGet, target: "/api/v1/installations/hello/backups"})
+	require.NoError(t, json.Unmarshal(res.body, &list))
+	require.NotNil(t, list.Backups[0].Verified, "the outcome shows on the backup")
+	assert.True(t, list.Backups[0].Verified.OK)
+
 	tests := []struct {
 		name   string
 		req    request
@@ -49,6 +57,8 @@ func TestBackupRoutes(t *testing.T) {
 		{"restore as itself", request{method: http.MethodPost, target: "/api/v1/installations/hello/backups/latest/restore", body: `{"as":"hello"}`, ctype: "application/json"}, http.StatusBadRequest},
 		{"restore as", request{method: http.MethodPost, target: "/api/v1/installations/hello/backups/latest/restore", body: `{"as":"hello2"}`, ctype: "application/json"}, http.StatusAccepted},
 		{"restore in place", request{method: http.MethodPost, target: "/api/v1/installations/hello/backups/" + list.Backups[0].ID[:8] + "/restore"}, http.StatusAccepted},
+		{"verify unknown id", request{method: http.MethodPost, target: "/api/v1/installations/hello/backups/abc/verify"}, http.StatusNotFound},
+		{"verify bad id", request{method: http.MethodPost, target: "/api/v1/installations/hello/backups/xyz!/verify"}, http.StatusBadRequest},
 		{"prune keeps nothing", request{method: http.MethodPost, target: "/api/v1/installations/hello/backups/prune", body: `{}`, ctype: "application/json"}, http.StatusBadRequest},
 		{"prune", request{method: http.MethodPost, target: "/api/v1/installations/hello/backups/prune", body: `{"keepLast":1}`, ctype: "application/json"}, http.StatusOK},
 		{"delete latest refused", request{method: http.MethodDelete, target: "/api/v1/installations/hello/backups/abc"}, http.StatusNotFound},
@@ -60,4 +70,40 @@ func TestBackupRoutes(t *testing.T) {
 			assert.Equal(t, tt.status, res.status, "body: %s", res.body)
 		})
 	}
+}
+
+func TestServerExportImportRoutes(t *testing.T) {
+	eng := servicetest.NewEngine()
+	_, err := eng.Mem.Install(t.Context(), engine.InstallOptions{App: "hello"})
+	require.NoError(t, err)
+	s, _ := newTestServer(t, eng)
+	res := do(t, s, request{method: http.MethodPost, target: "/api/v1/installations/hello/backups"})
+	require.Equal(t, http.StatusAccepted, res.status, "body: %s", res.body)
+
+	res = do(t, s, request{method: http.MethodGet, target: "/api/v1/server/export"})
+	require.Equal(t, http.StatusOK, res.status, "body: %s", res.body)
+	assert.NotContains(t, string(res.body), "s3cret-output", "no secret in an export")
+	var doc apitype.ServerExport
+	require.NoError(t, json.Unmarshal(res.body, &doc))
+	require.Len(t, doc.Installations, 1)
+	assert.Equal(t, engine.ServerExportFormat, doc.Format)
+	assert.NotEmpty(t, doc.Installations[0].Backup)
+
+	// Into a server that has hello already: skipped; a new name gets a job.
+	doc.Installations = append(doc.Installations, apitype.ExportedInstallation{Name: "other", App: "hello", Backup: "abcd"},
+		apitype.ExportedInstallation{Name: "bare", App: "hello"})
+	body, err := json.Marshal(doc)
+	require.NoError(t, err)
+	res = do(t, s, request{method: http.MethodPost, target: "/api/v1/server/import", body: string(body), ctype: "application/json"})
+	require.Equal(t, http.StatusAccepted, res.status, "body: %s", res.body)
+	var out apitype.ServerImportResult
+	require.NoError(t, json.Unmarshal(res.body, &out))
+	require.Len(t, out.Installations, 3)
+	assert.Equal(t, "already installed here", out.Installations[0].Skipped)
+	require.NotNil(t, out.Installations[1].Job)
+	assert.Equal(t, "import", out.Installations[1].Job.Action)
+	assert.Contains(t, out.Installations[2].Skipped, "no backup")
+
+	res = do(t, s, request{method: http.MethodPost, target: "/api/v1/server/import", body: `{"format":"zip"}`, ctype: "application/json"})
+	assert.Equal(t, http.StatusBadRequest, res.status, "body: %s", res.body)
 }

@@ -18,7 +18,15 @@ func toBackupDTO(b *engine.Backup) apitype.Backup {
 	return apitype.Backup{
 		ID: b.ID, Installation: b.Installation, App: b.Tags[engine.TagApp], Version: b.Tags[engine.TagVersion],
 		Created: b.Created, Size: b.Size, Added: b.Added, Files: b.Files, Quiesce: b.Tags[engine.TagQuiesce], Target: b.Target,
+		Verified: toVerificationDTO(b.Verified),
 	}
+}
+
+func toVerificationDTO(v *engine.BackupVerification) *apitype.BackupVerification {
+	if v == nil {
+		return nil
+	}
+	return &apitype.BackupVerification{Verified: v.Verified, OK: v.OK, Reason: v.Reason, Scratch: v.Scratch, Seconds: v.Seconds}
 }
 
 // backupParams reads :name and :id.
@@ -127,6 +135,68 @@ func (s *Server) restoreBackup(c *fiber.Ctx) error {
 	s.audit(c, "restore", what, job.ID)
 	c.Location("/api/v1/jobs/" + job.ID)
 	return c.Status(fiber.StatusAccepted).JSON(s.toJobDTO(job))
+}
+
+// verifyBackup verifies a backup as a job (restored into a scratch
+// installation, waited for, removed): 202 with the job.
+func (s *Server) verifyBackup(c *fiber.Ctx) error {
+	name, id, err := backupParams(c)
+	if err != nil {
+		return err
+	}
+	job, err := s.eng.VerifyJob(c.UserContext(), name, id)
+	if err != nil {
+		return fmt.Errorf("verify %q of %q: %w", id, name, err)
+	}
+	s.audit(c, "verify-backup", name+" "+id, job.ID)
+	c.Location("/api/v1/jobs/" + job.ID)
+	return c.Status(fiber.StatusAccepted).JSON(s.toJobDTO(job))
+}
+
+// exportServer answers every installation with its newest backup and the
+// repository (no secrets).
+func (s *Server) exportServer(c *fiber.Ctx) error {
+	doc, err := s.eng.ExportServer(c.UserContext())
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	out := apitype.ServerExport{Format: doc.Format, Exported: doc.Exported, StackHub: doc.StackHub, Repository: doc.Repository,
+		Installations: make([]apitype.ExportedInstallation, 0, len(doc.Installations))}
+	for _, x := range doc.Installations {
+		out.Installations = append(out.Installations, apitype.ExportedInstallation{Name: x.Name, App: x.App, Version: x.Version,
+			Reference: x.Reference, Status: x.Status, Ports: x.Ports, Backup: x.Backup, BackupCreated: x.BackupCreated})
+	}
+	s.audit(c, "export-server", fmt.Sprintf("%d installation(s)", len(out.Installations)), "")
+	return c.JSON(out)
+}
+
+// importServer reinstalls every installation of an export from its
+// backup, a job each: 202 with the jobs and what was skipped.
+func (s *Server) importServer(c *fiber.Ctx) error {
+	var req apitype.ServerExport
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	doc := &engine.ServerExport{Format: req.Format, Exported: req.Exported, StackHub: req.StackHub, Repository: req.Repository}
+	for _, x := range req.Installations {
+		doc.Installations = append(doc.Installations, engine.ExportedInstallation{Name: x.Name, App: x.App, Version: x.Version,
+			Reference: x.Reference, Status: x.Status, Ports: x.Ports, Backup: x.Backup, BackupCreated: x.BackupCreated})
+	}
+	outcomes, err := s.eng.ImportServer(c.UserContext(), doc)
+	if err != nil {
+		return fmt.Errorf("import: %w", err)
+	}
+	out := apitype.ServerImportResult{Installations: make([]apitype.ImportOutcome, 0, len(outcomes))}
+	for _, o := range outcomes {
+		x := apitype.ImportOutcome{Name: o.Name, Skipped: o.Skipped}
+		if o.Job != nil {
+			j := s.toJobDTO(o.Job)
+			x.Job = &j
+			s.audit(c, "import", o.Name, o.Job.ID)
+		}
+		out.Installations = append(out.Installations, x)
+	}
+	return c.Status(fiber.StatusAccepted).JSON(out)
 }
 
 // deleteBackup removes one backup: 204.

@@ -23,21 +23,16 @@ var (
 	hintBadQuery    = text{"%s", "%s"}
 )
 
-type upgradeRequest struct {
-	Parameters map[string]string `json:"parameters"`
-	// Allow: "privileged" (admins only), as for an install.
-	Allow []string `json:"allow"`
-}
-
 // upgradeInstallation moves an installation to the catalog's version of its
-// bundle: body {"parameters":{...}} (optional). 202 with the installation;
+// bundle: body {"parameters":{...},"allow":[...],"restoreOnFailure":bool}
+// (optional). 202 with the installation;
 // Location names the job.
 func (s *Server) upgradeInstallation(c *fiber.Ctx) error {
 	name, err := nameParam(c)
 	if err != nil {
 		return err
 	}
-	var req upgradeRequest
+	var req apitype.UpgradeRequest
 	kind, err := bodyKindOf(c)
 	if err != nil {
 		return err
@@ -51,7 +46,7 @@ func (s *Server) upgradeInstallation(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	inst, err := s.eng.Upgrade(c.UserContext(), engine.UpgradeOptions{Name: name, Parameters: req.Parameters, AllowPrivileged: allowPrivileged})
+	inst, err := s.eng.Upgrade(c.UserContext(), engine.UpgradeOptions{Name: name, Parameters: req.Parameters, AllowPrivileged: allowPrivileged, RestoreOnFailure: req.RestoreOnFailure})
 	if err != nil {
 		return fmt.Errorf("upgrade %q: %w", name, err)
 	}

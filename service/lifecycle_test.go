@@ -38,6 +38,17 @@ func TestLifecycleRoutes(t *testing.T) {
 			wantStatus: http.StatusAccepted, wantHeader: map[string]string{"Location": "/api/v1/jobs/01HZX0JOB"}, wantCalls: 1,
 		},
 		{
+			name: "upgrade_restore_on_failure", req: request{method: http.MethodPost, target: "/api/v1/installations/redmine/upgrade",
+				body: `{"restoreOnFailure":true}`, ctype: "application/json"},
+			eng: &fakeEngine{UpgradeFunc: func(_ context.Context, o engine.UpgradeOptions) (*engine.Installation, error) {
+				if !o.RestoreOnFailure {
+					return nil, fmt.Errorf("options %+v: %w", o, engine.ErrInvalid)
+				}
+				return redmine(engine.StatusUpgrading, ""), nil
+			}},
+			wantStatus: http.StatusAccepted, wantCalls: 1,
+		},
+		{
 			name: "upgrade_busy", req: request{method: http.MethodPost, target: "/api/v1/installations/redmine/upgrade"},
 			eng: &fakeEngine{UpgradeFunc: func(context.Context, engine.UpgradeOptions) (*engine.Installation, error) {
 				return nil, engine.NewUserError(engine.ErrConflict, "cannot upgrade redmine: it is installing", "wait for the running job to finish")

@@ -102,6 +102,7 @@ func (s *Server) routes() []route {
 		{method: fiber.MethodPost, path: "/api/v1/installations/:name/backups/prune", handler: s.pruneBackups, mutates: true, role: RoleAdmin},
 		{method: fiber.MethodGet, path: "/api/v1/installations/:name/backups/:id", handler: s.getBackup},
 		{method: fiber.MethodPost, path: "/api/v1/installations/:name/backups/:id/restore", handler: s.restoreBackup, mutates: true},
+		{method: fiber.MethodPost, path: "/api/v1/installations/:name/backups/:id/verify", handler: s.verifyBackup, mutates: true},
 		// Deleting a backup cannot be undone: admins only.
 		{method: fiber.MethodDelete, path: "/api/v1/installations/:name/backups/:id", handler: s.deleteBackup, mutates: true, role: RoleAdmin},
 		{method: fiber.MethodGet, path: "/api/v1/unmanaged", handler: s.listUnmanaged},
@@ -110,6 +111,9 @@ func (s *Server) routes() []route {
 		{method: fiber.MethodGet, path: "/api/v1/jobs/:id/events", handler: s.jobEvents},
 		{method: fiber.MethodGet, path: "/api/v1/openapi.json", handler: s.openAPI},
 		{method: fiber.MethodGet, path: "/api/v1/server", handler: s.getServer},
+		// Export and import move every installation: admins only.
+		{method: fiber.MethodGet, path: "/api/v1/server/export", handler: s.exportServer, role: RoleAdmin},
+		{method: fiber.MethodPost, path: "/api/v1/server/import", handler: s.importServer, mutates: true, role: RoleAdmin},
 		{method: fiber.MethodGet, path: "/api/v1/server/history", handler: s.serverHistory},
 		// The swarm cluster's nodes: anyone logged in sees them; the join
 		// token (a secret) and changes to the cluster are for admins.

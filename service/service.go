@@ -175,6 +175,9 @@ type Engine interface {
 	GetBackup(ctx context.Context, name, id string) (*engine.Backup, *engine.BackupRecord, error)
 	DeleteBackup(ctx context.Context, name, id string) error
 	RestoreJob(ctx context.Context, opts engine.RestoreOptions) (*engine.Job, error)
+	VerifyJob(ctx context.Context, name, id string) (*engine.Job, error)
+	ExportServer(ctx context.Context) (*engine.ServerExport, error)
+	ImportServer(ctx context.Context, doc *engine.ServerExport) ([]engine.ImportOutcome, error)
 	PruneBackups(ctx context.Context, name string, keep engine.KeepPolicy) ([]string, error)
 }
 

@@ -413,6 +413,20 @@ type Backup struct {
 	// backup action ran).
 	Quiesce string `json:"quiesce,omitempty"`
 	Target  string `json:"target"`
+	// Verified is the backup's last verification (absent: never
+	// verified).
+	Verified *BackupVerification `json:"verified,omitempty"`
+}
+
+// BackupVerification is the outcome of restoring a backup into a scratch
+// installation (removed again), waiting for it to be healthy.
+type BackupVerification struct {
+	Verified time.Time `json:"verified"`
+	OK       bool      `json:"ok"`
+	// Reason says why it failed.
+	Reason  string  `json:"reason,omitempty"`
+	Scratch string  `json:"scratch"`
+	Seconds float64 `json:"seconds"`
 }
 
 // BackupList is an installation's backups, newest first.
@@ -438,6 +452,55 @@ type BackupDetail struct {
 	Parameters []string       `json:"parameters"`
 	Outputs    []string       `json:"outputs"`
 	Mounts     []BackupMount  `json:"mounts"`
+}
+
+// ServerExport is every installation of a server with its newest backup,
+// and the repository the backups are in; no secret (they are in the
+// backups, encrypted with the repository key, which is moved by hand).
+type ServerExport struct {
+	Format        string                 `json:"format"`
+	Exported      time.Time              `json:"exported"`
+	StackHub      string                 `json:"stackhub"`
+	Repository    string                 `json:"repository"`
+	Installations []ExportedInstallation `json:"installations"`
+}
+
+// ExportedInstallation is one installation in a server export.
+type ExportedInstallation struct {
+	Name          string         `json:"name"`
+	App           string         `json:"app"`
+	Version       string         `json:"version"`
+	Reference     string         `json:"reference,omitempty"`
+	Status        string         `json:"status"`
+	Ports         map[string]int `json:"ports,omitempty"`
+	Backup        string         `json:"backup,omitempty"`
+	BackupCreated *time.Time     `json:"backupCreated,omitempty"`
+}
+
+// ServerImportResult says what an import did with each installation: a
+// restore job, or why it was skipped.
+type ServerImportResult struct {
+	Installations []ImportOutcome `json:"installations"`
+}
+
+// ImportOutcome is one installation of an import.
+type ImportOutcome struct {
+	Name    string `json:"name"`
+	Job     *Job   `json:"job,omitempty"`
+	Skipped string `json:"skipped,omitempty"`
+}
+
+// UpgradeRequest asks for an upgrade to the catalog's version of the
+// installation's app.
+type UpgradeRequest struct {
+	// Parameters change parameter values; the others keep theirs.
+	Parameters map[string]string `json:"parameters,omitempty"`
+	// Allow: "privileged" (admins only), as for an install.
+	Allow []string `json:"allow,omitempty"`
+	// RestoreOnFailure backs the app up first and, if the upgrade fails
+	// and its containers were rolled back, restores that backup's data
+	// and starts the app again.
+	RestoreOnFailure bool `json:"restoreOnFailure,omitempty"`
 }
 
 // RestoreRequest asks for a backup to be restored: in place, or as a new

@@ -499,13 +499,18 @@ func (c *Client) Upgrade(ctx context.Context, name string, params map[string]str
 // UpgradeAllowing is Upgrade with consent to the new version's privileged
 // requests (allow: "privileged"; admins only).
 func (c *Client) UpgradeAllowing(ctx context.Context, name string, params map[string]string, allow []string) (*Installation, error) {
+	return c.UpgradeWith(ctx, name, apitype.UpgradeRequest{Parameters: params, Allow: allow})
+}
+
+// UpgradeWith starts an upgrade with every option of the request
+// (restoreOnFailure among them).
+func (c *Client) UpgradeWith(ctx context.Context, name string, req apitype.UpgradeRequest) (*Installation, error) {
 	var out Installation
-	body := map[string]any{"parameters": params}
-	if len(allow) > 0 {
-		body["allow"] = allow
+	if req.Parameters == nil {
+		req.Parameters = map[string]string{}
 	}
 	if err := c.do(ctx, http.MethodPost, "/api/v1/installations/"+url.PathEscape(name)+"/upgrade", nil,
-		body, &out); err != nil {
+		req, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -780,6 +785,36 @@ func (c *Client) RestoreBackup(ctx context.Context, name, id, as string) (*Job, 
 	var out Job
 	body := apitype.RestoreRequest{As: as}
 	if err := c.do(ctx, http.MethodPost, "/api/v1/installations/"+url.PathEscape(name)+"/backups/"+url.PathEscape(id)+"/restore", nil, body, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// VerifyBackup starts verifying a backup: it is restored into a scratch
+// installation, waited for and removed; the outcome shows on the backup.
+func (c *Client) VerifyBackup(ctx context.Context, name, id string) (*Job, error) {
+	var out Job
+	if err := c.do(ctx, http.MethodPost, "/api/v1/installations/"+url.PathEscape(name)+"/backups/"+url.PathEscape(id)+"/verify", nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// ExportServer returns every installation with its newest backup and the
+// backup repository (admins).
+func (c *Client) ExportServer(ctx context.Context) (*apitype.ServerExport, error) {
+	var out apitype.ServerExport
+	if err := c.do(ctx, http.MethodGet, "/api/v1/server/export", nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// ImportServer reinstalls every installation of an export from its
+// backup (admins): a job each, or the reason it was skipped.
+func (c *Client) ImportServer(ctx context.Context, doc *apitype.ServerExport) (*apitype.ServerImportResult, error) {
+	var out apitype.ServerImportResult
+	if err := c.do(ctx, http.MethodPost, "/api/v1/server/import", nil, doc, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil

@@ -95,6 +95,90 @@ func (m *Memory) RestoreJob(_ context.Context, o engine.RestoreOptions) (*engine
 	return m.job(target, "restore", ""), nil
 }
 
+// VerifyJob marks the backup verified and records a finished job.
+func (m *Memory) VerifyJob(_ context.Context, name, id string) (*engine.Job, error) {
+	if err := (&engine.RestoreOptions{Name: name, ID: id}).Validate(); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	i, err := m.findBackup(name, id)
+	if err != nil {
+		return nil, err
+	}
+	b := &m.backups[name][i]
+	b.Verified = &engine.BackupVerification{Backup: b.ID, Installation: name, Verified: time.Now().UTC(), OK: true, Scratch: "verify-" + b.ID}
+	return m.job(name, "verify", ""), nil
+}
+
+// ExportServer lists Memory's installations with their newest backup.
+func (m *Memory) ExportServer(context.Context) (*engine.ServerExport, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	doc := &engine.ServerExport{Format: engine.ServerExportFormat, Exported: time.Now().UTC(), Repository: "/var/lib/stackhub/backups/repository"}
+	for _, inst := range m.insts {
+		x := engine.ExportedInstallation{Name: inst.Name, App: inst.App, Version: inst.BundleVersion, Status: string(inst.Status)}
+		if bs := m.backups[inst.Name]; len(bs) > 0 {
+			x.Backup = bs[len(bs)-1].ID
+		}
+		doc.Installations = append(doc.Installations, x)
+	}
+	return doc, nil
+}
+
+// ImportServer records a job for each installation with a backup that
+// Memory does not have.
+func (m *Memory) ImportServer(_ context.Context, doc *engine.ServerExport) ([]engine.ImportOutcome, error) {
+	if doc.Format != engine.ServerExportFormat {
+		return nil, engine.NewUserError(engine.ErrInvalid, "not a StackHub server export", "give the file `stackhub server export FILE` wrote")
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []engine.ImportOutcome
+	for _, x := range doc.Installations {
+		o := engine.ImportOutcome{Name: x.Name}
+		switch {
+		case x.Backup == "":
+			o.Skipped = "it had no backup"
+		default:
+			if _, err := m.get(x.Name); err == nil {
+				o.Skipped = "already installed here"
+			} else {
+				o.Job = m.job(x.Name, "import", "")
+			}
+		}
+		out = append(out, o)
+	}
+	return out, nil
+}
+
+// ExportServer answers from Memory.
+func (e *Engine) ExportServer(ctx context.Context) (*engine.ServerExport, error) {
+	e.calls.Add(1)
+	if e.Mem == nil {
+		return nil, ErrUnexpected
+	}
+	return e.Mem.ExportServer(ctx)
+}
+
+// ImportServer answers from Memory.
+func (e *Engine) ImportServer(ctx context.Context, doc *engine.ServerExport) ([]engine.ImportOutcome, error) {
+	e.calls.Add(1)
+	if e.Mem == nil {
+		return nil, ErrUnexpected
+	}
+	return e.Mem.ImportServer(ctx, doc)
+}
+
+// VerifyJob answers from Memory.
+func (e *Engine) VerifyJob(ctx context.Context, name, id string) (*engine.Job, error) {
+	e.calls.Add(1)
+	if e.Mem == nil {
+		return nil, ErrUnexpected
+	}
+	return e.Mem.VerifyJob(ctx, name, id)
+}
+
 // CreateBackup answers from Memory.
 func (e *Engine) CreateBackup(ctx context.Context, name string) (*engine.Job, error) {
 	e.calls.Add(1)

@@ -25,7 +25,7 @@ func newBackupCmd(f *Factory) *cobra.Command {
 			"backups cannot be read. Unless the app's bundle declares a backup action, its containers are\n" +
 			"stopped for the copy and started again, failure or not.",
 	}
-	cmd.AddCommand(newBackupCreateCmd(f), newBackupListCmd(f), newBackupShowCmd(f), newBackupRestoreCmd(f), newBackupDeleteCmd(f), newBackupPruneCmd(f))
+	cmd.AddCommand(newBackupCreateCmd(f), newBackupListCmd(f), newBackupShowCmd(f), newBackupRestoreCmd(f), newBackupVerifyCmd(f), newBackupDeleteCmd(f), newBackupPruneCmd(f))
 	return cmd
 }
 
@@ -105,16 +105,29 @@ func newBackupListCmd(f *Factory) *cobra.Command {
 				return nil
 			}
 			tw := newTable(f.IO.Out)
-			fmt.Fprintln(tw, "ID\tCREATED\tVERSION\tSIZE\tADDED\tQUIESCE")
+			fmt.Fprintln(tw, "ID\tCREATED\tVERSION\tSIZE\tADDED\tQUIESCE\tVERIFIED")
 			for _, b := range list {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", shortBackupID(b.ID), b.Created.Local().Format("2006-01-02 15:04:05"),
-					b.Version, byteSize(b.Size), byteSize(b.Added), b.Quiesce)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", shortBackupID(b.ID), b.Created.Local().Format("2006-01-02 15:04:05"),
+					b.Version, byteSize(b.Size), byteSize(b.Added), b.Quiesce, verifiedShort(b.Verified))
 			}
 			return tw.Flush()
 		},
 	}
 	addClientFlags(cmd, &output)
 	return cmd
+}
+
+// verifiedShort says in a word or two how a backup's last verification
+// went.
+func verifiedShort(v *apitype.BackupVerification) string {
+	switch {
+	case v == nil:
+		return "never"
+	case v.OK:
+		return "ok " + v.Verified.Local().Format("2006-01-02")
+	default:
+		return "FAILED " + v.Verified.Local().Format("2006-01-02")
+	}
 }
 
 func shortBackupID(id string) string {
@@ -172,6 +185,7 @@ func newBackupShowCmd(f *Factory) *cobra.Command {
 			fmt.Fprintf(w, "Size:       %s (%d files), %s added to the repository\n", byteSize(b.Size), b.Files, byteSize(b.Added))
 			fmt.Fprintf(w, "Quiesce:    %s\n", b.Quiesce)
 			fmt.Fprintf(w, "Target:     %s\n", b.Target)
+			fmt.Fprintf(w, "Verified:   %s\n", verifiedLong(b.Verified))
 			fmt.Fprintf(w, "Parameters: %s\n", strings.Join(b.Parameters, ", "))
 			fmt.Fprintf(w, "Outputs:    %s (values kept encrypted in the backup)\n", strings.Join(b.Outputs, ", "))
 			for _, m := range b.Mounts {
@@ -231,6 +245,52 @@ func newBackupRestoreCmd(f *Factory) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&as, "as", "", "restore into a new installation of this name instead of in place")
 	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation")
+	addJobFlags(cmd, opts)
+	return cmd
+}
+
+func verifiedLong(v *apitype.BackupVerification) string {
+	if v == nil {
+		return "never (check it with `stackhub backup verify`)"
+	}
+	at := v.Verified.Local().Format("2006-01-02 15:04:05")
+	if v.OK {
+		return fmt.Sprintf("ok at %s (restored into %s and healthy in %.0f s)", at, v.Scratch, v.Seconds)
+	}
+	return fmt.Sprintf("FAILED at %s: %s", at, v.Reason)
+}
+
+func newBackupVerifyCmd(f *Factory) *cobra.Command {
+	opts := &jobOptions{}
+	cmd := &cobra.Command{
+		Use:   "verify APP [ID]",
+		Short: "Check that a backup (default the newest) restores: into a scratch app that is removed again",
+		Long: "The backup is restored as a new installation under a generated name (verify-ID-XXXX), on ports\n" +
+			"of its own, and waited for until it runs and is healthy; then that installation is removed with\n" +
+			"its volumes, also when the verification fails. The app itself is not touched. The outcome\n" +
+			"(when, ok or the reason) is kept with the backup: see `stackhub backup list` and `show`.",
+		Example:           "  stackhub backup verify blog\n  stackhub backup verify blog 3f2a9c1d -v",
+		Args:              rangeArgs(1, 2),
+		ValidArgsFunction: completeInstallations(f),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(opts.Output); err != nil {
+				return err
+			}
+			id := "latest"
+			if len(args) == 2 {
+				id = args[1]
+			}
+			c, err := f.Client(cmd)
+			if err != nil {
+				return err
+			}
+			job, err := c.VerifyBackup(cmd.Context(), args[0], id)
+			if err != nil {
+				return err
+			}
+			return finishJob(cmd, f, job.ID, "verify backup "+id+" of "+args[0], opts)
+		},
+	}
 	addJobFlags(cmd, opts)
 	return cmd
 }

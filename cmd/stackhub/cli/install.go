@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stackhub/stackhub/engine"
+	"github.com/stackhub/stackhub/service/apitype"
 	"github.com/stackhub/stackhub/service/client"
 )
 
@@ -277,12 +278,16 @@ func formatPorts(ports map[string]int) string {
 
 func newUpgradeCmd(f *Factory) *cobra.Command {
 	opts := &InstallOptions{}
+	var restoreOnFailure bool
 	cmd := &cobra.Command{
 		Use:   "upgrade NAME",
 		Short: "Upgrade an installation to the catalog's version of its app",
 		Long: "Upgrade an installation; its ports, data and generated secrets are kept. When the catalog's\n" +
-			"version asks for privileged access to the host, an admin must pass --allow privileged.",
-		Example:           "  stackhub upgrade blog2\n  stackhub upgrade blog2 --param title=News",
+			"version asks for privileged access to the host, an admin must pass --allow privileged.\n" +
+			"With --restore-on-failure the app is backed up first (stackhub backup); if the upgrade fails\n" +
+			"and its containers were rolled back to the previous version, that backup's data is put back\n" +
+			"and the app started again. If the backup fails, the upgrade does not start.",
+		Example:           "  stackhub upgrade blog2\n  stackhub upgrade blog2 --param title=News\n  stackhub upgrade blog2 --restore-on-failure",
 		Args:              exactArgs(1),
 		ValidArgsFunction: completeInstallations(f),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -297,7 +302,7 @@ func newUpgradeCmd(f *Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			inst, err := c.UpgradeAllowing(cmd.Context(), args[0], params, opts.Allow)
+			inst, err := c.UpgradeWith(cmd.Context(), args[0], apitype.UpgradeRequest{Parameters: params, Allow: opts.Allow, RestoreOnFailure: restoreOnFailure})
 			if err != nil {
 				return err
 			}
@@ -305,6 +310,7 @@ func newUpgradeCmd(f *Factory) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringSliceVar(&opts.Allow, "allow", nil, "allow the new version's privileged requests: privileged (admins; recorded in the audit log)")
+	cmd.Flags().BoolVar(&restoreOnFailure, "restore-on-failure", false, "back the app up first and put its data back if the upgrade fails and is rolled back")
 	addInstallFlags(cmd, opts)
 	return cmd
 }

@@ -51,5 +51,6 @@ func newServerCmd(f *Factory) *cobra.Command {
 		},
 	}
 	addClientFlags(cmd, &output)
+	cmd.AddCommand(newServerExportCmd(f), newServerImportCmd(f))
 	return cmd
 }
