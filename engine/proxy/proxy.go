@@ -44,7 +44,9 @@ type Config struct {
 	// Refresh is how often routes are read again (default 10s): changes
 	// made by another process on the same data folder show up then.
 	Refresh time.Duration
-	Logger  *slog.Logger
+	// Gate configures the login gate of domains added with Login.
+	Gate   GateConfig
+	Logger *slog.Logger
 }
 
 // ACMEConfig says where certificates come from.
@@ -338,6 +340,9 @@ func (p *Proxy) serveHTTPS(w http.ResponseWriter, r *http.Request) {
 	}
 	if rt.Backend == "" {
 		page(w, http.StatusBadGateway, "App not installed", "The app "+rt.Installation+" that "+rt.Domain+" routes to is not installed.", "Install it again, or remove the domain.")
+		return
+	}
+	if rt.Login && !p.gate(w, r, rt) {
 		return
 	}
 	p.backend(rt).ServeHTTP(w, r)
