@@ -95,9 +95,13 @@ func newDomainListCmd(f *Factory) *cobra.Command {
 				return printJSON(f.IO.Out, list)
 			}
 			tw := newTable(f.IO.Out)
-			fmt.Fprintln(tw, "DOMAIN\tAPP\tSERVICE\tPORT\tTLS\tCERTIFICATE")
+			fmt.Fprintln(tw, "DOMAIN\tAPP\tSERVICE\tPORT\tTLS\tLOGIN\tCERTIFICATE")
 			for _, d := range list {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", d.Name, d.Installation, d.Service, d.Port, d.TLS, d.Certificate)
+				login := "-"
+				if d.Login {
+					login = "yes"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.Name, d.Installation, d.Service, d.Port, d.TLS, login, d.Certificate)
 			}
 			return tw.Flush()
 		},

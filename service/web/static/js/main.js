@@ -62,6 +62,10 @@ function navigate(hash) {
 
 async function onLogin(login) {
   setCSRF(login.csrfToken);
+  // The proxy's login gate sent the browser here: back to it, which sends
+  // it on to the app (only the gate's own route, never another address).
+  const next = new URLSearchParams(location.search).get("next") || "";
+  if (next.startsWith("/api/v1/gate?")) { location.assign(next); return; }
   await loadUser();
   if (location.pathname === "/setup") history.replaceState(null, "", "/#/store");
   if (!location.hash || location.hash === "#/login") location.hash = "#/store";
