@@ -43,6 +43,9 @@ func (s *Server) addDomain(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if s.cfg.ProxyCheck != nil {
+		d.Warnings = append(s.cfg.ProxyCheck(), d.Warnings...)
+	}
 	s.audit(c, "domain-add", d.Name, "")
 	return c.Status(fiber.StatusCreated).JSON(s.toDomain(d))
 }

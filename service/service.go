@@ -84,6 +84,10 @@ type Config struct {
 	// DomainStatus says where a domain's certificate stands (the proxy's
 	// Status); nil: the domain answers carry none.
 	DomainStatus func(domain string) string
+	// ProxyCheck says what keeps the reverse proxy from serving a new
+	// domain (its ports held by another program, or the proxy off); the
+	// answer of adding a domain carries it as warnings. Nil: no check.
+	ProxyCheck func() []string
 	// GateKey signs the passes of the proxy's login gate (GET
 	// /api/v1/gate); the proxy checks them with the same key. Empty: the
 	// route answers 503.
