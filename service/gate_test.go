@@ -62,7 +62,7 @@ func TestGateRoute(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, "admin", pass.User)
 		_, err = engine.VerifyGatePass(key, loc.Query().Get("ticket"), engine.GatePassCookie, "wiki.lan", time.Now())
-		assert.ErrorIs(t, err, engine.ErrGatePass, "a ticket is no cookie")
+		require.ErrorIs(t, err, engine.ErrGatePass, "a ticket is no cookie")
 		assert.Equal(t, "no-store", res.headers.Get("Cache-Control"))
 	})
 	bad := []struct {

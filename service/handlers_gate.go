@@ -70,7 +70,7 @@ func (s *Server) toLogin(auth fiber.Handler) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		err := auth(c)
 		var ae *apiError
-		if err == nil || !errors.As(err, &ae) || ae.kind != errUnauthenticated ||
+		if err == nil || !errors.As(err, &ae) || !errors.Is(ae.kind, errUnauthenticated) ||
 			c.Get(fiber.HeaderAuthorization) != "" || !strings.Contains(c.Get(fiber.HeaderAccept), "text/html") {
 			return err
 		}

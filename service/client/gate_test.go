@@ -29,7 +29,7 @@ func TestGateURL(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "https://wiki.lan/.stackhub/gate?ticket=T&rd=%2F", loc, "the redirect is returned, not followed")
 	_, err = c.GateURL(t.Context(), "https://open.lan/")
-	assert.ErrorIs(t, err, engine.ErrNotFound)
+	require.ErrorIs(t, err, engine.ErrNotFound)
 	_, err = client.New(srv.URL, "").GateURL(t.Context(), "https://wiki.lan/")
 	var se *client.StatusError
 	require.ErrorAs(t, err, &se)
