@@ -52,6 +52,7 @@ var dynamicKeys = map[string][]string{
 	"admin.tab.":          {"users", "tokens", "settings", "audit"},
 	"admin.registration.": {"open", "closed"},
 	"lang.":               {"en", "zh"},
+	"app.tls.":            {"acme", "self-signed", "custom"},
 	"server.severity.":    {"critical", "high", "medium", "low"},
 	// The kinds of risk engine/host and the engine report (the part of
 	// the risk id before the first colon).
