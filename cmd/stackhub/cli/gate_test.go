@@ -93,7 +93,7 @@ func TestLoginGateThroughServiceAndProxy(t *testing.T) {
 	sctx, stop := context.WithCancel(ctx)
 	served := make(chan error, 1)
 	go func() { served <- srv.Listen(sctx, cfg.Addr) }()
-	t.Cleanup(func() { stop(); <-served })
+	t.Cleanup(func() { stop(); assert.NoError(t, <-served) })
 	require.Eventually(t, func() bool {
 		r, err := http.Get("http://" + cfg.Addr + "/health")
 		if err != nil {
@@ -114,7 +114,7 @@ func TestLoginGateThroughServiceAndProxy(t *testing.T) {
 	pctx, pstop := context.WithCancel(ctx)
 	ran := make(chan error, 1)
 	go func() { ran <- p.Run(pctx) }()
-	t.Cleanup(func() { pstop(); <-ran })
+	t.Cleanup(func() { pstop(); assert.NoError(t, <-ran) })
 	select {
 	case <-p.Ready():
 	case <-time.After(10 * time.Second):
