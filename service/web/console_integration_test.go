@@ -150,6 +150,14 @@ func TestConsole(t *testing.T) {
 		p.do(5*time.Second, chromedp.Click(`[data-remove="hello-db.lan"]`), chromedp.WaitVisible("#domain-remove-yes"),
 			chromedp.Click("#domain-remove-yes"))
 		p.wait(20*time.Second, `!document.querySelector('#domain-list [data-domain]') && document.querySelector("#domains").innerText.length > 0`)
+		// The login gate's box: the domain lists it as gated.
+		p.do(5*time.Second, chromedp.SetValue("#domain-name", "gated.lan"), chromedp.SetValue("#domain-port", "port"),
+			chromedp.Click("#domain-login"), chromedp.Click("#domain-add"))
+		p.wait(20*time.Second, `document.querySelector('#domain-list [data-domain="gated.lan"] [data-login]')`)
+		p.shot("12e-app-domain-login")
+		p.do(5*time.Second, chromedp.Click(`[data-remove="gated.lan"]`), chromedp.WaitVisible("#domain-remove-yes"),
+			chromedp.Click("#domain-remove-yes"))
+		p.wait(20*time.Second, `!document.querySelector('#domain-list [data-domain]') && document.querySelector("#domains").innerText.length > 0`)
 		p.do(5*time.Second, chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`), chromedp.Click("#tabbtn-logs"))
 		p.wait(20*time.Second, `document.querySelector("#log-text").textContent.trim().length > 0`)
 		p.shot("13-app-logs")
