@@ -40,6 +40,9 @@ type Domain struct {
 	Port    string    `json:"port"`
 	TLS     string    `json:"tls"`
 	Created time.Time `json:"created"`
+	// Login puts the proxy's login gate in front of the app: only a
+	// StackHub user (viewer or above) gets through.
+	Login bool `json:"login,omitempty"`
 	// Warnings are what the preflight found that may keep the domain from
 	// working (its DNS), when it was added; not stored.
 	Warnings []string `json:"warnings,omitempty"`
@@ -59,6 +62,9 @@ type DomainOptions struct {
 	// a LAN resolves (one label, .lan, .local, .internal, .home.arpa),
 	// ACME otherwise.
 	TLS string
+	// Login puts StackHub's login in front of the app (the proxy's login
+	// gate), for apps without a login of their own.
+	Login bool
 }
 
 // Validate checks the options and normalises the domain.
@@ -181,12 +187,12 @@ func (e *Engine) AddDomain(ctx context.Context, opts DomainOptions) (*Domain, er
 	}
 	d := &Domain{
 		Name: opts.Domain, Namespace: inst.Namespace, Installation: inst.Name,
-		Service: service, Port: port, TLS: opts.TLS, Created: time.Now().UTC().Truncate(time.Second),
+		Service: service, Port: port, TLS: opts.TLS, Login: opts.Login, Created: time.Now().UTC().Truncate(time.Second),
 	}
 	if err := e.deps.Store.CreateDomain(ctx, d); err != nil {
 		return nil, fmt.Errorf("add domain %s: %w", d.Name, err)
 	}
-	e.log.Info("domain added", "domain", d.Name, "installation", d.Installation, "port", d.Port, "tls", d.TLS)
+	e.log.Info("domain added", "domain", d.Name, "installation", d.Installation, "port", d.Port, "tls", d.TLS, "login", d.Login)
 	e.notifyDomains()
 	if d.TLS == TLSACME {
 		d.Warnings = e.dnsPreflight(ctx, d.Name)
@@ -377,6 +383,9 @@ type Route struct {
 	// HSTS makes browsers use HTTPS only for the name (the service's own
 	// domain sets it).
 	HSTS bool
+	// Login asks the proxy to let only StackHub users through (the
+	// login gate).
+	Login bool
 }
 
 // Routes resolves every domain of every namespace to its backend.
@@ -387,7 +396,7 @@ func (e *Engine) Routes(ctx context.Context) ([]Route, error) {
 	}
 	out := make([]Route, 0, len(all))
 	for _, d := range all {
-		r := Route{Domain: d.Name, Installation: d.Installation, TLS: d.TLS}
+		r := Route{Domain: d.Name, Installation: d.Installation, TLS: d.TLS, Login: d.Login}
 		inst, err := e.deps.Store.GetInstallation(ctx, d.Namespace, d.Installation)
 		switch {
 		case errors.Is(err, ErrNotFound):

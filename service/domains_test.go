@@ -69,3 +69,20 @@ func TestDomainsAPI(t *testing.T) {
 	res = do(t, s, request{method: http.MethodDelete, target: "/api/v1/domains/blog.example.org"})
 	assert.Equal(t, http.StatusNotFound, res.status)
 }
+
+func TestDomainAddWarnsWhenTheProxyCannotServe(t *testing.T) {
+	eng := servicetest.NewEngine()
+	_, err := eng.Mem.Install(t.Context(), engine.InstallOptions{App: "hello", Name: "hello"})
+	require.NoError(t, err)
+	s, _ := newTestServer(t, eng)
+	s.cfg.ProxyCheck = func() []string {
+		return []string{"the proxy cannot listen on :443: bind: address already in use (process nginx (pid 812) listens there: stop it, or choose another port with --proxy-https)"}
+	}
+	res := do(t, s, request{method: http.MethodPost, target: "/api/v1/domains", ctype: "application/json", body: `{"app":"hello","domain":"nas.lan","login":true}`})
+	require.Equal(t, http.StatusCreated, res.status, "body: %s", res.body)
+	var d apitype.Domain
+	require.NoError(t, json.Unmarshal(res.body, &d))
+	require.Len(t, d.Warnings, 1)
+	assert.Contains(t, d.Warnings[0], "process nginx (pid 812)")
+	assert.True(t, d.Login)
+}

@@ -9,7 +9,7 @@ import (
 
 func (s *Server) toDomain(d *engine.Domain) apitype.Domain {
 	out := apitype.Domain{
-		Name: d.Name, Installation: d.Installation, Service: d.Service, Port: d.Port, TLS: d.TLS,
+		Name: d.Name, Installation: d.Installation, Service: d.Service, Port: d.Port, TLS: d.TLS, Login: d.Login,
 		URL: "https://" + d.Name + "/", Created: d.Created, Warnings: d.Warnings,
 	}
 	if s.cfg.DomainStatus != nil {
@@ -39,9 +39,12 @@ func (s *Server) addDomain(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	d, err := s.eng.AddDomain(c.UserContext(), engine.DomainOptions{App: req.App, Domain: req.Domain, Service: req.Service, Port: req.Port, TLS: req.TLS})
+	d, err := s.eng.AddDomain(c.UserContext(), engine.DomainOptions{App: req.App, Domain: req.Domain, Service: req.Service, Port: req.Port, TLS: req.TLS, Login: req.Login})
 	if err != nil {
 		return err
+	}
+	if s.cfg.ProxyCheck != nil {
+		d.Warnings = append(s.cfg.ProxyCheck(), d.Warnings...)
 	}
 	s.audit(c, "domain-add", d.Name, "")
 	return c.Status(fiber.StatusCreated).JSON(s.toDomain(d))

@@ -21,6 +21,9 @@ type route struct {
 	// product document's endpoints change state over GET): callers
 	// authenticated by session cookie must send the CSRF token.
 	mutates bool
+	// loginRedirect sends a browser that is not logged in to the
+	// console's login page, and back here after it, instead of a 401.
+	loginRedirect bool
 }
 
 // uploadRoute takes bundle archive uploads; its body streams past
@@ -80,6 +83,8 @@ func (s *Server) routes() []route {
 		{method: fiber.MethodGet, path: "/api/v1/domains", handler: s.listDomains},
 		{method: fiber.MethodPost, path: "/api/v1/domains", handler: s.addDomain, mutates: true},
 		{method: fiber.MethodDelete, path: "/api/v1/domains/:domain", handler: s.removeDomain, mutates: true},
+		// The proxy's login gate sends browsers here; any user may pass.
+		{method: fiber.MethodGet, path: gateRoute, handler: s.gate, role: RoleViewer, loginRedirect: true},
 		{method: fiber.MethodGet, path: "/api/v1/catalog/sources", handler: s.listSources},
 		// Adding a source reads a folder on the server: admins only.
 		{method: fiber.MethodPost, path: "/api/v1/catalog/sources", handler: s.addSource, mutates: true, role: RoleAdmin},

@@ -84,6 +84,14 @@ type Config struct {
 	// DomainStatus says where a domain's certificate stands (the proxy's
 	// Status); nil: the domain answers carry none.
 	DomainStatus func(domain string) string
+	// ProxyCheck says what keeps the reverse proxy from serving a new
+	// domain (its ports held by another program, or the proxy off); the
+	// answer of adding a domain carries it as warnings. Nil: no check.
+	ProxyCheck func() []string
+	// GateKey signs the passes of the proxy's login gate (GET
+	// /api/v1/gate); the proxy checks them with the same key. Empty: the
+	// route answers 503.
+	GateKey []byte
 	// LoginFailures is how many failed logins a user at one client
 	// address may make before each further try waits, one second at first
 	// and twice as long after each failure, up to LoginMaxDelay (default 5
@@ -282,6 +290,9 @@ func New(cfg Config, eng Engine, users Users, log *slog.Logger) *Server {
 		chain := []fiber.Handler{r.handler}
 		if !r.public {
 			chain = []fiber.Handler{s.authenticate(r), r.handler}
+			if r.loginRedirect {
+				chain[0] = s.toLogin(chain[0])
+			}
 		}
 		s.app.Add(r.method, r.path, chain...)
 	}

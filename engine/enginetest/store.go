@@ -723,7 +723,7 @@ func testDomains(t *testing.T, s engine.Store) {
 	blog := &engine.Domain{Name: "blog.example.org", Installation: "blog", Service: "web", Port: "port", TLS: engine.TLSACME, Created: at(1)}
 	require.NoError(t, s.CreateDomain(ctx, blog))
 	require.NoError(t, s.CreateDomain(ctx, &engine.Domain{Name: "a.example.org", Installation: "blog", Port: "admin", TLS: engine.TLSSelfSigned, Created: at(2)}))
-	require.NoError(t, s.CreateDomain(ctx, &engine.Domain{Name: "wiki.lan", Installation: "wiki", Port: "port", TLS: engine.TLSSelfSigned, Created: at(3)}))
+	require.NoError(t, s.CreateDomain(ctx, &engine.Domain{Name: "wiki.lan", Installation: "wiki", Port: "port", TLS: engine.TLSSelfSigned, Login: true, Created: at(3)}))
 
 	err := s.CreateDomain(ctx, &engine.Domain{Name: "blog.example.org", Installation: "wiki", Port: "port", TLS: engine.TLSACME, Created: at(4)})
 	require.ErrorIs(t, err, engine.ErrConflict, "a name routes to one installation")
@@ -733,6 +733,8 @@ func testDomains(t *testing.T, s engine.Store) {
 	require.Len(t, all, 3)
 	assert.Equal(t, []string{"a.example.org", "blog.example.org", "wiki.lan"}, []string{all[0].Name, all[1].Name, all[2].Name})
 	assert.Equal(t, blog, all[1])
+	assert.True(t, all[2].Login, "the login gate is kept")
+	assert.False(t, all[1].Login)
 
 	require.NoError(t, s.DeleteDomain(ctx, "a.example.org"))
 	require.ErrorIs(t, s.DeleteDomain(ctx, "a.example.org"), engine.ErrNotFound)

@@ -44,7 +44,9 @@ type Config struct {
 	// Refresh is how often routes are read again (default 10s): changes
 	// made by another process on the same data folder show up then.
 	Refresh time.Duration
-	Logger  *slog.Logger
+	// Gate configures the login gate of domains added with Login.
+	Gate   GateConfig
+	Logger *slog.Logger
 }
 
 // ACMEConfig says where certificates come from.
@@ -185,13 +187,41 @@ func (p *Proxy) Reload(ctx context.Context) error {
 			return err
 		}
 		p.down.Store(nil)
+	} else {
+		// The last domain went: the ports are free again.
+		p.closeListeners()
+		p.down.Store(nil)
 	}
 	p.certs.sync(ctx, next)
 	return nil
 }
 
-// Ready is closed once the listeners are up.
-func (p *Proxy) Ready() <-chan struct{} { return p.ready }
+// Ready is closed once the listeners are up (a new one after they closed).
+func (p *Proxy) Ready() <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.ready
+}
+
+// closeListeners stops serving and frees the ports, while no domain is
+// routed; the next route opens them again.
+func (p *Proxy) closeListeners() {
+	p.mu.Lock()
+	if p.httpsLn == nil {
+		p.mu.Unlock()
+		return
+	}
+	servers := p.servers
+	p.servers, p.httpLn, p.httpsLn, p.httpsURL = nil, nil, nil, ""
+	p.ready = make(chan struct{})
+	p.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, s := range servers {
+		_ = s.Shutdown(ctx)
+	}
+	p.log.Info("reverse proxy stopped listening: no domain is routed")
+}
 
 func (p *Proxy) listen() error {
 	p.mu.Lock()
@@ -201,16 +231,12 @@ func (p *Proxy) listen() error {
 	}
 	httpLn, err := net.Listen("tcp", p.cfg.HTTPAddr)
 	if err != nil {
-		return fmt.Errorf("%w: proxy http %s: %w", errListen, p.cfg.HTTPAddr, engine.NewUserError(engine.ErrUnavailable,
-			fmt.Sprintf("the proxy cannot listen on %s: %v", p.cfg.HTTPAddr, err),
-			"free the port, choose another with --proxy-http, or let StackHub bind low ports (CAP_NET_BIND_SERVICE)"))
+		return fmt.Errorf("%w: proxy http %s: %w", errListen, p.cfg.HTTPAddr, listenError(p.cfg.HTTPAddr, "--proxy-http", err))
 	}
 	httpsLn, err := net.Listen("tcp", p.cfg.HTTPSAddr)
 	if err != nil {
 		_ = httpLn.Close()
-		return fmt.Errorf("%w: proxy https %s: %w", errListen, p.cfg.HTTPSAddr, engine.NewUserError(engine.ErrUnavailable,
-			fmt.Sprintf("the proxy cannot listen on %s: %v", p.cfg.HTTPSAddr, err),
-			"free the port, choose another with --proxy-https, or let StackHub bind low ports (CAP_NET_BIND_SERVICE)"))
+		return fmt.Errorf("%w: proxy https %s: %w", errListen, p.cfg.HTTPSAddr, listenError(p.cfg.HTTPSAddr, "--proxy-https", err))
 	}
 	p.httpLn, p.httpsLn = httpLn, httpsLn
 	if port := httpsLn.Addr().(*net.TCPAddr).Port; port != 443 {
@@ -338,6 +364,9 @@ func (p *Proxy) serveHTTPS(w http.ResponseWriter, r *http.Request) {
 	}
 	if rt.Backend == "" {
 		page(w, http.StatusBadGateway, "App not installed", "The app "+rt.Installation+" that "+rt.Domain+" routes to is not installed.", "Install it again, or remove the domain.")
+		return
+	}
+	if rt.Login && !p.gate(w, r, rt) {
 		return
 	}
 	p.backend(rt).ServeHTTP(w, r)

@@ -264,7 +264,7 @@ func TestProxyRoutesSelfSigned(t *testing.T) {
 		assert.Equal(t, "ping over the socket", string(buf))
 	})
 	t.Run("a removed route goes", func(t *testing.T) {
-		src.set()
+		src.set(engine.Route{Domain: "console.lan", Installation: "stackhub", TLS: engine.TLSSelfSigned, Backend: app.Listener.Addr().String(), HSTS: true})
 		require.NoError(t, p.Reload(t.Context()))
 		resp, err := plain.Get("http://app.lan/")
 		require.NoError(t, err)

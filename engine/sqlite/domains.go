@@ -10,8 +10,8 @@ import (
 // CreateDomain records a domain route; ErrConflict if the name is routed
 // already.
 func (s *Store) CreateDomain(ctx context.Context, d *engine.Domain) error {
-	_, err := s.exec(ctx, `INSERT INTO domains (name, namespace, installation, service, port, tls, created) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		d.Name, d.Namespace, d.Installation, d.Service, d.Port, d.TLS, fmtTime(d.Created))
+	_, err := s.exec(ctx, `INSERT INTO domains (name, namespace, installation, service, port, tls, created, login) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		d.Name, d.Namespace, d.Installation, d.Service, d.Port, d.TLS, fmtTime(d.Created), d.Login)
 	if isUnique(err) {
 		return fmt.Errorf("create domain %q: %w", d.Name, engine.NewUserError(engine.ErrConflict,
 			fmt.Sprintf("domain %s is already routed", d.Name), "remove it first (stackhub domain remove "+d.Name+")"))
@@ -24,7 +24,7 @@ func (s *Store) CreateDomain(ctx context.Context, d *engine.Domain) error {
 
 // ListDomains returns every domain, sorted by name.
 func (s *Store) ListDomains(ctx context.Context) ([]*engine.Domain, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT name, namespace, installation, service, port, tls, created FROM domains ORDER BY name`)
+	rows, err := s.r.QueryContext(ctx, `SELECT name, namespace, installation, service, port, tls, created, login FROM domains ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("list domains: %w", err)
 	}
@@ -35,7 +35,7 @@ func (s *Store) ListDomains(ctx context.Context) ([]*engine.Domain, error) {
 			d       engine.Domain
 			created string
 		)
-		if err := rows.Scan(&d.Name, &d.Namespace, &d.Installation, &d.Service, &d.Port, &d.TLS, &created); err != nil {
+		if err := rows.Scan(&d.Name, &d.Namespace, &d.Installation, &d.Service, &d.Port, &d.TLS, &created, &d.Login); err != nil {
 			return nil, fmt.Errorf("list domains: %w", err)
 		}
 		if d.Created, err = parseTime(created); err != nil {

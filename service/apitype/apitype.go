@@ -372,6 +372,9 @@ type Domain struct {
 	TLS          string    `json:"tls"`
 	URL          string    `json:"url"`
 	Created      time.Time `json:"created"`
+	// Login: only StackHub users (viewer or above) get through the
+	// proxy to the app (the login gate).
+	Login bool `json:"login,omitempty"`
 	// Certificate says where its certificate stands: "valid until DATE",
 	// "pending", "self-signed (local CA)", "custom", or why the proxy is
 	// not serving.
@@ -394,6 +397,8 @@ type DomainRequest struct {
 	Service string `json:"service,omitempty"`
 	Port    string `json:"port,omitempty"`
 	TLS     string `json:"tls,omitempty"`
+	// Login puts StackHub's login in front of the app.
+	Login bool `json:"login,omitempty"`
 }
 
 // Backup is one backup of an installation: its data and its record.

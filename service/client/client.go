@@ -746,6 +746,36 @@ func (c *Client) RemoveDomain(ctx context.Context, domain string) error {
 	return c.do(ctx, http.MethodDelete, "/api/v1/domains/"+url.PathEscape(domain), nil, nil, nil)
 }
 
+// GateURL asks for a pass through the proxy's login gate for rd, the
+// https address of an app behind a domain added with login, and returns
+// the address (on the app's host, with a one-minute ticket) that sets the
+// proxy's cookie when a browser opens it.
+func (c *Client) GateURL(ctx context.Context, rd string) (string, error) {
+	req, err := c.newRequest(ctx, http.MethodGet, "/api/v1/gate", url.Values{"rd": {rd}}, nil)
+	if err != nil {
+		return "", err
+	}
+	hc := http.DefaultClient
+	if c.HTTP != nil {
+		hc = c.HTTP
+	}
+	noFollow := *hc
+	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	cc := *c
+	cc.HTTP = &noFollow
+	resp, err := cc.send(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusSeeOther || loc == "" {
+		return "", fmt.Errorf("gate for %s: the server answered %s without an address", rd, resp.Status)
+	}
+	return loc, nil
+}
+
 // Backup is one backup of an installation.
 type Backup = apitype.Backup
 

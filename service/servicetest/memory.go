@@ -485,7 +485,7 @@ func (m *Memory) AddDomain(_ context.Context, opts engine.DomainOptions) (*engin
 	if m.domains == nil {
 		m.domains = map[string]*engine.Domain{}
 	}
-	d := &engine.Domain{Name: opts.Domain, Installation: opts.App, Service: opts.Service, Port: port, TLS: opts.TLS, Created: time.Now().UTC()}
+	d := &engine.Domain{Name: opts.Domain, Installation: opts.App, Service: opts.Service, Port: port, TLS: opts.TLS, Login: opts.Login, Created: time.Now().UTC()}
 	m.domains[d.Name] = d
 	c := *d
 	return &c, nil

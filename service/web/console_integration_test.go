@@ -150,6 +150,14 @@ func TestConsole(t *testing.T) {
 		p.do(5*time.Second, chromedp.Click(`[data-remove="hello-db.lan"]`), chromedp.WaitVisible("#domain-remove-yes"),
 			chromedp.Click("#domain-remove-yes"))
 		p.wait(20*time.Second, `!document.querySelector('#domain-list [data-domain]') && document.querySelector("#domains").innerText.length > 0`)
+		// The login gate's box: the domain lists it as gated.
+		p.do(5*time.Second, chromedp.SetValue("#domain-name", "gated.lan"), chromedp.SetValue("#domain-port", "port"),
+			chromedp.Click("#domain-login"), chromedp.SendKeys("#domain-name", kb.Enter))
+		p.wait(20*time.Second, `document.querySelector('#domain-list [data-domain="gated.lan"] [data-login]')`)
+		p.shot("12e-app-domain-login")
+		p.do(5*time.Second, chromedp.Click(`[data-remove="gated.lan"]`), chromedp.WaitVisible("#domain-remove-yes"),
+			chromedp.Click("#domain-remove-yes"))
+		p.wait(20*time.Second, `!document.querySelector('#domain-list [data-domain]') && document.querySelector("#domains").innerText.length > 0`)
 		// Back up now, then restore that backup in place: both run as jobs
 		// and the app is running again after each.
 		p.do(5*time.Second, chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`), chromedp.Click("#tabbtn-backups"),

@@ -52,7 +52,11 @@ func newDomainAddCmd(f *Factory) *cobra.Command {
 			if output == "json" {
 				return printJSON(f.IO.Out, d)
 			}
-			fmt.Fprintf(f.IO.Out, "Routed %s to %s (port %s, tls %s): %s\n", d.Name, d.Installation, d.Port, d.TLS, d.URL)
+			gate := ""
+			if d.Login {
+				gate = ", login required"
+			}
+			fmt.Fprintf(f.IO.Out, "Routed %s to %s (port %s, tls %s%s): %s\n", d.Name, d.Installation, d.Port, d.TLS, gate, d.URL)
 			for _, w := range d.Warnings {
 				fmt.Fprintf(f.IO.ErrOut, "Warning: %s\n", w)
 			}
@@ -62,6 +66,7 @@ func newDomainAddCmd(f *Factory) *cobra.Command {
 	cmd.Flags().StringVar(&req.Service, "service", "", "compose service of the port (default: the bundle's web entry point)")
 	cmd.Flags().StringVar(&req.Port, "port", "", "the bundle's port name (default: its web entry point, or its only TCP port)")
 	cmd.Flags().StringVar(&req.TLS, "tls", "", "acme, self-signed or custom (your PEM files in <data>/certs/custom/DOMAIN/cert.pem and key.pem); default: by the name")
+	cmd.Flags().BoolVar(&req.Login, "login", false, "let only StackHub users (viewer or above) reach the app: the proxy asks them to log in to the console first (needs serve --console-domain)")
 	addClientFlags(cmd, &output)
 	return cmd
 }
@@ -90,9 +95,13 @@ func newDomainListCmd(f *Factory) *cobra.Command {
 				return printJSON(f.IO.Out, list)
 			}
 			tw := newTable(f.IO.Out)
-			fmt.Fprintln(tw, "DOMAIN\tAPP\tSERVICE\tPORT\tTLS\tCERTIFICATE")
+			fmt.Fprintln(tw, "DOMAIN\tAPP\tSERVICE\tPORT\tTLS\tLOGIN\tCERTIFICATE")
 			for _, d := range list {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", d.Name, d.Installation, d.Service, d.Port, d.TLS, d.Certificate)
+				login := "-"
+				if d.Login {
+					login = "yes"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.Name, d.Installation, d.Service, d.Port, d.TLS, login, d.Certificate)
 			}
 			return tw.Flush()
 		},

@@ -19,7 +19,7 @@ var (
 var _ service.Engine = porter.Engine{}
 
 // serveHTTP serves the API until ctx ends.
-func serveHTTP(ctx context.Context, f *Factory, cfg *Config, eng *engine.Engine, store *sqlite.Store, log *slog.Logger, domainStatus func(string) string) error {
+func serveHTTP(ctx context.Context, f *Factory, cfg *Config, eng *engine.Engine, store *sqlite.Store, log *slog.Logger, px *runningProxy, gateKey []byte) error {
 	srv := service.New(service.Config{
 		DataDir:       cfg.DataDir,
 		AdminPassword: f.Getenv(service.EnvAdminPassword),
@@ -31,7 +31,9 @@ func serveHTTP(ctx context.Context, f *Factory, cfg *Config, eng *engine.Engine,
 		// through the proxy on this host.
 		SecureCookies:       cfg.ConsoleDomain != "",
 		BehindLoopbackProxy: cfg.ConsoleDomain != "",
-		DomainStatus:        domainStatus,
+		DomainStatus:        px.status,
+		ProxyCheck:          px.check,
+		GateKey:             gateKey,
 	}, porter.WithDocs(eng), store, log)
 	log.Info("StackHub is serving", "addr", "http://"+cfg.Addr, "data", cfg.DataDir, "version", Version)
 	return srv.Listen(ctx, cfg.Addr)

@@ -111,41 +111,64 @@ func runServe(ctx context.Context, f *Factory, opts *ServeOptions) error {
 	if !strings.HasPrefix(cfg.Addr, "127.") && !strings.HasPrefix(cfg.Addr, "localhost:") && !strings.HasPrefix(cfg.Addr, "[::1]") {
 		log.Warn("StackHub listens on a non-loopback address without TLS; put it behind a TLS proxy", "addr", cfg.Addr)
 	}
-	status, stop, err := startProxy(ctx, cfg, eng, log)
+	var gateKey []byte
+	if cfg.ProxyHTTP != "off" && cfg.ProxyHTTPS != "off" {
+		if gateKey, err = engine.GateKey(cfg.DataDir); err != nil {
+			return err
+		}
+	}
+	px, err := startProxy(ctx, cfg, eng, gateKey, log)
 	if err != nil {
 		return err
 	}
-	defer stop()
-	return serveHTTP(ctx, f, cfg, eng, store, log, status)
+	defer px.stop()
+	return serveHTTP(ctx, f, cfg, eng, store, log, px, gateKey)
 }
 
+// runningProxy is what the service sees of the reverse proxy.
+type runningProxy struct {
+	// status is a domain's certificate status (nil when the proxy is off).
+	status func(string) string
+	// check says what keeps the proxy from serving a new domain.
+	check func() []string
+	stop  func()
+}
+
+// proxyOff is the warning for a domain added while the proxy is off.
+const proxyOff = "the reverse proxy is off (serve --proxy-http off): the domain is kept but not served until serve runs with the proxy"
+
 // startProxy starts the reverse proxy for the routed domains, unless it
-// is turned off, and returns its certificate status (nil when off) and
+// is turned off, and returns its certificate status, its port check and
 // its stop. Its listeners open once a domain is routed; a port it cannot
 // bind is tried again at every reading of the routes, while the log and
 // the domains' certificate status say why.
-func startProxy(ctx context.Context, cfg *Config, eng *engine.Engine, log *slog.Logger) (func(string) string, func(), error) {
+func startProxy(ctx context.Context, cfg *Config, eng *engine.Engine, key []byte, log *slog.Logger) (*runningProxy, error) {
 	if cfg.ProxyHTTP == "off" || cfg.ProxyHTTPS == "off" {
 		if cfg.ConsoleDomain != "" {
-			return nil, nil, &FlagError{Err: errors.New("--console-domain needs the reverse proxy: do not turn it off")}
+			return nil, &FlagError{Err: errors.New("--console-domain needs the reverse proxy: do not turn it off")}
 		}
-		return nil, func() {}, nil
+		return &runningProxy{check: func() []string { return []string{proxyOff} }, stop: func() {}}, nil
 	}
 	var routes proxy.Routes = eng
 	if cfg.ConsoleDomain != "" {
 		cr, err := consoleRoute(cfg)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		routes = withRoute{next: eng, route: cr}
+	}
+	gate, err := gateConfig(cfg, key)
+	if err != nil {
+		return nil, err
 	}
 	p, err := proxy.New(proxy.Config{
 		HTTPAddr: cfg.ProxyHTTP, HTTPSAddr: cfg.ProxyHTTPS, DataDir: cfg.DataDir,
 		ACME:   proxy.ACMEConfig{CA: cfg.ACMECA, Email: cfg.ACMEEmail},
+		Gate:   gate,
 		Logger: log.With("component", "proxy"),
 	}, routes, eng.DomainsChanged())
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
@@ -155,7 +178,36 @@ func startProxy(ctx context.Context, cfg *Config, eng *engine.Engine, log *slog.
 			log.Error("the reverse proxy stopped; domains are not served", "err", err)
 		}
 	}()
-	return p.Status, func() { cancel(); <-done }, nil
+	check := func() []string {
+		if err := p.Preflight(); err != nil {
+			msg := err.Error()
+			if hint := engine.HintOf(err); hint != "" {
+				msg += " (" + hint + ")"
+			}
+			return []string{msg}
+		}
+		return nil
+	}
+	return &runningProxy{status: p.Status, check: check, stop: func() { cancel(); <-done }}, nil
+}
+
+// gateConfig is the login gate's: it sends browsers to the console's
+// domain to log in, so without --console-domain gated domains answer 503.
+func gateConfig(cfg *Config, key []byte) (proxy.GateConfig, error) {
+	g := proxy.GateConfig{Key: key}
+	if cfg.ConsoleDomain == "" {
+		return g, nil
+	}
+	name, err := engine.NormalizeDomain(cfg.ConsoleDomain)
+	if err != nil {
+		return g, err
+	}
+	host := name
+	if _, port, err := net.SplitHostPort(cfg.ProxyHTTPS); err == nil && port != "443" && port != "" {
+		host = net.JoinHostPort(name, port)
+	}
+	g.LoginURL = "https://" + host + "/api/v1/gate"
+	return g, nil
 }
 
 // consoleRoute routes the console's domain to the service's own address.

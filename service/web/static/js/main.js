@@ -60,8 +60,16 @@ function navigate(hash) {
   if (location.hash === hash) render(); else location.hash = hash;
 }
 
+// gateNext is where the proxy's login gate wants the browser to go back
+// to once logged in: only the gate's own route, never another address.
+function gateNext() {
+  const next = new URLSearchParams(location.search).get("next") || "";
+  return next.startsWith("/api/v1/gate?") ? next : "";
+}
+
 async function onLogin(login) {
   setCSRF(login.csrfToken);
+  if (gateNext()) { location.assign(gateNext()); return; }
   await loadUser();
   if (location.pathname === "/setup") history.replaceState(null, "", "/#/store");
   if (!location.hash || location.hash === "#/login") location.hash = "#/store";
@@ -137,6 +145,9 @@ async function boot() {
     fill(main, errorBox(err, () => location.reload()));
     return;
   }
+  // Logged in already (a strict session cookie does not travel with a
+  // redirect from another site): back to the gate from here.
+  if (user && gateNext()) { location.assign(gateNext()); return; }
   render();
 }
 

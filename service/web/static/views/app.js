@@ -103,6 +103,7 @@ export async function render(main, ctx) {
         h("a", { class: "mono", href: d.url, target: "_blank", rel: "noopener", text: d.name }),
         h("span", { class: "muted", text: " → " + (d.service ? d.service + " · " : "") + d.port }),
         h("span", { class: "chip", text: t("app.tls." + d.tls) }),
+        d.login ? h("span", { class: "chip", "data-login": "", text: t("app.domainLoginChip") }) : null,
         d.certificate ? h("span", { class: "muted cert", text: d.certificate }) : null,
         canAct ? remove : null);
     });
@@ -117,11 +118,14 @@ export async function render(main, ctx) {
     const tls = h("select", { id: "domain-tls" }, ["", "acme", "self-signed", "custom"].map((v) =>
       h("option", { value: v, text: v ? t("app.tls." + v) : t("app.domainTLSAuto") })));
     const msg = h("div", { "aria-live": "polite" });
+    const gate = h("input", { id: "domain-login", type: "checkbox", "aria-describedby": "domain-login-help" });
     const add = h("form", { id: "domain-form", novalidate: true },
       h("div", { class: "row", style: "align-items:flex-end" },
         h("div", { class: "field", style: "flex:2;min-width:12rem" }, h("label", { for: "domain-name", text: t("app.domainName") }), domain),
         ports.length > 1 ? h("div", { class: "field" }, h("label", { for: "domain-port", text: t("app.domainPort") }), port) : null,
         h("div", { class: "field" }, h("label", { for: "domain-tls", text: t("app.domainTLS") }), tls),
+        h("div", { class: "field" }, h("span", { class: "row" }, gate, h("label", { for: "domain-login", text: t("app.domainLogin") })),
+          h("span", { class: "help", id: "domain-login-help", text: t("app.domainLoginHelp") })),
         h("div", { class: "field" }, h("button", { type: "submit", class: "btn primary", id: "domain-add" }, t("app.domainAdd")))),
       h("p", { class: "help muted", id: "domain-help", text: t("app.domainHelp") }), msg);
     add.addEventListener("submit", async (e) => {
@@ -129,7 +133,7 @@ export async function render(main, ctx) {
       const value = domain.value.trim().toLowerCase();
       if (!value) { fill(msg, h("div", { class: "alert bad", role: "alert", text: t("app.domainRequired") })); domain.focus(); return; }
       try {
-        const d = await api.addDomain({ app: name, domain: value, port: port.value || undefined, tls: tls.value || undefined });
+        const d = await api.addDomain({ app: name, domain: value, port: port.value || undefined, tls: tls.value || undefined, login: gate.checked || undefined });
         toast(t("app.domainAdded", { domain: d.name }));
         const warn = (d.warnings || []).length
           ? h("div", { class: "alert warn", role: "status", id: "domain-warnings" }, (d.warnings || []).map((w) => h("div", { text: w }))) : null;

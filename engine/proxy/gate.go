@@ -1,0 +1,106 @@
+package proxy
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/stackhub/stackhub/engine"
+)
+
+// GateConfig configures the login gate of domains added with Login.
+type GateConfig struct {
+	// Key signs and checks gate passes; the service signs with the same.
+	Key []byte
+	// LoginURL is the service's gate route as the browser reaches it
+	// (https://CONSOLE-DOMAIN/api/v1/gate): a request without a valid
+	// cookie is sent there with ?rd=<the URL it asked for>. Empty: the
+	// gated domains answer 503 (the gate fails closed).
+	LoginURL string
+	// Now is the clock (tests); default time.Now.
+	Now func() time.Time
+}
+
+// gatePath is where the service sends the browser back with a ticket;
+// the proxy answers it on every gated host and never passes it on.
+const gatePath = "/.stackhub/gate"
+
+// gateCookie is the proxy's cookie on a gated host.
+const gateCookie = "stackhub_gate"
+
+func (p *Proxy) now() time.Time {
+	if p.cfg.Gate.Now != nil {
+		return p.cfg.Gate.Now()
+	}
+	return time.Now()
+}
+
+// gate answers a request to a gated route unless it carries a valid
+// cookie, in which case it returns true (and strips the cookie, which the
+// app has no business seeing).
+func (p *Proxy) gate(w http.ResponseWriter, r *http.Request, rt engine.Route) bool {
+	g := p.cfg.Gate
+	if len(g.Key) == 0 || g.LoginURL == "" {
+		page(w, http.StatusServiceUnavailable, "Login not available",
+			"The app behind "+rt.Domain+" is reached only after logging in to StackHub, and this server's console has no domain to log in at.",
+			"An administrator starts `stackhub serve` with --console-domain, or removes the login from the domain.")
+		return false
+	}
+	host := hostOnly(r.Host)
+	if r.URL.Path == gatePath {
+		p.exchange(w, r, rt, host)
+		return false
+	}
+	if c, err := r.Cookie(gateCookie); err == nil {
+		if _, err := engine.VerifyGatePass(g.Key, c.Value, engine.GatePassCookie, rt.Domain, p.now()); err == nil {
+			stripCookie(r, gateCookie)
+			return true
+		} else {
+			p.log.Debug("login gate refused a cookie", "host", host, "err", err)
+		}
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		page(w, http.StatusUnauthorized, "Login required",
+			"The app behind "+rt.Domain+" is reached only after logging in to StackHub.", "Open the page again in the browser to log in.")
+		return false
+	}
+	back := "https://" + r.Host + r.URL.RequestURI()
+	http.Redirect(w, r, g.LoginURL+"?rd="+url.QueryEscape(back), http.StatusSeeOther)
+	return false
+}
+
+// exchange turns the service's ticket into the proxy's cookie for this
+// host, then sends the browser on to the page it asked for.
+func (p *Proxy) exchange(w http.ResponseWriter, r *http.Request, rt engine.Route, host string) {
+	q := r.URL.Query()
+	pass, err := engine.VerifyGatePass(p.cfg.Gate.Key, q.Get("ticket"), engine.GatePassTicket, rt.Domain, p.now())
+	if err != nil {
+		p.log.Info("login gate refused a ticket", "host", host, "err", err)
+		page(w, http.StatusForbidden, "Login refused", "The login ticket for "+rt.Domain+" is not valid or has expired.", "Open the app's address again to log in anew.")
+		return
+	}
+	exp := p.now().Add(engine.GateCookieTTL)
+	cookie := engine.SignGatePass(p.cfg.Gate.Key, engine.GatePass{Kind: engine.GatePassCookie, User: pass.User, Host: rt.Domain, Expires: exp.Unix()})
+	http.SetCookie(w, &http.Cookie{
+		Name: gateCookie, Value: cookie, Path: "/", Expires: exp,
+		Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode,
+	})
+	rd := q.Get("rd")
+	// Only a path on this host: never an open redirect.
+	if !strings.HasPrefix(rd, "/") || strings.HasPrefix(rd, "//") || strings.HasPrefix(rd, "/\\") || strings.HasPrefix(rd, gatePath) {
+		rd = "/"
+	}
+	http.Redirect(w, r, rd, http.StatusSeeOther)
+}
+
+// stripCookie removes one cookie from a request's Cookie headers.
+func stripCookie(r *http.Request, name string) {
+	cs := r.Cookies()
+	r.Header.Del("Cookie")
+	for _, c := range cs {
+		if c.Name != name {
+			r.AddCookie(c)
+		}
+	}
+}
