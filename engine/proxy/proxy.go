@@ -211,7 +211,7 @@ func (p *Proxy) closeListeners() {
 		p.mu.Unlock()
 		return
 	}
-	servers := p.servers
+	servers, lns := p.servers, []net.Listener{p.httpLn, p.httpsLn}
 	p.servers, p.httpLn, p.httpsLn, p.httpsURL = nil, nil, nil, ""
 	p.ready = make(chan struct{})
 	p.mu.Unlock()
@@ -219,6 +219,13 @@ func (p *Proxy) closeListeners() {
 	defer cancel()
 	for _, s := range servers {
 		_ = s.Shutdown(ctx)
+	}
+	// Shutdown closes only the listeners Serve has taken; one whose Serve
+	// has not started yet is closed here, so the port is free on return.
+	for _, ln := range lns {
+		if ln != nil {
+			_ = ln.Close()
+		}
 	}
 	p.log.Info("reverse proxy stopped listening: no domain is routed")
 }
