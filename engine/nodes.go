@@ -110,7 +110,7 @@ const (
 
 // swarmUnavailable is the user's error when swarm mode is off or absent.
 func swarmUnavailable(err error) error {
-	return &UserError{Msg: "this server does not manage a swarm cluster",
+	return &UserError{Msg: "this server does not manage a swarm cluster", Kind: ErrConflict,
 		Hint: "run `docker swarm init` on the StackHub host (it becomes the manager), then add nodes with `stackhub node add`",
 		Err:  fmt.Errorf("%w: %w", ErrSwarmInactive, err)}
 }
