@@ -89,7 +89,7 @@ func TestSwarmTargetNeedsAManager(t *testing.T) {
 	e := newSwarmEngine(t, c, "")
 	_, err := e.Install(t.Context(), engine.InstallOptions{App: "hello", Target: "swarm"})
 	require.ErrorIs(t, err, engine.ErrSwarmInactive)
-	assert.ErrorIs(t, err, engine.ErrConflict, "a kind, so the API answers 409 and not a bare 500")
+	require.ErrorIs(t, err, engine.ErrConflict, "a kind, so the API answers 409 and not a bare 500")
 	assert.Contains(t, engine.HintOf(err), "docker swarm init")
 	// A compose install still sees this host's ports only, and works.
 	_, err = e.Install(t.Context(), engine.InstallOptions{App: "hello"})
