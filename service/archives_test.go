@@ -7,13 +7,16 @@ import (
 	"io"
 	"log/slog"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -181,4 +184,55 @@ func TestImportFolder(t *testing.T) {
 	res = do(t, s2, request{method: "POST", target: "/api/v1/installations", body: `{"archive":"hello.tgz"}`, ctype: "application/json"})
 	assert.Equal(t, http.StatusForbidden, res.status)
 	assert.Contains(t, string(res.body), "--import-dir")
+}
+
+// TestUploadKeepsTheConnection sends an upload as a chunked body (as the
+// CLI does: its length is not known ahead) over a real connection, then a
+// second request on the same connection: the upload's last chunk must not
+// be left for the next request to trip over.
+func TestUploadKeepsTheConnection(t *testing.T) {
+	s, _, _, _ := archiveServer(t, 4<<20)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	go func() { _ = s.Listen(ctx, addr) }()
+	client := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 1}}
+	require.Eventually(t, func() bool {
+		res, err := client.Get("http://" + addr + "/health")
+		if err != nil {
+			return false
+		}
+		_, _ = io.Copy(io.Discard, res.Body)
+		_ = res.Body.Close()
+		return res.StatusCode == http.StatusOK
+	}, 5*time.Second, 20*time.Millisecond)
+
+	var dialed atomic.Int32
+	client.Transport.(*http.Transport).DialContext = func(ctx context.Context, network, a string) (net.Conn, error) {
+		dialed.Add(1)
+		return (&net.Dialer{}).DialContext(ctx, network, a)
+	}
+	client.CloseIdleConnections()
+	for i := range 3 {
+		var body bytes.Buffer
+		mw := multipart.NewWriter(&body)
+		fw, err := mw.CreateFormFile(uploadField, "hello.tgz")
+		require.NoError(t, err)
+		_, _ = fw.Write(bytes.Repeat([]byte("x"), 1000+i))
+		require.NoError(t, mw.Close())
+		// A reader of unknown length: sent chunked.
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, "http://"+addr+"/api/v1/uploads", io.MultiReader(&body))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		req.Header.Set("Authorization", "Bearer "+testToken)
+		res, err := client.Do(req)
+		require.NoError(t, err)
+		out, _ := io.ReadAll(res.Body)
+		_ = res.Body.Close()
+		require.Equal(t, http.StatusCreated, res.StatusCode, "upload %d: %s", i, out)
+	}
+	assert.Equal(t, int32(1), dialed.Load(), "the three uploads shared one connection")
 }

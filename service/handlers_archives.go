@@ -102,6 +102,12 @@ func (s *Server) uploadArchive(c *fiber.Ctx) error {
 			c.Context().SetConnectionClose()
 			return err
 		}
+		// Read what follows the file (the closing boundary, a chunked
+		// body's last chunk) so that the connection can carry the next
+		// request: left unread, it would be taken for that request's start.
+		if !drainRest(c) {
+			c.Context().SetConnectionClose()
+		}
 		s.audit(c, "upload", up.ID, "")
 		return c.Status(fiber.StatusCreated).JSON(up)
 	}

@@ -127,6 +127,17 @@ func drainBody(c *fiber.Ctx) {
 	}
 }
 
+// drainRest reads the rest of the request's body stream, at most
+// drainMax bytes, and tells whether it reached the end.
+func drainRest(c *fiber.Ctx) bool {
+	stream := c.Context().RequestBodyStream()
+	if stream == nil {
+		return true
+	}
+	n, err := io.Copy(io.Discard, io.LimitReader(stream, drainMax+1))
+	return err == nil && n <= drainMax
+}
+
 // userContext gives the handler a context derived from the server's base
 // context with the request timeout, so engine calls stop when the server
 // shuts down or the request overstays (fiber's default UserContext is a
