@@ -158,8 +158,12 @@ function progress(d, inst, title, onDone) {
   const close = h("button", { type: "button", class: "btn" }, t("action.close"));
   close.addEventListener("click", () => d.close());
   fill(foot, close);
-  close.focus();
-  d.querySelector(".dlg-head h2").textContent = t("install.installing", { app: title });
+  // Focus goes to the heading, not to Close: the Enter that submitted the
+  // form may still be arriving, and it would close the dialog at once.
+  const head = d.querySelector(".dlg-head h2");
+  head.textContent = t("install.installing", { app: title });
+  head.tabIndex = -1;
+  head.focus();
 
   const stop = watchJob(inst.jobId, {
     onEvent(ev) {
