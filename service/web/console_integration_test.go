@@ -246,6 +246,8 @@ func TestConsole(t *testing.T) {
 		p.t = t
 		p.do(10*time.Second, chromedp.Navigate(srv.url+"/#/server"), chromedp.WaitVisible("#stat-cpu"))
 		p.wait(10*time.Second, `document.querySelector("#docker dl")`)
+		// This host is no swarm manager: the page says so and how to start one.
+		p.wait(10*time.Second, `document.querySelector("#nodes-single, #node-list")`)
 		p.shot("19-server")
 		p.do(10*time.Second, chromedp.Navigate(srv.url+"/#/admin/tokens"), chromedp.WaitVisible("#token-name"),
 			chromedp.SendKeys("#token-name", "ci"), chromedp.Click("#token-create"))

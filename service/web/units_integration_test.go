@@ -31,6 +31,7 @@ func TestConsoleUnits(t *testing.T) {
 		w.Header().Set("Content-Type", "image/svg+xml")
 		_, _ = io.WriteString(w, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 8 8"><circle cx="4" cy="4" r="4" fill="#2a9d8f"/></svg>`)
 	})
+	fakeCluster(mux)
 	ts := httptest.NewServer(mux)
 	t.Cleanup(ts.Close)
 
@@ -55,7 +56,48 @@ func TestConsoleUnits(t *testing.T) {
 	assert.Equal(t, "password", eval[string](p, `document.querySelector("input[name=admin_password]").type`))
 	assert.Equal(t, "SELECT", eval[string](p, `document.querySelector("[name=mode]").tagName`))
 	p.shot("37-install-form-parameters")
+
+	// The server page of a swarm manager: every node with its state, and
+	// for an admin the drain, activate and remove buttons and the join
+	// command (the single-server case is in TestConsole).
+	p.do(10*time.Second, chromedp.Evaluate[chromedp.Void](`document.querySelector("dialog")?.close(); showNodes()`))
+	p.wait(10*time.Second, `document.querySelectorAll("#node-list tbody tr").length === 3`)
+	assert.Equal(t, "2 of 3 nodes ready", eval[string](p, `document.querySelector("#nodes p.muted").textContent`))
+	assert.Equal(t, "down", eval[string](p, `document.querySelector("[data-node=gpu-1] .node-state").textContent`))
+	assert.Equal(t, 0, eval[int](p, `document.querySelectorAll("[data-node=manager-1] [data-remove]").length`), "the leader cannot be removed")
+	assert.Equal(t, 1, eval[int](p, `document.querySelectorAll("[data-node=worker-1] [data-availability=active]").length`), "a drained node can be activated")
+	p.do(10*time.Second, chromedp.Click("#node-add"))
+	p.wait(5*time.Second, `document.querySelector("#join-command")?.textContent.includes("docker swarm join")`)
+	p.shot("38-server-node-join")
+	p.do(5*time.Second, chromedp.Evaluate[chromedp.Void](`document.querySelector("dialog").close(); document.querySelector("#nodes").scrollIntoView()`))
+	p.shot("39-server-nodes")
 	p.clean()
+}
+
+// fakeCluster answers the server and node routes for a three-node swarm:
+// the leading manager, a drained worker and a GPU worker that is down.
+func fakeCluster(mux *http.ServeMux) {
+	answer := func(v any) http.HandlerFunc {
+		return func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(v)
+		}
+	}
+	mux.HandleFunc("GET /api/v1/server", answer(map[string]any{"hostname": "manager-1", "cpuPercent": 12.5, "memoryPercent": 41,
+		"memoryUsed": 3 << 30, "memoryTotal": 8 << 30, "diskPercent": 30, "diskUsed": 30 << 30, "diskTotal": 100 << 30, "load": []float64{0.3, 0.2, 0.1}}))
+	mux.HandleFunc("GET /api/v1/server/history", answer(map[string]any{"points": []any{}}))
+	node := func(id, host, role, state, avail string, leader bool, labels map[string]string, tasks int) map[string]any {
+		return map[string]any{"id": id, "hostname": host, "role": role, "leader": leader, "availability": avail, "state": state,
+			"addr": "10.0.0." + id, "labels": labels, "cpus": 4, "memoryBytes": 8 << 30, "architecture": "x86_64", "os": "linux",
+			"engineVersion": "20.10.24", "tasks": tasks}
+	}
+	mux.HandleFunc("GET /api/v1/nodes", answer(map[string]any{"nodes": []any{
+		node("1", "manager-1", "manager", "ready", "active", true, map[string]string{"ssd": ""}, 5),
+		node("2", "worker-1", "worker", "ready", "drain", false, map[string]string{"arch": "amd64"}, 0),
+		node("3", "gpu-1", "worker", "down", "active", false, map[string]string{"gpu": "nvidia"}, 2),
+	}}))
+	mux.HandleFunc("POST /api/v1/nodes/join", answer(map[string]any{"role": "worker", "token": "SWMTKN-1-test", "manager": "10.0.0.1:2377",
+		"command": "docker swarm join --token SWMTKN-1-test 10.0.0.1:2377"}))
 }
 
 // fakeCatalog answers GET /api/v1/apps for 300 apps in the shape of the

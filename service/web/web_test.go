@@ -52,11 +52,15 @@ var dynamicKeys = map[string][]string{
 	// An app's domains: the certificate kinds engine/domains.go knows.
 	"app.tls.": {"acme", "self-signed", "custom"},
 	// How a backup kept the app consistent (engine/backup.go).
-	"app.quiesce.":        {"stop", "backup"},
-	"admin.tab.":          {"users", "tokens", "settings", "audit"},
-	"admin.registration.": {"open", "closed"},
-	"lang.":               {"en", "zh"},
-	"server.severity.":    {"critical", "high", "medium", "low"},
+	"app.quiesce.": {"stop", "backup"},
+	// Swarm nodes as engine/swarm reports them.
+	"nodes.role.":             {"manager", "worker"},
+	"nodes.stateName.":        {"ready", "down", "disconnected", "unknown"},
+	"nodes.availabilityName.": {"active", "pause", "drain"},
+	"admin.tab.":              {"users", "tokens", "settings", "audit"},
+	"admin.registration.":     {"open", "closed"},
+	"lang.":                   {"en", "zh"},
+	"server.severity.":        {"critical", "high", "medium", "low"},
 	// The kinds of risk engine/host and the engine report (the part of
 	// the risk id before the first colon).
 	"risk.": {"disk-full", "memory-high", "listen-no-tls", "privileged-container", "docker-socket-mount", "host-root-mount",

@@ -136,6 +136,11 @@ export const api = {
   addDomain: (req) => send("POST", "/domains", { body: req }),
   removeDomain: (domain) => send("DELETE", "/domains/" + enc(domain)),
 
+  nodes: () => get("/nodes"),
+  nodeJoin: (manager) => send("POST", "/nodes/join", { body: { manager } }),
+  setNodeAvailability: (id, availability) => send("POST", "/nodes/" + enc(id) + "/availability", { body: { availability } }),
+  removeNode: (id, force) => send("DELETE", "/nodes/" + enc(id), { query: { force: force || undefined } }),
+
   job: (id) => get("/jobs/" + enc(id)),
   jobs: (limit) => get("/jobs", { limit }),
   jobEventsURL: (id) => BASE + "/jobs/" + enc(id) + "/events",

@@ -41,13 +41,16 @@ export function errorBox(err, retry) {
     retry && h("button", { type: "button", class: "btn small", onclick: retry, style: "margin-top:.4rem" }, t("action.retry")));
 }
 
-let toastTimer = 0;
-/** toast shows a short message at the bottom of the page. */
+const MAX_TOASTS = 3;
+/** toast shows a short message at the bottom of the page. The same
+ * message again replaces the one shown, and at most MAX_TOASTS show at
+ * once (the oldest goes first), so a burst does not cover the page. */
 export function toast(message, kind = "") {
   const box = document.getElementById("toasts");
+  for (const old of [...box.children]) if (old.textContent === message) old.remove();
+  while (box.children.length >= MAX_TOASTS) box.firstElementChild.remove();
   const el = h("div", { class: "toast " + kind, text: message });
   box.append(el);
-  clearTimeout(toastTimer);
   setTimeout(() => el.remove(), kind === "bad" ? 8000 : 4000);
 }
 

@@ -64,7 +64,8 @@ export async function render(main, ctx) {
           h("dt", { text: t("app.container") }), h("dd", { class: "mono", text: inst.containerName || "" }),
           h("dt", { text: t("app.version") }), h("dd", { text: inst.version || "" }),
           h("dt", { text: t("app.createdAt") }), h("dd", { text: date(inst.created) }),
-          h("dt", { text: t("app.updatedAt") }), h("dd", { text: date(inst.modified) }))),
+          h("dt", { text: t("app.updatedAt") }), h("dd", { text: date(inst.modified) })),
+        inst.target === "swarm" ? swarmServices(inst.swarm || []) : null),
       h("div", { class: "panel" }, h("h2", { text: t("app.outputs") }), outBox),
       h("div", { class: "panel" }, h("h2", { text: t("app.domains") }), domBox));
     await Promise.all([drawOutputs(outBox, false), drawDomains(domBox)]);
@@ -394,6 +395,19 @@ export async function render(main, ctx) {
 }
 
 /** tabList builds an ARIA tab list (arrow keys move between tabs). */
+/** swarmServices lists a swarm installation's services: replicas running
+ * of wanted, the nodes they run on, and a rolling update in progress. */
+function swarmServices(list) {
+  return [h("h2", { text: t("app.swarmServices") }),
+    list.length ? h("div", { class: "table-wrap" }, h("table", { id: "swarm-services" },
+      h("thead", {}, h("tr", {}, [t("app.swarmService"), t("app.swarmReplicas"), t("app.swarmNodes")].map((c) => h("th", { scope: "col", text: c })))),
+      h("tbody", {}, list.map((s) => h("tr", { "data-service": s.service },
+        h("td", {}, h("span", { class: "mono", text: s.service }), s.update ? h("div", { class: "muted small", text: s.update }) : null),
+        h("td", { class: s.running < s.replicas ? "warn-text" : "", text: t("app.swarmRunning", { running: s.running, replicas: s.replicas }) }),
+        h("td", { class: "mono", text: (s.nodes || []).join(", ") || "—" }))))))
+      : h("p", { class: "muted", text: t("app.swarmNone") })];
+}
+
 function tabList(items) {
   const buttons = items.map(([id, label, panel], i) => {
     const b = h("button", { type: "button", role: "tab", id: "tabbtn-" + id, "aria-controls": "tab-" + id,

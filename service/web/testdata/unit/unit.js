@@ -7,6 +7,7 @@ import * as i18n from "/ui/js/i18n.js";
 import { api, backoff } from "/ui/js/api.js";
 import { matches, render as renderStore } from "/ui/views/store.js";
 import { openInstall } from "/ui/views/install.js";
+import { render as renderServer } from "/ui/views/server.js";
 
 const results = { passed: 0, failed: [] };
 function test(name, fn) {
@@ -218,6 +219,15 @@ async function store({ en }) {
 window.showInstall = () => {
   openInstall({ name: "wiki", title: "Wiki", version: "2.1.0", parameters: params }, { taken: ["wiki"] });
   document.querySelector("#install-submit").click();
+};
+
+// showNodes draws the server page against the test's fake three-node
+// cluster, as an admin, for the node table's checks and screenshot.
+window.showNodes = () => {
+  const main = document.getElementById("main");
+  main.replaceChildren();
+  window.stopServer?.();
+  renderServer(main, { user: { role: "admin" } }).then((stop) => { window.stopServer = stop; });
 };
 
 (async () => {
