@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -83,13 +84,17 @@ func printNodes(f *Factory, nodes []client.Node) error {
 func newNodeAddCmd(f *Factory) *cobra.Command {
 	var output string
 	var manager bool
+	var join sshJoin
 	cmd := &cobra.Command{
 		Use:   "add",
-		Short: "Print the command that joins a new node to the cluster",
+		Short: "Print the command that joins a new node to the cluster, or run it on the node over ssh",
 		Long: "Print the docker swarm join command to run on the new node (admins only: it holds the cluster's\n" +
 			"join token, a secret; whoever has it can join a node). The node shows in stackhub node list once\n" +
-			"it has joined; label it with docker node update --label-add ssd=true NODE for placement.",
-		Example: "  stackhub node add\n  stackhub node add --manager",
+			"it has joined; label it with docker node update --label-add ssd=true NODE for placement.\n\n" +
+			"With --ssh user@host the command runs on the new host through your ssh client (your keys and\n" +
+			"known_hosts; no password prompt), then waits until the node shows. StackHub keeps no SSH key.",
+		Example: "  stackhub node add\n  stackhub node add --manager\n  stackhub node add --ssh root@203.0.113.7\n" +
+			"  stackhub node add --ssh admin@node2 --ssh-identity ~/.ssh/cluster --ssh-option StrictHostKeyChecking=accept-new",
 		Args:    exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output); err != nil {
@@ -103,6 +108,9 @@ func newNodeAddCmd(f *Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if join.Target != "" {
+				return join.run(cmd.Context(), f, c, j)
+			}
 			if output == "json" {
 				return printJSON(f.IO.Out, j)
 			}
@@ -112,6 +120,11 @@ func newNodeAddCmd(f *Factory) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&manager, "manager", false, "join the node as a manager (default: worker)")
+	cmd.Flags().StringVar(&join.Target, "ssh", "", "join the node at `user@host` over ssh instead of printing the command")
+	cmd.Flags().IntVar(&join.Port, "ssh-port", 0, "ssh port of the new node (default: ssh's, 22)")
+	cmd.Flags().StringVar(&join.Identity, "ssh-identity", "", "private key `file` for ssh (default: ssh's keys and agent)")
+	cmd.Flags().StringArrayVar(&join.Options, "ssh-option", nil, "ssh option `KEY=VALUE` (repeatable), as ssh -o")
+	cmd.Flags().DurationVar(&join.Wait, "wait", 60*time.Second, "with --ssh, how long to wait for the node to show (0: do not wait)")
 	addClientFlags(cmd, &output)
 	return cmd
 }
