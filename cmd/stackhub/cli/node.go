@@ -95,7 +95,7 @@ func newNodeAddCmd(f *Factory) *cobra.Command {
 			"known_hosts; no password prompt), then waits until the node shows. StackHub keeps no SSH key.",
 		Example: "  stackhub node add\n  stackhub node add --manager\n  stackhub node add --ssh root@203.0.113.7\n" +
 			"  stackhub node add --ssh admin@node2 --ssh-identity ~/.ssh/cluster --ssh-option StrictHostKeyChecking=accept-new",
-		Args:    exactArgs(0),
+		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output); err != nil {
 				return err
