@@ -51,6 +51,37 @@ export function t(key, vars) {
   return s;
 }
 
+// The engine's status reasons (engine/live.go, lifecycle.go, install.go,
+// backup.go) come in English: their known shapes are said in the user's
+// language, and what they carry (versions, container names, the bundle's
+// own error) is kept as it is.
+const REASONS = [
+  [/^upgrade not started: the backup before it failed: ([\s\S]*)$/, "reason.backupBeforeUpgrade", ["detail"]],
+  [/^upgrade to (\S+) failed and was undone: ([\s\S]*)$/, "reason.upgradeUndone", ["version", "detail"]],
+  [/^upgrade to (\S+) failed: ([\s\S]*)$/, "reason.upgradeFailed", ["version", "detail"]],
+  [/^upgrading from (\S*) to (\S+)$/, "reason.upgrading", ["from", "to"]],
+  [/^(install|upgrade|uninstall|start|stop|restart|backup|restore) failed: ([\s\S]*)$/, "reason.actionFailed", ["action", "detail"]],
+  [/^its containers are gone/, "reason.containersGone", []],
+  [/^container (\S+) is unhealthy$/, "reason.unhealthy", ["container"]],
+  [/^container (\S+) is (\S+)$/, "reason.containerState", ["container", "state"]],
+  [/^interrupted while (installing|upgrading|uninstalling):/, "reason.interrupted", ["doing"]],
+];
+
+/** reason says an installation's status reason in the user's language. */
+export function reason(text) {
+  if (!text) return text || "";
+  for (const [re, key, names] of REASONS) {
+    const m = re.exec(text);
+    if (!m) continue;
+    const vars = Object.fromEntries(names.map((n, i) => [n, m[i + 1]]));
+    if (vars.detail) vars.detail = reason(vars.detail);
+    if (vars.action) vars.action = t("reason.action." + vars.action);
+    if (vars.doing) vars.doing = t("reason.doing." + vars.doing);
+    return t(key, vars);
+  }
+  return text;
+}
+
 /** has reports whether the current catalog has key. */
 export function has(key) { return key in messages || key in fallback; }
 

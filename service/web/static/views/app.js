@@ -3,7 +3,7 @@
 // backups, and its logs.
 
 import { api } from "../js/api.js";
-import { t, date, relative, percent, bytes } from "../js/i18n.js";
+import { t, date, relative, percent, bytes, reason } from "../js/i18n.js";
 import { h, errorBox, dialog, toast, copyButton, letterIcon, put, fill } from "../js/dom.js";
 import { poll, watchJob } from "../js/live.js";
 import * as form from "../js/form.js";
@@ -43,7 +43,7 @@ export async function render(main, ctx) {
           h("div", { class: "row" }, h("h1", { text: inst.name }), h("sh-status", { status: inst.status, id: "app-status" })),
           h("p", { class: "muted", text: t("apps.appVersion", { app: inst.app, version: inst.version || "?" }) + " · " +
             t("apps.created", { when: date(inst.created) }) + " · " + t("apps.updated", { when: relative(inst.modified) }) }),
-          inst.reason && inst.status === "failed" ? h("div", { class: "alert bad", role: "alert", text: inst.reason }) : null,
+          inst.reason && inst.status === "failed" ? h("div", { class: "alert bad", role: "alert", text: reason(inst.reason) }) : null,
           h("div", { class: "row" },
             urls.map((u, i) => h("a", { class: "btn primary", href: u.url, target: "_blank", rel: "noopener", id: i ? undefined : "app-open" },
               urls.length > 1 ? t("apps.open") + " (" + u.name + ")" : t("apps.open"))),

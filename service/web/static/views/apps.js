@@ -2,7 +2,7 @@
 // version and times; each links to its own page for the actions.
 
 import { api } from "../js/api.js";
-import { t, relative, date } from "../js/i18n.js";
+import { t, relative, date, reason } from "../js/i18n.js";
 import { h, errorBox, letterIcon, put, fill } from "../js/dom.js";
 import { poll } from "../js/live.js";
 import { appURLs } from "./install.js";
@@ -59,7 +59,7 @@ function draw(list, items) {
           ports.length ? h("span", { text: t("apps.ports", { ports: ports.map(([n, p]) => n + " " + p).join(", ") }) }) : null,
           h("span", { title: date(i.created), text: t("apps.created", { when: relative(i.created) }) }),
           h("span", { title: date(i.modified), text: t("apps.updated", { when: relative(i.modified) }) })),
-        i.status === "failed" && i.reason ? h("div", { class: "small", style: "color:var(--bad)", text: i.reason }) : null),
+        i.status === "failed" && i.reason ? h("div", { class: "small", style: "color:var(--bad)", text: reason(i.reason) }) : null),
       h("div", { class: "acts" },
         urls[0] && h("a", { class: "btn small primary", href: urls[0].url, target: "_blank", rel: "noopener",
           "aria-label": t("apps.openWhat", { name: i.name }) }, t("apps.open")),

@@ -3,7 +3,7 @@
 // or the reason it failed.
 
 import { api } from "../js/api.js";
-import { t, localized, percent } from "../js/i18n.js";
+import { t, localized, percent, reason } from "../js/i18n.js";
 import { h, dialog, errorBox, copyButton, put, fill } from "../js/dom.js";
 import * as form from "../js/form.js";
 import { watchJob } from "../js/live.js";
@@ -239,10 +239,10 @@ async function succeeded(result, name, d) {
 
 async function failed(result, name, job, lines) {
   const hintLine = lines.find((l) => /^\s*Hint: /.test(l));
-  const reason = job.message || t("install.failed");
+  const why = reason(job.message) || t("install.failed");
   const box = h("div", { class: "alert bad", role: "alert", id: "install-error" },
     h("strong", { text: t("install.failedTitle") }),
-    h("div", { text: reason }),
+    h("div", { text: why }),
     hintLine && h("div", { class: "hint", text: hintLine.trim().replace(/^Hint: /, "") }));
   fill(result, box);
   try {

@@ -166,6 +166,16 @@ function formats({ en, zh }) {
     ok(zhOut.date.includes("2026年"), zhOut.date);
     eq(zhOut.t, "共 3 个应用");
   });
+  test("engine reasons in Chinese keep their details", () => {
+    i18n.setCatalogs("zh", zh, en);
+    eq(i18n.reason("upgrade to 1.2.0 failed and was undone: install failed: image x:1 not found"),
+      "升级到 1.2.0 失败，已撤销：安装失败：image x:1 not found");
+    eq(i18n.reason("container web-1 is unhealthy"), "容器 web-1 不健康");
+    eq(i18n.reason("interrupted while upgrading: StackHub stopped; retry, or uninstall"), "升级时被中断：StackHub 已停止；请重试或卸载");
+    eq(i18n.reason("something new"), "something new", "an unknown reason stays as it is");
+    i18n.setCatalogs("en", en, en);
+    eq(i18n.reason("uninstall failed: stop failed: boom"), "uninstall failed: stop failed: boom", "English is unchanged");
+  });
   test("a missing key falls back to English, then to the key", () => {
     i18n.setCatalogs("zh", { a: "甲" }, { a: "A", b: "B" });
     eq([i18n.t("a"), i18n.t("b")], ["甲", "B"]);
