@@ -11,7 +11,6 @@ import (
 
 	"github.com/stackhub/stackhub/engine/contract"
 	"github.com/stackhub/stackhub/mixin/compose"
-	"github.com/stackhub/stackhub/mixin/ports"
 	"github.com/stackhub/stackhub/mixin/stack"
 )
 
@@ -141,42 +140,13 @@ func (m *Mixin) deploySwarm(ctx context.Context, action string, step *Step, t *t
 // pick the same port; swarm then refuses the second service.
 func (m *Mixin) swarmPorts(ctx context.Context, d stack.Docker, t *target, step *Step, current map[string]int) (map[string]int, error) {
 	assigned := map[string]int{}
-	var reqs []ports.Request
-	var checks []PortDecl
-	for _, p := range step.Ports {
-		switch {
-		case t.cfg.Ports[p.Name] > 0:
-			assigned[p.Name] = t.cfg.Ports[p.Name]
-			if current[p.Name] != assigned[p.Name] {
-				checks = append(checks, p)
-			}
-		case p.Host.N > 0 && current[p.Name] == p.Host.N:
-			assigned[p.Name] = p.Host.N
-		case p.Host.N > 0:
-			reqs = append(reqs, ports.Request{Name: p.Name, Protocol: p.Protocol, Pin: p.Host.N})
-		case current[p.Name] > 0:
-			assigned[p.Name] = current[p.Name]
-		default:
-			reqs = append(reqs, ports.Request{Name: p.Name, Protocol: p.Protocol, Preferred: p.Preferred.N})
-		}
-	}
-	probe := m.Probe
-	if probe == nil {
-		probe = ports.Probe
-	}
-	holder := m.Holder
-	if holder == nil {
-		holder = ports.HostHolder
-	}
+	reqs, checks := planPorts(t, step, current, assigned)
 	// Under host networking the probe sees this node's listeners; the
 	// routing mesh's own listeners are dockerd's, for services the lease
 	// check already counted.
 	if t.cfg.HostNetwork {
-		for _, p := range checks {
-			port := assigned[p.Name]
-			if err := probe(port, p.Protocol); err != nil {
-				return nil, &ports.TakenError{Name: p.Name, Port: port, Proto: protoOf(p.Protocol), Holder: holder(port, p.Protocol)}
-			}
+		if err := m.checkLeased(checks, assigned); err != nil {
+			return nil, err
 		}
 	}
 	if len(reqs) == 0 {
