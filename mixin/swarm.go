@@ -119,6 +119,11 @@ func (m *Mixin) deploySwarm(ctx context.Context, action string, step *Step, t *t
 		}
 		return err
 	}
+	if err := dep.Prune(ctx); err != nil {
+		// The app runs; an earlier version of a secret is left behind
+		// and goes with the next deployment or the uninstall.
+		fmt.Fprintf(m.Err, "Warning: %v\n", err)
+	}
 	fmt.Fprintf(m.Out, "%s %s is running on swarm", t.installation, t.project)
 	for _, name := range slices.Sorted(maps.Keys(assigned)) {
 		fmt.Fprintf(m.Out, ", %s=%d", name, assigned[name])

@@ -32,6 +32,9 @@ type Docker interface {
 	ServiceUpdate(ctx context.Context, serviceID string, options client.ServiceUpdateOptions) (client.ServiceUpdateResult, error)
 	ServiceRemove(ctx context.Context, serviceID string, options client.ServiceRemoveOptions) (client.ServiceRemoveResult, error)
 	TaskList(ctx context.Context, options client.TaskListOptions) (client.TaskListResult, error)
+	SecretCreate(ctx context.Context, options client.SecretCreateOptions) (client.SecretCreateResult, error)
+	SecretList(ctx context.Context, options client.SecretListOptions) (client.SecretListResult, error)
+	SecretRemove(ctx context.Context, id string, options client.SecretRemoveOptions) (client.SecretRemoveResult, error)
 }
 
 var _ Docker = (*client.Client)(nil)
@@ -154,6 +157,9 @@ func (dep *Deployment) Apply(ctx context.Context) error {
 			return fmt.Errorf("create network %s: %w", n.Name, err)
 		}
 	}
+	if err := dep.createSecrets(ctx); err != nil {
+		return err
+	}
 	existing, err := Services(ctx, dep.d, dep.plan.Project)
 	if err != nil {
 		return err
@@ -188,6 +194,79 @@ func (dep *Deployment) Apply(ctx context.Context) error {
 		dep.updated = append(dep.updated, s.Spec.Name)
 	}
 	return nil
+}
+
+// Secrets lists the swarm secrets of a project.
+func Secrets(ctx context.Context, d Docker, project string) ([]swarm.Secret, error) {
+	res, err := d.SecretList(ctx, client.SecretListOptions{Filters: stackFilter(project)})
+	if err != nil {
+		return nil, fmt.Errorf("list secrets of %s: %w", project, err)
+	}
+	return res.Items, nil
+}
+
+// createSecrets creates the plan's secrets that do not exist yet and
+// points the services' references at their IDs. Values are never
+// printed.
+func (dep *Deployment) createSecrets(ctx context.Context) error {
+	if len(dep.plan.Secrets) == 0 {
+		return nil
+	}
+	existing, err := Secrets(ctx, dep.d, dep.plan.Project)
+	if err != nil {
+		return err
+	}
+	ids := map[string]string{}
+	for _, s := range existing {
+		ids[s.Spec.Name] = s.ID
+	}
+	for _, sec := range dep.plan.Secrets {
+		if ids[sec.Spec.Name] != "" {
+			continue
+		}
+		fmt.Fprintf(dep.out, "Creating secret %s\n", sec.Spec.Name)
+		res, err := dep.d.SecretCreate(ctx, client.SecretCreateOptions{Spec: sec.Spec})
+		if err != nil {
+			return fmt.Errorf("create secret %s: %w", sec.Spec.Name, err)
+		}
+		ids[sec.Spec.Name] = res.ID
+	}
+	for i := range dep.plan.Services {
+		if cs := dep.plan.Services[i].Spec.TaskTemplate.ContainerSpec; cs != nil {
+			for _, ref := range cs.Secrets {
+				ref.SecretID = ids[ref.SecretName]
+			}
+		}
+	}
+	return nil
+}
+
+// Prune removes the project's secrets the plan no longer uses (earlier
+// versions of a changed secret), once the services run without them.
+func (dep *Deployment) Prune(ctx context.Context) error {
+	keep := map[string]bool{}
+	for _, sec := range dep.plan.Secrets {
+		keep[sec.Spec.Name] = true
+	}
+	return removeSecrets(ctx, dep.d, dep.plan.Project, keep, dep.out)
+}
+
+func removeSecrets(ctx context.Context, d Docker, project string, keep map[string]bool, out io.Writer) error {
+	list, err := Secrets(ctx, d, project)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, s := range list {
+		if keep[s.Spec.Name] {
+			continue
+		}
+		fmt.Fprintf(out, "Removing secret %s\n", s.Spec.Name)
+		if _, err := d.SecretRemove(ctx, s.ID, client.SecretRemoveOptions{}); err != nil && !cerrdefs.IsNotFound(err) {
+			errs = append(errs, fmt.Errorf("remove secret %s: %w", s.Spec.Name, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // sameSpec compares what StackHub sets of two specs (the daemon fills
@@ -355,8 +434,9 @@ func (dep *Deployment) Undo(ctx context.Context) error {
 }
 
 // Remove removes a project's services, waits for their containers to go,
-// then removes its networks and, with purge, its volumes (those on this
-// node: swarm creates a volume on each node a task ran on).
+// then removes its networks, its secrets (made from the bundle and its
+// parameters, so kept or purged alike) and, with purge, its volumes
+// (those on this node: swarm creates a volume on each node a task ran on).
 func Remove(ctx context.Context, d Docker, project string, purge bool, out io.Writer) error {
 	services, err := Services(ctx, d, project)
 	if err != nil {
@@ -386,7 +466,7 @@ func Remove(ctx context.Context, d Docker, project string, purge bool, out io.Wr
 			case lerr != nil:
 				err = lerr
 			case left == 0:
-				return nil
+				return removeSecrets(ctx, d, project, nil, out)
 			default:
 				err = fmt.Errorf("%d containers or networks of %s are left", left, project)
 			}
