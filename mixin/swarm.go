@@ -119,6 +119,9 @@ func (m *Mixin) deploySwarm(ctx context.Context, action string, step *Step, t *t
 		}
 		return err
 	}
+	if err := stack.RecordNodes(ctx, d, t.project, m.Out); err != nil {
+		return err
+	}
 	if err := dep.Prune(ctx); err != nil {
 		// The app runs; an earlier version of a secret is left behind
 		// and goes with the next deployment or the uninstall.
@@ -215,7 +218,9 @@ func (m *Mixin) invokeSwarm(ctx context.Context, t *target, op string, step *Ste
 	}
 	switch op {
 	case "start":
-		err = stack.Scale(ctx, d, t.project, true, timeout, m.Out)
+		if err = stack.Scale(ctx, d, t.project, true, timeout, m.Out); err == nil {
+			err = stack.RecordNodes(ctx, d, t.project, m.Out)
+		}
 	case "stop":
 		err = stack.Scale(ctx, d, t.project, false, timeout, m.Out)
 	case "restart":

@@ -215,6 +215,11 @@ func TestSwarmTarget(t *testing.T) {
 			refs = append(refs, r.SecretName)
 		}
 		assert.ElementsMatch(t, slices.Collect(maps.Values(secrets)), refs)
+		// The db's data lives on the node its task ran on first: recorded
+		// now, pinned from the next start or upgrade on.
+		node := svcs["db"].Spec.Labels[stack.LabelNode]
+		assert.NotEmpty(t, node, "the node holding db's volume is recorded")
+		assert.Empty(t, svcs["web"].Spec.Labels[stack.LabelNode], "web holds no data")
 		web := svcs["web"]
 		assert.Equal(t, in.project, web.Spec.Name)
 		assert.Equal(t, swarm.UpdateFailureActionRollback, web.Spec.UpdateConfig.FailureAction)
@@ -237,6 +242,7 @@ func TestSwarmTarget(t *testing.T) {
 			assert.Equal(t, uint64(0), *s.Spec.Mode.Replicated.Replicas)
 		}
 		require.Equal(t, 0, in.run(t, "start", "compose: docker-compose.yml\n"), "%s\n%s", in.stdout, in.stderr)
+		assert.Contains(t, swServices(t, d, in.project)["db"].Spec.TaskTemplate.Placement.Constraints, "node.id=="+node)
 		assert.Contains(t, httpGet(t, p[0]), "(one)")
 		assert.Equal(t, "VALUE kept", dbCall(t, p[1], pw, "GET greeting"))
 
@@ -265,6 +271,7 @@ func TestSwarmTarget(t *testing.T) {
 		require.Equal(t, 0, in.run(t, "upgrade", fmt.Sprintf(helloDBStep, "three")), "%s\n%s", in.stdout, in.stderr)
 		assert.Contains(t, httpGet(t, p[0]), "(three)")
 		assert.Equal(t, pw, in.output(t, "db_password"), "the generated secret is kept")
+		assert.Contains(t, swServices(t, d, in.project)["db"].Spec.TaskTemplate.Placement.Constraints, "node.id=="+node, "still pinned")
 		upgraded := swSecrets(t, d, in.project)
 		require.Len(t, upgraded, 2, "the old version of api_key is removed")
 		assert.Equal(t, secrets["db_password"], upgraded["db_password"])

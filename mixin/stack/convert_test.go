@@ -208,6 +208,26 @@ func TestConvertSecrets(t *testing.T) {
 	}
 }
 
+func TestPinned(t *testing.T) {
+	_, plan, err := load(t, appCompose)
+	require.NoError(t, err)
+	db, web := service(t, plan, "db"), service(t, plan, "web")
+	assert.Equal(t, db, stack.Pinned(db), "no node recorded yet: swarm places it")
+
+	db.Labels[stack.LabelNode] = "n1"
+	pinned := stack.Pinned(db)
+	assert.Equal(t, []string{"node.id==n1", "node.labels.ssd == true"}, pinned.TaskTemplate.Placement.Constraints,
+		"pinned to the node with its data, the compose file's constraints kept")
+	assert.Equal(t, []string{"node.labels.ssd == true"}, db.TaskTemplate.Placement.Constraints, "the input is not changed")
+	db.Labels[stack.LabelNode] = "n2"
+	db.TaskTemplate.Placement = pinned.TaskTemplate.Placement
+	assert.Equal(t, []string{"node.id==n2", "node.labels.ssd == true"}, stack.Pinned(db).TaskTemplate.Placement.Constraints,
+		"an earlier pin is replaced")
+
+	web.Labels[stack.LabelNode] = "n1"
+	assert.Nil(t, stack.Pinned(web).TaskTemplate.Placement, "a service without named volumes is left to swarm")
+}
+
 func mustJSON(t *testing.T, v any) []byte {
 	t.Helper()
 	b, err := json.Marshal(v)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/api/types/swarm"
 	"github.com/moby/moby/client"
 
@@ -184,6 +185,11 @@ func (dep *Deployment) Apply(ctx context.Context) error {
 			zero := uint64(0)
 			spec.Mode.Replicated = &swarm.ReplicatedService{Replicas: &zero}
 		}
+		if n := cur.Spec.Labels[LabelNode]; n != "" {
+			spec.Labels = maps.Clone(spec.Labels)
+			spec.Labels[LabelNode] = n
+		}
+		spec = Pinned(spec)
 		if sameSpec(cur.Spec, spec) {
 			continue
 		}
@@ -192,6 +198,87 @@ func (dep *Deployment) Apply(ctx context.Context) error {
 			return portError(fmt.Errorf("update service %s: %w", s.Spec.Name, err))
 		}
 		dep.updated = append(dep.updated, s.Spec.Name)
+	}
+	return nil
+}
+
+// LabelNode labels a service that mounts a named volume with the ID of
+// the node its data lives on: the node its task ran on first. Swarm
+// creates a volume on whichever node a task lands on, so a task started
+// elsewhere would find an empty volume; Pinned keeps it on its node.
+const LabelNode = contract.LabelNode
+
+// dataMounts reports whether a service mounts a named volume.
+func dataMounts(spec swarm.ServiceSpec) bool {
+	if cs := spec.TaskTemplate.ContainerSpec; cs != nil {
+		for _, m := range cs.Mounts {
+			if m.Type == mount.TypeVolume && m.Source != "" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Pinned returns spec with the placement constraint node.id==<node> when
+// the service holds data on the node its LabelNode names (and spec
+// unchanged otherwise). The constraint replaces an earlier node.id one.
+func Pinned(spec swarm.ServiceSpec) swarm.ServiceSpec {
+	node := spec.Labels[LabelNode]
+	if node == "" || !dataMounts(spec) {
+		return spec
+	}
+	p := swarm.Placement{}
+	if spec.TaskTemplate.Placement != nil {
+		p = *spec.TaskTemplate.Placement
+	}
+	want := "node.id==" + node
+	constraints := []string{want}
+	for _, c := range p.Constraints {
+		if !strings.HasPrefix(strings.ReplaceAll(c, " ", ""), "node.id==") {
+			constraints = append(constraints, c)
+		}
+	}
+	p.Constraints = constraints
+	spec.TaskTemplate.Placement = &p
+	return spec
+}
+
+// RecordNodes labels every service of the project that mounts a named
+// volume and has no LabelNode yet with the node its running task is on
+// (a label change restarts no task). Later deployments, upgrades and
+// starts pin the service there.
+func RecordNodes(ctx context.Context, d Docker, project string, out io.Writer) error {
+	services, err := Services(ctx, d, project)
+	if err != nil {
+		return err
+	}
+	for _, s := range services {
+		if s.Spec.Labels[LabelNode] != "" || !dataMounts(s.Spec) {
+			continue
+		}
+		f := make(client.Filters).Add("service", s.ID).Add("desired-state", "running")
+		tasks, err := d.TaskList(ctx, client.TaskListOptions{Filters: f})
+		if err != nil {
+			return fmt.Errorf("list tasks of %s: %w", s.Spec.Name, err)
+		}
+		node := ""
+		for _, t := range tasks.Items {
+			if t.Status.State == swarm.TaskStateRunning && t.NodeID != "" {
+				node = t.NodeID
+				break
+			}
+		}
+		if node == "" {
+			continue
+		}
+		spec := s.Spec
+		spec.Labels = maps.Clone(spec.Labels)
+		spec.Labels[LabelNode] = node
+		fmt.Fprintf(out, "Service %s keeps its data on node %s\n", s.Spec.Name, node)
+		if _, err := d.ServiceUpdate(ctx, s.ID, client.ServiceUpdateOptions{Version: s.Version, Spec: spec}); err != nil {
+			return fmt.Errorf("record the node of %s: %w", s.Spec.Name, err)
+		}
 	}
 	return nil
 }
@@ -519,6 +606,9 @@ func Scale(ctx context.Context, d Docker, project string, start bool, timeout ti
 			continue
 		}
 		spec := s.Spec
+		if start {
+			spec = Pinned(spec)
+		}
 		spec.Mode.Replicated = &swarm.ReplicatedService{Replicas: &n}
 		fmt.Fprintf(out, "Scaling service %s to %d\n", s.Spec.Name, n)
 		if _, err := d.ServiceUpdate(ctx, s.ID, client.ServiceUpdateOptions{Version: s.Version, Spec: spec}); err != nil {
