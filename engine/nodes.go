@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/stackhub/stackhub/engine/contract"
 )
@@ -33,8 +34,9 @@ type Swarm interface {
 	// PublishedPorts lists every port a swarm service publishes: ingress
 	// ports on every node, host-mode ports on the nodes their tasks run on.
 	PublishedPorts(ctx context.Context) ([]PublishedPort, error)
-	// RemoveStack removes the services and networks of a project's swarm
-	// stack (volumes are the Docker adapter's RemoveProject's).
+	// RemoveStack removes the services, networks and secrets of a
+	// project's swarm stack (volumes are the Docker adapter's
+	// RemoveProject's).
 	RemoveStack(ctx context.Context, project string) error
 	// StackServices lists a project's swarm services with their replicas
 	// and the nodes their running tasks are on.
@@ -55,6 +57,13 @@ type SwarmService struct {
 	// Update is the state of its last rolling update, if any (completed,
 	// rollback_completed, ...).
 	Update string `json:"update,omitempty"`
+	// DataNode is the hostname of the node holding the service's named
+	// volumes, where it is pinned (empty: it holds no data, and swarm
+	// places it anywhere).
+	DataNode string `json:"dataNode,omitempty"`
+	// Problem says why the service cannot run as asked, when the cause is
+	// known: the node holding its data is down, or drained.
+	Problem string `json:"problem,omitempty"`
 }
 
 // SwarmState is the host's place in a swarm.
@@ -329,6 +338,34 @@ func (e *Engine) swarmPublishMode(inst *Installation) string {
 	}
 	return e.cfg.SwarmPublishMode
 }
+
+// applySwarm reports a running swarm installation whose tasks cannot run
+// because the node holding their data is down or drained as failed, with
+// that reason. It asks the manager, briefly; without an answer the status
+// stands. Nothing is written: the records stay as they are, and the app
+// comes back when its node does.
+func (e *Engine) applySwarm(ctx context.Context, inst *Installation) {
+	if inst.Status != StatusRunning || TargetOf(inst) != contract.TargetSwarm || e.deps.Swarm == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, swarmStatusTimeout)
+	defer cancel()
+	svcs, err := e.deps.Swarm.StackServices(ctx, e.Project(inst.Name))
+	if err != nil {
+		e.log.Debug("swarm services for status", "installation", inst.Name, "err", err)
+		return
+	}
+	for _, s := range svcs {
+		if s.Problem != "" {
+			inst.Status = StatusFailed
+			inst.Reason = fmt.Sprintf("service %s: %s", s.Service, s.Problem)
+			return
+		}
+	}
+}
+
+// swarmStatusTimeout bounds the manager's answer to a status question.
+const swarmStatusTimeout = 2 * time.Second
 
 // SwarmServices lists the swarm services of a swarm installation, with
 // their replicas and nodes (none for a compose installation). It asks the

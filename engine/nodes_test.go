@@ -7,10 +7,12 @@ import (
 	"testing"
 	"time"
 
+	mswarm "github.com/moby/moby/api/types/swarm"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/stackhub/stackhub/engine"
+	"github.com/stackhub/stackhub/engine/contract"
 	"github.com/stackhub/stackhub/engine/swarm"
 	"github.com/stackhub/stackhub/engine/swarm/swarmtest"
 )
@@ -207,4 +209,57 @@ func TestSwarmLiveStatus(t *testing.T) {
 			}, 5*time.Second, 20*time.Millisecond)
 		})
 	}
+}
+
+// TestSwarmDataNodeDown: an app whose service is pinned to the node
+// holding its data shows as failed, with the reason, while that node is
+// down or drained; an app without node-bound data is left to swarm's
+// rescheduling; the records stay as they are.
+func TestSwarmDataNodeDown(t *testing.T) {
+	c := swarmtest.NewCluster(swarmtest.Options{Nodes: 2})
+	e := newSwarmEngine(t, c, "")
+	_, err := e.Install(t.Context(), engine.InstallOptions{App: "hello", Target: "swarm"})
+	require.NoError(t, err)
+	<-e.runs
+	waitStatus(t, e, "hello", engine.StatusRunning)
+
+	one := uint64(1)
+	svc := func(name, node string) mswarm.Service {
+		s := mswarm.Service{ID: "svc-" + name}
+		s.Spec.Name = "stackhub-hello-" + name
+		s.Spec.Labels = map[string]string{contract.LabelStack: "stackhub-hello", contract.LabelService: name}
+		if node != "" {
+			s.Spec.Labels[contract.LabelNode] = node
+		}
+		s.Spec.Mode.Replicated = &mswarm.ReplicatedService{Replicas: &one}
+		return s
+	}
+	// web holds no data and has no task (swarm is moving it); db is
+	// pinned to node 1, which is down.
+	c.Services = append(c.Services, svc("web", ""), svc("db", c.Nodes[1].ID))
+	c.Nodes[1].Status.State = mswarm.NodeStateDown
+	got, err := e.Get(t.Context(), "hello")
+	require.NoError(t, err)
+	assert.Equal(t, engine.StatusFailed, got.Status)
+	assert.Equal(t, "service db: node node-001 holding its data is down", got.Reason)
+	svcs, err := e.SwarmServices(t.Context(), "hello")
+	require.NoError(t, err)
+	require.Len(t, svcs, 2)
+	assert.Equal(t, "node-001", svcs[0].DataNode)
+	assert.Empty(t, svcs[1].Problem, "web is left to swarm's rescheduling")
+
+	c.Nodes[1].Status.State = mswarm.NodeStateReady
+	c.Nodes[1].Spec.Availability = mswarm.NodeAvailabilityDrain
+	got, err = e.Get(t.Context(), "hello")
+	require.NoError(t, err)
+	assert.Equal(t, "service db: node node-001 holding its data is unavailable (drain)", got.Reason)
+
+	// The node is back and db runs there again: running, as recorded.
+	c.Nodes[1].Spec.Availability = mswarm.NodeAvailabilityActive
+	task := mswarm.Task{ID: "task-db", ServiceID: "svc-db", NodeID: c.Nodes[1].ID, DesiredState: mswarm.TaskStateRunning}
+	task.Status.State = mswarm.TaskStateRunning
+	c.Tasks = append(c.Tasks, task)
+	got, err = e.Get(t.Context(), "hello")
+	require.NoError(t, err)
+	assert.Equal(t, engine.StatusRunning, got.Status, got.Reason)
 }

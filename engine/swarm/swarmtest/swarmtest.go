@@ -262,4 +262,14 @@ func (c *Cluster) NetworkRemove(context.Context, string, client.NetworkRemoveOpt
 	return client.NetworkRemoveResult{}, c.call()
 }
 
+// SecretList lists no secrets.
+func (c *Cluster) SecretList(context.Context, client.SecretListOptions) (client.SecretListResult, error) {
+	return client.SecretListResult{}, c.call()
+}
+
+// SecretRemove removes nothing.
+func (c *Cluster) SecretRemove(context.Context, string, client.SecretRemoveOptions) (client.SecretRemoveResult, error) {
+	return client.SecretRemoveResult{}, c.call()
+}
+
 var _ adapter.API = (*Cluster)(nil)
