@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 	"time"
@@ -41,6 +42,9 @@ type Swarm interface {
 	// StackServices lists a project's swarm services with their replicas
 	// and the nodes their running tasks are on.
 	StackServices(ctx context.Context, project string) ([]SwarmService, error)
+	// ServiceLogs returns a swarm service's log, from all its tasks on
+	// every node, as plain text.
+	ServiceLogs(ctx context.Context, service string, tail int, follow bool) (io.ReadCloser, error)
 }
 
 // SwarmService is one swarm service of an installation, as the manager
@@ -390,4 +394,44 @@ func (e *Engine) SwarmServices(ctx context.Context, name string) ([]SwarmService
 		return nil, fmt.Errorf("swarm services of %s: %w", name, err)
 	}
 	return out, nil
+}
+
+// swarmLogs returns the log of a swarm installation's main service (or of
+// opts.Service) through the manager: the lines of its tasks on every
+// node, not only this host's containers.
+func (e *Engine) swarmLogs(ctx context.Context, inst *Installation, opts LogsOptions) (io.ReadCloser, error) {
+	svcs, err := e.deps.Swarm.StackServices(ctx, e.Project(inst.Name))
+	if errors.Is(err, ErrSwarmInactive) {
+		return nil, swarmUnavailable(err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("swarm services of %s: %w", inst.Name, err)
+	}
+	name := ""
+	var services []string
+	for _, s := range svcs {
+		services = append(services, s.Service)
+		if opts.Service == s.Service || opts.Service == "" && s.Name == inst.ContainerName {
+			name = s.Name
+		}
+	}
+	if name == "" && opts.Service == "" && len(svcs) > 0 {
+		name = svcs[0].Name
+	}
+	if name == "" {
+		sort.Strings(services)
+		hint := "it has no swarm services; see `stackhub show " + inst.Name + "`"
+		if len(services) > 0 {
+			hint = "its services are: " + strings.Join(services, ", ")
+		}
+		if opts.Service == "" {
+			return nil, NewUserError(ErrNotFound, fmt.Sprintf("%s has no swarm services", inst.Name), hint)
+		}
+		return nil, NewUserError(ErrNotFound, fmt.Sprintf("%s has no service %q", inst.Name, opts.Service), hint)
+	}
+	rc, err := e.deps.Swarm.ServiceLogs(ctx, name, opts.Tail, opts.Follow)
+	if err != nil {
+		return nil, fmt.Errorf("logs of %s: %w", inst.Name, err)
+	}
+	return rc, nil
 }

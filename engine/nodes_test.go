@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -262,4 +263,40 @@ func TestSwarmDataNodeDown(t *testing.T) {
 	got, err = e.Get(t.Context(), "hello")
 	require.NoError(t, err)
 	assert.Equal(t, engine.StatusRunning, got.Status, got.Reason)
+}
+
+// TestSwarmLogs: a swarm installation's log is its service's, gathered by
+// the manager from every node its tasks ran on.
+func TestSwarmLogs(t *testing.T) {
+	c := swarmtest.NewCluster(swarmtest.Options{Nodes: 2})
+	e := newSwarmEngine(t, c, "")
+	inst, err := e.Install(t.Context(), engine.InstallOptions{App: "hello", Target: "swarm"})
+	require.NoError(t, err)
+	<-e.runs
+	waitStatus(t, e, "hello", engine.StatusRunning)
+	for _, name := range []string{"web", "db"} {
+		s := mswarm.Service{ID: "svc-" + name}
+		s.Spec.Name = inst.ContainerName
+		if name != "web" {
+			s.Spec.Name += "-" + name
+		}
+		s.Spec.Labels = map[string]string{contract.LabelStack: "stackhub-hello", contract.LabelService: name}
+		c.Services = append(c.Services, s)
+	}
+	c.Logs = map[string]string{inst.ContainerName: "web on node-000\nweb on node-001\n", inst.ContainerName + "-db": "db ready\n"}
+
+	read := func(opts engine.LogsOptions) string {
+		t.Helper()
+		rc, err := e.Logs(t.Context(), opts)
+		require.NoError(t, err)
+		defer rc.Close()
+		b, err := io.ReadAll(rc)
+		require.NoError(t, err)
+		return string(b)
+	}
+	assert.Equal(t, "web on node-000\nweb on node-001\n", read(engine.LogsOptions{Name: "hello"}))
+	assert.Equal(t, "db ready\n", read(engine.LogsOptions{Name: "hello", Service: "db"}))
+	_, err = e.Logs(t.Context(), engine.LogsOptions{Name: "hello", Service: "cache"})
+	require.ErrorIs(t, err, engine.ErrNotFound)
+	assert.Contains(t, engine.HintOf(err), "db, web")
 }

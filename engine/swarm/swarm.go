@@ -1,8 +1,8 @@
 // Package swarm is the engine's adapter to Docker Swarm mode, through the
 // Engine API of the manager StackHub runs on: the cluster's nodes (labels,
 // resources, state), their availability and removal, join tokens, the
-// ports swarm services publish across the cluster, and the removal of a
-// project's stack. It is the only engine package that speaks the swarm
+// ports swarm services publish across the cluster, a service's logs from
+// every node, and the removal of a project's stack. It is the only engine package that speaks the swarm
 // endpoints; it imports neither the store nor cnab-go.
 package swarm
 
@@ -10,12 +10,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"slices"
 	"sort"
 	"strings"
 
 	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/swarm"
 	"github.com/moby/moby/client"
 
@@ -39,6 +41,7 @@ type API interface {
 	NetworkRemove(ctx context.Context, networkID string, options client.NetworkRemoveOptions) (client.NetworkRemoveResult, error)
 	SecretList(ctx context.Context, options client.SecretListOptions) (client.SecretListResult, error)
 	SecretRemove(ctx context.Context, id string, options client.SecretRemoveOptions) (client.SecretRemoveResult, error)
+	ServiceLogs(ctx context.Context, serviceID string, options client.ServiceLogsOptions) (client.ServiceLogsResult, error)
 }
 
 var _ API = (*client.Client)(nil)
@@ -266,6 +269,30 @@ func wrap(err error, op string) error {
 		return fmt.Errorf("%s: %w: %w", op, engine.ErrSwarmInactive, err)
 	}
 	return fmt.Errorf("%s: %w", op, err)
+}
+
+// ServiceLogs returns a service's log as plain text: the lines of all its
+// tasks, on whichever node they ran (swarm gathers them on the manager),
+// the last tail of them (0: all), following new ones with follow.
+func (c *Cluster) ServiceLogs(ctx context.Context, service string, tail int, follow bool) (io.ReadCloser, error) {
+	opts := client.ServiceLogsOptions{ShowStdout: true, ShowStderr: true, Follow: follow}
+	if tail > 0 {
+		opts.Tail = fmt.Sprint(tail)
+	}
+	rc, err := c.api.ServiceLogs(ctx, service, opts)
+	if err != nil {
+		if cerrdefs.IsNotFound(err) {
+			return nil, fmt.Errorf("logs of service %s: %w: %w", service, engine.ErrNotFound, err)
+		}
+		return nil, wrap(err, "logs of service "+service)
+	}
+	pr, pw := io.Pipe()
+	go func() {
+		defer rc.Close()
+		_, err := stdcopy.StdCopy(pw, pw, rc)
+		pw.CloseWithError(err)
+	}()
+	return pr, nil
 }
 
 // dataNodeProblem says why a service pinned to the node holding its data
