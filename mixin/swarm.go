@@ -232,9 +232,8 @@ func (m *Mixin) invokeSwarm(ctx context.Context, t *target, op string, step *Ste
 		if tail == 0 {
 			tail = 100
 		}
-		// The tasks' containers on this node; other nodes' logs are
-		// docker service logs' (not read here).
-		err = compose.Logs(ctx, d, t.project, compose.LogsOptions{Service: step.Service, Tail: tail}, m.Out)
+		// The services' logs, from their tasks on every node.
+		err = stack.Logs(ctx, d, t.project, step.Service, tail, m.Out)
 	case "status":
 		var st []stack.ServiceState
 		if st, err = stack.Status(ctx, d, t.project); err == nil {

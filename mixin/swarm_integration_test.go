@@ -236,6 +236,11 @@ func TestSwarmTarget(t *testing.T) {
 		assert.Equal(t, uint64(1), st[0].Replicas)
 		assert.Len(t, st[0].Nodes, 1)
 
+		// logs reads the services' logs through the manager.
+		require.Equal(t, 0, in.run(t, "logs", "compose: docker-compose.yml\n"), "%s\n%s", in.stdout, in.stderr)
+		assert.Contains(t, in.stdout.String(), "web | hello listening on")
+		assert.Contains(t, in.stdout.String(), "db | db listening on")
+
 		// stop scales to 0, start back to 1; the data stays.
 		require.Equal(t, 0, in.run(t, "stop", "compose: docker-compose.yml\n"), "%s\n%s", in.stdout, in.stderr)
 		for _, s := range swServices(t, d, in.project) {

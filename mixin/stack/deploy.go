@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/api/types/swarm"
 	"github.com/moby/moby/client"
@@ -36,6 +38,7 @@ type Docker interface {
 	SecretCreate(ctx context.Context, options client.SecretCreateOptions) (client.SecretCreateResult, error)
 	SecretList(ctx context.Context, options client.SecretListOptions) (client.SecretListResult, error)
 	SecretRemove(ctx context.Context, id string, options client.SecretRemoveOptions) (client.SecretRemoveResult, error)
+	ServiceLogs(ctx context.Context, serviceID string, options client.ServiceLogsOptions) (client.ServiceLogsResult, error)
 }
 
 var _ Docker = (*client.Client)(nil)
@@ -616,6 +619,59 @@ func Scale(ctx context.Context, d Docker, project string, start bool, timeout ti
 		}
 	}
 	return WaitServices(ctx, d, project, names, nil, time.Now(), timeout, out)
+}
+
+// Logs writes the log of the project's services (or of the one compose
+// service named), the last tail lines of each, as the manager gathers
+// them from their tasks on every node. With more than one service each
+// line starts with the service's compose name.
+func Logs(ctx context.Context, d Docker, project, service string, tail int, w io.Writer) error {
+	services, err := Services(ctx, d, project)
+	if err != nil {
+		return err
+	}
+	var sel []swarm.Service
+	for _, s := range services {
+		if service == "" || s.Spec.Labels[contract.LabelService] == service {
+			sel = append(sel, s)
+		}
+	}
+	if len(sel) == 0 {
+		if service != "" {
+			return &compose.UserError{Msg: fmt.Sprintf("project %s has no service %q", project, service), HintMsg: "name one of its services", Err: cerrdefs.ErrNotFound}
+		}
+		return &compose.UserError{Msg: fmt.Sprintf("project %s has no swarm services", project), HintMsg: "install it first"}
+	}
+	for _, s := range sel {
+		opts := client.ServiceLogsOptions{ShowStdout: true, ShowStderr: true}
+		if tail > 0 {
+			opts.Tail = strconv.Itoa(tail)
+		}
+		rc, err := d.ServiceLogs(ctx, s.ID, opts)
+		if err != nil {
+			return fmt.Errorf("logs of service %s: %w", s.Spec.Name, err)
+		}
+		var buf bytes.Buffer
+		_, err = stdcopy.StdCopy(&buf, &buf, rc)
+		rc.Close()
+		if err != nil {
+			return fmt.Errorf("logs of service %s: %w", s.Spec.Name, err)
+		}
+		if len(sel) == 1 {
+			_, err = w.Write(buf.Bytes())
+		} else {
+			prefix := s.Spec.Labels[contract.LabelService] + " | "
+			for line := range strings.Lines(buf.String()) {
+				if _, err = io.WriteString(w, prefix+line); err != nil {
+					break
+				}
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ServiceState is one service of a stack, as the status operation prints it.
