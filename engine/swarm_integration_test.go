@@ -245,7 +245,10 @@ func TestEngineOnSwarm(t *testing.T) {
 	}
 
 	// Twenty installs at once: twenty distinct ports, all answering. The
-	// test cleanup removes them.
+	// test cleanup removes them. Their healthchecks run every 3 s, not
+	// every second: each check is a process the daemon starts in the
+	// container, and twenty of them a second compete with the installs
+	// still deploying on a small machine.
 	const n = concurrentInstalls
 	var wg sync.WaitGroup
 	ports := make([]int, n)
@@ -253,7 +256,8 @@ func TestEngineOnSwarm(t *testing.T) {
 	start = time.Now()
 	for i := range n {
 		wg.Go(func() {
-			inst, err := e.Install(ctx, engine.InstallOptions{App: "hello", Name: fmt.Sprintf("hello-%d", i), Target: "swarm"})
+			inst, err := e.Install(ctx, engine.InstallOptions{App: "hello", Name: fmt.Sprintf("hello-%d", i), Target: "swarm",
+				Parameters: map[string]string{"healthInterval": "3s"}})
 			errs[i] = err
 			if err == nil {
 				ports[i] = inst.Ports["port"]
