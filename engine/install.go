@@ -421,6 +421,7 @@ func (e *Engine) Get(ctx context.Context, name string) (*Installation, error) {
 		return nil, fmt.Errorf("get %s: %w", name, err)
 	}
 	e.applyLive(inst)
+	e.applySwarm(ctx, inst)
 	return inst, nil
 }
 

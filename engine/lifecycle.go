@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stackhub/stackhub/engine/contract"
 	"github.com/stackhub/stackhub/engine/manifest"
 )
 
@@ -349,6 +350,9 @@ func (e *Engine) Logs(ctx context.Context, opts LogsOptions) (io.ReadCloser, err
 	inst, err := e.installed(ctx, opts.Name)
 	if err != nil {
 		return nil, err
+	}
+	if TargetOf(inst) == contract.TargetSwarm && e.deps.Swarm != nil {
+		return e.swarmLogs(ctx, inst, opts)
 	}
 	container := inst.ContainerName
 	cs, _ := e.live.get(e.Project(inst.Name))

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/stackhub/stackhub/engine/contract"
 )
@@ -33,12 +35,16 @@ type Swarm interface {
 	// PublishedPorts lists every port a swarm service publishes: ingress
 	// ports on every node, host-mode ports on the nodes their tasks run on.
 	PublishedPorts(ctx context.Context) ([]PublishedPort, error)
-	// RemoveStack removes the services and networks of a project's swarm
-	// stack (volumes are the Docker adapter's RemoveProject's).
+	// RemoveStack removes the services, networks and secrets of a
+	// project's swarm stack (volumes are the Docker adapter's
+	// RemoveProject's).
 	RemoveStack(ctx context.Context, project string) error
 	// StackServices lists a project's swarm services with their replicas
 	// and the nodes their running tasks are on.
 	StackServices(ctx context.Context, project string) ([]SwarmService, error)
+	// ServiceLogs returns a swarm service's log, from all its tasks on
+	// every node, as plain text.
+	ServiceLogs(ctx context.Context, service string, tail int, follow bool) (io.ReadCloser, error)
 }
 
 // SwarmService is one swarm service of an installation, as the manager
@@ -55,6 +61,13 @@ type SwarmService struct {
 	// Update is the state of its last rolling update, if any (completed,
 	// rollback_completed, ...).
 	Update string `json:"update,omitempty"`
+	// DataNode is the hostname of the node holding the service's named
+	// volumes, where it is pinned (empty: it holds no data, and swarm
+	// places it anywhere).
+	DataNode string `json:"dataNode,omitempty"`
+	// Problem says why the service cannot run as asked, when the cause is
+	// known: the node holding its data is down, or drained.
+	Problem string `json:"problem,omitempty"`
 }
 
 // SwarmState is the host's place in a swarm.
@@ -330,6 +343,34 @@ func (e *Engine) swarmPublishMode(inst *Installation) string {
 	return e.cfg.SwarmPublishMode
 }
 
+// applySwarm reports a running swarm installation whose tasks cannot run
+// because the node holding their data is down or drained as failed, with
+// that reason. It asks the manager, briefly; without an answer the status
+// stands. Nothing is written: the records stay as they are, and the app
+// comes back when its node does.
+func (e *Engine) applySwarm(ctx context.Context, inst *Installation) {
+	if inst.Status != StatusRunning || TargetOf(inst) != contract.TargetSwarm || e.deps.Swarm == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, swarmStatusTimeout)
+	defer cancel()
+	svcs, err := e.deps.Swarm.StackServices(ctx, e.Project(inst.Name))
+	if err != nil {
+		e.log.Debug("swarm services for status", "installation", inst.Name, "err", err)
+		return
+	}
+	for _, s := range svcs {
+		if s.Problem != "" {
+			inst.Status = StatusFailed
+			inst.Reason = fmt.Sprintf("service %s: %s", s.Service, s.Problem)
+			return
+		}
+	}
+}
+
+// swarmStatusTimeout bounds the manager's answer to a status question.
+const swarmStatusTimeout = 2 * time.Second
+
 // SwarmServices lists the swarm services of a swarm installation, with
 // their replicas and nodes (none for a compose installation). It asks the
 // swarm manager, unlike Get.
@@ -353,4 +394,44 @@ func (e *Engine) SwarmServices(ctx context.Context, name string) ([]SwarmService
 		return nil, fmt.Errorf("swarm services of %s: %w", name, err)
 	}
 	return out, nil
+}
+
+// swarmLogs returns the log of a swarm installation's main service (or of
+// opts.Service) through the manager: the lines of its tasks on every
+// node, not only this host's containers.
+func (e *Engine) swarmLogs(ctx context.Context, inst *Installation, opts LogsOptions) (io.ReadCloser, error) {
+	svcs, err := e.deps.Swarm.StackServices(ctx, e.Project(inst.Name))
+	if errors.Is(err, ErrSwarmInactive) {
+		return nil, swarmUnavailable(err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("swarm services of %s: %w", inst.Name, err)
+	}
+	name := ""
+	var services []string
+	for _, s := range svcs {
+		services = append(services, s.Service)
+		if opts.Service == s.Service || opts.Service == "" && s.Name == inst.ContainerName {
+			name = s.Name
+		}
+	}
+	if name == "" && opts.Service == "" && len(svcs) > 0 {
+		name = svcs[0].Name
+	}
+	if name == "" {
+		sort.Strings(services)
+		hint := "it has no swarm services; see `stackhub show " + inst.Name + "`"
+		if len(services) > 0 {
+			hint = "its services are: " + strings.Join(services, ", ")
+		}
+		if opts.Service == "" {
+			return nil, NewUserError(ErrNotFound, fmt.Sprintf("%s has no swarm services", inst.Name), hint)
+		}
+		return nil, NewUserError(ErrNotFound, fmt.Sprintf("%s has no service %q", inst.Name, opts.Service), hint)
+	}
+	rc, err := e.deps.Swarm.ServiceLogs(ctx, name, opts.Tail, opts.Follow)
+	if err != nil {
+		return nil, fmt.Errorf("logs of %s: %w", inst.Name, err)
+	}
+	return rc, nil
 }

@@ -3,14 +3,17 @@ package engine_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	mswarm "github.com/moby/moby/api/types/swarm"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/stackhub/stackhub/engine"
+	"github.com/stackhub/stackhub/engine/contract"
 	"github.com/stackhub/stackhub/engine/swarm"
 	"github.com/stackhub/stackhub/engine/swarm/swarmtest"
 )
@@ -207,4 +210,93 @@ func TestSwarmLiveStatus(t *testing.T) {
 			}, 5*time.Second, 20*time.Millisecond)
 		})
 	}
+}
+
+// TestSwarmDataNodeDown: an app whose service is pinned to the node
+// holding its data shows as failed, with the reason, while that node is
+// down or drained; an app without node-bound data is left to swarm's
+// rescheduling; the records stay as they are.
+func TestSwarmDataNodeDown(t *testing.T) {
+	c := swarmtest.NewCluster(swarmtest.Options{Nodes: 2})
+	e := newSwarmEngine(t, c, "")
+	_, err := e.Install(t.Context(), engine.InstallOptions{App: "hello", Target: "swarm"})
+	require.NoError(t, err)
+	<-e.runs
+	waitStatus(t, e, "hello", engine.StatusRunning)
+
+	one := uint64(1)
+	svc := func(name, node string) mswarm.Service {
+		s := mswarm.Service{ID: "svc-" + name}
+		s.Spec.Name = "stackhub-hello-" + name
+		s.Spec.Labels = map[string]string{contract.LabelStack: "stackhub-hello", contract.LabelService: name}
+		if node != "" {
+			s.Spec.Labels[contract.LabelNode] = node
+		}
+		s.Spec.Mode.Replicated = &mswarm.ReplicatedService{Replicas: &one}
+		return s
+	}
+	// web holds no data and has no task (swarm is moving it); db is
+	// pinned to node 1, which is down.
+	c.Services = append(c.Services, svc("web", ""), svc("db", c.Nodes[1].ID))
+	c.Nodes[1].Status.State = mswarm.NodeStateDown
+	got, err := e.Get(t.Context(), "hello")
+	require.NoError(t, err)
+	assert.Equal(t, engine.StatusFailed, got.Status)
+	assert.Equal(t, "service db: node node-001 holding its data is down", got.Reason)
+	svcs, err := e.SwarmServices(t.Context(), "hello")
+	require.NoError(t, err)
+	require.Len(t, svcs, 2)
+	assert.Equal(t, "node-001", svcs[0].DataNode)
+	assert.Empty(t, svcs[1].Problem, "web is left to swarm's rescheduling")
+
+	c.Nodes[1].Status.State = mswarm.NodeStateReady
+	c.Nodes[1].Spec.Availability = mswarm.NodeAvailabilityDrain
+	got, err = e.Get(t.Context(), "hello")
+	require.NoError(t, err)
+	assert.Equal(t, "service db: node node-001 holding its data is unavailable (drain)", got.Reason)
+
+	// The node is back and db runs there again: running, as recorded.
+	c.Nodes[1].Spec.Availability = mswarm.NodeAvailabilityActive
+	task := mswarm.Task{ID: "task-db", ServiceID: "svc-db", NodeID: c.Nodes[1].ID, DesiredState: mswarm.TaskStateRunning}
+	task.Status.State = mswarm.TaskStateRunning
+	c.Tasks = append(c.Tasks, task)
+	got, err = e.Get(t.Context(), "hello")
+	require.NoError(t, err)
+	assert.Equal(t, engine.StatusRunning, got.Status, got.Reason)
+}
+
+// TestSwarmLogs: a swarm installation's log is its service's, gathered by
+// the manager from every node its tasks ran on.
+func TestSwarmLogs(t *testing.T) {
+	c := swarmtest.NewCluster(swarmtest.Options{Nodes: 2})
+	e := newSwarmEngine(t, c, "")
+	inst, err := e.Install(t.Context(), engine.InstallOptions{App: "hello", Target: "swarm"})
+	require.NoError(t, err)
+	<-e.runs
+	waitStatus(t, e, "hello", engine.StatusRunning)
+	for _, name := range []string{"web", "db"} {
+		s := mswarm.Service{ID: "svc-" + name}
+		s.Spec.Name = inst.ContainerName
+		if name != "web" {
+			s.Spec.Name += "-" + name
+		}
+		s.Spec.Labels = map[string]string{contract.LabelStack: "stackhub-hello", contract.LabelService: name}
+		c.Services = append(c.Services, s)
+	}
+	c.Logs = map[string]string{inst.ContainerName: "web on node-000\nweb on node-001\n", inst.ContainerName + "-db": "db ready\n"}
+
+	read := func(opts engine.LogsOptions) string {
+		t.Helper()
+		rc, err := e.Logs(t.Context(), opts)
+		require.NoError(t, err)
+		defer rc.Close()
+		b, err := io.ReadAll(rc)
+		require.NoError(t, err)
+		return string(b)
+	}
+	assert.Equal(t, "web on node-000\nweb on node-001\n", read(engine.LogsOptions{Name: "hello"}))
+	assert.Equal(t, "db ready\n", read(engine.LogsOptions{Name: "hello", Service: "db"}))
+	_, err = e.Logs(t.Context(), engine.LogsOptions{Name: "hello", Service: "cache"})
+	require.ErrorIs(t, err, engine.ErrNotFound)
+	assert.Contains(t, engine.HintOf(err), "db, web")
 }

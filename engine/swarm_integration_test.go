@@ -76,6 +76,9 @@ func swarmManager(t *testing.T, d *client.Client) {
 	})
 }
 
+// concurrentInstalls is how many installs TestEngineOnSwarm starts at once.
+const concurrentInstalls = 20
+
 func newSwarmRealEngine(t *testing.T) (*realEngine, *docker.Client) {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -120,7 +123,11 @@ func newSwarmRealEngine(t *testing.T) (*realEngine, *docker.Client) {
 		if ids := strings.Fields(string(out)); len(ids) > 0 {
 			_ = exec.Command("docker", append([]string{"rm", "-f"}, ids...)...).Run()
 		}
-		for _, name := range []string{"hello", "hello-db", "hello-c", "hello-0", "hello-1", "hello-2", "hello-3", "hello-4", "hello-5", "hello-6", "hello-7"} {
+		names := []string{"hello", "hello-db", "hello-c"}
+		for i := range concurrentInstalls {
+			names = append(names, fmt.Sprintf("hello-%d", i))
+		}
+		for _, name := range names {
 			_ = sw.RemoveStack(ctx, prefix+"-"+name)
 			_ = dk.RemoveProject(ctx, prefix+"-"+name, true)
 		}
@@ -237,16 +244,20 @@ func TestEngineOnSwarm(t *testing.T) {
 		assert.NotEqual(t, e.prefix+"-hello", s.Spec.Name, "the service is gone")
 	}
 
-	// Eight installs at once: eight distinct ports, all answering. The
-	// test cleanup removes them.
-	const n = 8
+	// Twenty installs at once: twenty distinct ports, all answering. The
+	// test cleanup removes them. Their healthchecks run every 3 s, not
+	// every second: each check is a process the daemon starts in the
+	// container, and twenty of them a second compete with the installs
+	// still deploying on a small machine.
+	const n = concurrentInstalls
 	var wg sync.WaitGroup
 	ports := make([]int, n)
 	errs := make([]error, n)
 	start = time.Now()
 	for i := range n {
 		wg.Go(func() {
-			inst, err := e.Install(ctx, engine.InstallOptions{App: "hello", Name: fmt.Sprintf("hello-%d", i), Target: "swarm"})
+			inst, err := e.Install(ctx, engine.InstallOptions{App: "hello", Name: fmt.Sprintf("hello-%d", i), Target: "swarm",
+				Parameters: map[string]string{"healthInterval": "3s"}})
 			errs[i] = err
 			if err == nil {
 				ports[i] = inst.Ports["port"]

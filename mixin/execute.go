@@ -291,9 +291,8 @@ func portSpecs(step *Step, main string, assigned map[string]int) []compose.Port 
 	return out
 }
 
-// assignPorts gives every declared port a host port. Precedence: the port
-// StackHub leased (context), a pinned port, the port the installation
-// already publishes (upgrade), then a free port (preferred first). Picking
+// assignPorts gives every declared port a host port, in planPorts'
+// precedence. Picking
 // or checking ports happens under the daemon-wide port lock and ends with
 // a reservation of the picked ports, which the caller must keep until the
 // containers exist; unreserve is idempotent.
@@ -303,38 +302,9 @@ func (m *Mixin) assignPorts(ctx context.Context, t *target, step *Step, current 
 	assigned := map[string]int{}
 	auto := map[int]bool{}
 	noop := func() {}
-	var reqs []ports.Request
-	var checks []PortDecl // leased ports that must be free on the host
-	for _, p := range step.Ports {
-		switch {
-		case t.cfg.Ports[p.Name] > 0:
-			assigned[p.Name] = t.cfg.Ports[p.Name]
-			if current[p.Name] != assigned[p.Name] {
-				checks = append(checks, p)
-			}
-		case p.Host.N > 0 && current[p.Name] == p.Host.N:
-			assigned[p.Name] = p.Host.N
-		case p.Host.N > 0:
-			reqs = append(reqs, ports.Request{Name: p.Name, Protocol: p.Protocol, Pin: p.Host.N})
-		case current[p.Name] > 0:
-			assigned[p.Name] = current[p.Name]
-		default:
-			reqs = append(reqs, ports.Request{Name: p.Name, Protocol: p.Protocol, Preferred: p.Preferred.N})
-		}
-	}
-	probe := m.Probe
-	if probe == nil {
-		probe = ports.Probe
-	}
-	holder := m.Holder
-	if holder == nil {
-		holder = ports.HostHolder
-	}
-	for _, p := range checks {
-		port := assigned[p.Name]
-		if err := probe(port, p.Protocol); err != nil {
-			return nil, nil, noop, &ports.TakenError{Name: p.Name, Port: port, Proto: protoOf(p.Protocol), Holder: holder(port, p.Protocol)}
-		}
+	reqs, checks := planPorts(t, step, current, assigned)
+	if err := m.checkLeased(checks, assigned); err != nil {
+		return nil, nil, noop, err
 	}
 	if len(reqs) == 0 {
 		return assigned, auto, noop, nil
@@ -386,6 +356,55 @@ func (m *Mixin) assignPorts(ctx context.Context, t *target, step *Step, current 
 			unreserve()
 		}
 	}, nil
+}
+
+// planPorts applies the precedence both targets share: the port StackHub
+// leased (context), a pinned port, the port the installation already
+// publishes (upgrade), then a free port (preferred first). It fills
+// assigned with the ports already decided and returns the requests left
+// for a port finder, and the leased ports that changed since the last
+// deploy (which must be free on the host).
+func planPorts(t *target, step *Step, current, assigned map[string]int) ([]ports.Request, []PortDecl) {
+	var reqs []ports.Request
+	var checks []PortDecl
+	for _, p := range step.Ports {
+		switch {
+		case t.cfg.Ports[p.Name] > 0:
+			assigned[p.Name] = t.cfg.Ports[p.Name]
+			if current[p.Name] != assigned[p.Name] {
+				checks = append(checks, p)
+			}
+		case p.Host.N > 0 && current[p.Name] == p.Host.N:
+			assigned[p.Name] = p.Host.N
+		case p.Host.N > 0:
+			reqs = append(reqs, ports.Request{Name: p.Name, Protocol: p.Protocol, Pin: p.Host.N})
+		case current[p.Name] > 0:
+			assigned[p.Name] = current[p.Name]
+		default:
+			reqs = append(reqs, ports.Request{Name: p.Name, Protocol: p.Protocol, Preferred: p.Preferred.N})
+		}
+	}
+	return reqs, checks
+}
+
+// checkLeased fails with a TakenError naming the holder when one of the
+// given ports is not free on this host.
+func (m *Mixin) checkLeased(checks []PortDecl, assigned map[string]int) error {
+	probe := m.Probe
+	if probe == nil {
+		probe = ports.Probe
+	}
+	holder := m.Holder
+	if holder == nil {
+		holder = ports.HostHolder
+	}
+	for _, p := range checks {
+		port := assigned[p.Name]
+		if err := probe(port, p.Protocol); err != nil {
+			return &ports.TakenError{Name: p.Name, Port: port, Proto: protoOf(p.Protocol), Holder: holder(port, p.Protocol)}
+		}
+	}
+	return nil
 }
 
 func protoOf(p string) string {

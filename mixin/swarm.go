@@ -11,7 +11,6 @@ import (
 
 	"github.com/stackhub/stackhub/engine/contract"
 	"github.com/stackhub/stackhub/mixin/compose"
-	"github.com/stackhub/stackhub/mixin/ports"
 	"github.com/stackhub/stackhub/mixin/stack"
 )
 
@@ -120,6 +119,14 @@ func (m *Mixin) deploySwarm(ctx context.Context, action string, step *Step, t *t
 		}
 		return err
 	}
+	if err := stack.RecordNodes(ctx, d, t.project, m.Out); err != nil {
+		return err
+	}
+	if err := dep.Prune(ctx); err != nil {
+		// The app runs; an earlier version of a secret is left behind
+		// and goes with the next deployment or the uninstall.
+		fmt.Fprintf(m.Err, "Warning: %v\n", err)
+	}
 	fmt.Fprintf(m.Out, "%s %s is running on swarm", t.installation, t.project)
 	for _, name := range slices.Sorted(maps.Keys(assigned)) {
 		fmt.Fprintf(m.Out, ", %s=%d", name, assigned[name])
@@ -141,42 +148,13 @@ func (m *Mixin) deploySwarm(ctx context.Context, action string, step *Step, t *t
 // pick the same port; swarm then refuses the second service.
 func (m *Mixin) swarmPorts(ctx context.Context, d stack.Docker, t *target, step *Step, current map[string]int) (map[string]int, error) {
 	assigned := map[string]int{}
-	var reqs []ports.Request
-	var checks []PortDecl
-	for _, p := range step.Ports {
-		switch {
-		case t.cfg.Ports[p.Name] > 0:
-			assigned[p.Name] = t.cfg.Ports[p.Name]
-			if current[p.Name] != assigned[p.Name] {
-				checks = append(checks, p)
-			}
-		case p.Host.N > 0 && current[p.Name] == p.Host.N:
-			assigned[p.Name] = p.Host.N
-		case p.Host.N > 0:
-			reqs = append(reqs, ports.Request{Name: p.Name, Protocol: p.Protocol, Pin: p.Host.N})
-		case current[p.Name] > 0:
-			assigned[p.Name] = current[p.Name]
-		default:
-			reqs = append(reqs, ports.Request{Name: p.Name, Protocol: p.Protocol, Preferred: p.Preferred.N})
-		}
-	}
-	probe := m.Probe
-	if probe == nil {
-		probe = ports.Probe
-	}
-	holder := m.Holder
-	if holder == nil {
-		holder = ports.HostHolder
-	}
+	reqs, checks := planPorts(t, step, current, assigned)
 	// Under host networking the probe sees this node's listeners; the
 	// routing mesh's own listeners are dockerd's, for services the lease
 	// check already counted.
 	if t.cfg.HostNetwork {
-		for _, p := range checks {
-			port := assigned[p.Name]
-			if err := probe(port, p.Protocol); err != nil {
-				return nil, &ports.TakenError{Name: p.Name, Port: port, Proto: protoOf(p.Protocol), Holder: holder(port, p.Protocol)}
-			}
+		if err := m.checkLeased(checks, assigned); err != nil {
+			return nil, err
 		}
 	}
 	if len(reqs) == 0 {
@@ -240,7 +218,9 @@ func (m *Mixin) invokeSwarm(ctx context.Context, t *target, op string, step *Ste
 	}
 	switch op {
 	case "start":
-		err = stack.Scale(ctx, d, t.project, true, timeout, m.Out)
+		if err = stack.Scale(ctx, d, t.project, true, timeout, m.Out); err == nil {
+			err = stack.RecordNodes(ctx, d, t.project, m.Out)
+		}
 	case "stop":
 		err = stack.Scale(ctx, d, t.project, false, timeout, m.Out)
 	case "restart":
@@ -252,9 +232,8 @@ func (m *Mixin) invokeSwarm(ctx context.Context, t *target, op string, step *Ste
 		if tail == 0 {
 			tail = 100
 		}
-		// The tasks' containers on this node; other nodes' logs are
-		// docker service logs' (not read here).
-		err = compose.Logs(ctx, d, t.project, compose.LogsOptions{Service: step.Service, Tail: tail}, m.Out)
+		// The services' logs, from their tasks on every node.
+		err = stack.Logs(ctx, d, t.project, step.Service, tail, m.Out)
 	case "status":
 		var st []stack.ServiceState
 		if st, err = stack.Status(ctx, d, t.project); err == nil {

@@ -8,9 +8,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -164,6 +166,18 @@ func swServices(t *testing.T, d *client.Client, project string) map[string]swarm
 	return out
 }
 
+// swSecrets maps a project's swarm secrets' compose names to their names.
+func swSecrets(t *testing.T, d *client.Client, project string) map[string]string {
+	t.Helper()
+	list, err := stack.Secrets(t.Context(), d, project)
+	require.NoError(t, err)
+	out := map[string]string{}
+	for _, s := range list {
+		out[s.Spec.Labels[stack.LabelSecret]] = s.Spec.Name
+	}
+	return out
+}
+
 func TestSwarmTarget(t *testing.T) {
 	d := itDocker(t)
 	withSwarm(t, d)
@@ -171,6 +185,16 @@ func TestSwarmTarget(t *testing.T) {
 	t.Run("install stop start upgrade-rolled-back uninstall keep and purge", func(t *testing.T) {
 		p := lease(t, 2)
 		in := newSwInstall(t, d, "hello-db", map[string]int{"port": p[0], "db_port": p[1]})
+		// Compose secrets become swarm secrets: a file of the bundle and
+		// the generated db_password (through its variable).
+		file := filepath.Join(in.root, "docker-compose.yml")
+		withSecrets, err := os.ReadFile(file)
+		require.NoError(t, err)
+		withSecrets = bytes.Replace(withSecrets, []byte("      - data:/data\n"), []byte("      - data:/data\n    secrets: [db_password, api_key]\n"), 1)
+		withSecrets = append(withSecrets, "secrets:\n  db_password: {environment: DB_PASSWORD}\n  api_key: {file: ./api.key}\n"...)
+		require.NoError(t, os.WriteFile(file, withSecrets, 0o644))
+		keyFile := filepath.Join(in.root, "api.key")
+		require.NoError(t, os.WriteFile(keyFile, []byte("key-1"), 0o600))
 		start := time.Now()
 		require.Equal(t, 0, in.run(t, "install", fmt.Sprintf(helloDBStep, "one")), "%s\n%s", in.stdout, in.stderr)
 		t.Logf("swarm install of hello-db: %s", time.Since(start).Round(time.Millisecond))
@@ -180,8 +204,22 @@ func TestSwarmTarget(t *testing.T) {
 		assert.Contains(t, httpGet(t, p[0]), "(one)")
 		assert.Equal(t, "OK", dbCall(t, p[1], pw, "PUT greeting kept"))
 
+		secrets := swSecrets(t, d, in.project)
+		require.Len(t, secrets, 2)
+		assert.NotContains(t, in.stdout.String()+in.stderr.String(), pw, "no secret value in the output")
+
 		svcs := swServices(t, d, in.project)
 		require.Len(t, svcs, 2)
+		var refs []string
+		for _, r := range svcs["db"].Spec.TaskTemplate.ContainerSpec.Secrets {
+			refs = append(refs, r.SecretName)
+		}
+		assert.ElementsMatch(t, slices.Collect(maps.Values(secrets)), refs)
+		// The db's data lives on the node its task ran on first: recorded
+		// now, pinned from the next start or upgrade on.
+		node := svcs["db"].Spec.Labels[stack.LabelNode]
+		assert.NotEmpty(t, node, "the node holding db's volume is recorded")
+		assert.Empty(t, svcs["web"].Spec.Labels[stack.LabelNode], "web holds no data")
 		web := svcs["web"]
 		assert.Equal(t, in.project, web.Spec.Name)
 		assert.Equal(t, swarm.UpdateFailureActionRollback, web.Spec.UpdateConfig.FailureAction)
@@ -198,18 +236,23 @@ func TestSwarmTarget(t *testing.T) {
 		assert.Equal(t, uint64(1), st[0].Replicas)
 		assert.Len(t, st[0].Nodes, 1)
 
+		// logs reads the services' logs through the manager.
+		require.Equal(t, 0, in.run(t, "logs", "compose: docker-compose.yml\n"), "%s\n%s", in.stdout, in.stderr)
+		assert.Contains(t, in.stdout.String(), "web | hello listening on")
+		assert.Contains(t, in.stdout.String(), "db | db listening on")
+
 		// stop scales to 0, start back to 1; the data stays.
 		require.Equal(t, 0, in.run(t, "stop", "compose: docker-compose.yml\n"), "%s\n%s", in.stdout, in.stderr)
 		for _, s := range swServices(t, d, in.project) {
 			assert.Equal(t, uint64(0), *s.Spec.Mode.Replicated.Replicas)
 		}
 		require.Equal(t, 0, in.run(t, "start", "compose: docker-compose.yml\n"), "%s\n%s", in.stdout, in.stderr)
+		assert.Contains(t, swServices(t, d, in.project)["db"].Spec.TaskTemplate.Placement.Constraints, "node.id=="+node)
 		assert.Contains(t, httpGet(t, p[0]), "(one)")
 		assert.Equal(t, "VALUE kept", dbCall(t, p[1], pw, "GET greeting"))
 
 		// An upgrade whose new web never turns healthy: swarm rolls it
 		// back and the mixin says the upgrade was undone (exit status 3).
-		file := filepath.Join(in.root, "docker-compose.yml")
 		orig, err := os.ReadFile(file)
 		require.NoError(t, err)
 		broken := bytes.Replace(orig, []byte(`test: ["CMD", "/app", "healthcheck", "http", "http://127.0.0.1:8080/healthz"]`),
@@ -226,11 +269,18 @@ func TestSwarmTarget(t *testing.T) {
 		assert.Equal(t, swarm.UpdateStateRollbackCompleted, web.UpdateStatus.State)
 		assert.Contains(t, httpGet(t, p[0]), "(one)", "the previous version answers")
 
-		// A working upgrade rolls forward.
+		// A working upgrade rolls forward; the changed secret file is a new
+		// version of its swarm secret, and the old version goes.
 		require.NoError(t, os.WriteFile(file, orig, 0o644))
+		require.NoError(t, os.WriteFile(keyFile, []byte("key-2"), 0o600))
 		require.Equal(t, 0, in.run(t, "upgrade", fmt.Sprintf(helloDBStep, "three")), "%s\n%s", in.stdout, in.stderr)
 		assert.Contains(t, httpGet(t, p[0]), "(three)")
 		assert.Equal(t, pw, in.output(t, "db_password"), "the generated secret is kept")
+		assert.Contains(t, swServices(t, d, in.project)["db"].Spec.TaskTemplate.Placement.Constraints, "node.id=="+node, "still pinned")
+		upgraded := swSecrets(t, d, in.project)
+		require.Len(t, upgraded, 2, "the old version of api_key is removed")
+		assert.Equal(t, secrets["db_password"], upgraded["db_password"])
+		assert.NotEqual(t, secrets["api_key"], upgraded["api_key"])
 
 		// Uninstall keeps the data; purge deletes it.
 		require.Equal(t, 0, in.run(t, "uninstall", "compose: docker-compose.yml\n"), "%s\n%s", in.stdout, in.stderr)
@@ -239,6 +289,7 @@ func TestSwarmTarget(t *testing.T) {
 		assert.Empty(t, cs, "task containers gone")
 		assert.Empty(t, ns, "overlay network removed")
 		assert.ElementsMatch(t, []string{in.project + "_data", in.project + "_stackhub-state"}, vs, "volumes kept")
+		assert.Empty(t, swSecrets(t, d, in.project), "secrets go with the app, kept data or not")
 		in.setPurge(t, true)
 		require.Equal(t, 0, in.run(t, "uninstall", "compose: docker-compose.yml\n"), "%s\n%s", in.stdout, in.stderr)
 		_, _, vs = projectResources(t, d, in.project)

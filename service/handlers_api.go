@@ -210,7 +210,8 @@ func (s *Server) getInstallation(c *fiber.Ctx) error {
 			}
 			for _, sv := range svcs {
 				out.Swarm = append(out.Swarm, apitype.SwarmService{Name: sv.Name, Service: sv.Service,
-					Replicas: sv.Replicas, Running: sv.Running, Nodes: sv.Nodes, Update: sv.Update})
+					Replicas: sv.Replicas, Running: sv.Running, Nodes: sv.Nodes, Update: sv.Update,
+					DataNode: sv.DataNode, Problem: sv.Problem})
 			}
 		}
 		return c.JSON(out)

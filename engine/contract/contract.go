@@ -130,6 +130,11 @@ const (
 	// LabelReplicas on a swarm service holds the replica count a stopped
 	// (scaled to 0) service goes back to when started.
 	LabelReplicas = "sh.stackhub.replicas"
+	// LabelNode on a swarm service that mounts a named volume holds the ID
+	// of the node its data lives on (where its task ran first); the
+	// service is pinned there, and reported failed while that node is
+	// down or drained.
+	LabelNode = "sh.stackhub.node"
 )
 
 // Exit statuses with a meaning beyond "failed". The mixin exits with one,

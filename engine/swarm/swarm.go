@@ -1,8 +1,8 @@
 // Package swarm is the engine's adapter to Docker Swarm mode, through the
 // Engine API of the manager StackHub runs on: the cluster's nodes (labels,
 // resources, state), their availability and removal, join tokens, the
-// ports swarm services publish across the cluster, and the removal of a
-// project's stack. It is the only engine package that speaks the swarm
+// ports swarm services publish across the cluster, a service's logs from
+// every node, and the removal of a project's stack. It is the only engine package that speaks the swarm
 // endpoints; it imports neither the store nor cnab-go.
 package swarm
 
@@ -10,12 +10,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"slices"
 	"sort"
 	"strings"
 
 	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/swarm"
 	"github.com/moby/moby/client"
 
@@ -37,6 +39,9 @@ type API interface {
 	TaskList(ctx context.Context, options client.TaskListOptions) (client.TaskListResult, error)
 	NetworkList(ctx context.Context, options client.NetworkListOptions) (client.NetworkListResult, error)
 	NetworkRemove(ctx context.Context, networkID string, options client.NetworkRemoveOptions) (client.NetworkRemoveResult, error)
+	SecretList(ctx context.Context, options client.SecretListOptions) (client.SecretListResult, error)
+	SecretRemove(ctx context.Context, id string, options client.SecretRemoveOptions) (client.SecretRemoveResult, error)
+	ServiceLogs(ctx context.Context, serviceID string, options client.ServiceLogsOptions) (client.ServiceLogsResult, error)
 }
 
 var _ API = (*client.Client)(nil)
@@ -210,7 +215,8 @@ func protocol(p swarm.PortConfig) string {
 	return string(p.Protocol)
 }
 
-// RemoveStack removes the services, then the networks, of a project.
+// RemoveStack removes the services, then the networks and secrets, of a
+// project.
 func (c *Cluster) RemoveStack(ctx context.Context, project string) error {
 	f := make(client.Filters).Add("label", contract.LabelStack+"="+project)
 	services, err := c.api.ServiceList(ctx, client.ServiceListOptions{Filters: f})
@@ -230,6 +236,17 @@ func (c *Cluster) RemoveStack(ctx context.Context, project string) error {
 	for _, n := range nets.Items {
 		if _, err := c.api.NetworkRemove(ctx, n.ID, client.NetworkRemoveOptions{}); err != nil && !cerrdefs.IsNotFound(err) {
 			errs = append(errs, wrap(err, "remove network "+n.Name))
+		}
+	}
+	// Secrets are made from the bundle and its parameters: they go with
+	// the stack, whether its data is kept or not.
+	secrets, err := c.api.SecretList(ctx, client.SecretListOptions{Filters: f})
+	if err != nil {
+		errs = append(errs, wrap(err, "list secrets of "+project))
+	}
+	for _, sec := range secrets.Items {
+		if _, err := c.api.SecretRemove(ctx, sec.ID, client.SecretRemoveOptions{}); err != nil && !cerrdefs.IsNotFound(err) {
+			errs = append(errs, wrap(err, "remove secret "+sec.Spec.Name))
 		}
 	}
 	return errors.Join(errs...)
@@ -254,6 +271,45 @@ func wrap(err error, op string) error {
 	return fmt.Errorf("%s: %w", op, err)
 }
 
+// ServiceLogs returns a service's log as plain text: the lines of all its
+// tasks, on whichever node they ran (swarm gathers them on the manager),
+// the last tail of them (0: all), following new ones with follow.
+func (c *Cluster) ServiceLogs(ctx context.Context, service string, tail int, follow bool) (io.ReadCloser, error) {
+	opts := client.ServiceLogsOptions{ShowStdout: true, ShowStderr: true, Follow: follow}
+	if tail > 0 {
+		opts.Tail = fmt.Sprint(tail)
+	}
+	rc, err := c.api.ServiceLogs(ctx, service, opts)
+	if err != nil {
+		if cerrdefs.IsNotFound(err) {
+			return nil, fmt.Errorf("logs of service %s: %w: %w", service, engine.ErrNotFound, err)
+		}
+		return nil, wrap(err, "logs of service "+service)
+	}
+	pr, pw := io.Pipe()
+	go func() {
+		defer rc.Close()
+		_, err := stdcopy.StdCopy(pw, pw, rc)
+		pw.CloseWithError(err)
+	}()
+	return pr, nil
+}
+
+// dataNodeProblem says why a service pinned to the node holding its data
+// cannot run there, or "" when the node is ready and active (the tasks
+// are then merely starting).
+func dataNodeProblem(host string, n swarm.Node) string {
+	switch {
+	case n.ID == "":
+		return fmt.Sprintf("node %s holding its data has left the cluster", host)
+	case n.Status.State != swarm.NodeStateReady:
+		return fmt.Sprintf("node %s holding its data is %s", host, n.Status.State)
+	case n.Spec.Availability != swarm.NodeAvailabilityActive:
+		return fmt.Sprintf("node %s holding its data is unavailable (%s)", host, n.Spec.Availability)
+	}
+	return ""
+}
+
 // isNotManager recognises the daemon's answer outside swarm mode ("This
 // node is not a swarm manager"), which is a 503.
 func isNotManager(err error) bool {
@@ -276,8 +332,10 @@ func (c *Cluster) StackServices(ctx context.Context, project string) ([]engine.S
 		return nil, wrap(err, "list nodes")
 	}
 	hostname := map[string]string{}
+	byID := map[string]swarm.Node{}
 	for _, n := range nodes.Items {
 		hostname[n.ID] = n.Description.Hostname
+		byID[n.ID] = n
 	}
 	tasks, err := c.api.TaskList(ctx, client.TaskListOptions{Filters: make(client.Filters).Add("desired-state", "running")})
 	if err != nil {
@@ -306,6 +364,15 @@ func (c *Cluster) StackServices(ctx context.Context, project string) ([]engine.S
 			}
 		}
 		sort.Strings(ss.Nodes)
+		if id := s.Spec.Labels[contract.LabelNode]; id != "" {
+			ss.DataNode = hostname[id]
+			if ss.DataNode == "" {
+				ss.DataNode = id
+			}
+			if ss.Running < ss.Replicas {
+				ss.Problem = dataNodeProblem(ss.DataNode, byID[id])
+			}
+		}
 		out = append(out, ss)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })

@@ -11,8 +11,12 @@
 package stack
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -41,8 +45,24 @@ const (
 type Plan struct {
 	Project  string
 	Networks []NetworkSpec
+	Secrets  []SecretSpec
 	Services []ServiceSpec
 }
+
+// SecretSpec is one swarm secret of the stack: a compose secret with its
+// value. Swarm secrets cannot change, so the name carries a digest of the
+// value: a changed value is a new secret, which the services are updated
+// to, and the old one goes once the deployment succeeded (see Prune).
+type SecretSpec struct {
+	Key  string
+	Spec swarm.SecretSpec
+}
+
+// LabelSecret labels a swarm secret with its compose name.
+const LabelSecret = "sh.stackhub.secret"
+
+// maxSecretName is the longest name swarm accepts for a secret.
+const maxSecretName = 64
 
 // NetworkSpec is one overlay network of the stack.
 type NetworkSpec struct {
@@ -99,8 +119,23 @@ func Convert(o compose.Options, p *types.Project, co ConvertOptions) (*Plan, err
 			Driver: "overlay", Attachable: true, Internal: n.Internal, Labels: labels, Options: n.DriverOpts,
 		}})
 	}
+	secretNames := map[string]string{}
 	for _, name := range slices.Sorted(maps.Keys(p.Services)) {
-		spec, err := serviceSpec(&o, p, p.Services[name], common, co)
+		for _, ref := range p.Services[name].Secrets {
+			if _, ok := secretNames[ref.Source]; ok {
+				continue
+			}
+			sec, err := secretSpec(&o, p, p.Services[name], ref.Source, common)
+			if err != nil {
+				return nil, err
+			}
+			secretNames[ref.Source] = sec.Spec.Name
+			plan.Secrets = append(plan.Secrets, sec)
+		}
+	}
+	slices.SortFunc(plan.Secrets, func(a, b SecretSpec) int { return strings.Compare(a.Key, b.Key) })
+	for _, name := range slices.Sorted(maps.Keys(p.Services)) {
+		spec, err := serviceSpec(&o, p, p.Services[name], common, co, secretNames)
 		if err != nil {
 			return nil, err
 		}
@@ -109,12 +144,64 @@ func Convert(o compose.Options, p *types.Project, co ConvertOptions) (*Plan, err
 	return plan, nil
 }
 
+// secretSpec reads a compose secret's value: a file of the bundle
+// (file:), an interpolation variable (environment:, which is how a
+// secret StackHub generates reaches the compose file) or content:.
+func secretSpec(o *compose.Options, p *types.Project, s types.ServiceConfig, key string, common func(map[string]string) map[string]string) (SecretSpec, error) {
+	sc, ok := p.Secrets[key]
+	if !ok {
+		return SecretSpec{}, &compose.UserError{Msg: fmt.Sprintf("service %q uses undefined secret %q", s.Name, key),
+			HintMsg: "declare it under the compose file's top-level secrets:"}
+	}
+	bad := func(msg, hint string) error {
+		return &compose.UserError{Msg: fmt.Sprintf("secret %q: %s", key, msg), HintMsg: hint, Err: compose.ErrUnsupported}
+	}
+	var data []byte
+	switch {
+	case bool(sc.External) || sc.Driver != "" || sc.TemplateDriver != "":
+		return SecretSpec{}, bad("external secrets and secret drivers are not supported",
+			"give the secret a file: of the bundle, or environment: naming a variable of the stackhub step (a generated secret's is its name in capitals)")
+	case sc.File != "":
+		rel, err := filepath.Rel(o.WorkingDir, sc.File)
+		if o.WorkingDir == "" || err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			return SecretSpec{}, bad("file "+sc.File+" is outside the bundle", "name a file of the bundle, relative to the compose file")
+		}
+		if data, err = os.ReadFile(sc.File); err != nil {
+			return SecretSpec{}, bad(fmt.Sprintf("read %s: %v", rel, err), "add the file to the bundle")
+		}
+	case sc.Environment != "":
+		v, ok := p.Environment[sc.Environment]
+		if !ok {
+			return SecretSpec{}, bad("variable "+sc.Environment+" is not set",
+				"declare it in the stackhub step: secrets: (generated, the name in capitals) or env:")
+		}
+		data = []byte(v)
+	case sc.Content != "":
+		data = []byte(sc.Content)
+	default:
+		return SecretSpec{}, bad("no file:, environment: or content:", "say where its value comes from")
+	}
+	sum := sha256.Sum256(append([]byte(key+"\x00"), data...))
+	digest := hex.EncodeToString(sum[:])[:12]
+	name := o.Project + "_" + key
+	if len(name)+1+len(digest) > maxSecretName {
+		name = name[:maxSecretName-1-len(digest)]
+	}
+	labels := common(map[string]string{LabelSecret: key})
+	maps.Copy(labels, sc.Labels)
+	return SecretSpec{Key: key, Spec: swarm.SecretSpec{
+		Annotations: swarm.Annotations{Name: name + "_" + digest, Labels: labels}, Data: data,
+	}}, nil
+}
+
 func unsupported(s types.ServiceConfig, what string) error {
 	return &compose.UserError{Msg: fmt.Sprintf("service %q uses %s, which StackHub's swarm target does not support", s.Name, what),
 		HintMsg: "remove it from the compose file, or install with --target compose", Err: compose.ErrUnsupported}
 }
 
-func serviceSpec(o *compose.Options, p *types.Project, s types.ServiceConfig, common func(map[string]string) map[string]string, co ConvertOptions) (swarm.ServiceSpec, error) {
+func serviceSpec(o *compose.Options, p *types.Project, s types.ServiceConfig, common func(map[string]string) map[string]string,
+	co ConvertOptions, secretNames map[string]string,
+) (swarm.ServiceSpec, error) {
 	var zero swarm.ServiceSpec
 	if s.Image == "" {
 		return zero, unsupported(s, "build: without image:")
@@ -122,8 +209,8 @@ func serviceSpec(o *compose.Options, p *types.Project, s types.ServiceConfig, co
 	if s.Privileged || s.NetworkMode != "" || len(s.Devices) > 0 {
 		return zero, unsupported(s, "privileged mode, network_mode or devices")
 	}
-	if len(s.Secrets) > 0 || len(s.Configs) > 0 {
-		return zero, unsupported(s, "compose secrets or configs (use the stackhub step's secrets: and environment variables)")
+	if len(s.Configs) > 0 {
+		return zero, unsupported(s, "compose configs (use a volume, or secrets:)")
 	}
 	name := o.ContainerName(s.Name)
 	svcLabels := common(map[string]string{contract.LabelService: s.Name})
@@ -228,6 +315,28 @@ func serviceSpec(o *compose.Options, p *types.Project, s types.ServiceConfig, co
 			return zero, unsupported(s, "a volume of type "+v.Type)
 		}
 	}
+
+	// Secrets: files under /run/secrets (or the target given), readable
+	// by all as compose makes them; the secret's ID is filled in when
+	// the deployment has created it.
+	for _, ref := range s.Secrets {
+		target := ref.Target
+		if target == "" {
+			target = ref.Source
+		}
+		f := &swarm.SecretReferenceFileTarget{Name: target, UID: "0", GID: "0", Mode: 0o444}
+		if ref.UID != "" {
+			f.UID = ref.UID
+		}
+		if ref.GID != "" {
+			f.GID = ref.GID
+		}
+		if ref.Mode != nil {
+			f.Mode = os.FileMode(*ref.Mode)
+		}
+		cs.Secrets = append(cs.Secrets, &swarm.SecretReference{File: f, SecretName: secretNames[ref.Source]})
+	}
+	slices.SortFunc(cs.Secrets, func(a, b *swarm.SecretReference) int { return strings.Compare(a.File.Name, b.File.Name) })
 
 	task := swarm.TaskSpec{ContainerSpec: cs}
 	rp, err := restartPolicy(s)

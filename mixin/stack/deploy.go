@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,6 +14,8 @@ import (
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/api/pkg/stdcopy"
+	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/api/types/swarm"
 	"github.com/moby/moby/client"
 
@@ -32,6 +35,10 @@ type Docker interface {
 	ServiceUpdate(ctx context.Context, serviceID string, options client.ServiceUpdateOptions) (client.ServiceUpdateResult, error)
 	ServiceRemove(ctx context.Context, serviceID string, options client.ServiceRemoveOptions) (client.ServiceRemoveResult, error)
 	TaskList(ctx context.Context, options client.TaskListOptions) (client.TaskListResult, error)
+	SecretCreate(ctx context.Context, options client.SecretCreateOptions) (client.SecretCreateResult, error)
+	SecretList(ctx context.Context, options client.SecretListOptions) (client.SecretListResult, error)
+	SecretRemove(ctx context.Context, id string, options client.SecretRemoveOptions) (client.SecretRemoveResult, error)
+	ServiceLogs(ctx context.Context, serviceID string, options client.ServiceLogsOptions) (client.ServiceLogsResult, error)
 }
 
 var _ Docker = (*client.Client)(nil)
@@ -154,6 +161,9 @@ func (dep *Deployment) Apply(ctx context.Context) error {
 			return fmt.Errorf("create network %s: %w", n.Name, err)
 		}
 	}
+	if err := dep.createSecrets(ctx); err != nil {
+		return err
+	}
 	existing, err := Services(ctx, dep.d, dep.plan.Project)
 	if err != nil {
 		return err
@@ -178,6 +188,11 @@ func (dep *Deployment) Apply(ctx context.Context) error {
 			zero := uint64(0)
 			spec.Mode.Replicated = &swarm.ReplicatedService{Replicas: &zero}
 		}
+		if n := cur.Spec.Labels[LabelNode]; n != "" {
+			spec.Labels = maps.Clone(spec.Labels)
+			spec.Labels[LabelNode] = n
+		}
+		spec = Pinned(spec)
 		if sameSpec(cur.Spec, spec) {
 			continue
 		}
@@ -188,6 +203,160 @@ func (dep *Deployment) Apply(ctx context.Context) error {
 		dep.updated = append(dep.updated, s.Spec.Name)
 	}
 	return nil
+}
+
+// LabelNode labels a service that mounts a named volume with the ID of
+// the node its data lives on: the node its task ran on first. Swarm
+// creates a volume on whichever node a task lands on, so a task started
+// elsewhere would find an empty volume; Pinned keeps it on its node.
+const LabelNode = contract.LabelNode
+
+// dataMounts reports whether a service mounts a named volume.
+func dataMounts(spec swarm.ServiceSpec) bool {
+	if cs := spec.TaskTemplate.ContainerSpec; cs != nil {
+		for _, m := range cs.Mounts {
+			if m.Type == mount.TypeVolume && m.Source != "" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Pinned returns spec with the placement constraint node.id==<node> when
+// the service holds data on the node its LabelNode names (and spec
+// unchanged otherwise). The constraint replaces an earlier node.id one.
+func Pinned(spec swarm.ServiceSpec) swarm.ServiceSpec {
+	node := spec.Labels[LabelNode]
+	if node == "" || !dataMounts(spec) {
+		return spec
+	}
+	p := swarm.Placement{}
+	if spec.TaskTemplate.Placement != nil {
+		p = *spec.TaskTemplate.Placement
+	}
+	want := "node.id==" + node
+	constraints := []string{want}
+	for _, c := range p.Constraints {
+		if !strings.HasPrefix(strings.ReplaceAll(c, " ", ""), "node.id==") {
+			constraints = append(constraints, c)
+		}
+	}
+	p.Constraints = constraints
+	spec.TaskTemplate.Placement = &p
+	return spec
+}
+
+// RecordNodes labels every service of the project that mounts a named
+// volume and has no LabelNode yet with the node its running task is on
+// (a label change restarts no task). Later deployments, upgrades and
+// starts pin the service there.
+func RecordNodes(ctx context.Context, d Docker, project string, out io.Writer) error {
+	services, err := Services(ctx, d, project)
+	if err != nil {
+		return err
+	}
+	for _, s := range services {
+		if s.Spec.Labels[LabelNode] != "" || !dataMounts(s.Spec) {
+			continue
+		}
+		f := make(client.Filters).Add("service", s.ID).Add("desired-state", "running")
+		tasks, err := d.TaskList(ctx, client.TaskListOptions{Filters: f})
+		if err != nil {
+			return fmt.Errorf("list tasks of %s: %w", s.Spec.Name, err)
+		}
+		node := ""
+		for _, t := range tasks.Items {
+			if t.Status.State == swarm.TaskStateRunning && t.NodeID != "" {
+				node = t.NodeID
+				break
+			}
+		}
+		if node == "" {
+			continue
+		}
+		spec := s.Spec
+		spec.Labels = maps.Clone(spec.Labels)
+		spec.Labels[LabelNode] = node
+		fmt.Fprintf(out, "Service %s keeps its data on node %s\n", s.Spec.Name, node)
+		if _, err := d.ServiceUpdate(ctx, s.ID, client.ServiceUpdateOptions{Version: s.Version, Spec: spec}); err != nil {
+			return fmt.Errorf("record the node of %s: %w", s.Spec.Name, err)
+		}
+	}
+	return nil
+}
+
+// Secrets lists the swarm secrets of a project.
+func Secrets(ctx context.Context, d Docker, project string) ([]swarm.Secret, error) {
+	res, err := d.SecretList(ctx, client.SecretListOptions{Filters: stackFilter(project)})
+	if err != nil {
+		return nil, fmt.Errorf("list secrets of %s: %w", project, err)
+	}
+	return res.Items, nil
+}
+
+// createSecrets creates the plan's secrets that do not exist yet and
+// points the services' references at their IDs. Values are never
+// printed.
+func (dep *Deployment) createSecrets(ctx context.Context) error {
+	if len(dep.plan.Secrets) == 0 {
+		return nil
+	}
+	existing, err := Secrets(ctx, dep.d, dep.plan.Project)
+	if err != nil {
+		return err
+	}
+	ids := map[string]string{}
+	for _, s := range existing {
+		ids[s.Spec.Name] = s.ID
+	}
+	for _, sec := range dep.plan.Secrets {
+		if ids[sec.Spec.Name] != "" {
+			continue
+		}
+		fmt.Fprintf(dep.out, "Creating secret %s\n", sec.Spec.Name)
+		res, err := dep.d.SecretCreate(ctx, client.SecretCreateOptions{Spec: sec.Spec})
+		if err != nil {
+			return fmt.Errorf("create secret %s: %w", sec.Spec.Name, err)
+		}
+		ids[sec.Spec.Name] = res.ID
+	}
+	for i := range dep.plan.Services {
+		if cs := dep.plan.Services[i].Spec.TaskTemplate.ContainerSpec; cs != nil {
+			for _, ref := range cs.Secrets {
+				ref.SecretID = ids[ref.SecretName]
+			}
+		}
+	}
+	return nil
+}
+
+// Prune removes the project's secrets the plan no longer uses (earlier
+// versions of a changed secret), once the services run without them.
+func (dep *Deployment) Prune(ctx context.Context) error {
+	keep := map[string]bool{}
+	for _, sec := range dep.plan.Secrets {
+		keep[sec.Spec.Name] = true
+	}
+	return removeSecrets(ctx, dep.d, dep.plan.Project, keep, dep.out)
+}
+
+func removeSecrets(ctx context.Context, d Docker, project string, keep map[string]bool, out io.Writer) error {
+	list, err := Secrets(ctx, d, project)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, s := range list {
+		if keep[s.Spec.Name] {
+			continue
+		}
+		fmt.Fprintf(out, "Removing secret %s\n", s.Spec.Name)
+		if _, err := d.SecretRemove(ctx, s.ID, client.SecretRemoveOptions{}); err != nil && !cerrdefs.IsNotFound(err) {
+			errs = append(errs, fmt.Errorf("remove secret %s: %w", s.Spec.Name, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // sameSpec compares what StackHub sets of two specs (the daemon fills
@@ -355,8 +524,9 @@ func (dep *Deployment) Undo(ctx context.Context) error {
 }
 
 // Remove removes a project's services, waits for their containers to go,
-// then removes its networks and, with purge, its volumes (those on this
-// node: swarm creates a volume on each node a task ran on).
+// then removes its networks, its secrets (made from the bundle and its
+// parameters, so kept or purged alike) and, with purge, its volumes
+// (those on this node: swarm creates a volume on each node a task ran on).
 func Remove(ctx context.Context, d Docker, project string, purge bool, out io.Writer) error {
 	services, err := Services(ctx, d, project)
 	if err != nil {
@@ -386,7 +556,7 @@ func Remove(ctx context.Context, d Docker, project string, purge bool, out io.Wr
 			case lerr != nil:
 				err = lerr
 			case left == 0:
-				return nil
+				return removeSecrets(ctx, d, project, nil, out)
 			default:
 				err = fmt.Errorf("%d containers or networks of %s are left", left, project)
 			}
@@ -439,6 +609,9 @@ func Scale(ctx context.Context, d Docker, project string, start bool, timeout ti
 			continue
 		}
 		spec := s.Spec
+		if start {
+			spec = Pinned(spec)
+		}
 		spec.Mode.Replicated = &swarm.ReplicatedService{Replicas: &n}
 		fmt.Fprintf(out, "Scaling service %s to %d\n", s.Spec.Name, n)
 		if _, err := d.ServiceUpdate(ctx, s.ID, client.ServiceUpdateOptions{Version: s.Version, Spec: spec}); err != nil {
@@ -446,6 +619,59 @@ func Scale(ctx context.Context, d Docker, project string, start bool, timeout ti
 		}
 	}
 	return WaitServices(ctx, d, project, names, nil, time.Now(), timeout, out)
+}
+
+// Logs writes the log of the project's services (or of the one compose
+// service named), the last tail lines of each, as the manager gathers
+// them from their tasks on every node. With more than one service each
+// line starts with the service's compose name.
+func Logs(ctx context.Context, d Docker, project, service string, tail int, w io.Writer) error {
+	services, err := Services(ctx, d, project)
+	if err != nil {
+		return err
+	}
+	var sel []swarm.Service
+	for _, s := range services {
+		if service == "" || s.Spec.Labels[contract.LabelService] == service {
+			sel = append(sel, s)
+		}
+	}
+	if len(sel) == 0 {
+		if service != "" {
+			return &compose.UserError{Msg: fmt.Sprintf("project %s has no service %q", project, service), HintMsg: "name one of its services", Err: cerrdefs.ErrNotFound}
+		}
+		return &compose.UserError{Msg: fmt.Sprintf("project %s has no swarm services", project), HintMsg: "install it first"}
+	}
+	for _, s := range sel {
+		opts := client.ServiceLogsOptions{ShowStdout: true, ShowStderr: true}
+		if tail > 0 {
+			opts.Tail = strconv.Itoa(tail)
+		}
+		rc, err := d.ServiceLogs(ctx, s.ID, opts)
+		if err != nil {
+			return fmt.Errorf("logs of service %s: %w", s.Spec.Name, err)
+		}
+		var buf bytes.Buffer
+		_, err = stdcopy.StdCopy(&buf, &buf, rc)
+		rc.Close()
+		if err != nil {
+			return fmt.Errorf("logs of service %s: %w", s.Spec.Name, err)
+		}
+		if len(sel) == 1 {
+			_, err = w.Write(buf.Bytes())
+		} else {
+			prefix := s.Spec.Labels[contract.LabelService] + " | "
+			for line := range strings.Lines(buf.String()) {
+				if _, err = io.WriteString(w, prefix+line); err != nil {
+					break
+				}
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ServiceState is one service of a stack, as the status operation prints it.

@@ -36,6 +36,10 @@ type SwarmService struct {
 	Running  uint64   `json:"running"`
 	Nodes    []string `json:"nodes"`
 	Update   string   `json:"update,omitempty"`
+	// DataNode is the node holding the service's volumes, where it is
+	// pinned; Problem why it cannot run, when known (that node is down).
+	DataNode string `json:"dataNode,omitempty"`
+	Problem  string `json:"problem,omitempty"`
 }
 
 // Job is a queued, running or finished install, upgrade, uninstall or action.

@@ -6,8 +6,11 @@
 package swarmtest
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 
@@ -28,6 +31,9 @@ type Cluster struct {
 	Services []swarm.Service
 	Tasks    []swarm.Task
 	Tokens   swarm.JoinTokens
+	// Logs holds each service's log (by service name), as gathered from
+	// all its tasks.
+	Logs map[string]string
 	// Calls counts the API calls made.
 	Calls int
 }
@@ -260,6 +266,36 @@ func (c *Cluster) NetworkList(context.Context, client.NetworkListOptions) (clien
 // NetworkRemove removes nothing.
 func (c *Cluster) NetworkRemove(context.Context, string, client.NetworkRemoveOptions) (client.NetworkRemoveResult, error) {
 	return client.NetworkRemoveResult{}, c.call()
+}
+
+// SecretList lists no secrets.
+func (c *Cluster) SecretList(context.Context, client.SecretListOptions) (client.SecretListResult, error) {
+	return client.SecretListResult{}, c.call()
+}
+
+// SecretRemove removes nothing.
+func (c *Cluster) SecretRemove(context.Context, string, client.SecretRemoveOptions) (client.SecretRemoveResult, error) {
+	return client.SecretRemoveResult{}, c.call()
+}
+
+// ServiceLogs returns the service's Logs entry as the daemon sends it
+// (stdout frames of the multiplexed stream); tail and follow are ignored.
+func (c *Cluster) ServiceLogs(_ context.Context, id string, _ client.ServiceLogsOptions) (client.ServiceLogsResult, error) {
+	if err := c.call(); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, s := range c.Services {
+		if s.ID == id || s.Spec.Name == id {
+			// One stdout frame: stream 1, three zero bytes, the length.
+			msg := c.Logs[s.Spec.Name]
+			frame := []byte{1, 0, 0, 0, 0, 0, 0, 0}
+			binary.BigEndian.PutUint32(frame[4:], uint32(len(msg)))
+			return io.NopCloser(bytes.NewReader(append(frame, msg...))), nil
+		}
+	}
+	return nil, cerrdefs.ErrNotFound.WithMessage("service " + id + " not found")
 }
 
 var _ adapter.API = (*Cluster)(nil)
