@@ -71,6 +71,14 @@ func TestConsoleUnits(t *testing.T) {
 	p.shot("38-server-node-join")
 	p.do(5*time.Second, chromedp.Evaluate[chromedp.Void](`document.querySelector("dialog").close(); document.querySelector("#nodes").scrollIntoView()`))
 	p.shot("39-server-nodes")
+
+	// A swarm app's services: where they run, and the one whose data node is down.
+	p.do(5*time.Second, chromedp.Evaluate[chromedp.Void](`showSwarmServices()`))
+	p.wait(5*time.Second, `document.querySelectorAll("#swarm-services tbody tr").length === 2`)
+	assert.Equal(t, "node-1, node-2", eval[string](p, `document.querySelector("[data-service=web] td:nth-child(3)").textContent`))
+	assert.Contains(t, eval[string](p, `document.querySelector("[data-service=db]").textContent`), "holding its data is down")
+	assert.Equal(t, "node-3", eval[string](p, `document.querySelector("[data-service=db] td:nth-child(4)").textContent`))
+	p.shot("40-app-swarm-services")
 	p.clean()
 }
 

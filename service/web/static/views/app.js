@@ -397,14 +397,16 @@ export async function render(main, ctx) {
 /** tabList builds an ARIA tab list (arrow keys move between tabs). */
 /** swarmServices lists a swarm installation's services: replicas running
  * of wanted, the nodes they run on, and a rolling update in progress. */
-function swarmServices(list) {
+export function swarmServices(list) {
   return [h("h2", { text: t("app.swarmServices") }),
     list.length ? h("div", { class: "table-wrap" }, h("table", { id: "swarm-services" },
-      h("thead", {}, h("tr", {}, [t("app.swarmService"), t("app.swarmReplicas"), t("app.swarmNodes")].map((c) => h("th", { scope: "col", text: c })))),
+      h("thead", {}, h("tr", {}, [t("app.swarmService"), t("app.swarmReplicas"), t("app.swarmNodes"), t("app.swarmData")].map((c) => h("th", { scope: "col", text: c })))),
       h("tbody", {}, list.map((s) => h("tr", { "data-service": s.service },
-        h("td", {}, h("span", { class: "mono", text: s.service }), s.update ? h("div", { class: "muted small", text: s.update }) : null),
+        h("td", {}, h("span", { class: "mono", text: s.service }), s.update ? h("div", { class: "muted small", text: s.update }) : null,
+          s.problem ? h("div", { class: "small warn-text", role: "status", text: s.problem }) : null),
         h("td", { class: s.running < s.replicas ? "warn-text" : "", text: t("app.swarmRunning", { running: s.running, replicas: s.replicas }) }),
-        h("td", { class: "mono", text: (s.nodes || []).join(", ") || "—" }))))))
+        h("td", { class: "mono", text: (s.nodes || []).join(", ") || "—" }),
+        h("td", { class: "mono", title: s.dataNode ? t("app.swarmDataHelp") : undefined, text: s.dataNode || "—" }))))))
       : h("p", { class: "muted", text: t("app.swarmNone") })];
 }
 

@@ -8,6 +8,8 @@ import { api, backoff } from "/ui/js/api.js";
 import { matches, render as renderStore } from "/ui/views/store.js";
 import { openInstall } from "/ui/views/install.js";
 import { render as renderServer } from "/ui/views/server.js";
+import { swarmServices } from "/ui/views/app.js";
+import { h } from "/ui/js/dom.js";
 
 const results = { passed: 0, failed: [] };
 function test(name, fn) {
@@ -238,6 +240,18 @@ window.showNodes = () => {
   main.replaceChildren();
   window.stopServer?.();
   renderServer(main, { user: { role: "admin" } }).then((stop) => { window.stopServer = stop; });
+};
+
+// showSwarmServices draws a swarm app's services: one running on two
+// nodes, one whose data node is down.
+window.showSwarmServices = () => {
+  window.stopServer?.();
+  const main = document.getElementById("main");
+  main.replaceChildren(h("div", { class: "panel" }, swarmServices([
+    { name: "wiki_web", service: "web", replicas: 2, running: 2, nodes: ["node-1", "node-2"] },
+    { name: "wiki_db", service: "db", replicas: 1, running: 0, nodes: [], dataNode: "node-3",
+      problem: "service db: node node-3 holding its data is down" },
+  ])));
 };
 
 (async () => {
