@@ -33,8 +33,10 @@ func newDomainAddCmd(f *Factory) *cobra.Command {
 		Long: "Route DOMAIN to the installed app APP. The proxy sends requests to the app's web entry\n" +
 			"point (custom.stackhub.web in its bundle), or its only TCP port; --service and --port pick\n" +
 			"another. --tls acme (default for public names), self-signed (default for LAN names) or custom\n" +
-			"(a certificate you supply: <data>/certs/custom/DOMAIN/cert.pem and key.pem on the server).",
-		Example: "  stackhub domain add blog blog.example.org\n  stackhub domain add gitea git.example.org --port port\n  stackhub domain add nas nas.lan",
+			"(a certificate you supply: <data>/certs/custom/DOMAIN/cert.pem and key.pem on the server).\n" +
+			"A wildcard '*.example.org' routes every one-label name under example.org to the app; its\n" +
+			"ACME certificate needs serve --dns-provider (DNS-01 challenges).",
+		Example: "  stackhub domain add blog blog.example.org\n  stackhub domain add wiki '*.wiki.example.org'\n  stackhub domain add gitea git.example.org --port port\n  stackhub domain add nas nas.lan",
 		Args:    exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output); err != nil {

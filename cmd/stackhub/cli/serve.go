@@ -44,6 +44,7 @@ func newServeCmd(f *Factory, runF func(context.Context, *ServeOptions) error) *c
 	addConfigFlags(cmd.Flags(), "addr", "data", "catalog", "prefix", "port-min", "port-max", "jobs", "history", "wait-timeout", "lang", "log-level", "runtime-binary", "public-host", "registry-mirror",
 		"allowed-registries", "import-dir", "upload-limit", "signature-keys", "default-target", "swarm-publish-mode",
 		"proxy-http", "proxy-https", "acme-ca", "acme-email", "console-domain",
+		"dns-provider", "dns-server", "dns-tsig-key", "dns-exec", "dns-resolvers",
 		"backup-target", "backup-options", "backup-before-upgrade", "backup-schedule", "backup-keep")
 	return cmd
 }
@@ -161,9 +162,14 @@ func startProxy(ctx context.Context, cfg *Config, eng *engine.Engine, key []byte
 	if err != nil {
 		return nil, err
 	}
+	dnsProvider, err := newDNSProvider(cfg)
+	if err != nil {
+		return nil, err
+	}
 	p, err := proxy.New(proxy.Config{
 		HTTPAddr: cfg.ProxyHTTP, HTTPSAddr: cfg.ProxyHTTPS, DataDir: cfg.DataDir,
-		ACME:   proxy.ACMEConfig{CA: cfg.ACMECA, Email: cfg.ACMEEmail},
+		ACME: proxy.ACMEConfig{CA: cfg.ACMECA, Email: cfg.ACMEEmail,
+			DNS: proxy.DNSConfig{Provider: dnsProvider, Resolvers: cfg.DNSResolvers}},
 		Gate:   gate,
 		Logger: log.With("component", "proxy"),
 	}, routes, eng.DomainsChanged())
@@ -189,6 +195,35 @@ func startProxy(ctx context.Context, cfg *Config, eng *engine.Engine, key []byte
 		return nil
 	}
 	return &runningProxy{status: p.Status, check: check, stop: func() { cancel(); <-done }}, nil
+}
+
+// newDNSProvider builds the DNS-01 provider the settings name (nil for
+// none). Its errors never quote the TSIG key.
+func newDNSProvider(cfg *Config) (proxy.DNSProvider, error) {
+	switch cfg.DNSProvider {
+	case "":
+		return nil, nil
+	case "rfc2136":
+		p := proxy.RFC2136{Server: cfg.DNSServer}
+		if cfg.DNSTSIGKey != "" {
+			var err error
+			if p.KeyName, p.KeyAlgorithm, p.Secret, err = proxy.ParseTSIG(cfg.DNSTSIGKey); err != nil {
+				return nil, &FlagError{Err: fmt.Errorf("--dns-tsig-key: %w", err)}
+			}
+		}
+		rp, err := proxy.NewRFC2136(p)
+		if err != nil {
+			return nil, &FlagError{Err: fmt.Errorf("--dns-provider rfc2136: %w", err)}
+		}
+		return rp, nil
+	case "exec":
+		h, err := proxy.NewExecHook(cfg.DNSExec)
+		if err != nil {
+			return nil, &FlagError{Err: fmt.Errorf("--dns-provider exec: %w", err)}
+		}
+		return h, nil
+	}
+	return nil, &FlagError{Err: fmt.Errorf("--dns-provider %q: use rfc2136 or exec", cfg.DNSProvider)}
 }
 
 // gateConfig is the login gate's: it sends browsers to the console's
