@@ -24,18 +24,18 @@ import (
 // ACME names (obtain, store in DataDir/certs, renew), the local CA signs
 // self-signed ones.
 type certs struct {
-	log     *slog.Logger
-	magic   *certmagic.Config
-	cache   *certmagic.Cache
-	issuer  *certmagic.ACMEIssuer
+	log    *slog.Logger
+	magic  *certmagic.Config
+	cache  *certmagic.Cache
+	issuer *certmagic.ACMEIssuer
 	// magicDNS and dnsIssuer obtain wildcard names through DNS-01 (nil
 	// without a DNS provider); they share the cache and storage.
 	magicDNS  *certmagic.Config
 	dnsIssuer *certmagic.ACMEIssuer
-	storage *certmagic.FileStorage
-	local   *localCA
-	custom  *customCerts
-	ports   [2]int // HTTP-01 and TLS-ALPN-01 ports asked for
+	storage   *certmagic.FileStorage
+	local     *localCA
+	custom    *customCerts
+	ports     [2]int // HTTP-01 and TLS-ALPN-01 ports asked for
 
 	base   context.Context
 	cancel context.CancelFunc
