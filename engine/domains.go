@@ -173,6 +173,10 @@ func (e *Engine) AddDomain(ctx context.Context, opts DomainOptions) (*Domain, er
 		return nil, NewUserError(ErrInvalid, fmt.Sprintf("wildcard domain %s needs a DNS provider: an ACME CA checks wildcard names through DNS records only", opts.Domain),
 			"start `stackhub serve` with "+DNSProviderFlag+" rfc2136 (and --dns-server, --dns-tsig-key) or exec (and --dns-exec), see docs/domains.md; or use --tls self-signed or custom")
 	}
+	if opts.Login && !e.cfg.LoginGate {
+		return nil, NewUserError(ErrInvalid, fmt.Sprintf("domain %s cannot have the login gate: the server has no console address to send browsers to for logging in", opts.Domain),
+			"start `stackhub serve` with --console-domain (the console on its own HTTPS domain) or --console-url (the address browsers reach the console at, e.g. http://nas.lan:9000)")
+	}
 	inst, err := e.installed(ctx, opts.App)
 	if err != nil {
 		return nil, err

@@ -90,6 +90,7 @@ func TestDomainsAddListRemove(t *testing.T) {
 		{"no such port", engine.DomainOptions{App: "hello", Domain: "blog.example.org", Port: "http"}, engine.ErrInvalid, `has no port "http"`},
 		{"port of another service", engine.DomainOptions{App: "hello", Domain: "blog.example.org", Service: "db", Port: "port"}, engine.ErrInvalid, "not a TCP port of service"},
 		{"several ports, none named", engine.DomainOptions{App: "hello", Domain: "blog.example.org"}, engine.ErrInvalid, "several ports"},
+		{"login gate without a console address", engine.DomainOptions{App: "hello", Domain: "wiki.example.org", Port: "port", Login: true}, engine.ErrInvalid, "no console address"},
 		{"wildcard without a DNS provider", engine.DomainOptions{App: "hello", Domain: "*.example.org", Port: "port"}, engine.ErrInvalid, "needs a DNS provider"},
 	}
 	for _, tt := range bad {

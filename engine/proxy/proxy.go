@@ -102,6 +102,8 @@ type Proxy struct {
 	lastRequest atomic.Int64
 	// down says why the proxy stopped serving (it could not listen).
 	down atomic.Pointer[string]
+	// gateUsers keeps the login gate's recent checks of users.
+	gateUsers gateUsers
 }
 
 // New builds a proxy over a route source; changed (may be nil) signals

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -67,6 +68,10 @@ type Config struct {
 	// ConsoleDomain is a domain the proxy serves the console and API at,
 	// over HTTPS with HSTS; empty: none.
 	ConsoleDomain string
+	// ConsoleURL is the address browsers reach the console at when it
+	// has no domain (http://nas.lan:9000); the login gate sends them
+	// there to log in.
+	ConsoleURL string
 	// DNSProvider turns on ACME DNS-01 challenges (wildcard domains):
 	// "rfc2136" (DNSServer, DNSTSIGKey) or "exec" (DNSExec); empty: none.
 	DNSProvider string
@@ -154,6 +159,18 @@ func settings() []setting {
 		{"proxy-https", ":443", "address of the reverse proxy's HTTPS listener; off: no proxy", func(c *Config, v string) error { c.ProxyHTTPS = v; return nil }},
 		{"acme-ca", "", "ACME directory URL the proxy's certificates come from; default Let's Encrypt", func(c *Config, v string) error { c.ACMECA = v; return nil }},
 		{"console-domain", "", "domain the reverse proxy serves the web console and API at, over HTTPS with HSTS and secure cookies (e.g. stackhub.example.org)", func(c *Config, v string) error { c.ConsoleDomain = v; return nil }},
+		{"console-url", "", "address browsers reach the web console at when it has no --console-domain (e.g. http://nas.lan:9000): the login gate of domains sends them there to log in", func(c *Config, v string) error {
+			if v == "" {
+				c.ConsoleURL = ""
+				return nil
+			}
+			u, err := url.Parse(v)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || strings.Trim(u.Path, "/") != "" {
+				return fmt.Errorf("%q is not the console's address: give http(s)://HOST[:PORT], without a path", v)
+			}
+			c.ConsoleURL = u.Scheme + "://" + u.Host
+			return nil
+		}},
 		{"dns-provider", "", "DNS provider for ACME DNS-01 challenges, which wildcard domains (*.example.org) need: rfc2136 (dynamic updates to the zone's primary: --dns-server, --dns-tsig-key) or exec (a program of yours: --dns-exec); default none", func(c *Config, v string) error {
 			if v != "" && v != "rfc2136" && v != "exec" {
 				return fmt.Errorf("%q is not a DNS provider: use rfc2136 or exec", v)

@@ -45,3 +45,35 @@ func TestNewDNSProvider(t *testing.T) {
 		})
 	}
 }
+
+func TestGateConfigConsoleURL(t *testing.T) {
+	for _, tt := range []struct {
+		cfg  Config
+		want string
+	}{
+		{Config{}, ""},
+		{Config{ConsoleURL: "http://nas.lan:9000"}, "http://nas.lan:9000/api/v1/gate"},
+		{Config{ConsoleURL: "http://nas.lan:9000", ConsoleDomain: "hub.example.org", ProxyHTTPS: ":443"}, "https://hub.example.org/api/v1/gate"},
+	} {
+		g, err := gateConfig(&tt.cfg, []byte("k"))
+		require.NoError(t, err)
+		assert.Equal(t, tt.want, g.LoginURL)
+	}
+	set := func(v string) (*Config, error) {
+		for _, s := range settings() {
+			if s.flag == "console-url" {
+				c := &Config{}
+				return c, s.set(c, v)
+			}
+		}
+		t.Fatal("no console-url setting")
+		return nil, nil
+	}
+	c, err := set("http://nas.lan:9000/")
+	require.NoError(t, err)
+	assert.Equal(t, "http://nas.lan:9000", c.ConsoleURL)
+	for _, bad := range []string{"nas.lan:9000", "ftp://nas.lan", "http://nas.lan/ui", "http://u:p@nas.lan"} {
+		_, err := set(bad)
+		assert.Error(t, err, bad)
+	}
+}

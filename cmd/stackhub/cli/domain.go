@@ -68,7 +68,7 @@ func newDomainAddCmd(f *Factory) *cobra.Command {
 	cmd.Flags().StringVar(&req.Service, "service", "", "compose service of the port (default: the bundle's web entry point)")
 	cmd.Flags().StringVar(&req.Port, "port", "", "the bundle's port name (default: its web entry point, or its only TCP port)")
 	cmd.Flags().StringVar(&req.TLS, "tls", "", "acme, self-signed or custom (your PEM files in <data>/certs/custom/DOMAIN/cert.pem and key.pem); default: by the name")
-	cmd.Flags().BoolVar(&req.Login, "login", false, "let only StackHub users (viewer or above) reach the app: the proxy asks them to log in to the console first (needs serve --console-domain)")
+	cmd.Flags().BoolVar(&req.Login, "login", false, "let only StackHub users (viewer or above) reach the app: the proxy asks them to log in to the console first (needs serve --console-domain or --console-url)")
 	addClientFlags(cmd, &output)
 	return cmd
 }

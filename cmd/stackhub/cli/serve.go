@@ -43,7 +43,7 @@ func newServeCmd(f *Factory, runF func(context.Context, *ServeOptions) error) *c
 	}
 	addConfigFlags(cmd.Flags(), "addr", "data", "catalog", "prefix", "port-min", "port-max", "jobs", "history", "wait-timeout", "lang", "log-level", "runtime-binary", "public-host", "registry-mirror",
 		"allowed-registries", "import-dir", "upload-limit", "signature-keys", "default-target", "swarm-publish-mode",
-		"proxy-http", "proxy-https", "acme-ca", "acme-email", "console-domain",
+		"proxy-http", "proxy-https", "acme-ca", "acme-email", "console-domain", "console-url",
 		"dns-provider", "dns-server", "dns-tsig-key", "dns-exec", "dns-resolvers",
 		"backup-target", "backup-options", "backup-before-upgrade", "backup-schedule", "backup-keep")
 	return cmd
@@ -118,7 +118,7 @@ func runServe(ctx context.Context, f *Factory, opts *ServeOptions) error {
 			return err
 		}
 	}
-	px, err := startProxy(ctx, cfg, eng, gateKey, log)
+	px, err := startProxy(ctx, cfg, eng, gateKey, store.UserRole, log)
 	if err != nil {
 		return err
 	}
@@ -143,7 +143,7 @@ const proxyOff = "the reverse proxy is off (serve --proxy-http off): the domain 
 // its stop. Its listeners open once a domain is routed; a port it cannot
 // bind is tried again at every reading of the routes, while the log and
 // the domains' certificate status say why.
-func startProxy(ctx context.Context, cfg *Config, eng *engine.Engine, key []byte, log *slog.Logger) (*runningProxy, error) {
+func startProxy(ctx context.Context, cfg *Config, eng *engine.Engine, key []byte, userRole func(context.Context, string) (string, error), log *slog.Logger) (*runningProxy, error) {
 	if cfg.ProxyHTTP == "off" || cfg.ProxyHTTPS == "off" {
 		if cfg.ConsoleDomain != "" {
 			return nil, &FlagError{Err: errors.New("--console-domain needs the reverse proxy: do not turn it off")}
@@ -161,6 +161,17 @@ func startProxy(ctx context.Context, cfg *Config, eng *engine.Engine, key []byte
 	gate, err := gateConfig(cfg, key)
 	if err != nil {
 		return nil, err
+	}
+	// A user removed loses the gate's access at the next check, not at
+	// the end of the cookie's hour.
+	gate.UserActive = func(ctx context.Context, user string) (bool, error) {
+		if _, err := userRole(ctx, user); err != nil {
+			if errors.Is(err, engine.ErrNotFound) {
+				return false, nil
+			}
+			return false, err
+		}
+		return true, nil
 	}
 	dnsProvider, err := newDNSProvider(cfg)
 	if err != nil {
@@ -227,10 +238,14 @@ func newDNSProvider(cfg *Config) (proxy.DNSProvider, error) {
 }
 
 // gateConfig is the login gate's: it sends browsers to the console's
-// domain to log in, so without --console-domain gated domains answer 503.
+// domain to log in, else to --console-url; with neither, gated domains
+// answer 503 (and `domain add --login` is refused).
 func gateConfig(cfg *Config, key []byte) (proxy.GateConfig, error) {
 	g := proxy.GateConfig{Key: key}
 	if cfg.ConsoleDomain == "" {
+		if cfg.ConsoleURL != "" {
+			g.LoginURL = strings.TrimSuffix(cfg.ConsoleURL, "/") + "/api/v1/gate"
+		}
 		return g, nil
 	}
 	name, err := engine.NormalizeDomain(cfg.ConsoleDomain)

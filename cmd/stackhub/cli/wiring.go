@@ -121,6 +121,7 @@ func wireEngine(ctx context.Context, cfg *Config, log *slog.Logger, o wireOption
 		ecfg.PublicHost = publicHost(cfg.PublicHost)
 		if cfg.ProxyHTTP != "off" && cfg.ProxyHTTPS != "off" {
 			ecfg.DNSProvider = cfg.DNSProvider
+			ecfg.LoginGate = cfg.ConsoleDomain != "" || cfg.ConsoleURL != ""
 		}
 		// The service reaches only the registries an admin allowed; the
 		// bundle commands are the host owner's own and are not limited.
