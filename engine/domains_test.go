@@ -163,3 +163,22 @@ func TestDomainsAddListRemove(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, list)
 }
+
+func TestDomainsWildcardWithDNSProvider(t *testing.T) {
+	e := newTestEngineWith(t, func(c *engine.Config, _ *engine.Deps) { c.DNSProvider, c.LoginGate = "rfc2136", true }, nil)
+	ctx := t.Context()
+	_, err := e.Install(ctx, engine.InstallOptions{App: "hello"})
+	require.NoError(t, err)
+	waitStatus(t, e, "hello", engine.StatusRunning)
+	d, err := e.AddDomain(ctx, engine.DomainOptions{App: "hello", Domain: "*.Wiki.example.org", Port: "port"})
+	require.NoError(t, err)
+	assert.Equal(t, "*.wiki.example.org", d.Name)
+	assert.Equal(t, engine.TLSACME, d.TLS)
+	assert.Empty(t, d.Warnings, "no DNS lookup of a wildcard")
+	gated, err := e.AddDomain(ctx, engine.DomainOptions{App: "hello", Domain: "admin.wiki.example.org", Port: "port", Login: true})
+	require.NoError(t, err, "a console address makes the gate available")
+	assert.True(t, gated.Login)
+	routes, err := e.Routes(ctx)
+	require.NoError(t, err)
+	require.Len(t, routes, 2)
+}
