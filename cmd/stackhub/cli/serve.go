@@ -266,6 +266,9 @@ func consoleRoute(cfg *Config) (engine.Route, error) {
 	if err != nil {
 		return engine.Route{}, err
 	}
+	if engine.IsWildcard(name) {
+		return engine.Route{}, &FlagError{Err: fmt.Errorf("--console-domain %s: the console needs one name, not a wildcard", name)}
+	}
 	host, port, err := net.SplitHostPort(cfg.Addr)
 	if err != nil {
 		return engine.Route{}, &FlagError{Err: fmt.Errorf("addr %q: %w", cfg.Addr, err)}
