@@ -34,13 +34,15 @@ func runHook(addr string, args []string) int {
 		fmt.Fprintln(os.Stderr, "usage: present|cleanup NAME VALUE")
 		return 2
 	}
+	// The hook is a process of its own, outside any test.
+	ctx := context.Background() //nolint:forbidigo // no test runs in the hook's process
 	p, err := testRFC2136(addr)
 	if err == nil {
 		recs := []libdns.Record{libdns.RR{Type: "TXT", Name: libdns.RelativeName(args[1], proxytest.Zone), Data: args[2]}}
 		if args[0] == "present" {
-			_, err = p.AppendRecords(context.Background(), proxytest.Zone, recs)
+			_, err = p.AppendRecords(ctx, proxytest.Zone, recs)
 		} else {
-			_, err = p.DeleteRecords(context.Background(), proxytest.Zone, recs)
+			_, err = p.DeleteRecords(ctx, proxytest.Zone, recs)
 		}
 	}
 	if err != nil {
