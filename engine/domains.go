@@ -92,12 +92,24 @@ func (o *DomainOptions) Validate() error {
 	default:
 		return NewUserError(ErrInvalid, fmt.Sprintf("tls %q is not known", o.TLS), "use acme, self-signed or custom")
 	}
+	if IsWildcard(d) && o.Login {
+		return NewUserError(ErrInvalid, fmt.Sprintf("the login gate is not available on wildcard domain %s", d),
+			"add the names that need a login one by one, with --login")
+	}
 	return nil
 }
 
+// IsWildcard reports whether a (normalised) domain is a wildcard.
+func IsWildcard(d string) bool { return strings.HasPrefix(d, "*.") }
+
+// DNSProviderFlag is the serve setting that turns on DNS-01 challenges,
+// which wildcard certificates from an ACME CA need.
+const DNSProviderFlag = "--dns-provider"
+
 // NormalizeDomain lowercases a host name, drops a trailing dot, and checks
-// it is a DNS name (RFC 1123 labels). Wildcards, IP addresses, ports and
-// URLs are refused with a hint.
+// it is a DNS name (RFC 1123 labels), or a wildcard: "*." then a name of
+// two labels or more (*.example.org routes every one-label name under
+// example.org). IP addresses, ports and URLs are refused with a hint.
 func NormalizeDomain(s string) (string, error) {
 	d := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(s)), ".")
 	shown := d
@@ -112,14 +124,16 @@ func NormalizeDomain(s string) (string, error) {
 		return "", NewUserError(ErrInvalid, "domain is required", "pass a host name, for example blog.example.org")
 	case strings.Contains(d, "://") || strings.ContainsAny(d, "/:?#@"):
 		return "", bad("it is not a bare host name", "give only the name, for example blog.example.org (no scheme, port or path)")
-	case strings.HasPrefix(d, "*."):
-		return "", bad("wildcard names are not supported yet", "add each name on its own")
+	case strings.Contains(strings.TrimPrefix(d, "*."), "*"):
+		return "", bad("a wildcard is only a first label \"*\"", "for example *.example.org")
+	case strings.HasPrefix(d, "*.") && !strings.Contains(d[2:], "."):
+		return "", bad("a wildcard covers names under a domain of two labels or more", "for example *.example.org")
 	case net.ParseIP(d) != nil:
 		return "", bad("it is an IP address", "give a host name; an app is reached by its address at its own port already")
 	case len(d) > 253:
 		return "", bad("it is longer than 253 characters", "use a shorter name")
 	}
-	for _, label := range strings.Split(d, ".") {
+	for _, label := range strings.Split(strings.TrimPrefix(d, "*."), ".") {
 		if label == "" || len(label) > 63 {
 			return "", bad("each dot-separated label must have 1 to 63 characters", "for example blog.example.org")
 		}
@@ -154,6 +168,14 @@ func IsLANName(d string) bool {
 func (e *Engine) AddDomain(ctx context.Context, opts DomainOptions) (*Domain, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
+	}
+	if IsWildcard(opts.Domain) && opts.TLS == TLSACME && e.cfg.DNSProvider == "" {
+		return nil, NewUserError(ErrInvalid, fmt.Sprintf("wildcard domain %s needs a DNS provider: an ACME CA checks wildcard names through DNS records only", opts.Domain),
+			"start `stackhub serve` with "+DNSProviderFlag+" rfc2136 (and --dns-server, --dns-tsig-key) or exec (and --dns-exec), see docs/domains.md; or use --tls self-signed or custom")
+	}
+	if opts.Login && !e.cfg.LoginGate {
+		return nil, NewUserError(ErrInvalid, fmt.Sprintf("domain %s cannot have the login gate: the server has no console address to send browsers to for logging in", opts.Domain),
+			"start `stackhub serve` with --console-domain (the console on its own HTTPS domain) or --console-url (the address browsers reach the console at, e.g. http://nas.lan:9000)")
 	}
 	inst, err := e.installed(ctx, opts.App)
 	if err != nil {
@@ -194,7 +216,7 @@ func (e *Engine) AddDomain(ctx context.Context, opts DomainOptions) (*Domain, er
 	}
 	e.log.Info("domain added", "domain", d.Name, "installation", d.Installation, "port", d.Port, "tls", d.TLS, "login", d.Login)
 	e.notifyDomains()
-	if d.TLS == TLSACME {
+	if d.TLS == TLSACME && !IsWildcard(d.Name) {
 		d.Warnings = e.dnsPreflight(ctx, d.Name)
 	}
 	return d, nil

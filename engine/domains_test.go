@@ -23,7 +23,10 @@ func TestNormalizeDomain(t *testing.T) {
 		{in: "", bad: "required"},
 		{in: "https://blog.example.org", bad: "bare host name"},
 		{in: "blog.example.org:8443", bad: "bare host name"},
-		{in: "*.example.org", bad: "wildcard"},
+		{in: "*.Example.org", want: "*.example.org"},
+		{in: "*.org", bad: "two labels"},
+		{in: "a.*.example.org", bad: "first label"},
+		{in: "**.example.org", bad: "first label"},
 		{in: "192.168.1.4", bad: "IP address"},
 		{in: "-blog.example.org", bad: "holds"},
 		{in: "blog..example.org", bad: "1 to 63"},
@@ -54,6 +57,8 @@ func TestDomainOptionsPickTLS(t *testing.T) {
 	require.ErrorIs(t, o.Validate(), engine.ErrInvalid, "no public CA signs a LAN name")
 	o = engine.DomainOptions{App: "hello", Domain: "a.example.org", TLS: "letsencrypt"}
 	require.ErrorIs(t, o.Validate(), engine.ErrInvalid)
+	o = engine.DomainOptions{App: "hello", Domain: "*.example.org", Login: true}
+	require.ErrorIs(t, o.Validate(), engine.ErrInvalid, "no login gate on a wildcard")
 }
 
 func TestDomainsAddListRemove(t *testing.T) {
@@ -85,6 +90,8 @@ func TestDomainsAddListRemove(t *testing.T) {
 		{"no such port", engine.DomainOptions{App: "hello", Domain: "blog.example.org", Port: "http"}, engine.ErrInvalid, `has no port "http"`},
 		{"port of another service", engine.DomainOptions{App: "hello", Domain: "blog.example.org", Service: "db", Port: "port"}, engine.ErrInvalid, "not a TCP port of service"},
 		{"several ports, none named", engine.DomainOptions{App: "hello", Domain: "blog.example.org"}, engine.ErrInvalid, "several ports"},
+		{"login gate without a console address", engine.DomainOptions{App: "hello", Domain: "wiki.example.org", Port: "port", Login: true}, engine.ErrInvalid, "no console address"},
+		{"wildcard without a DNS provider", engine.DomainOptions{App: "hello", Domain: "*.example.org", Port: "port"}, engine.ErrInvalid, "needs a DNS provider"},
 	}
 	for _, tt := range bad {
 		t.Run(tt.name, func(t *testing.T) {
@@ -93,6 +100,14 @@ func TestDomainsAddListRemove(t *testing.T) {
 			assert.Contains(t, err.Error(), tt.msg)
 		})
 	}
+	assert.Contains(t, engine.HintOf(func() error {
+		_, err := e.AddDomain(ctx, engine.DomainOptions{App: "hello", Domain: "*.example.org", Port: "port"})
+		return err
+	}()), "--dns-provider", "the hint names the setting")
+	wild, err := e.AddDomain(ctx, engine.DomainOptions{App: "hello", Domain: "*.wild.lan", Port: "port"})
+	require.NoError(t, err, "a self-signed wildcard needs no DNS provider")
+	assert.Equal(t, engine.TLSSelfSigned, wild.TLS)
+	require.NoError(t, e.RemoveDomain(ctx, wild.Name))
 
 	d, err := e.AddDomain(ctx, engine.DomainOptions{App: "hello", Domain: "Blog.Example.org", Port: "port"})
 	require.NoError(t, err)
@@ -147,4 +162,23 @@ func TestDomainsAddListRemove(t *testing.T) {
 	list, err = e.Domains(ctx)
 	require.NoError(t, err)
 	assert.Empty(t, list)
+}
+
+func TestDomainsWildcardWithDNSProvider(t *testing.T) {
+	e := newTestEngineWith(t, func(c *engine.Config, _ *engine.Deps) { c.DNSProvider, c.LoginGate = "rfc2136", true }, nil)
+	ctx := t.Context()
+	_, err := e.Install(ctx, engine.InstallOptions{App: "hello"})
+	require.NoError(t, err)
+	waitStatus(t, e, "hello", engine.StatusRunning)
+	d, err := e.AddDomain(ctx, engine.DomainOptions{App: "hello", Domain: "*.Wiki.example.org", Port: "port"})
+	require.NoError(t, err)
+	assert.Equal(t, "*.wiki.example.org", d.Name)
+	assert.Equal(t, engine.TLSACME, d.TLS)
+	assert.Empty(t, d.Warnings, "no DNS lookup of a wildcard")
+	gated, err := e.AddDomain(ctx, engine.DomainOptions{App: "hello", Domain: "admin.wiki.example.org", Port: "port", Login: true})
+	require.NoError(t, err, "a console address makes the gate available")
+	assert.True(t, gated.Login)
+	routes, err := e.Routes(ctx)
+	require.NoError(t, err)
+	require.Len(t, routes, 2)
 }

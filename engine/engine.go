@@ -31,6 +31,13 @@ type Config struct {
 	// PublicHost is the address users reach the apps at; the stackhub
 	// mixin puts it into url outputs ($STACKHUB_HOST). Empty: localhost.
 	PublicHost string
+	// DNSProvider names the proxy's DNS provider for ACME DNS-01 ("rfc2136",
+	// "exec"); empty: none, and wildcard domains with ACME are refused.
+	DNSProvider string
+	// LoginGate says the proxy's login gate has a console to send
+	// browsers to (serve --console-domain or --console-url); without it
+	// domains with Login are refused.
+	LoginGate bool
 	// Namespace of every installation this engine manages ("" = global).
 	Namespace string
 	// Prefix names containers: <prefix>-<installation>.

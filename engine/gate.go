@@ -33,8 +33,9 @@ const (
 )
 
 // Lifetimes of gate passes. A cookie lasts an hour: after that the proxy
-// asks the service again, so a user removed or logged out loses access
-// within the hour.
+// asks the service again, so a user who logged out loses access within
+// the hour. A user removed loses it sooner: the proxy checks that the
+// user still exists (every 30 seconds at most, see proxy.GateConfig).
 const (
 	GateTicketTTL = time.Minute
 	GateCookieTTL = time.Hour

@@ -6,10 +6,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"io/fs"
 	"mime"
 	"path"
 	"strings"
+	"sync"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -18,7 +20,7 @@ import (
 
 // The web console: index.html at / (and at /setup, which the one-time
 // setup link opens), every other file under /ui/. Files are read from the
-// embedded folder once, compressed once, and answered with a strong ETag:
+// embedded folder once (on first use), compressed once, and answered with a strong ETag:
 // browsers revalidate (Cache-Control: no-cache) and get 304 while the
 // binary is the same.
 
@@ -37,6 +39,9 @@ type asset struct {
 // consoleAssets reads every console file; paths are relative to static/.
 func consoleAssets(files fs.FS) (map[string]*asset, error) {
 	out := map[string]*asset{}
+	// One compressor for every file: each gzip.Writer at BestCompression
+	// allocates about a megabyte of state.
+	zw, _ := gzip.NewWriterLevel(io.Discard, gzip.BestCompression)
 	err := fs.WalkDir(files, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -61,7 +66,7 @@ func consoleAssets(files fs.FS) (map[string]*asset, error) {
 		}
 		if len(body) > 512 && path.Ext(p) != ".png" {
 			var buf bytes.Buffer
-			zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+			zw.Reset(&buf)
 			_, _ = zw.Write(body)
 			_ = zw.Close()
 			a.gz = buf.Bytes()
@@ -72,24 +77,26 @@ func consoleAssets(files fs.FS) (map[string]*asset, error) {
 	return out, err
 }
 
-// consoleFiles is the embedded console, read once.
-var consoleFiles = func() map[string]*asset {
+// consoleFiles is the embedded console, read and compressed on first use:
+// not at start (every command of the binary would pay for it), and not at
+// all by a service nobody opens the console of.
+var consoleFiles = sync.OnceValue(func() map[string]*asset {
 	a, err := consoleAssets(web.Files())
 	if err != nil {
 		panic(err) // embedded files are readable
 	}
 	return a
-}()
+})
 
 // consoleIndex serves the console's page.
 func (s *Server) consoleIndex(c *fiber.Ctx) error {
-	return sendAsset(c, consoleFiles["index.html"])
+	return sendAsset(c, consoleFiles()["index.html"])
 }
 
 // consoleFile serves one console file under /ui/.
 func (s *Server) consoleFile(c *fiber.Ctx) error {
 	p := strings.TrimPrefix(c.Params("*"), "/")
-	a, ok := consoleFiles[p]
+	a, ok := consoleFiles()[p]
 	if !ok || p == "index.html" {
 		return fiber.ErrNotFound
 	}

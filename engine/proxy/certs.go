@@ -24,14 +24,18 @@ import (
 // ACME names (obtain, store in DataDir/certs, renew), the local CA signs
 // self-signed ones.
 type certs struct {
-	log     *slog.Logger
-	magic   *certmagic.Config
-	cache   *certmagic.Cache
-	issuer  *certmagic.ACMEIssuer
-	storage *certmagic.FileStorage
-	local   *localCA
-	custom  *customCerts
-	ports   [2]int // HTTP-01 and TLS-ALPN-01 ports asked for
+	log    *slog.Logger
+	magic  *certmagic.Config
+	cache  *certmagic.Cache
+	issuer *certmagic.ACMEIssuer
+	// magicDNS and dnsIssuer obtain wildcard names through DNS-01 (nil
+	// without a DNS provider); they share the cache and storage.
+	magicDNS  *certmagic.Config
+	dnsIssuer *certmagic.ACMEIssuer
+	storage   *certmagic.FileStorage
+	local     *localCA
+	custom    *customCerts
+	ports     [2]int // HTTP-01 and TLS-ALPN-01 ports asked for
 
 	base   context.Context
 	cancel context.CancelFunc
@@ -52,7 +56,14 @@ func newCerts(cfg Config, log *slog.Logger) (*certs, error) {
 		storage: &certmagic.FileStorage{Path: dir}, ports: [2]int{cfg.ACME.HTTPPort, cfg.ACME.TLSPort}}
 	c.base, c.cancel = context.WithCancel(context.Background())
 	c.cache = certmagic.NewCache(certmagic.CacheOptions{
-		GetConfigForCert:   func(certmagic.Certificate) (*certmagic.Config, error) { return c.magic, nil },
+		GetConfigForCert: func(cert certmagic.Certificate) (*certmagic.Config, error) {
+			for _, n := range cert.Names {
+				if strings.HasPrefix(n, "*.") && c.magicDNS != nil {
+					return c.magicDNS, nil
+				}
+			}
+			return c.magic, nil
+		},
 		RenewCheckInterval: cfg.ACME.RenewCheck,
 		Logger:             zl,
 	})
@@ -81,7 +92,37 @@ func newCerts(cfg Config, log *slog.Logger) (*certs, error) {
 		DisableTLSALPNChallenge: cfg.ACME.DisableTLSALPN01,
 	})
 	c.magic.Issuers = []certmagic.Issuer{c.issuer}
+	if dc := cfg.ACME.DNS; dc.Provider != nil {
+		c.magicDNS = certmagic.New(c.cache, certmagic.Config{
+			Storage: c.storage,
+			Logger:  zl,
+			OCSP:    certmagic.OCSPConfig{DisableStapling: cfg.ACME.DisableOCSP},
+		})
+		c.dnsIssuer = certmagic.NewACMEIssuer(c.magicDNS, certmagic.ACMEIssuer{
+			CA:           ca,
+			Email:        cfg.ACME.Email,
+			Agreed:       true,
+			TrustedRoots: cfg.ACME.Roots,
+			Logger:       zl,
+			DNS01Solver: &certmagic.DNS01Solver{DNSManager: certmagic.DNSManager{
+				DNSProvider:        dc.Provider,
+				Resolvers:          dc.Resolvers,
+				PropagationTimeout: dc.PropagationTimeout,
+				Logger:             zl,
+			}},
+		})
+		c.magicDNS.Issuers = []certmagic.Issuer{c.dnsIssuer}
+	}
 	return c, nil
+}
+
+// configFor is the certmagic config that obtains a name's certificate:
+// DNS-01 for wildcards.
+func (c *certs) configFor(name string) *certmagic.Config {
+	if strings.HasPrefix(name, "*.") && c.magicDNS != nil {
+		return c.magicDNS
+	}
+	return c.magic
 }
 
 // setPorts tells the ACME solvers which ports the proxy listens on: they
@@ -128,8 +169,13 @@ func (c *certs) sync(_ context.Context, routes map[string]engine.Route) {
 		if _, ok := c.managed[name]; ok {
 			continue
 		}
+		if strings.HasPrefix(name, "*.") && c.magicDNS == nil {
+			c.log.Warn("a wildcard domain needs a DNS provider for its certificate", "domain", name,
+				"hint", "start `stackhub serve` with --dns-provider (rfc2136 or exec)")
+			continue
+		}
 		ctx, cancel := context.WithCancel(c.base)
-		if err := c.magic.ManageAsync(ctx, []string{name}); err != nil {
+		if err := c.configFor(name).ManageAsync(ctx, []string{name}); err != nil {
 			cancel()
 			c.log.Warn("could not manage the certificate of a domain", "domain", name, "err", err)
 			continue
@@ -141,8 +187,7 @@ func (c *certs) sync(_ context.Context, routes map[string]engine.Route) {
 func (c *certs) route(name string) (engine.Route, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	rt, ok := c.routes[name]
-	return rt, ok
+	return lookupRoute(c.routes, name)
 }
 
 // get is the TLS listener's GetCertificate.
@@ -158,6 +203,7 @@ func (c *certs) get(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
 	if !ok {
 		return nil, fmt.Errorf("no app is routed at %s", name)
 	}
+	name = rt.Domain // a wildcard's certificate serves its names
 	switch rt.TLS {
 	case engine.TLSSelfSigned:
 		return c.local.leaf(name)

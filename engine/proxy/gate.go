@@ -1,9 +1,11 @@
 package proxy
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/stackhub/stackhub/engine"
@@ -18,8 +20,60 @@ type GateConfig struct {
 	// cookie is sent there with ?rd=<the URL it asked for>. Empty: the
 	// gated domains answer 503 (the gate fails closed).
 	LoginURL string
+	// UserActive says whether a user still may pass (exists, has a
+	// role); nil: every signed pass is good until it expires. The proxy
+	// asks it again at most every UserRecheck for each user, so a user
+	// removed loses access within that time, not at the cookie's end.
+	UserActive func(ctx context.Context, user string) (bool, error)
+	// UserRecheck is how long an answer of UserActive is kept (default
+	// 30s).
+	UserRecheck time.Duration
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
+}
+
+// gateUsers keeps UserActive's recent answers.
+type gateUsers struct {
+	mu      sync.Mutex
+	checked map[string]gateUserCheck
+}
+
+type gateUserCheck struct {
+	active bool
+	at     time.Time
+}
+
+// userActive asks GateConfig.UserActive, at most every UserRecheck per
+// user. An error counts as not active (the gate fails closed) and is not
+// kept.
+func (p *Proxy) userActive(ctx context.Context, user string) bool {
+	g := p.cfg.Gate
+	if g.UserActive == nil {
+		return true
+	}
+	recheck := g.UserRecheck
+	if recheck <= 0 {
+		recheck = 30 * time.Second
+	}
+	now := p.now()
+	p.gateUsers.mu.Lock()
+	c, ok := p.gateUsers.checked[user]
+	p.gateUsers.mu.Unlock()
+	if ok && now.Sub(c.at) < recheck && !now.Before(c.at) {
+		return c.active
+	}
+	active, err := g.UserActive(ctx, user)
+	if err != nil {
+		p.log.Warn("login gate could not check a user; refusing", "user", user, "err", err)
+		return false
+	}
+	p.gateUsers.mu.Lock()
+	defer p.gateUsers.mu.Unlock()
+	if p.gateUsers.checked == nil || len(p.gateUsers.checked) > 10000 {
+		p.gateUsers.checked = map[string]gateUserCheck{}
+	}
+	p.gateUsers.checked[user] = gateUserCheck{active: active, at: now}
+	return active
 }
 
 // gatePath is where the service sends the browser back with a ticket;
@@ -43,8 +97,8 @@ func (p *Proxy) gate(w http.ResponseWriter, r *http.Request, rt engine.Route) bo
 	g := p.cfg.Gate
 	if len(g.Key) == 0 || g.LoginURL == "" {
 		page(w, http.StatusServiceUnavailable, "Login not available",
-			"The app behind "+rt.Domain+" is reached only after logging in to StackHub, and this server's console has no domain to log in at.",
-			"An administrator starts `stackhub serve` with --console-domain, or removes the login from the domain.")
+			"The app behind "+rt.Domain+" is reached only after logging in to StackHub, and this server's console has no address to log in at.",
+			"An administrator starts `stackhub serve` with --console-domain or --console-url, or removes the login from the domain.")
 		return false
 	}
 	host := hostOnly(r.Host)
@@ -53,11 +107,15 @@ func (p *Proxy) gate(w http.ResponseWriter, r *http.Request, rt engine.Route) bo
 		return false
 	}
 	if c, err := r.Cookie(gateCookie); err == nil {
-		if _, err := engine.VerifyGatePass(g.Key, c.Value, engine.GatePassCookie, rt.Domain, p.now()); err == nil {
+		pass, err := engine.VerifyGatePass(g.Key, c.Value, engine.GatePassCookie, rt.Domain, p.now())
+		switch {
+		case err != nil:
+			p.log.Debug("login gate refused a cookie", "host", host, "err", err)
+		case !p.userActive(r.Context(), pass.User):
+			p.log.Info("login gate refused the cookie of a user who may no longer pass", "host", host, "user", pass.User)
+		default:
 			stripCookie(r, gateCookie)
 			return true
-		} else {
-			p.log.Debug("login gate refused a cookie", "host", host, "err", err)
 		}
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -75,6 +133,9 @@ func (p *Proxy) gate(w http.ResponseWriter, r *http.Request, rt engine.Route) bo
 func (p *Proxy) exchange(w http.ResponseWriter, r *http.Request, rt engine.Route, host string) {
 	q := r.URL.Query()
 	pass, err := engine.VerifyGatePass(p.cfg.Gate.Key, q.Get("ticket"), engine.GatePassTicket, rt.Domain, p.now())
+	if err == nil && !p.userActive(r.Context(), pass.User) {
+		err = engine.ErrGatePass
+	}
 	if err != nil {
 		p.log.Info("login gate refused a ticket", "host", host, "err", err)
 		page(w, http.StatusForbidden, "Login refused", "The login ticket for "+rt.Domain+" is not valid or has expired.", "Open the app's address again to log in anew.")

@@ -3,6 +3,7 @@ package proxy_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -50,6 +51,7 @@ func TestProxyLoginGate(t *testing.T) {
 	var clock atomic.Int64
 	clock.Store(time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC).Unix())
 	now := func() time.Time { return time.Unix(clock.Load(), 0) }
+	var removed atomic.Bool // eve's account is deleted
 
 	src := &routeList{}
 	src.set(
@@ -65,7 +67,13 @@ func TestProxyLoginGate(t *testing.T) {
 	p, err := proxy.New(proxy.Config{
 		HTTPAddr: fmt.Sprintf("127.0.0.1:%d", httpPort), HTTPSAddr: fmt.Sprintf("127.0.0.1:%d", httpsPort),
 		DataDir: data, DialTimeout: time.Second, Refresh: time.Hour,
-		Gate: proxy.GateConfig{Key: key, LoginURL: loginURL, Now: now},
+		Gate: proxy.GateConfig{Key: key, LoginURL: loginURL, Now: now, UserRecheck: 30 * time.Second,
+			UserActive: func(_ context.Context, user string) (bool, error) {
+				if user == "broken" {
+					return false, errors.New("database is locked")
+				}
+				return !removed.Load(), nil
+			}},
 	}, src, nil)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(t.Context())
@@ -154,6 +162,20 @@ func TestProxyLoginGate(t *testing.T) {
 			assert.Empty(t, cookies.Load(), "the app was not asked")
 		})
 	}
+	t.Run("a removed user is refused within the recheck time", func(t *testing.T) {
+		ck := cookieOf("wiki.lan", time.Hour, key)
+		assert.Equal(t, http.StatusOK, get(t, base+"/", ck).StatusCode)
+		removed.Store(true)
+		t.Cleanup(func() { removed.Store(false); clock.Add(31) })
+		clock.Add(31)
+		toLogin(t, get(t, base+"/", ck), base+"/")
+		res := get(t, base+"/.stackhub/gate?"+url.Values{"ticket": {ticket("wiki.lan", time.Minute)}, "rd": {"/"}}.Encode(), "")
+		assert.Equal(t, http.StatusForbidden, res.StatusCode, "nor does a ticket of a removed user pass")
+	})
+	t.Run("a user that cannot be checked is refused", func(t *testing.T) {
+		ck := engine.SignGatePass(key, engine.GatePass{Kind: engine.GatePassCookie, User: "broken", Host: "wiki.lan", Expires: now().Add(time.Hour).Unix()})
+		toLogin(t, get(t, base+"/", ck), base+"/")
+	})
 	t.Run("a cookie expires with time", func(t *testing.T) {
 		ck := cookieOf("wiki.lan", engine.GateCookieTTL, key)
 		assert.Equal(t, http.StatusOK, get(t, base+"/", ck).StatusCode)

@@ -70,6 +70,9 @@ type ACMEConfig struct {
 	// DisableHTTP01 and DisableTLSALPN01 turn a challenge type off (for
 	// a host that is reached on one of the two ports only).
 	DisableHTTP01, DisableTLSALPN01 bool
+	// DNS turns on DNS-01 challenges, for wildcard names (*.example.org):
+	// the names that are not wildcards keep HTTP-01 and TLS-ALPN-01.
+	DNS DNSConfig
 }
 
 // Routes is where the proxy reads its routes from; *engine.Engine is one.
@@ -99,6 +102,8 @@ type Proxy struct {
 	lastRequest atomic.Int64
 	// down says why the proxy stopped serving (it could not listen).
 	down atomic.Pointer[string]
+	// gateUsers keeps the login gate's recent checks of users.
+	gateUsers gateUsers
 }
 
 // New builds a proxy over a route source; changed (may be nil) signals
@@ -306,9 +311,20 @@ func (p *Proxy) route(host string) (engine.Route, bool) {
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
 	}
-	host = strings.TrimSuffix(strings.ToLower(host), ".")
-	r, ok := (*p.routes.Load())[host]
-	return r, ok
+	return lookupRoute(*p.routes.Load(), strings.TrimSuffix(strings.ToLower(host), "."))
+}
+
+// lookupRoute finds the route of a name: its own, else the wildcard of
+// its parent (*.example.org routes a.example.org, not a.b.example.org).
+func lookupRoute(routes map[string]engine.Route, name string) (engine.Route, bool) {
+	if r, ok := routes[name]; ok {
+		return r, true
+	}
+	if _, parent, ok := strings.Cut(name, "."); ok && strings.Contains(parent, ".") {
+		r, ok := routes["*."+parent]
+		return r, ok
+	}
+	return engine.Route{}, false
 }
 
 // acmePrefix is the path of ACME HTTP-01 challenges.
@@ -349,12 +365,11 @@ func (p *Proxy) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	rt, ok := p.route(r.Host)
-	if !ok {
+	if _, ok := p.route(r.Host); !ok {
 		page(w, http.StatusNotFound, "No app here", "No app is reached at "+hostOnly(r.Host)+" on this server.", "An administrator routes a domain to an app with `stackhub domain add`.")
 		return
 	}
-	target := "https://" + rt.Domain + p.httpsURL + r.URL.RequestURI()
+	target := "https://" + strings.TrimSuffix(strings.ToLower(hostOnly(r.Host)), ".") + p.httpsURL + r.URL.RequestURI()
 	http.Redirect(w, r, target, http.StatusPermanentRedirect)
 }
 

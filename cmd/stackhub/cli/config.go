@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -67,6 +68,23 @@ type Config struct {
 	// ConsoleDomain is a domain the proxy serves the console and API at,
 	// over HTTPS with HSTS; empty: none.
 	ConsoleDomain string
+	// ConsoleURL is the address browsers reach the console at when it
+	// has no domain (http://nas.lan:9000); the login gate sends them
+	// there to log in.
+	ConsoleURL string
+	// DNSProvider turns on ACME DNS-01 challenges (wildcard domains):
+	// "rfc2136" (DNSServer, DNSTSIGKey) or "exec" (DNSExec); empty: none.
+	DNSProvider string
+	// DNSServer is the zone's primary name server (rfc2136).
+	DNSServer string
+	// DNSTSIGKey is the TSIG key of updates, [ALGORITHM:]NAME:SECRET; a
+	// secret, never logged or shown.
+	DNSTSIGKey string
+	// DNSExec is the program that sets and removes challenge records.
+	DNSExec string
+	// DNSResolvers are asked whether a challenge record is visible yet;
+	// empty: the system's.
+	DNSResolvers []string
 	// Experimental lists the Porter experimental features enabled for
 	// bundle authoring (manifest.FlagXxx): they allow the schema versions
 	// 1.1.0, 1.2.0 and 1.3.0 and what those versions bring.
@@ -141,6 +159,37 @@ func settings() []setting {
 		{"proxy-https", ":443", "address of the reverse proxy's HTTPS listener; off: no proxy", func(c *Config, v string) error { c.ProxyHTTPS = v; return nil }},
 		{"acme-ca", "", "ACME directory URL the proxy's certificates come from; default Let's Encrypt", func(c *Config, v string) error { c.ACMECA = v; return nil }},
 		{"console-domain", "", "domain the reverse proxy serves the web console and API at, over HTTPS with HSTS and secure cookies (e.g. stackhub.example.org)", func(c *Config, v string) error { c.ConsoleDomain = v; return nil }},
+		{"console-url", "", "address browsers reach the web console at when it has no --console-domain (e.g. http://nas.lan:9000): the login gate of domains sends them there to log in", func(c *Config, v string) error {
+			if v == "" {
+				c.ConsoleURL = ""
+				return nil
+			}
+			u, err := url.Parse(v)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || strings.Trim(u.Path, "/") != "" {
+				return fmt.Errorf("%q is not the console's address: give http(s)://HOST[:PORT], without a path", v)
+			}
+			c.ConsoleURL = u.Scheme + "://" + u.Host
+			return nil
+		}},
+		{"dns-provider", "", "DNS provider for ACME DNS-01 challenges, which wildcard domains (*.example.org) need: rfc2136 (dynamic updates to the zone's primary: --dns-server, --dns-tsig-key) or exec (a program of yours: --dns-exec); default none", func(c *Config, v string) error {
+			if v != "" && v != "rfc2136" && v != "exec" {
+				return fmt.Errorf("%q is not a DNS provider: use rfc2136 or exec", v)
+			}
+			c.DNSProvider = v
+			return nil
+		}},
+		{"dns-server", "", "primary name server (HOST[:PORT]) of the zone the rfc2136 DNS provider updates", func(c *Config, v string) error { c.DNSServer = v; return nil }},
+		{"dns-tsig-key", "", "TSIG key of the rfc2136 DNS provider's updates, [ALGORITHM:]NAME:SECRET as nsupdate -y takes it (a secret: prefer the STACKHUB_DNS_TSIG_KEY variable or the config file)", func(c *Config, v string) error { c.DNSTSIGKey = v; return nil }},
+		{"dns-exec", "", "program the exec DNS provider runs: PROGRAM present|cleanup NAME VALUE sets or removes the TXT record NAME (with a final dot) holding VALUE", func(c *Config, v string) error { c.DNSExec = v; return nil }},
+		{"dns-resolvers", "", "DNS servers (HOST[:PORT], comma-separated) asked whether a DNS-01 record is visible yet; default the system's", func(c *Config, v string) error {
+			c.DNSResolvers = nil
+			for _, r := range strings.Split(v, ",") {
+				if r = strings.TrimSpace(r); r != "" {
+					c.DNSResolvers = append(c.DNSResolvers, r)
+				}
+			}
+			return nil
+		}},
 		{"acme-email", "", "contact address of the ACME account (expiry notices)", func(c *Config, v string) error { c.ACMEEmail = v; return nil }},
 		{"log-level", "info", "log level: debug, info, warn or error", func(c *Config, v string) error { c.LogLevel = v; return nil }},
 		{"public-host", "", "host name or address users reach the apps at, shown in their url outputs; default this host's main address", func(c *Config, v string) error { c.PublicHost = v; return nil }},

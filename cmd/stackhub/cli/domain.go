@@ -33,8 +33,10 @@ func newDomainAddCmd(f *Factory) *cobra.Command {
 		Long: "Route DOMAIN to the installed app APP. The proxy sends requests to the app's web entry\n" +
 			"point (custom.stackhub.web in its bundle), or its only TCP port; --service and --port pick\n" +
 			"another. --tls acme (default for public names), self-signed (default for LAN names) or custom\n" +
-			"(a certificate you supply: <data>/certs/custom/DOMAIN/cert.pem and key.pem on the server).",
-		Example: "  stackhub domain add blog blog.example.org\n  stackhub domain add gitea git.example.org --port port\n  stackhub domain add nas nas.lan",
+			"(a certificate you supply: <data>/certs/custom/DOMAIN/cert.pem and key.pem on the server).\n" +
+			"A wildcard '*.example.org' routes every one-label name under example.org to the app; its\n" +
+			"ACME certificate needs serve --dns-provider (DNS-01 challenges).",
+		Example: "  stackhub domain add blog blog.example.org\n  stackhub domain add wiki '*.wiki.example.org'\n  stackhub domain add gitea git.example.org --port port\n  stackhub domain add nas nas.lan",
 		Args:    exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output); err != nil {
@@ -66,7 +68,7 @@ func newDomainAddCmd(f *Factory) *cobra.Command {
 	cmd.Flags().StringVar(&req.Service, "service", "", "compose service of the port (default: the bundle's web entry point)")
 	cmd.Flags().StringVar(&req.Port, "port", "", "the bundle's port name (default: its web entry point, or its only TCP port)")
 	cmd.Flags().StringVar(&req.TLS, "tls", "", "acme, self-signed or custom (your PEM files in <data>/certs/custom/DOMAIN/cert.pem and key.pem); default: by the name")
-	cmd.Flags().BoolVar(&req.Login, "login", false, "let only StackHub users (viewer or above) reach the app: the proxy asks them to log in to the console first (needs serve --console-domain)")
+	cmd.Flags().BoolVar(&req.Login, "login", false, "let only StackHub users (viewer or above) reach the app: the proxy asks them to log in to the console first (needs serve --console-domain or --console-url)")
 	addClientFlags(cmd, &output)
 	return cmd
 }

@@ -43,7 +43,8 @@ func newServeCmd(f *Factory, runF func(context.Context, *ServeOptions) error) *c
 	}
 	addConfigFlags(cmd.Flags(), "addr", "data", "catalog", "prefix", "port-min", "port-max", "jobs", "history", "wait-timeout", "lang", "log-level", "runtime-binary", "public-host", "registry-mirror",
 		"allowed-registries", "import-dir", "upload-limit", "signature-keys", "default-target", "swarm-publish-mode",
-		"proxy-http", "proxy-https", "acme-ca", "acme-email", "console-domain",
+		"proxy-http", "proxy-https", "acme-ca", "acme-email", "console-domain", "console-url",
+		"dns-provider", "dns-server", "dns-tsig-key", "dns-exec", "dns-resolvers",
 		"backup-target", "backup-options", "backup-before-upgrade", "backup-schedule", "backup-keep")
 	return cmd
 }
@@ -117,7 +118,7 @@ func runServe(ctx context.Context, f *Factory, opts *ServeOptions) error {
 			return err
 		}
 	}
-	px, err := startProxy(ctx, cfg, eng, gateKey, log)
+	px, err := startProxy(ctx, cfg, eng, gateKey, store.UserRole, log)
 	if err != nil {
 		return err
 	}
@@ -142,7 +143,7 @@ const proxyOff = "the reverse proxy is off (serve --proxy-http off): the domain 
 // its stop. Its listeners open once a domain is routed; a port it cannot
 // bind is tried again at every reading of the routes, while the log and
 // the domains' certificate status say why.
-func startProxy(ctx context.Context, cfg *Config, eng *engine.Engine, key []byte, log *slog.Logger) (*runningProxy, error) {
+func startProxy(ctx context.Context, cfg *Config, eng *engine.Engine, key []byte, userRole func(context.Context, string) (string, error), log *slog.Logger) (*runningProxy, error) {
 	if cfg.ProxyHTTP == "off" || cfg.ProxyHTTPS == "off" {
 		if cfg.ConsoleDomain != "" {
 			return nil, &FlagError{Err: errors.New("--console-domain needs the reverse proxy: do not turn it off")}
@@ -161,9 +162,25 @@ func startProxy(ctx context.Context, cfg *Config, eng *engine.Engine, key []byte
 	if err != nil {
 		return nil, err
 	}
+	// A user removed loses the gate's access at the next check, not at
+	// the end of the cookie's hour.
+	gate.UserActive = func(ctx context.Context, user string) (bool, error) {
+		if _, err := userRole(ctx, user); err != nil {
+			if errors.Is(err, engine.ErrNotFound) {
+				return false, nil
+			}
+			return false, err
+		}
+		return true, nil
+	}
+	dnsProvider, err := newDNSProvider(cfg)
+	if err != nil {
+		return nil, err
+	}
 	p, err := proxy.New(proxy.Config{
 		HTTPAddr: cfg.ProxyHTTP, HTTPSAddr: cfg.ProxyHTTPS, DataDir: cfg.DataDir,
-		ACME:   proxy.ACMEConfig{CA: cfg.ACMECA, Email: cfg.ACMEEmail},
+		ACME: proxy.ACMEConfig{CA: cfg.ACMECA, Email: cfg.ACMEEmail,
+			DNS: proxy.DNSConfig{Provider: dnsProvider, Resolvers: cfg.DNSResolvers}},
 		Gate:   gate,
 		Logger: log.With("component", "proxy"),
 	}, routes, eng.DomainsChanged())
@@ -191,11 +208,44 @@ func startProxy(ctx context.Context, cfg *Config, eng *engine.Engine, key []byte
 	return &runningProxy{status: p.Status, check: check, stop: func() { cancel(); <-done }}, nil
 }
 
+// newDNSProvider builds the DNS-01 provider the settings name (nil for
+// none). Its errors never quote the TSIG key.
+func newDNSProvider(cfg *Config) (proxy.DNSProvider, error) {
+	switch cfg.DNSProvider {
+	case "":
+		return nil, nil
+	case "rfc2136":
+		p := proxy.RFC2136{Server: cfg.DNSServer}
+		if cfg.DNSTSIGKey != "" {
+			var err error
+			if p.KeyName, p.KeyAlgorithm, p.Secret, err = proxy.ParseTSIG(cfg.DNSTSIGKey); err != nil {
+				return nil, &FlagError{Err: fmt.Errorf("--dns-tsig-key: %w", err)}
+			}
+		}
+		rp, err := proxy.NewRFC2136(p)
+		if err != nil {
+			return nil, &FlagError{Err: fmt.Errorf("--dns-provider rfc2136: %w", err)}
+		}
+		return rp, nil
+	case "exec":
+		h, err := proxy.NewExecHook(cfg.DNSExec)
+		if err != nil {
+			return nil, &FlagError{Err: fmt.Errorf("--dns-provider exec: %w", err)}
+		}
+		return h, nil
+	}
+	return nil, &FlagError{Err: fmt.Errorf("--dns-provider %q: use rfc2136 or exec", cfg.DNSProvider)}
+}
+
 // gateConfig is the login gate's: it sends browsers to the console's
-// domain to log in, so without --console-domain gated domains answer 503.
+// domain to log in, else to --console-url; with neither, gated domains
+// answer 503 (and `domain add --login` is refused).
 func gateConfig(cfg *Config, key []byte) (proxy.GateConfig, error) {
 	g := proxy.GateConfig{Key: key}
 	if cfg.ConsoleDomain == "" {
+		if cfg.ConsoleURL != "" {
+			g.LoginURL = strings.TrimSuffix(cfg.ConsoleURL, "/") + "/api/v1/gate"
+		}
 		return g, nil
 	}
 	name, err := engine.NormalizeDomain(cfg.ConsoleDomain)
@@ -215,6 +265,9 @@ func consoleRoute(cfg *Config) (engine.Route, error) {
 	name, err := engine.NormalizeDomain(cfg.ConsoleDomain)
 	if err != nil {
 		return engine.Route{}, err
+	}
+	if engine.IsWildcard(name) {
+		return engine.Route{}, &FlagError{Err: fmt.Errorf("--console-domain %s: the console needs one name, not a wildcard", name)}
 	}
 	host, port, err := net.SplitHostPort(cfg.Addr)
 	if err != nil {

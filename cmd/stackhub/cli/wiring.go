@@ -119,6 +119,10 @@ func wireEngine(ctx context.Context, cfg *Config, log *slog.Logger, o wireOption
 	if o.Serve {
 		ecfg.JobConcurrency, ecfg.History, ecfg.WaitTimeout = cfg.Jobs, cfg.History, cfg.WaitTimeout
 		ecfg.PublicHost = publicHost(cfg.PublicHost)
+		if cfg.ProxyHTTP != "off" && cfg.ProxyHTTPS != "off" {
+			ecfg.DNSProvider = cfg.DNSProvider
+			ecfg.LoginGate = cfg.ConsoleDomain != "" || cfg.ConsoleURL != ""
+		}
 		// The service reaches only the registries an admin allowed; the
 		// bundle commands are the host owner's own and are not limited.
 		ecfg.RestrictRegistries, ecfg.AllowedRegistries, ecfg.SignatureKeys = true, cfg.AllowedRegistries, o.SignatureKeys
