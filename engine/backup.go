@@ -210,23 +210,29 @@ func (e *Engine) CreateBackup(ctx context.Context, name string) (*Job, error) {
 // (when keep keeps something).
 func (e *Engine) backupJob(ctx context.Context, name string, keep KeepPolicy) (*Job, error) {
 	return e.queueJob(ctx, name, "backup", func(ctx context.Context) error {
-		res, err := e.BackupNow(ctx, name)
+		return e.backupAndPrune(ctx, name, keep)
+	})
+}
+
+// backupAndPrune is a backup job's work: back name up, then prune its
+// backups by keep (when keep keeps something).
+func (e *Engine) backupAndPrune(ctx context.Context, name string, keep KeepPolicy) error {
+	res, err := e.BackupNow(ctx, name)
+	if err != nil {
+		return err
+	}
+	for _, n := range res.Notes {
+		e.step(ctx, n, 95)
+	}
+	e.step(ctx, fmt.Sprintf("backup %s of %s: %d bytes, %d new", res.Backup.ID, name, res.Backup.Size, res.Backup.Added), 96)
+	if keep.Validate() == nil {
+		removed, err := e.PruneBackups(ctx, name, keep)
 		if err != nil {
 			return err
 		}
-		for _, n := range res.Notes {
-			e.step(ctx, n, 95)
-		}
-		e.step(ctx, fmt.Sprintf("backup %s of %s: %d bytes, %d new", res.Backup.ID, name, res.Backup.Size, res.Backup.Added), 96)
-		if keep.Validate() == nil {
-			removed, err := e.PruneBackups(ctx, name, keep)
-			if err != nil {
-				return err
-			}
-			e.step(ctx, fmt.Sprintf("%d older backup(s) of %s pruned", len(removed), name), 99)
-		}
-		return nil
-	})
+		e.step(ctx, fmt.Sprintf("%d older backup(s) of %s pruned", len(removed), name), 99)
+	}
+	return nil
 }
 
 // BackupNow backs an installation up and returns when done. Without a
@@ -490,6 +496,7 @@ func (e *Engine) DeleteBackup(ctx context.Context, name, id string) error {
 	if err := e.deps.Backups.Delete(ctx, b.ID); err != nil {
 		return fmt.Errorf("delete backup %s of %s: %w", b.ID, name, err)
 	}
+	e.dropVerifications(ctx, b.ID)
 	return nil
 }
 
@@ -532,6 +539,7 @@ func (e *Engine) PruneBackups(ctx context.Context, name string, keep KeepPolicy)
 	if err != nil {
 		return nil, &UserError{Msg: fmt.Sprintf("prune backups of %s in %s: %v", name, be.Target(), err), Hint: HintOf(err), Err: err}
 	}
+	e.dropVerifications(ctx, removed...)
 	e.log.Info("pruned backups", "installation", name, "removed", len(removed))
 	return removed, nil
 }

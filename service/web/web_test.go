@@ -52,7 +52,10 @@ var dynamicKeys = map[string][]string{
 	// An app's domains: the certificate kinds engine/domains.go knows.
 	"app.tls.": {"acme", "self-signed", "custom"},
 	// How a backup kept the app consistent (engine/backup.go).
-	"app.quiesce.":        {"stop", "backup"},
+	"app.quiesce.": {"stop", "backup"},
+	// A backup schedule's source and its last run (engine/backup_schedule.go).
+	"app.scheduleSource.": {"installation", "server", "off", "none"},
+	"app.scheduleResult.": {"ok", "failed"},
 	"admin.tab.":          {"users", "tokens", "settings", "audit"},
 	"admin.registration.": {"open", "closed"},
 	"lang.":               {"en", "zh"},
