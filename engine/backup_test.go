@@ -185,9 +185,24 @@ func TestRestoreLeavesDataAloneWhenStagingFails(t *testing.T) {
 	}
 }
 
+// TestBackupBeforeUpgrade: the upgrade backs the app up first; a failed
+// backup stops it; --no-backup skips the backup and an app that keeps no
+// data is not backed up, both with a step saying so.
 func TestBackupBeforeUpgrade(t *testing.T) {
-	for _, fail := range []bool{false, true} {
-		t.Run(map[bool]string{true: "backup fails", false: "ok"}[fail], func(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		fail     bool
+		noBackup bool
+		noData   bool
+		backups  int
+		step     string
+	}{
+		{name: "ok", backups: 1, step: "backup before1 taken before the upgrade"},
+		{name: "backup fails", fail: true, backups: 1},
+		{name: "no backup", noBackup: true, step: "no backup before the upgrade: it was not wanted (--no-backup)"},
+		{name: "no data", noData: true, step: "no backup before the upgrade: hello keeps no data (no volumes or bind mounts)"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
 			version := "0.1.0"
 			f := newBackupFixtureWith(t, func(c *engine.Config, d *engine.Deps) {
 				c.BackupBeforeUpgrade = true
@@ -198,22 +213,28 @@ func TestBackupBeforeUpgrade(t *testing.T) {
 					}, nil
 				}}
 			})
+			if !tt.noData {
+				f.vol.ProjectMountsFunc = func(context.Context, string) ([]engine.DataMount, error) {
+					return []engine.DataMount{{Key: "data", Name: "stackhub-hello_data", Path: t.TempDir()}}, nil
+				}
+			}
+			f.backups.ListFunc = func(context.Context, string) ([]engine.Backup, error) { return nil, nil }
 			var backups int
 			f.backups.BackupFunc = func(context.Context, engine.BackupRequest) (*engine.Backup, error) {
 				backups++
-				if fail {
+				if tt.fail {
 					return nil, errors.New("target full")
 				}
 				return &engine.Backup{ID: "before1"}, nil
 			}
 			version = "0.2.0"
-			inst, err := f.Upgrade(t.Context(), engine.UpgradeOptions{Name: "hello"})
+			inst, err := f.Upgrade(t.Context(), engine.UpgradeOptions{Name: "hello", NoBackup: tt.noBackup})
 			require.NoError(t, err)
-			job, _ := waitJob(t, f.Engine, inst.JobID)
-			assert.Equal(t, 1, backups)
+			job, events := waitJob(t, f.Engine, inst.JobID)
+			assert.Equal(t, tt.backups, backups)
 			got, err := f.store.GetInstallation(t.Context(), "", "hello")
 			require.NoError(t, err)
-			if fail {
+			if tt.fail {
 				assert.Equal(t, engine.JobFailed, job.Status)
 				assert.Equal(t, engine.StatusRunning, got.Status, "the upgrade did not start")
 				assert.Equal(t, "0.1.0", got.BundleVersion)
@@ -222,8 +243,15 @@ func TestBackupBeforeUpgrade(t *testing.T) {
 			}
 			assert.Equal(t, engine.JobSucceeded, job.Status, job.Message)
 			assert.Equal(t, "0.2.0", got.BundleVersion)
+			var steps []string
+			for _, ev := range events {
+				steps = append(steps, ev.Step)
+			}
+			assert.Contains(t, steps, tt.step)
 		})
 	}
+	_, err := (&engine.Engine{}).Upgrade(t.Context(), engine.UpgradeOptions{Name: "hello", NoBackup: true, RestoreOnFailure: true})
+	require.ErrorIs(t, err, engine.ErrInvalid)
 }
 
 // TestRecoverInterruptedRestore starts an engine over what a restore

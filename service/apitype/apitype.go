@@ -506,6 +506,9 @@ type UpgradeRequest struct {
 	// and its containers were rolled back, restores that backup's data
 	// and starts the app again.
 	RestoreOnFailure bool `json:"restoreOnFailure,omitempty"`
+	// NoBackup skips the backup the server takes before each upgrade
+	// (its --backup-before-upgrade); not with RestoreOnFailure.
+	NoBackup bool `json:"noBackup,omitempty"`
 }
 
 // RestoreRequest asks for a backup to be restored: in place, or as a new
