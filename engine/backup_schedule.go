@@ -216,15 +216,17 @@ func (e *Engine) BackupScheduleOf(ctx context.Context, name string) (*BackupSche
 	if spec.Cron == "" || e.deps.Backups == nil {
 		return out, nil
 	}
+	// The next slot stays unknown when the spec does not parse (it was
+	// checked when set) or the target cannot be listed.
 	sched, err := parseSchedule(spec.Cron)
 	if err != nil {
-		return out, nil //nolint:nilerr // a stored spec was checked when set
+		return out, nil
 	}
 	from, ok := e.sched.get(name)
 	if !ok {
-		from, err = e.scheduleFrom(ctx, inst, rec)
-		if err != nil {
-			return out, nil //nolint:nilerr // the next slot is unknown while the target cannot be listed
+		if from, err = e.scheduleFrom(ctx, inst, rec); err != nil {
+			e.log.Warn("backup schedule: list backups", "installation", name, "err", err)
+			return out, nil
 		}
 	}
 	next := sched.Next(from)
