@@ -140,14 +140,14 @@ func TestBackupRestoreCloneOnRealDocker(t *testing.T) {
 	bulk := make([]byte, 4<<20)
 	_, _ = rand.Read(bulk)
 	require.NoError(t, os.WriteFile(filepath.Join(mounts[0].Path, "bulk"), bulk, 0o644))
-	// A bind-mounted host folder of the project (a container created, not
-	// started, in its compose project): backed up and restored with the
-	// volume.
+	// A bind-mounted host folder of the project (a third container in its
+	// compose project, a database keeping its own data elsewhere): backed
+	// up and restored with the volume.
 	bind := filepath.Join(t.TempDir(), "bind")
 	require.NoError(t, os.MkdirAll(bind, 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(bind, "note"), []byte("first"), 0o644))
-	out, err := exec.CommandContext(ctx, "docker", "create", "--label", contract.LabelProject+"="+prefix+"-hello-db",
-		"-v", bind+":/bind", "stackhub-test/db:1").CombinedOutput()
+	out, err := exec.CommandContext(ctx, "docker", "run", "-d", "--label", contract.LabelProject+"="+prefix+"-hello-db",
+		"-e", "DB_PORT=5433", "-e", "DB_PASSWORD=side", "-e", "DATA_DIR=/tmp", "-v", bind+":/bind", "stackhub-test/db:1").CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	all, err := dk.ProjectMounts(ctx, prefix+"-hello-db")
 	require.NoError(t, err)
@@ -156,7 +156,7 @@ func TestBackupRestoreCloneOnRealDocker(t *testing.T) {
 	first, err := e.BackupNow(ctx, "hello-db")
 	require.NoError(t, err)
 	require.NotEmpty(t, first.Notes)
-	assert.Contains(t, first.Notes[0], "stopped 2 container(s) of hello-db for the copy and started them again")
+	assert.Contains(t, first.Notes[0], "stopped 3 container(s) of hello-db for the copy and started them again")
 	assert.Greater(t, first.Backup.Added, int64(4<<20)*9/10)
 	t.Logf("first backup: %d bytes, %d added to the repository", first.Backup.Size, first.Backup.Added)
 	runningAll(t, dk, prefix+"-hello-db")
