@@ -326,7 +326,7 @@ export async function render(main, ctx) {
         h("thead", {}, h("tr", {}, [t("app.backupWhen"), t("app.version"), t("app.backupSize"), t("app.backupAdded"), t("app.backupHow"), ""].map((x) => h("th", { scope: "col", text: x })))),
         h("tbody", {}, rows)))
         : h("p", { class: "muted", id: "no-backups", text: t("app.noBackups") })),
-      scheduleBox));
+      scheduleBox);
     drawSchedule();
   };
 
