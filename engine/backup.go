@@ -210,23 +210,29 @@ func (e *Engine) CreateBackup(ctx context.Context, name string) (*Job, error) {
 // (when keep keeps something).
 func (e *Engine) backupJob(ctx context.Context, name string, keep KeepPolicy) (*Job, error) {
 	return e.queueJob(ctx, name, "backup", func(ctx context.Context) error {
-		res, err := e.BackupNow(ctx, name)
+		return e.backupAndPrune(ctx, name, keep)
+	})
+}
+
+// backupAndPrune is a backup job's work: back name up, then prune its
+// backups by keep (when keep keeps something).
+func (e *Engine) backupAndPrune(ctx context.Context, name string, keep KeepPolicy) error {
+	res, err := e.BackupNow(ctx, name)
+	if err != nil {
+		return err
+	}
+	for _, n := range res.Notes {
+		e.step(ctx, n, 95)
+	}
+	e.step(ctx, fmt.Sprintf("backup %s of %s: %d bytes, %d new", res.Backup.ID, name, res.Backup.Size, res.Backup.Added), 96)
+	if keep.Validate() == nil {
+		removed, err := e.PruneBackups(ctx, name, keep)
 		if err != nil {
 			return err
 		}
-		for _, n := range res.Notes {
-			e.step(ctx, n, 95)
-		}
-		e.step(ctx, fmt.Sprintf("backup %s of %s: %d bytes, %d new", res.Backup.ID, name, res.Backup.Size, res.Backup.Added), 96)
-		if keep.Validate() == nil {
-			removed, err := e.PruneBackups(ctx, name, keep)
-			if err != nil {
-				return err
-			}
-			e.step(ctx, fmt.Sprintf("%d older backup(s) of %s pruned", len(removed), name), 99)
-		}
-		return nil
-	})
+		e.step(ctx, fmt.Sprintf("%d older backup(s) of %s pruned", len(removed), name), 99)
+	}
+	return nil
 }
 
 // BackupNow backs an installation up and returns when done. Without a
@@ -335,15 +341,29 @@ func (e *Engine) backupLocked(ctx context.Context, be BackupEngine, vd VolumeDoc
 	return res, nil
 }
 
-// backupBeforeUpgrade backs inst up when Config.BackupBeforeUpgrade or
-// force (upgrade --restore-on-failure) asks for it, and returns the
-// backup (nil when none was asked for); if that fails the upgrade does
-// not start and the installation is put back as it was, with the reason.
-func (e *Engine) backupBeforeUpgrade(ctx context.Context, inst, prev *Installation, force bool) (*Backup, error) {
-	if !force && (!e.cfg.BackupBeforeUpgrade || e.deps.Backups == nil) {
+// backupBeforeUpgrade backs inst up when Config.BackupBeforeUpgrade (and
+// not skip: upgrade --no-backup) or force (upgrade --restore-on-failure)
+// asks for it, and returns the backup (nil when none was taken: not asked
+// for, or the app keeps no data, which the job's steps say). If the backup
+// fails the upgrade does not start and the installation is put back as it
+// was, with the reason.
+func (e *Engine) backupBeforeUpgrade(ctx context.Context, inst, prev *Installation, force, skip bool) (*Backup, error) {
+	if !force && skip && e.cfg.BackupBeforeUpgrade && e.deps.Backups != nil {
+		e.step(ctx, "no backup before the upgrade: it was not wanted (--no-backup)", 5)
+		return nil, nil
+	}
+	if !force && (skip || !e.cfg.BackupBeforeUpgrade || e.deps.Backups == nil) {
 		return nil, nil
 	}
 	be, vd, err := e.backupDeps()
+	if err == nil {
+		var mounts []DataMount
+		mounts, err = vd.ProjectMounts(ctx, e.Project(inst.Name))
+		if err == nil && len(mounts) == 0 {
+			e.step(ctx, "no backup before the upgrade: "+inst.Name+" keeps no data (no volumes or bind mounts)", 5)
+			return nil, nil
+		}
+	}
 	if err == nil {
 		e.step(ctx, "back up "+inst.Name+" before the upgrade", 5)
 		var res *BackupResult
@@ -361,7 +381,7 @@ func (e *Engine) backupBeforeUpgrade(ctx context.Context, inst, prev *Installati
 	if uerr := e.deps.Store.UpdateInstallation(wctx, inst); uerr != nil {
 		return nil, errors.Join(err, uerr)
 	}
-	hint := "fix the backup target, or start StackHub with --backup-before-upgrade=false to upgrade without a backup"
+	hint := "fix the backup target, or upgrade without a backup: `stackhub upgrade " + inst.Name + " --no-backup` (or start StackHub with --backup-before-upgrade=false)"
 	if force {
 		hint = "fix the backup target (stackhub backup create " + inst.Name + " shows the reason), or upgrade without --restore-on-failure"
 	}
@@ -490,6 +510,7 @@ func (e *Engine) DeleteBackup(ctx context.Context, name, id string) error {
 	if err := e.deps.Backups.Delete(ctx, b.ID); err != nil {
 		return fmt.Errorf("delete backup %s of %s: %w", b.ID, name, err)
 	}
+	e.dropVerifications(ctx, b.ID)
 	return nil
 }
 
@@ -532,6 +553,7 @@ func (e *Engine) PruneBackups(ctx context.Context, name string, keep KeepPolicy)
 	if err != nil {
 		return nil, &UserError{Msg: fmt.Sprintf("prune backups of %s in %s: %v", name, be.Target(), err), Hint: HintOf(err), Err: err}
 	}
+	e.dropVerifications(ctx, removed...)
 	e.log.Info("pruned backups", "installation", name, "removed", len(removed))
 	return removed, nil
 }

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -24,6 +25,7 @@ import (
 
 	"github.com/stackhub/stackhub/engine"
 	"github.com/stackhub/stackhub/engine/cnab"
+	"github.com/stackhub/stackhub/engine/contract"
 	"github.com/stackhub/stackhub/engine/docker"
 	"github.com/stackhub/stackhub/engine/restic"
 	"github.com/stackhub/stackhub/engine/sqlite"
@@ -138,11 +140,23 @@ func TestBackupRestoreCloneOnRealDocker(t *testing.T) {
 	bulk := make([]byte, 4<<20)
 	_, _ = rand.Read(bulk)
 	require.NoError(t, os.WriteFile(filepath.Join(mounts[0].Path, "bulk"), bulk, 0o644))
+	// A bind-mounted host folder of the project (a third container in its
+	// compose project, a database keeping its own data elsewhere): backed
+	// up and restored with the volume.
+	bind := filepath.Join(t.TempDir(), "bind")
+	require.NoError(t, os.MkdirAll(bind, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(bind, "note"), []byte("first"), 0o644))
+	out, err := exec.CommandContext(ctx, "docker", "run", "-d", "--label", contract.LabelProject+"="+prefix+"-hello-db",
+		"-e", "DB_PORT=5433", "-e", "DB_PASSWORD=side", "-e", "DATA_DIR=/tmp", "-v", bind+":/bind", "stackhub-test/db:1").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	all, err := dk.ProjectMounts(ctx, prefix+"-hello-db")
+	require.NoError(t, err)
+	require.Len(t, all, 2, "the data volume and the bind-mounted folder")
 
 	first, err := e.BackupNow(ctx, "hello-db")
 	require.NoError(t, err)
 	require.NotEmpty(t, first.Notes)
-	assert.Contains(t, first.Notes[0], "stopped 2 container(s) of hello-db for the copy and started them again")
+	assert.Contains(t, first.Notes[0], "stopped 3 container(s) of hello-db for the copy and started them again")
 	assert.Greater(t, first.Backup.Added, int64(4<<20)*9/10)
 	t.Logf("first backup: %d bytes, %d added to the repository", first.Backup.Size, first.Backup.Added)
 	runningAll(t, dk, prefix+"-hello-db")
@@ -164,6 +178,7 @@ func TestBackupRestoreCloneOnRealDocker(t *testing.T) {
 
 	// Restore in place: the old value is back and the app answers.
 	require.Equal(t, "OK", backupDB(t, dbPort, password, "PUT greeting third"))
+	require.NoError(t, os.WriteFile(filepath.Join(bind, "note"), []byte("third"), 0o644))
 	require.NoError(t, e.Restore(ctx, engine.RestoreOptions{Name: "hello-db", ID: first.Backup.ID}))
 	assert.Equal(t, "VALUE first", backupDB(t, dbPort, password, "GET greeting"))
 	got, err := os.ReadFile(filepath.Join(mounts[0].Path, "bulk"))
@@ -171,6 +186,11 @@ func TestBackupRestoreCloneOnRealDocker(t *testing.T) {
 	assert.Equal(t, bulk, got)
 	leftovers, _ := filepath.Glob(filepath.Join(filepath.Dir(mounts[0].Path), ".restore-*"))
 	assert.Empty(t, leftovers, "staging folders are removed")
+	note, err := os.ReadFile(filepath.Join(bind, "note"))
+	require.NoError(t, err)
+	assert.Equal(t, "first", string(note), "the bind-mounted folder is restored too")
+	leftovers, _ = filepath.Glob(bind + ".restore-*")
+	assert.Empty(t, leftovers, "staging folders of the bind mount are removed")
 
 	// Clone: a new installation with its own ports and the backup's data.
 	require.NoError(t, e.Restore(ctx, engine.RestoreOptions{Name: "hello-db", ID: second.Backup.ID, As: "db-copy"}))

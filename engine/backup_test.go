@@ -185,9 +185,24 @@ func TestRestoreLeavesDataAloneWhenStagingFails(t *testing.T) {
 	}
 }
 
+// TestBackupBeforeUpgrade: the upgrade backs the app up first; a failed
+// backup stops it; --no-backup skips the backup and an app that keeps no
+// data is not backed up, both with a step saying so.
 func TestBackupBeforeUpgrade(t *testing.T) {
-	for _, fail := range []bool{false, true} {
-		t.Run(map[bool]string{true: "backup fails", false: "ok"}[fail], func(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		fail     bool
+		noBackup bool
+		noData   bool
+		backups  int
+		step     string
+	}{
+		{name: "ok", backups: 1, step: "backup before1 taken before the upgrade"},
+		{name: "backup fails", fail: true, backups: 1},
+		{name: "no backup", noBackup: true, step: "no backup before the upgrade: it was not wanted (--no-backup)"},
+		{name: "no data", noData: true, step: "no backup before the upgrade: hello keeps no data (no volumes or bind mounts)"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
 			version := "0.1.0"
 			f := newBackupFixtureWith(t, func(c *engine.Config, d *engine.Deps) {
 				c.BackupBeforeUpgrade = true
@@ -198,22 +213,28 @@ func TestBackupBeforeUpgrade(t *testing.T) {
 					}, nil
 				}}
 			})
+			if !tt.noData {
+				f.vol.ProjectMountsFunc = func(context.Context, string) ([]engine.DataMount, error) {
+					return []engine.DataMount{{Key: "data", Name: "stackhub-hello_data", Path: t.TempDir()}}, nil
+				}
+			}
+			f.backups.ListFunc = func(context.Context, string) ([]engine.Backup, error) { return nil, nil }
 			var backups int
 			f.backups.BackupFunc = func(context.Context, engine.BackupRequest) (*engine.Backup, error) {
 				backups++
-				if fail {
+				if tt.fail {
 					return nil, errors.New("target full")
 				}
 				return &engine.Backup{ID: "before1"}, nil
 			}
 			version = "0.2.0"
-			inst, err := f.Upgrade(t.Context(), engine.UpgradeOptions{Name: "hello"})
+			inst, err := f.Upgrade(t.Context(), engine.UpgradeOptions{Name: "hello", NoBackup: tt.noBackup})
 			require.NoError(t, err)
-			job, _ := waitJob(t, f.Engine, inst.JobID)
-			assert.Equal(t, 1, backups)
+			job, events := waitJob(t, f.Engine, inst.JobID)
+			assert.Equal(t, tt.backups, backups)
 			got, err := f.store.GetInstallation(t.Context(), "", "hello")
 			require.NoError(t, err)
-			if fail {
+			if tt.fail {
 				assert.Equal(t, engine.JobFailed, job.Status)
 				assert.Equal(t, engine.StatusRunning, got.Status, "the upgrade did not start")
 				assert.Equal(t, "0.1.0", got.BundleVersion)
@@ -222,8 +243,15 @@ func TestBackupBeforeUpgrade(t *testing.T) {
 			}
 			assert.Equal(t, engine.JobSucceeded, job.Status, job.Message)
 			assert.Equal(t, "0.2.0", got.BundleVersion)
+			var steps []string
+			for _, ev := range events {
+				steps = append(steps, ev.Step)
+			}
+			assert.Contains(t, steps, tt.step)
 		})
 	}
+	_, err := (&engine.Engine{}).Upgrade(t.Context(), engine.UpgradeOptions{Name: "hello", NoBackup: true, RestoreOnFailure: true})
+	require.ErrorIs(t, err, engine.ErrInvalid)
 }
 
 // TestRecoverInterruptedRestore starts an engine over what a restore
@@ -323,13 +351,27 @@ func TestBackupRunsTheBundlesBackupAction(t *testing.T) {
 }
 
 // TestScheduledBackups: an installation whose newest backup is older than
-// the last slot of the schedule (a run missed while StackHub was down) is
+// the last slot of its schedule (a run missed while StackHub was down) is
 // backed up at start, then pruned by the keep policy; a failing run is a
-// failed job with the reason.
+// failed job with the reason, recorded with the schedule. An installation's
+// own schedule wins over the server's default; one that is off runs none.
 func TestScheduledBackups(t *testing.T) {
 	t.Cleanup(engine.SetScheduleTick(20 * time.Millisecond))
-	for _, fail := range []bool{false, true} {
-		t.Run(map[bool]string{false: "missed run", true: "failing run"}[fail], func(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		own    *engine.BackupScheduleSpec
+		fail   bool
+		source string
+		kept   []engine.KeepPolicy
+	}{
+		{name: "missed run", source: engine.ScheduleServer, kept: []engine.KeepPolicy{{Last: 2}}},
+		{name: "failing run", fail: true, source: engine.ScheduleServer},
+		{name: "own schedule", own: &engine.BackupScheduleSpec{Cron: "30 4 * * *", Keep: engine.KeepPolicy{Daily: 7, Monthly: 3}},
+			source: engine.ScheduleOwn, kept: []engine.KeepPolicy{{Daily: 7, Monthly: 3}}},
+		{name: "own schedule without pruning", own: &engine.BackupScheduleSpec{Cron: "@daily"}, source: engine.ScheduleOwn},
+		{name: "off", own: &engine.BackupScheduleSpec{Off: true}, source: engine.ScheduleOff},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
 			f := newBackupFixtureWith(t, func(c *engine.Config, _ *engine.Deps) {
 				c.BackupSchedule = "0 3 * * *"
 				c.BackupKeep = engine.KeepPolicy{Last: 2}
@@ -343,7 +385,7 @@ func TestScheduledBackups(t *testing.T) {
 				mu.Lock()
 				defer mu.Unlock()
 				backups++
-				if fail {
+				if tt.fail {
 					return nil, errors.New("target full")
 				}
 				return &engine.Backup{ID: "new1"}, nil
@@ -354,7 +396,22 @@ func TestScheduledBackups(t *testing.T) {
 				kept = append(kept, keep)
 				return nil, nil
 			}
+			if tt.own != nil {
+				_, err := f.SetBackupSchedule(t.Context(), "hello", *tt.own)
+				require.NoError(t, err)
+			}
 			require.NoError(t, f.Start(t.Context()))
+			if tt.own != nil && tt.own.Off {
+				time.Sleep(150 * time.Millisecond) // several ticks
+				s, err := f.BackupScheduleOf(t.Context(), "hello")
+				require.NoError(t, err)
+				assert.Equal(t, engine.ScheduleOff, s.Source)
+				assert.Nil(t, s.Next)
+				mu.Lock()
+				defer mu.Unlock()
+				assert.Zero(t, backups)
+				return
+			}
 			var job *engine.Job
 			require.Eventually(t, func() bool {
 				jobs, err := f.store.ListJobs(t.Context(), engine.JobSucceeded, engine.JobFailed)
@@ -368,17 +425,97 @@ func TestScheduledBackups(t *testing.T) {
 				return false
 			}, 10*time.Second, 20*time.Millisecond)
 			time.Sleep(100 * time.Millisecond) // several more ticks: no second run before the next slot
+			s, err := f.BackupScheduleOf(t.Context(), "hello")
+			require.NoError(t, err)
+			assert.Equal(t, tt.source, s.Source)
+			assert.Equal(t, "0 3 * * *", s.Server)
+			assert.Equal(t, job.ID, s.LastJob)
+			require.NotNil(t, s.Next)
+			assert.True(t, s.Next.After(time.Now()), "next run %v is to come", s.Next)
 			mu.Lock()
 			defer mu.Unlock()
 			assert.Equal(t, 1, backups)
-			if fail {
+			assert.Equal(t, tt.kept, kept)
+			if tt.fail {
 				assert.Equal(t, engine.JobFailed, job.Status)
 				assert.Contains(t, job.Message, "target full")
-				assert.Empty(t, kept)
+				assert.Equal(t, engine.ScheduleRunFailed, s.LastResult)
+				assert.Contains(t, s.LastReason, "target full")
 				return
 			}
 			assert.Equal(t, engine.JobSucceeded, job.Status, job.Message)
-			assert.Equal(t, []engine.KeepPolicy{{Last: 2}}, kept)
+			assert.Equal(t, engine.ScheduleRunOK, s.LastResult)
+			assert.Empty(t, s.LastReason)
 		})
 	}
+}
+
+// TestBackupScheduleSettings: an installation's own schedule is checked,
+// set, shown and dropped (it then follows the server's default).
+func TestBackupScheduleSettings(t *testing.T) {
+	f := newBackupFixtureWith(t, func(c *engine.Config, _ *engine.Deps) { c.BackupSchedule = "0 3 * * *" })
+	f.backups.ListFunc = func(context.Context, string) ([]engine.Backup, error) { return nil, nil }
+	for _, bad := range []engine.BackupScheduleSpec{
+		{},
+		{Cron: "every day"},
+		{Cron: "0 3 * * *", Keep: engine.KeepPolicy{Last: -1}},
+		{Off: true, Cron: "0 3 * * *"},
+	} {
+		_, err := f.SetBackupSchedule(t.Context(), "hello", bad)
+		require.ErrorIs(t, err, engine.ErrInvalid, "%+v", bad)
+		assert.NotEmpty(t, engine.HintOf(err))
+	}
+	_, err := f.SetBackupSchedule(t.Context(), "nope", engine.BackupScheduleSpec{Cron: "@daily"})
+	require.ErrorIs(t, err, engine.ErrNotFound)
+
+	s, err := f.BackupScheduleOf(t.Context(), "hello")
+	require.NoError(t, err)
+	assert.Equal(t, engine.ScheduleServer, s.Source)
+	assert.Equal(t, "0 3 * * *", s.Cron)
+
+	s, err = f.SetBackupSchedule(t.Context(), "hello", engine.BackupScheduleSpec{Cron: " 15 2 * * 0 ", Keep: engine.KeepPolicy{Last: 7, Weekly: 4}})
+	require.NoError(t, err)
+	assert.Equal(t, engine.ScheduleOwn, s.Source)
+	assert.Equal(t, "15 2 * * 0", s.Cron)
+	assert.Equal(t, engine.KeepPolicy{Last: 7, Weekly: 4}, s.Keep)
+	require.NotNil(t, s.Next)
+	assert.Equal(t, time.Sunday, s.Next.Weekday())
+
+	s, err = f.ClearBackupSchedule(t.Context(), "hello")
+	require.NoError(t, err)
+	assert.Equal(t, engine.ScheduleServer, s.Source)
+	assert.Equal(t, "0 3 * * *", s.Cron)
+}
+
+// TestDeletingBackupsDropsTheirVerifications: deleting a backup, or
+// pruning it, drops the record of its verification; others keep theirs.
+func TestDeletingBackupsDropsTheirVerifications(t *testing.T) {
+	f := newBackupFixture(t)
+	now := time.Now().UTC()
+	var list []engine.Backup
+	for _, id := range []string{"aaaa1111", "bbbb2222", "cccc3333"} {
+		list = append(list, engine.Backup{ID: id, Installation: "hello", Created: now})
+		doc := []byte(`{"backup":"` + id + `","ok":true,"verified":"` + now.Format(time.RFC3339) + `"}`)
+		require.NoError(t, f.store.PutSet(t.Context(), &engine.SetRecord{Kind: "BackupVerification", Name: id, Doc: doc}))
+	}
+	f.backups.ListFunc = func(context.Context, string) ([]engine.Backup, error) { return list, nil }
+	f.backups.ReadFileFunc = func(context.Context, string, string) ([]byte, error) { return []byte(`{"installation":"hello"}`), nil }
+	f.backups.DeleteFunc = func(context.Context, string) error { return nil }
+	f.backups.ForgetFunc = func(context.Context, string, engine.KeepPolicy) ([]string, error) { return []string{"bbbb2222"}, nil }
+
+	require.NoError(t, f.DeleteBackup(t.Context(), "hello", "aaaa1111"))
+	_, err := f.PruneBackups(t.Context(), "hello", engine.KeepPolicy{Last: 1})
+	require.NoError(t, err)
+
+	got, err := f.Backups(t.Context(), "hello")
+	require.NoError(t, err)
+	verified := map[string]bool{}
+	for _, b := range got {
+		verified[b.ID] = b.Verified != nil
+	}
+	assert.Equal(t, map[string]bool{"aaaa1111": false, "bbbb2222": false, "cccc3333": true}, verified)
+	sets, err := f.store.ListSets(t.Context(), "BackupVerification", "")
+	require.NoError(t, err)
+	require.Len(t, sets, 1)
+	assert.Equal(t, "cccc3333", sets[0].Name)
 }

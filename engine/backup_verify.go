@@ -154,3 +154,14 @@ func (e *Engine) verifications(ctx context.Context) map[string]*BackupVerificati
 	}
 	return out
 }
+
+// dropVerifications forgets the recorded verifications of deleted
+// backups.
+func (e *Engine) dropVerifications(ctx context.Context, ids ...string) {
+	for _, id := range ids {
+		err := e.deps.Store.DeleteSet(ctx, verificationKind, e.cfg.Namespace, id)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			e.log.Warn("drop the verification of a deleted backup", "backup", id, "err", err)
+		}
+	}
+}

@@ -567,6 +567,7 @@ func (e *Engine) DeleteInstallation(ctx context.Context, name string, force bool
 	if err := e.deps.Store.DeleteInstallation(ctx, e.cfg.Namespace, name); err != nil {
 		return fmt.Errorf("delete installation %s: %w", name, err)
 	}
+	e.dropSchedule(ctx, name)
 	return nil
 }
 

@@ -85,9 +85,9 @@ type Config struct {
 	// BackupBeforeUpgrade backs an installation up before each upgrade
 	// (when backups are set up); a failed backup stops the upgrade.
 	BackupBeforeUpgrade bool
-	// BackupSchedule (cron syntax) backs every installation up on a
-	// schedule; empty: never. BackupKeep prunes after each scheduled
-	// backup (when it keeps something).
+	// BackupSchedule (cron syntax) backs every installation without a
+	// schedule of its own up on a schedule; empty: never. BackupKeep
+	// prunes after each such scheduled backup (when it keeps something).
 	BackupSchedule string
 	BackupKeep     KeepPolicy
 }
@@ -148,6 +148,8 @@ type Engine struct {
 	apps appIndex
 	// domainsChanged is signalled when a domain is added or removed.
 	domainsChanged chan struct{}
+	// sched is the backup scheduler's memory.
+	sched scheduleState
 }
 
 // New builds an engine. Call Start to begin background work and Close to
@@ -235,15 +237,11 @@ func (e *Engine) Start(ctx context.Context) error {
 			e.log.Warn("could not remove images of earlier StackHub versions", "err", err)
 		}
 	}()
-	if e.cfg.BackupSchedule != "" && e.deps.Backups != nil {
-		sched, err := parseSchedule(e.cfg.BackupSchedule)
-		if err != nil {
-			return err
-		}
+	if e.deps.Backups != nil {
 		e.jobs.Add(1)
 		go func() {
 			defer e.jobs.Done()
-			e.runSchedule(e.base, sched)
+			e.runSchedule(e.base)
 		}()
 	}
 	return nil

@@ -33,10 +33,16 @@ type UpgradeOptions struct {
 	// and its containers were rolled back to the previous version, puts
 	// that backup's data back and starts the app again.
 	RestoreOnFailure bool
+	// NoBackup skips the backup Config.BackupBeforeUpgrade asks for.
+	NoBackup bool
 }
 
 // Validate checks the options.
 func (o *UpgradeOptions) Validate() error {
+	if o.NoBackup && o.RestoreOnFailure {
+		return NewUserError(ErrInvalid, "no backup and restore on failure go against each other: restoring needs the backup",
+			"leave out one of --no-backup and --restore-on-failure")
+	}
 	return ValidateName("installation name", o.Name)
 }
 
@@ -166,7 +172,7 @@ func (e *Engine) Upgrade(ctx context.Context, opts UpgradeOptions) (*Installatio
 	inst.LastAction = manifest.ActionUpgrade
 	inst.Modified = time.Now().UTC()
 	job, err := e.queueJobWith(ctx, inst, manifest.ActionUpgrade, func(ctx context.Context) error {
-		return e.runUpgrade(ctx, inst.Name, &prev, fsys, m, deps, opts.RestoreOnFailure)
+		return e.runUpgrade(ctx, inst.Name, &prev, fsys, m, deps, opts.RestoreOnFailure, opts.NoBackup)
 	})
 	if err != nil {
 		return nil, err
@@ -196,7 +202,7 @@ func (e *Engine) queueJobWith(ctx context.Context, inst *Installation, action st
 	return &cp, nil
 }
 
-func (e *Engine) runUpgrade(ctx context.Context, name string, prev *Installation, fsys fs.FS, m *manifest.Manifest, deps appDependencies, restoreOnFailure bool) error {
+func (e *Engine) runUpgrade(ctx context.Context, name string, prev *Installation, fsys fs.FS, m *manifest.Manifest, deps appDependencies, restoreOnFailure, noBackup bool) error {
 	lock := e.lockInstallation(name)
 	lock.Lock()
 	defer lock.Unlock()
@@ -204,7 +210,7 @@ func (e *Engine) runUpgrade(ctx context.Context, name string, prev *Installation
 	if err != nil {
 		return fmt.Errorf("upgrade %s: %w", name, err)
 	}
-	before, err := e.backupBeforeUpgrade(ctx, inst, prev, restoreOnFailure)
+	before, err := e.backupBeforeUpgrade(ctx, inst, prev, restoreOnFailure, noBackup)
 	if err != nil {
 		return err
 	}

@@ -61,6 +61,13 @@ func TestBackupRoutes(t *testing.T) {
 		{"verify bad id", request{method: http.MethodPost, target: "/api/v1/installations/hello/backups/xyz!/verify"}, http.StatusBadRequest},
 		{"prune keeps nothing", request{method: http.MethodPost, target: "/api/v1/installations/hello/backups/prune", body: `{}`, ctype: "application/json"}, http.StatusBadRequest},
 		{"prune", request{method: http.MethodPost, target: "/api/v1/installations/hello/backups/prune", body: `{"keepLast":1}`, ctype: "application/json"}, http.StatusOK},
+		{"schedule", request{method: http.MethodGet, target: "/api/v1/installations/hello/backups/schedule"}, http.StatusOK},
+		{"schedule of unknown", request{method: http.MethodGet, target: "/api/v1/installations/nope/backups/schedule"}, http.StatusNotFound},
+		{"schedule bad cron", request{method: http.MethodPut, target: "/api/v1/installations/hello/backups/schedule", body: `{"cron":"daily"}`, ctype: "application/json"}, http.StatusBadRequest},
+		{"schedule off with cron", request{method: http.MethodPut, target: "/api/v1/installations/hello/backups/schedule", body: `{"cron":"@daily","off":true}`, ctype: "application/json"}, http.StatusBadRequest},
+		{"schedule off", request{method: http.MethodPut, target: "/api/v1/installations/hello/backups/schedule", body: `{"off":true}`, ctype: "application/json"}, http.StatusOK},
+		{"schedule set", request{method: http.MethodPut, target: "/api/v1/installations/hello/backups/schedule", body: `{"cron":"0 3 * * *","keepLast":7,"keepDaily":7}`, ctype: "application/json"}, http.StatusOK},
+		{"schedule clear", request{method: http.MethodDelete, target: "/api/v1/installations/hello/backups/schedule"}, http.StatusOK},
 		{"delete latest refused", request{method: http.MethodDelete, target: "/api/v1/installations/hello/backups/abc"}, http.StatusNotFound},
 		{"delete", request{method: http.MethodDelete, target: "/api/v1/installations/hello/backups/" + list.Backups[0].ID}, http.StatusNoContent},
 	}

@@ -232,3 +232,63 @@ func (s *Server) pruneBackups(c *fiber.Ctx) error {
 	s.audit(c, "prune-backups", fmt.Sprintf("%s (%d removed)", name, len(removed)), "")
 	return c.JSON(apitype.PruneResult{Removed: removed})
 }
+
+func toScheduleDTO(s *engine.BackupSchedule) apitype.BackupSchedule {
+	return apitype.BackupSchedule{Installation: s.Installation, Source: s.Source, Cron: s.Cron,
+		KeepLast: s.Keep.Last, KeepDaily: s.Keep.Daily, KeepWeekly: s.Keep.Weekly, KeepMonthly: s.Keep.Monthly,
+		Server: s.Server, Next: s.Next, LastRun: s.LastRun, LastJob: s.LastJob, LastResult: s.LastResult, LastReason: s.LastReason}
+}
+
+// getBackupSchedule answers an installation's effective backup schedule.
+func (s *Server) getBackupSchedule(c *fiber.Ctx) error {
+	name, err := nameParam(c)
+	if err != nil {
+		return err
+	}
+	sched, err := s.eng.BackupScheduleOf(c.UserContext(), name)
+	if err != nil {
+		return fmt.Errorf("backup schedule of %q: %w", name, err)
+	}
+	return c.JSON(toScheduleDTO(sched))
+}
+
+// putBackupSchedule gives an installation its own schedule (or turns it
+// off): body {"cron","keepLast","keepDaily","keepWeekly","keepMonthly"}
+// or {"off": true}; 200 with the effective schedule.
+func (s *Server) putBackupSchedule(c *fiber.Ctx) error {
+	name, err := nameParam(c)
+	if err != nil {
+		return err
+	}
+	var req apitype.BackupScheduleRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	spec := engine.BackupScheduleSpec{Cron: req.Cron, Off: req.Off,
+		Keep: engine.KeepPolicy{Last: req.KeepLast, Daily: req.KeepDaily, Weekly: req.KeepWeekly, Monthly: req.KeepMonthly}}
+	sched, err := s.eng.SetBackupSchedule(c.UserContext(), name, spec)
+	if err != nil {
+		return fmt.Errorf("set the backup schedule of %q: %w", name, err)
+	}
+	what := name + " off"
+	if !spec.Off {
+		what = name + " " + sched.Cron
+	}
+	s.audit(c, "backup-schedule", what, "")
+	return c.JSON(toScheduleDTO(sched))
+}
+
+// deleteBackupSchedule drops an installation's own schedule (it follows
+// the server's default again): 200 with the effective schedule.
+func (s *Server) deleteBackupSchedule(c *fiber.Ctx) error {
+	name, err := nameParam(c)
+	if err != nil {
+		return err
+	}
+	sched, err := s.eng.ClearBackupSchedule(c.UserContext(), name)
+	if err != nil {
+		return fmt.Errorf("clear the backup schedule of %q: %w", name, err)
+	}
+	s.audit(c, "backup-schedule", name+" default", "")
+	return c.JSON(toScheduleDTO(sched))
+}

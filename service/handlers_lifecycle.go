@@ -46,7 +46,7 @@ func (s *Server) upgradeInstallation(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	inst, err := s.eng.Upgrade(c.UserContext(), engine.UpgradeOptions{Name: name, Parameters: req.Parameters, AllowPrivileged: allowPrivileged, RestoreOnFailure: req.RestoreOnFailure})
+	inst, err := s.eng.Upgrade(c.UserContext(), engine.UpgradeOptions{Name: name, Parameters: req.Parameters, AllowPrivileged: allowPrivileged, RestoreOnFailure: req.RestoreOnFailure, NoBackup: req.NoBackup})
 	if err != nil {
 		return fmt.Errorf("upgrade %q: %w", name, err)
 	}

@@ -105,6 +105,11 @@ func (s *Server) routes() []route {
 		{method: fiber.MethodPost, path: "/api/v1/installations/:name/backups", handler: s.createBackup, mutates: true},
 		// Pruning deletes backups: admins only, as delete.
 		{method: fiber.MethodPost, path: "/api/v1/installations/:name/backups/prune", handler: s.pruneBackups, mutates: true, role: RoleAdmin},
+		// A schedule's keep policy deletes backups: setting or clearing it
+		// is for admins, as prune.
+		{method: fiber.MethodGet, path: "/api/v1/installations/:name/backups/schedule", handler: s.getBackupSchedule},
+		{method: fiber.MethodPut, path: "/api/v1/installations/:name/backups/schedule", handler: s.putBackupSchedule, mutates: true, role: RoleAdmin},
+		{method: fiber.MethodDelete, path: "/api/v1/installations/:name/backups/schedule", handler: s.deleteBackupSchedule, mutates: true, role: RoleAdmin},
 		{method: fiber.MethodGet, path: "/api/v1/installations/:name/backups/:id", handler: s.getBackup},
 		{method: fiber.MethodPost, path: "/api/v1/installations/:name/backups/:id/restore", handler: s.restoreBackup, mutates: true},
 		{method: fiber.MethodPost, path: "/api/v1/installations/:name/backups/:id/verify", handler: s.verifyBackup, mutates: true},

@@ -187,6 +187,9 @@ type Engine interface {
 	ExportServer(ctx context.Context) (*engine.ServerExport, error)
 	ImportServer(ctx context.Context, doc *engine.ServerExport) ([]engine.ImportOutcome, error)
 	PruneBackups(ctx context.Context, name string, keep engine.KeepPolicy) ([]string, error)
+	BackupScheduleOf(ctx context.Context, name string) (*engine.BackupSchedule, error)
+	SetBackupSchedule(ctx context.Context, name string, spec engine.BackupScheduleSpec) (*engine.BackupSchedule, error)
+	ClearBackupSchedule(ctx context.Context, name string) (*engine.BackupSchedule, error)
 }
 
 // Users keeps accounts; *sqlite.Store implements it. Only hashes cross this

@@ -510,6 +510,9 @@ type UpgradeRequest struct {
 	// and its containers were rolled back, restores that backup's data
 	// and starts the app again.
 	RestoreOnFailure bool `json:"restoreOnFailure,omitempty"`
+	// NoBackup skips the backup the server takes before each upgrade
+	// (its --backup-before-upgrade); not with RestoreOnFailure.
+	NoBackup bool `json:"noBackup,omitempty"`
 }
 
 // RestoreRequest asks for a backup to be restored: in place, or as a new
@@ -525,6 +528,42 @@ type PruneRequest struct {
 	KeepDaily   int `json:"keepDaily,omitempty"`
 	KeepWeekly  int `json:"keepWeekly,omitempty"`
 	KeepMonthly int `json:"keepMonthly,omitempty"`
+}
+
+// BackupSchedule is an installation's effective backup schedule, its next
+// slot and how its last scheduled run went.
+type BackupSchedule struct {
+	Installation string `json:"installation"`
+	// Source is where the schedule comes from: "installation" (its own),
+	// "server" (the server's default), "off" (its own schedule is off) or
+	// "none".
+	Source      string `json:"source"`
+	Cron        string `json:"cron,omitempty"`
+	KeepLast    int    `json:"keepLast,omitempty"`
+	KeepDaily   int    `json:"keepDaily,omitempty"`
+	KeepWeekly  int    `json:"keepWeekly,omitempty"`
+	KeepMonthly int    `json:"keepMonthly,omitempty"`
+	// Server is the server's default schedule (absent: none).
+	Server string `json:"server,omitempty"`
+	// Next is the next slot; one in the past runs within a minute.
+	Next    *time.Time `json:"next,omitempty"`
+	LastRun *time.Time `json:"lastRun,omitempty"`
+	LastJob string     `json:"lastJob,omitempty"`
+	// LastResult is "ok" or "failed" (with LastReason).
+	LastResult string `json:"lastResult,omitempty"`
+	LastReason string `json:"lastReason,omitempty"`
+}
+
+// BackupScheduleRequest gives an installation its own schedule: a cron
+// expression and keep counts (none: no pruning), or off (no scheduled
+// backups, not even the server's default).
+type BackupScheduleRequest struct {
+	Cron        string `json:"cron,omitempty"`
+	KeepLast    int    `json:"keepLast,omitempty"`
+	KeepDaily   int    `json:"keepDaily,omitempty"`
+	KeepWeekly  int    `json:"keepWeekly,omitempty"`
+	KeepMonthly int    `json:"keepMonthly,omitempty"`
+	Off         bool   `json:"off,omitempty"`
 }
 
 // PruneResult lists the backups a prune deleted.

@@ -855,6 +855,35 @@ func (c *Client) DeleteBackup(ctx context.Context, name, id string) error {
 	return c.do(ctx, http.MethodDelete, "/api/v1/installations/"+url.PathEscape(name)+"/backups/"+url.PathEscape(id), nil, nil, nil)
 }
 
+// BackupSchedule returns an installation's effective backup schedule.
+func (c *Client) BackupSchedule(ctx context.Context, name string) (*apitype.BackupSchedule, error) {
+	var out apitype.BackupSchedule
+	if err := c.do(ctx, http.MethodGet, "/api/v1/installations/"+url.PathEscape(name)+"/backups/schedule", nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// SetBackupSchedule gives an installation its own backup schedule (or
+// turns it off) and returns the effective one.
+func (c *Client) SetBackupSchedule(ctx context.Context, name string, req apitype.BackupScheduleRequest) (*apitype.BackupSchedule, error) {
+	var out apitype.BackupSchedule
+	if err := c.do(ctx, http.MethodPut, "/api/v1/installations/"+url.PathEscape(name)+"/backups/schedule", nil, req, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// ClearBackupSchedule drops an installation's own backup schedule and
+// returns the effective one (the server's default).
+func (c *Client) ClearBackupSchedule(ctx context.Context, name string) (*apitype.BackupSchedule, error) {
+	var out apitype.BackupSchedule
+	if err := c.do(ctx, http.MethodDelete, "/api/v1/installations/"+url.PathEscape(name)+"/backups/schedule", nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
 // PruneBackups deletes the backups keep does not keep and returns their ids.
 func (c *Client) PruneBackups(ctx context.Context, name string, keep apitype.PruneRequest) ([]string, error) {
 	var out apitype.PruneResult

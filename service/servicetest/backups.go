@@ -250,3 +250,76 @@ func (e *Engine) PruneBackups(ctx context.Context, name string, keep engine.Keep
 	}
 	return e.Mem.PruneBackups(ctx, name, keep)
 }
+
+// BackupScheduleOf answers the installation's own schedule, or none.
+func (m *Memory) BackupScheduleOf(_ context.Context, name string) (*engine.BackupSchedule, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, err := m.get(name); err != nil {
+		return nil, err
+	}
+	out := &engine.BackupSchedule{Installation: name, Source: engine.ScheduleNone}
+	if spec, ok := m.schedules[name]; ok {
+		out.Source, out.Cron, out.Keep = engine.ScheduleOwn, spec.Cron, spec.Keep
+		if spec.Off {
+			out.Source = engine.ScheduleOff
+		} else {
+			next := time.Now().UTC().Add(time.Hour).Truncate(time.Hour)
+			out.Next = &next
+		}
+	}
+	return out, nil
+}
+
+// SetBackupSchedule records the installation's own schedule.
+func (m *Memory) SetBackupSchedule(ctx context.Context, name string, spec engine.BackupScheduleSpec) (*engine.BackupSchedule, error) {
+	if err := spec.Validate(); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	if _, err := m.get(name); err != nil {
+		m.mu.Unlock()
+		return nil, err
+	}
+	if m.schedules == nil {
+		m.schedules = map[string]engine.BackupScheduleSpec{}
+	}
+	m.schedules[name] = spec
+	m.mu.Unlock()
+	return m.BackupScheduleOf(ctx, name)
+}
+
+// ClearBackupSchedule drops the installation's own schedule.
+func (m *Memory) ClearBackupSchedule(ctx context.Context, name string) (*engine.BackupSchedule, error) {
+	m.mu.Lock()
+	delete(m.schedules, name)
+	m.mu.Unlock()
+	return m.BackupScheduleOf(ctx, name)
+}
+
+// BackupScheduleOf answers from Memory.
+func (e *Engine) BackupScheduleOf(ctx context.Context, name string) (*engine.BackupSchedule, error) {
+	e.calls.Add(1)
+	if e.Mem == nil {
+		return nil, ErrUnexpected
+	}
+	return e.Mem.BackupScheduleOf(ctx, name)
+}
+
+// SetBackupSchedule answers from Memory.
+func (e *Engine) SetBackupSchedule(ctx context.Context, name string, spec engine.BackupScheduleSpec) (*engine.BackupSchedule, error) {
+	e.calls.Add(1)
+	if e.Mem == nil {
+		return nil, ErrUnexpected
+	}
+	return e.Mem.SetBackupSchedule(ctx, name, spec)
+}
+
+// ClearBackupSchedule answers from Memory.
+func (e *Engine) ClearBackupSchedule(ctx context.Context, name string) (*engine.BackupSchedule, error) {
+	e.calls.Add(1)
+	if e.Mem == nil {
+		return nil, ErrUnexpected
+	}
+	return e.Mem.ClearBackupSchedule(ctx, name)
+}

@@ -32,6 +32,8 @@ type Memory struct {
 	nodes   []engine.Node
 	domains map[string]*engine.Domain
 	backups map[string][]engine.Backup
+	// schedules are the installations' own backup schedules.
+	schedules map[string]engine.BackupScheduleSpec
 }
 
 // NewMemory returns an empty in-memory engine whose catalog is hello and

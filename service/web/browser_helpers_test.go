@@ -278,7 +278,9 @@ func startServer(t *testing.T) *server {
 		proxyHTTPS: freeAddr(t)}
 	cmd := exec.Command(bin, "serve", "--addr", addr, "--data", t.TempDir(), "--catalog", catalog,
 		"--prefix", s.prefix, "--port-min", "19501", "--port-max", "19599",
-		"--proxy-http", freeAddr(t), "--proxy-https", s.proxyHTTPS)
+		"--proxy-http", freeAddr(t), "--proxy-https", s.proxyHTTPS,
+		// The Backups tab is tested from no backup on.
+		"--backup-before-upgrade=false")
 	cmd.Env = append(os.Environ(), "STACKHUB_TOKEN="+s.token)
 	cmd.Stdout, cmd.Stderr = s.logs, s.logs
 	require.NoError(t, cmd.Start())

@@ -167,6 +167,13 @@ func TestConsole(t *testing.T) {
 		p.wait(long, `document.querySelectorAll("#backup-list tbody tr").length === 1 && !document.querySelector("#job-box progress")`)
 		assert.Empty(t, eval[string](p, `document.querySelector("#job-error")?.innerText || ""`))
 		p.shot("12e-app-backups")
+		// The app's own schedule: set, shown, then dropped again.
+		p.do(5*time.Second, chromedp.WaitVisible("#schedule-cron"), chromedp.SetValue("#schedule-cron", "0 3 * * *"),
+			chromedp.SetValue("#schedule-keepLast", "7"), chromedp.Click("#schedule-save"))
+		p.wait(10*time.Second, `document.querySelector("#schedule-facts").innerText.includes("0 3 * * *") && !document.querySelector("#schedule-default").disabled`)
+		p.shot("12e-app-backup-schedule")
+		p.do(5*time.Second, chromedp.Click("#schedule-default"))
+		p.wait(10*time.Second, `document.querySelector("#schedule-default").disabled`)
 		p.do(5*time.Second, chromedp.Click("#backup-list [data-restore]"), chromedp.WaitVisible("#restore-form"))
 		p.shot("12f-restore-dialog")
 		p.do(5*time.Second, chromedp.Click("#restore-go"))

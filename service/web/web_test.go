@@ -53,6 +53,9 @@ var dynamicKeys = map[string][]string{
 	"app.tls.": {"acme", "self-signed", "custom"},
 	// How a backup kept the app consistent (engine/backup.go).
 	"app.quiesce.": {"stop", "backup"},
+	// A backup schedule's source and its last run (engine/backup_schedule.go).
+	"app.scheduleSource.": {"installation", "server", "off", "none"},
+	"app.scheduleResult.": {"ok", "failed"},
 	// The actions an engine reason names (i18n.js REASONS).
 	"reason.action.": {"install", "upgrade", "uninstall", "start", "stop", "restart", "backup", "restore"},
 	"reason.doing.":  {"installing", "upgrading", "uninstalling"},

@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -25,7 +26,7 @@ func newBackupCmd(f *Factory) *cobra.Command {
 			"backups cannot be read. Unless the app's bundle declares a backup action, its containers are\n" +
 			"stopped for the copy and started again, failure or not.",
 	}
-	cmd.AddCommand(newBackupCreateCmd(f), newBackupListCmd(f), newBackupShowCmd(f), newBackupRestoreCmd(f), newBackupVerifyCmd(f), newBackupDeleteCmd(f), newBackupPruneCmd(f))
+	cmd.AddCommand(newBackupCreateCmd(f), newBackupListCmd(f), newBackupShowCmd(f), newBackupRestoreCmd(f), newBackupVerifyCmd(f), newBackupDeleteCmd(f), newBackupPruneCmd(f), newBackupScheduleCmd(f))
 	return cmd
 }
 
@@ -370,4 +371,113 @@ func newBackupPruneCmd(f *Factory) *cobra.Command {
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
 	addClientFlags(cmd, &output)
 	return cmd
+}
+
+func newBackupScheduleCmd(f *Factory) *cobra.Command {
+	var req apitype.BackupScheduleRequest
+	var useDefault bool
+	var output string
+	cmd := &cobra.Command{
+		Use:   "schedule APP",
+		Short: "Show or set an app's own backup schedule and retention (setting: admins)",
+		Long: "Without flags, show the app's schedule: its own, or the server's default (serve\n" +
+			"--backup-schedule), the next run and how the last scheduled run went (with the reason of a\n" +
+			"failure). --cron gives the app its own schedule (cron: minute hour day-of-month month\n" +
+			"day-of-week, or @daily ...), with the --keep-* counts pruning its backups after each scheduled\n" +
+			"run (none: no pruning). --off stops scheduled backups of the app, the server's default\n" +
+			"included; --default drops its own schedule so that it follows the server's default again.\n" +
+			"A run missed while the server was down runs when it starts.",
+		Example: "  stackhub backup schedule blog\n" +
+			"  stackhub backup schedule blog --cron \"0 3 * * *\" --keep-last 7 --keep-daily 7 --keep-weekly 4 --keep-monthly 6\n" +
+			"  stackhub backup schedule blog --off\n  stackhub backup schedule blog --default",
+		Args:              exactArgs(1),
+		ValidArgsFunction: completeInstallations(f),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output); err != nil {
+				return err
+			}
+			keeps := req.KeepLast + req.KeepDaily + req.KeepWeekly + req.KeepMonthly
+			setting := req.Cron != "" || keeps > 0
+			switch {
+			case useDefault && (req.Off || setting):
+				return &FlagError{Err: fmt.Errorf("--default takes no other flag: it drops the app's own schedule")}
+			case req.Off && setting:
+				return &FlagError{Err: fmt.Errorf("--off takes no --cron or --keep-* flag")}
+			case keeps > 0 && req.Cron == "":
+				return &FlagError{Err: fmt.Errorf("--keep-* counts go with --cron (for example --cron \"0 3 * * *\")")}
+			}
+			c, err := f.Client(cmd)
+			if err != nil {
+				return err
+			}
+			var sched *apitype.BackupSchedule
+			switch {
+			case useDefault:
+				sched, err = c.ClearBackupSchedule(cmd.Context(), args[0])
+			case req.Off || setting:
+				sched, err = c.SetBackupSchedule(cmd.Context(), args[0], req)
+			default:
+				sched, err = c.BackupSchedule(cmd.Context(), args[0])
+			}
+			if err != nil {
+				return err
+			}
+			if output == "json" {
+				return printJSON(f.IO.Out, sched)
+			}
+			printSchedule(f, sched)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&req.Cron, "cron", "", "the app's own schedule, in cron syntax (\"0 3 * * *\", @daily)")
+	cmd.Flags().IntVar(&req.KeepLast, "keep-last", 0, "after each scheduled run keep the newest N backups")
+	cmd.Flags().IntVar(&req.KeepDaily, "keep-daily", 0, "... and the newest of each of the last N days")
+	cmd.Flags().IntVar(&req.KeepWeekly, "keep-weekly", 0, "... and the newest of each of the last N weeks")
+	cmd.Flags().IntVar(&req.KeepMonthly, "keep-monthly", 0, "... and the newest of each of the last N months")
+	cmd.Flags().BoolVar(&req.Off, "off", false, "no scheduled backups of this app, not even the server's default")
+	cmd.Flags().BoolVar(&useDefault, "default", false, "drop the app's own schedule: follow the server's default")
+	addClientFlags(cmd, &output)
+	return cmd
+}
+
+// printSchedule prints an app's backup schedule for people.
+func printSchedule(f *Factory, s *apitype.BackupSchedule) {
+	out := f.IO.Out
+	switch s.Source {
+	case "installation":
+		fmt.Fprintf(out, "schedule:    %s (its own)\n", s.Cron)
+	case "server":
+		fmt.Fprintf(out, "schedule:    %s (the server's default)\n", s.Cron)
+	case "off":
+		fmt.Fprintln(out, "schedule:    off (no scheduled backups)")
+	default:
+		fmt.Fprintf(out, "schedule:    none (set one with `stackhub backup schedule %s --cron \"0 3 * * *\"`)\n", s.Installation)
+	}
+	if s.Cron != "" {
+		var keep []string
+		for _, k := range []struct {
+			n    int
+			what string
+		}{{s.KeepLast, "last"}, {s.KeepDaily, "daily"}, {s.KeepWeekly, "weekly"}, {s.KeepMonthly, "monthly"}} {
+			if k.n > 0 {
+				keep = append(keep, fmt.Sprintf("%s %d", k.what, k.n))
+			}
+		}
+		if len(keep) == 0 {
+			keep = []string{"every backup (no pruning)"}
+		}
+		fmt.Fprintf(out, "keep:        %s\n", strings.Join(keep, ", "))
+	}
+	if s.Next != nil {
+		fmt.Fprintf(out, "next run:    %s\n", s.Next.Local().Format(time.DateTime))
+	}
+	if s.LastRun == nil {
+		fmt.Fprintln(out, "last run:    never")
+		return
+	}
+	res := s.LastResult
+	if s.LastReason != "" {
+		res += ": " + s.LastReason
+	}
+	fmt.Fprintf(out, "last run:    %s %s (job %s)\n", s.LastRun.Local().Format(time.DateTime), res, s.LastJob)
 }

@@ -264,7 +264,7 @@ func settings() []setting {
 			}
 			return nil
 		}},
-		{"backup-before-upgrade", "false", "back an app up before each upgrade; a failed backup stops the upgrade", func(c *Config, v string) error {
+		{"backup-before-upgrade", "true", "back an app that keeps data up before each upgrade; a failed backup stops the upgrade (stackhub upgrade --no-backup skips it once)", func(c *Config, v string) error {
 			b, err := strconv.ParseBool(v)
 			if err != nil {
 				return fmt.Errorf("%q is not true or false", v)

@@ -278,7 +278,7 @@ func formatPorts(ports map[string]int) string {
 
 func newUpgradeCmd(f *Factory) *cobra.Command {
 	opts := &InstallOptions{}
-	var restoreOnFailure bool
+	var restoreOnFailure, noBackup bool
 	cmd := &cobra.Command{
 		Use:   "upgrade NAME",
 		Short: "Upgrade an installation to the catalog's version of its app",
@@ -286,8 +286,10 @@ func newUpgradeCmd(f *Factory) *cobra.Command {
 			"version asks for privileged access to the host, an admin must pass --allow privileged.\n" +
 			"With --restore-on-failure the app is backed up first (stackhub backup); if the upgrade fails\n" +
 			"and its containers were rolled back to the previous version, that backup's data is put back\n" +
-			"and the app started again. If the backup fails, the upgrade does not start.",
-		Example:           "  stackhub upgrade blog2\n  stackhub upgrade blog2 --param title=News\n  stackhub upgrade blog2 --restore-on-failure",
+			"and the app started again. If the backup fails, the upgrade does not start.\n" +
+			"The server also backs an app that keeps data up before each upgrade (its --backup-before-upgrade,\n" +
+			"on by default); --no-backup skips that backup for this upgrade.",
+		Example:           "  stackhub upgrade blog2\n  stackhub upgrade blog2 --param title=News\n  stackhub upgrade blog2 --restore-on-failure\n  stackhub upgrade blog2 --no-backup",
 		Args:              exactArgs(1),
 		ValidArgsFunction: completeInstallations(f),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -302,7 +304,7 @@ func newUpgradeCmd(f *Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			inst, err := c.UpgradeWith(cmd.Context(), args[0], apitype.UpgradeRequest{Parameters: params, Allow: opts.Allow, RestoreOnFailure: restoreOnFailure})
+			inst, err := c.UpgradeWith(cmd.Context(), args[0], apitype.UpgradeRequest{Parameters: params, Allow: opts.Allow, RestoreOnFailure: restoreOnFailure, NoBackup: noBackup})
 			if err != nil {
 				return err
 			}
@@ -311,6 +313,8 @@ func newUpgradeCmd(f *Factory) *cobra.Command {
 	}
 	cmd.Flags().StringSliceVar(&opts.Allow, "allow", nil, "allow the new version's privileged requests: privileged (admins; recorded in the audit log)")
 	cmd.Flags().BoolVar(&restoreOnFailure, "restore-on-failure", false, "back the app up first and put its data back if the upgrade fails and is rolled back")
+	cmd.Flags().BoolVar(&noBackup, "no-backup", false, "do not back the app up before this upgrade (the server does by default)")
+	cmd.MarkFlagsMutuallyExclusive("restore-on-failure", "no-backup")
 	addInstallFlags(cmd, opts)
 	return cmd
 }

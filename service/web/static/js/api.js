@@ -131,6 +131,9 @@ export const api = {
   createBackup: (name) => send("POST", "/installations/" + enc(name) + "/backups"),
   restoreBackup: (name, id, as) => send("POST", "/installations/" + enc(name) + "/backups/" + enc(id) + "/restore", { body: { as: as || undefined } }),
   deleteBackup: (name, id) => send("DELETE", "/installations/" + enc(name) + "/backups/" + enc(id)),
+  backupSchedule: (name) => get("/installations/" + enc(name) + "/backups/schedule"),
+  setBackupSchedule: (name, body) => send("PUT", "/installations/" + enc(name) + "/backups/schedule", { body }),
+  clearBackupSchedule: (name) => send("DELETE", "/installations/" + enc(name) + "/backups/schedule"),
 
   domains: () => get("/domains"),
   addDomain: (req) => send("POST", "/domains", { body: req }),

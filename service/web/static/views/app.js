@@ -326,7 +326,67 @@ export async function render(main, ctx) {
       rows.length ? h("div", { class: "table-wrap" }, h("table", { id: "backup-list" },
         h("thead", {}, h("tr", {}, [t("app.backupWhen"), t("app.version"), t("app.backupSize"), t("app.backupAdded"), t("app.backupHow"), ""].map((x) => h("th", { scope: "col", text: x })))),
         h("tbody", {}, rows)))
-        : h("p", { class: "muted", id: "no-backups", text: t("app.noBackups") })));
+        : h("p", { class: "muted", id: "no-backups", text: t("app.noBackups") })),
+      scheduleBox);
+    drawSchedule();
+  };
+
+  // The backup schedule: the app's own or the server's default, the next
+  // run and how the last scheduled run went; admins set, turn off or drop
+  // the app's own.
+  const scheduleBox = h("div", { class: "panel", id: "backup-schedule" });
+  const drawSchedule = async () => {
+    let s;
+    try {
+      s = await api.backupSchedule(name);
+    } catch (err) {
+      fill(scheduleBox, h("h2", { text: t("app.schedule") }), errorBox(err));
+      return;
+    }
+    const keeps = [["keepLast", "app.keepLast"], ["keepDaily", "app.keepDaily"], ["keepWeekly", "app.keepWeekly"], ["keepMonthly", "app.keepMonthly"]];
+    const kept = keeps.filter(([k]) => s[k] > 0).map(([k, label]) => t(label) + " " + s[k]).join(", ");
+    const facts = [[t("app.scheduleSource"), t("app.scheduleSource." + s.source) + (s.cron ? " · " + s.cron : "")]];
+    if (s.cron) facts.push([t("app.scheduleKeep"), kept || t("app.scheduleKeepAll")]);
+    if (s.next) facts.push([t("app.scheduleNext"), date(s.next)]);
+    facts.push([t("app.scheduleLast"), s.lastRun ? date(s.lastRun) + " · " + t("app.scheduleResult." + s.lastResult) : t("app.scheduleNever")]);
+    const lastFailed = s.lastResult === "failed" && s.lastReason
+      ? h("div", { class: "alert bad", role: "alert", id: "schedule-reason", text: t("app.scheduleFailed", { reason: s.lastReason }) }) : null;
+    let edit = null;
+    if (ctx.user.role === "admin") {
+      const own = s.source === "installation";
+      const cron = h("input", { type: "text", id: "schedule-cron", value: own ? s.cron : "", placeholder: "0 3 * * *", autocomplete: "off", spellcheck: false,
+        "aria-describedby": "schedule-cron-help" });
+      const inputs = keeps.map(([k, label]) => [k, label, h("input", { type: "number", min: 0, step: 1, id: "schedule-" + k, value: own && s[k] ? String(s[k]) : "", inputmode: "numeric" })]);
+      const msg = h("div", { "aria-live": "polite" });
+      const save = h("button", { type: "submit", class: "btn primary", id: "schedule-save" }, t("action.save"));
+      const off = h("button", { type: "button", class: "btn", id: "schedule-off", disabled: s.source === "off" }, t("app.scheduleOff"));
+      const dflt = h("button", { type: "button", class: "btn", id: "schedule-default", disabled: s.source !== "installation" && s.source !== "off" }, t("app.scheduleDefault"));
+      const run = async (what, ok) => {
+        try { await what(); toast(ok); await drawSchedule(); } catch (err) { fill(msg, errorBox(err)); }
+      };
+      edit = h("form", { id: "schedule-form", novalidate: true },
+        h("div", { class: "field" }, h("label", { for: "schedule-cron", text: t("app.scheduleCron") }), cron,
+          h("div", { class: "muted", id: "schedule-cron-help", text: t("app.scheduleCronHelp") })),
+        h("div", { class: "row" }, inputs.map(([, label, input]) => h("div", { class: "field" }, h("label", { for: input.id, text: t(label) }), input))),
+        msg, h("div", { class: "row" }, save, off, dflt));
+      edit.addEventListener("submit", (e) => {
+        e.preventDefault();
+        const body = { cron: cron.value.trim() };
+        if (!body.cron) { fill(msg, h("div", { class: "alert bad", role: "alert", text: t("app.scheduleCronRequired") })); cron.focus(); return; }
+        for (const [k, , input] of inputs) {
+          const v = input.value.trim();
+          if (v === "") continue;
+          if (!/^\d+$/.test(v)) { fill(msg, h("div", { class: "alert bad", role: "alert", text: t("form.min", { min: 0 }) })); input.focus(); return; }
+          body[k] = Number(v);
+        }
+        run(() => api.setBackupSchedule(name, body), t("app.scheduleSaved"));
+      });
+      off.addEventListener("click", () => run(() => api.setBackupSchedule(name, { off: true }), t("app.scheduleSaved")));
+      dflt.addEventListener("click", () => run(() => api.clearBackupSchedule(name), t("app.scheduleSaved")));
+    }
+    fill(scheduleBox, h("h2", { text: t("app.schedule") }),
+      h("dl", { class: "facts", id: "schedule-facts" }, facts.map(([k, v]) => [h("dt", { text: k }), h("dd", { text: v })])),
+      lastFailed, edit);
   };
 
   const openRestore = (b) => {
