@@ -19,8 +19,9 @@ import (
 // Backups: the throughput of a backup and of a restore of one volume of
 // hello-db holding -backup-size bytes of incompressible data, against tar
 // of the same folder in the same run; what a second backup adds after 1%
-// of the data changed; and the app's downtime during a backup (hello-db
-// declares no backup action, so StackHub stops it for the copy).
+// of the data changed; and the app's downtime during a backup, for hello-db
+// (no backup action: StackHub stops it for the copy) and for hello-dump (a
+// backup action dumps the database while the app runs).
 
 // backupFileSize is the size of each data file written into the volume.
 const backupFileSize = 64 << 20
@@ -38,14 +39,98 @@ func runBackupOnly(bin, outDir, catalog string, size int64) error {
 	return writeJSON(outDir, rep)
 }
 
-// benchBackupFresh measures backups on a server of their own.
+// benchBackupFresh measures backups on a server of their own, whose
+// catalog also holds hello-dump: hello-db with a backup action that dumps
+// the database while it runs.
 func benchBackupFresh(rep *report, bin, catalog string, size int64) error {
-	s, err := startServer(bin, catalog, "")
+	dir, err := os.MkdirTemp("", "stackhub-bench-catalog")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	if err := os.CopyFS(dir, os.DirFS(catalog)); err != nil {
+		return fmt.Errorf("copy the catalog: %w", err)
+	}
+	if err := writeDumpBundle(filepath.Join(dir, "hello-db"), filepath.Join(dir, "hello-dump")); err != nil {
+		return err
+	}
+	s, err := startServer(bin, dir, "")
 	if err != nil {
 		return err
 	}
 	defer s.cleanup()
-	return benchBackup(rep, s, size)
+	if err := benchBackup(rep, s, size); err != nil {
+		return err
+	}
+	return benchDumpDowntime(rep, s, min(size, 256<<20))
+}
+
+// writeDumpBundle copies hello-db as hello-dump with a backup action: the
+// stackhub mixin's exec operation runs the fixture's dump command in the
+// db container, so StackHub need not stop the app for the copy.
+func writeDumpBundle(from, to string) error {
+	if err := os.CopyFS(to, os.DirFS(from)); err != nil {
+		return fmt.Errorf("copy hello-db: %w", err)
+	}
+	file := filepath.Join(to, "porter.yaml")
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	m := strings.Replace(string(b), "name: hello-db\n", "name: hello-dump\n", 1)
+	m = strings.Replace(m, "customActions:\n", "customActions:\n  backup: {description: \"Dump the database while it runs\", modifies: false}\n", 1)
+	m += "backup:\n  - stackhub:\n      description: \"Dump the database\"\n      compose: docker-compose.yml\n" +
+		"      operation: exec\n      service: db\n      command: [/app, dump, /data, /data/dump.db]\n"
+	if !strings.Contains(m, "name: hello-dump") || !strings.Contains(m, "backup: {") {
+		return fmt.Errorf("hello-db's porter.yaml changed shape: update writeDumpBundle")
+	}
+	return os.WriteFile(file, []byte(m), 0o644)
+}
+
+// benchDumpDowntime measures the downtime of a backup of an app that
+// declares a dump action (hello-dump), with size bytes in its volume.
+func benchDumpDowntime(rep *report, s *server, size int64) error {
+	fmt.Fprintf(os.Stderr, "bench: backup of an app with a dump action (%d MiB)\n", size>>20)
+	if _, err := s.call("POST", "/installApp", map[string]string{"appName": "hello-dump"}); err != nil {
+		return fmt.Errorf("installApp hello-dump: %w", err)
+	}
+	app, err := s.waitRunning("hello-dump", 3*time.Minute)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		_, _ = s.call("POST", "/uninstallApp", map[string]string{"appName": "hello-dump"})
+		_ = exec.Command("docker", "volume", "rm", "-f", s.prefix+"-hello-dump_data").Run()
+	}()
+	out, err := exec.Command("docker", "volume", "inspect", "--format", "{{.Mountpoint}}", s.prefix+"-hello-dump_data").Output()
+	if err != nil {
+		return fmt.Errorf("find the volume: %w", err)
+	}
+	if err := fillVolume(strings.TrimSpace(string(out)), size); err != nil {
+		return err
+	}
+	stop := make(chan struct{})
+	longest := downtime(app.Port, stop)
+	took, err := s.job("POST", "/api/v1/installations/hello-dump/backups", nil)
+	close(stop)
+	down := longest()
+	if err != nil {
+		return err
+	}
+	var list struct {
+		Backups []struct {
+			Quiesce string `json:"quiesce"`
+		} `json:"backups"`
+	}
+	if err := s.rest("GET", "/api/v1/installations/hello-dump/backups", nil, &list); err != nil {
+		return err
+	}
+	if len(list.Backups) != 1 || list.Backups[0].Quiesce != "backup" {
+		return fmt.Errorf("hello-dump's backup did not run its dump action: %+v", list.Backups)
+	}
+	rep.add("backup", "downtime during a backup (dump action)", down.Seconds(), "s", "<= 2 s",
+		fmt.Sprintf("the app kept running; whole job %.1f s for %d MiB", took.Seconds(), size>>20))
+	return nil
 }
 
 // rest sends a REST request and decodes the answer into out (if not nil).

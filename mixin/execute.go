@@ -499,6 +499,8 @@ func (m *Mixin) invoke(ctx context.Context, action string, step *Step) error {
 			tail = 100
 		}
 		err = compose.Logs(ctx, t.d, t.project, compose.LogsOptions{Service: step.Service, Tail: tail}, m.Out)
+	case "exec":
+		err = compose.Exec(ctx, t.d, t.project, step.Service, step.Command, m.Out)
 	case "status":
 		var cs []compose.ContainerState
 		if cs, err = compose.Status(ctx, t.d, t.project); err == nil {

@@ -319,6 +319,18 @@ func TestIntegrationUpgradeKeepsPortsAndData(t *testing.T) {
 	// Restart keeps ports too.
 	require.Equal(t, 0, in.run(t, "restart", "compose: docker-compose.yml\n"), "%s\n%s", in.stdout, in.stderr)
 	assert.Equal(t, "VALUE kept-across-upgrade", dbCall(t, dbPort, pw, "GET greeting"))
+
+	// exec runs a command in a running service (a backup action's dump):
+	// its output is the step's, the app keeps running, and a failing
+	// command fails the step with its status.
+	exec := "compose: docker-compose.yml\noperation: exec\nservice: db\ncommand: [/app, dump, /data, /data/dump.db]\n"
+	require.Equal(t, 0, in.run(t, "backup", exec), "%s\n%s", in.stdout, in.stderr)
+	assert.Contains(t, in.stdout.String(), "dumped 1 entries into /data/dump.db")
+	assert.Equal(t, "VALUE kept-across-upgrade", dbCall(t, dbPort, pw, "GET greeting"), "the db kept running")
+	assert.Equal(t, 1, in.run(t, "backup", "compose: docker-compose.yml\noperation: exec\nservice: db\ncommand: [/app, dump]\n"))
+	assert.Contains(t, in.stderr.String(), `"/app" exited with status 1`)
+	assert.Equal(t, 1, in.run(t, "backup", "compose: docker-compose.yml\noperation: exec\nservice: cache\ncommand: [/app]\n"))
+	assert.Contains(t, in.stderr.String(), "service cache has no container")
 }
 
 func TestIntegrationUninstallKeepsVolumesUnlessPurged(t *testing.T) {

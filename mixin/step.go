@@ -32,11 +32,13 @@ type Step struct {
 	Outputs   []Output          `yaml:"outputs,omitempty" json:"outputs,omitempty"`
 	// Purge (uninstall) also removes volumes and generated secrets.
 	Purge Bool `yaml:"purge,omitempty" json:"purge,omitempty"`
-	// Operation (custom actions) is start, stop, restart, logs or status;
-	// default: the action's name.
+	// Operation (custom actions) is start, stop, restart, logs, status or
+	// exec; default: the action's name.
 	Operation string `yaml:"operation,omitempty" json:"operation,omitempty"`
-	// Service and Tail select logs.
-	Service string `yaml:"service,omitempty" json:"service,omitempty"`
+	// Service and Tail select logs; Service and Command are what exec runs
+	// (in the main service when Service is empty).
+	Service string     `yaml:"service,omitempty" json:"service,omitempty"`
+	Command StringList `yaml:"command,omitempty" json:"command,omitempty"`
 	Tail    Int    `yaml:"tail,omitempty" json:"tail,omitempty"`
 }
 

@@ -242,6 +242,9 @@ func (m *Mixin) invokeSwarm(ctx context.Context, t *target, op string, step *Ste
 				fmt.Fprintln(m.Out, string(b))
 			}
 		}
+	case "exec":
+		return &compose.UserError{Msg: "the exec operation runs only on apps installed on this host, not on swarm",
+			HintMsg: "install the app without --target swarm to use actions that run commands in its containers"}
 	default:
 		return usageError{fmt.Errorf("unknown operation %q", op)}
 	}

@@ -23,7 +23,7 @@ const (
 )
 
 // Operations a custom action can run.
-var operations = []string{"start", "stop", "restart", "logs", "status"}
+var operations = []string{"start", "stop", "restart", "logs", "status", "exec"}
 
 var nameRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]*$`)
 
@@ -156,6 +156,13 @@ func Validate(action string, s *Step) []Problem {
 		if !slices.Contains(operations, op) {
 			add(LevelError, "stackhub-106", "Unknown operation",
 				"custom action %q: set operation: to one of %s", action, strings.Join(operations, ", "))
+		}
+		if op == "exec" && len(s.Command) == 0 {
+			add(LevelError, "stackhub-106", "Missing command",
+				"custom action %q: exec needs command: [program, args...], run in the service's running container", action)
+		}
+		if op != "exec" && len(s.Command) > 0 {
+			add(LevelWarning, "stackhub-106", "Command ignored", "custom action %q: command is only used by operation: exec", action)
 		}
 	}
 	if s.Purge && action != "uninstall" {

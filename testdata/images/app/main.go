@@ -1,7 +1,9 @@
 // Command app is the one static binary behind StackHub's offline test
 // images: "hello" is a tiny HTTP app, "db" a line-protocol TCP server that
 // stands in for a database and keeps its data in a directory (so volume
-// persistence can be tested), and "healthcheck" probes either of them, since
+// persistence can be tested), "dump" writes a copy of that directory into
+// one file while the db runs (a bundle's backup action runs it with docker
+// exec), and "healthcheck" probes either of them, since
 // FROM scratch images have no shell or curl. It imports only the standard
 // library.
 package main
@@ -22,7 +24,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: app hello|db|healthcheck ...")
+		fmt.Fprintln(os.Stderr, "usage: app hello|db|dump|healthcheck ...")
 		os.Exit(2)
 	}
 	// As PID 1 in a container the process gets no default signal
@@ -41,6 +43,8 @@ func main() {
 		err = db()
 	case "healthcheck":
 		err = healthcheck(os.Args[2:])
+	case "dump":
+		err = dump(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown subcommand %q", os.Args[1])
 	}
@@ -109,6 +113,40 @@ func db() error {
 		}
 		go serveDB(conn, dir, password)
 	}
+}
+
+// dump DIR FILE writes every file of DIR but FILE as "name<TAB>value"
+// lines into FILE, through a temporary file and a rename, so that FILE is
+// always one whole copy.
+func dump(args []string) error {
+	if len(args) != 2 {
+		return fmt.Errorf("usage: app dump DIR FILE")
+	}
+	dir, file := args[0], args[1]
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	var b strings.Builder
+	for _, e := range entries {
+		p := filepath.Join(dir, e.Name())
+		if !e.Type().IsRegular() || p == filepath.Clean(file) || strings.HasSuffix(e.Name(), ".tmp") {
+			continue
+		}
+		v, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(&b, "%s\t%s\n", e.Name(), strings.ReplaceAll(string(v), "\n", " "))
+	}
+	if err := os.WriteFile(file+".tmp", []byte(b.String()), 0o644); err != nil {
+		return err
+	}
+	if err := os.Rename(file+".tmp", file); err != nil {
+		return err
+	}
+	fmt.Printf("dumped %d entries into %s\n", strings.Count(b.String(), "\n"), file)
+	return nil
 }
 
 func serveDB(conn net.Conn, dir, password string) {
