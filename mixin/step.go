@@ -39,7 +39,7 @@ type Step struct {
 	// (in the main service when Service is empty).
 	Service string     `yaml:"service,omitempty" json:"service,omitempty"`
 	Command StringList `yaml:"command,omitempty" json:"command,omitempty"`
-	Tail    Int    `yaml:"tail,omitempty" json:"tail,omitempty"`
+	Tail    Int        `yaml:"tail,omitempty" json:"tail,omitempty"`
 }
 
 // PortDecl declares a named port of the app.
