@@ -30,19 +30,14 @@ func TestScriptSSH(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script-ssh",
 		Setup: func(env *testscript.Env) error {
-			setHome(env)
-			url, stop, err := startFakeService(env.T(), env.WorkDir)
-			if err != nil {
+			if err := fakeServiceSetup(env); err != nil {
 				return err
 			}
-			env.Defer(stop)
 			port, stopSSHD, err := startSSHD(env.WorkDir)
 			if err != nil {
 				return err
 			}
 			env.Defer(stopSSHD)
-			env.Setenv("STACKHUB_SERVER", url)
-			env.Setenv("STACKHUB_LANG", "en")
 			env.Setenv("SSH_PORT", strconv.Itoa(port))
 			env.Setenv("SSH_KEY", filepath.Join(env.WorkDir, ".ssh-test", "client"))
 			return nil

@@ -50,21 +50,22 @@ func waitReady() int {
 // TestScript runs the CLI's acceptance scripts against a real service
 // (real routes, auth and SQLite store) over a fake engine.
 func TestScript(t *testing.T) {
-	testscript.Run(t, testscript.Params{
-		Dir: "testdata/script",
-		Setup: func(env *testscript.Env) error {
-			setHome(env)
-			url, stop, err := startFakeService(env.T(), env.WorkDir)
-			if err != nil {
-				return err
-			}
-			env.Defer(stop)
-			env.Setenv("STACKHUB_SERVER", url)
-			env.Setenv("STACKHUB_LANG", "en")
-			env.Setenv("ADMIN_PASSWORD", scriptPassword)
-			return nil
-		},
-	})
+	testscript.Run(t, testscript.Params{Dir: "testdata/script", Setup: fakeServiceSetup})
+}
+
+// fakeServiceSetup gives a script its own service over the fake engine
+// ($STACKHUB_SERVER, $ADMIN_PASSWORD) and keeps its files in $WORK.
+func fakeServiceSetup(env *testscript.Env) error {
+	setHome(env)
+	url, stop, err := startFakeService(env.T(), env.WorkDir)
+	if err != nil {
+		return err
+	}
+	env.Defer(stop)
+	env.Setenv("STACKHUB_SERVER", url)
+	env.Setenv("STACKHUB_LANG", "en")
+	env.Setenv("ADMIN_PASSWORD", scriptPassword)
+	return nil
 }
 
 // setHome keeps every script's config, credentials and data in $WORK (as
