@@ -401,6 +401,9 @@ type EngineInfo struct {
 	Running       int    `json:"running"`
 	Images        int    `json:"images"`
 	StorageDriver string `json:"storageDriver"`
+	// SwarmManager: the engine is a manager of a swarm cluster, so its
+	// nodes can be listed and apps installed with the swarm target.
+	SwarmManager bool `json:"swarmManager,omitempty"`
 	// NCPU, MemTotal (bytes), Architecture (uname -m, e.g. x86_64) and
 	// RootDir (where images and volumes live) are the engine's view of the
 	// host, which preflight checks apps against; zero when unknown.

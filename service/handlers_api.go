@@ -289,7 +289,7 @@ func (s *Server) getServer(c *fiber.Ctx) error {
 	}
 	if d := st.Docker; d != nil {
 		out.Docker = &apitype.Docker{Version: d.Version, APIVersion: d.APIVersion, Containers: d.Containers,
-			Running: d.Running, Images: d.Images, StorageDriver: d.StorageDriver}
+			Running: d.Running, Images: d.Images, StorageDriver: d.StorageDriver, SwarmManager: d.SwarmManager}
 	}
 	return c.JSON(out)
 }

@@ -441,6 +441,7 @@ func (c *Client) Info(ctx context.Context) (engine.EngineInfo, error) {
 		Running:       info.Info.ContainersRunning,
 		Images:        info.Info.Images,
 		StorageDriver: info.Info.Driver,
+		SwarmManager:  info.Info.Swarm.ControlAvailable,
 		NCPU:          info.Info.NCPU,
 		MemTotal:      info.Info.MemTotal,
 		Architecture:  info.Info.Architecture,

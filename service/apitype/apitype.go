@@ -102,6 +102,9 @@ type Docker struct {
 	Running       int    `json:"running"`
 	Images        int    `json:"images"`
 	StorageDriver string `json:"storageDriver"`
+	// SwarmManager: the engine manages a swarm cluster (GET /api/v1/nodes
+	// lists its nodes; otherwise it answers 409).
+	SwarmManager bool `json:"swarmManager,omitempty"`
 }
 
 // Port is a named port an app publishes.

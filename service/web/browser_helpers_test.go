@@ -279,6 +279,8 @@ func startServer(t *testing.T) *server {
 	cmd := exec.Command(bin, "serve", "--addr", addr, "--data", t.TempDir(), "--catalog", catalog,
 		"--prefix", s.prefix, "--port-min", "19501", "--port-max", "19599",
 		"--proxy-http", freeAddr(t), "--proxy-https", s.proxyHTTPS,
+		// The login gate sends browsers to the console here.
+		"--console-url", s.url,
 		// The Backups tab is tested from no backup on.
 		"--backup-before-upgrade=false")
 	cmd.Env = append(os.Environ(), "STACKHUB_TOKEN="+s.token)

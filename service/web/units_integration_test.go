@@ -92,7 +92,9 @@ func fakeCluster(mux *http.ServeMux) {
 		}
 	}
 	mux.HandleFunc("GET /api/v1/server", answer(map[string]any{"hostname": "manager-1", "cpuPercent": 12.5, "memoryPercent": 41,
-		"memoryUsed": 3 << 30, "memoryTotal": 8 << 30, "diskPercent": 30, "diskUsed": 30 << 30, "diskTotal": 100 << 30, "load": []float64{0.3, 0.2, 0.1}}))
+		"memoryUsed": 3 << 30, "memoryTotal": 8 << 30, "diskPercent": 30, "diskUsed": 30 << 30, "diskTotal": 100 << 30, "load": []float64{0.3, 0.2, 0.1},
+		"docker": map[string]any{"version": "20.10.24", "apiVersion": "1.41", "containers": 7, "running": 7, "images": 3,
+			"storageDriver": "overlay2", "swarmManager": true}}))
 	mux.HandleFunc("GET /api/v1/server/history", answer(map[string]any{"points": []any{}}))
 	node := func(id, host, role, state, avail string, leader bool, labels map[string]string, tasks int) map[string]any {
 		return map[string]any{"id": id, "hostname": host, "role": role, "leader": leader, "availability": avail, "state": state,

@@ -14,10 +14,15 @@ export async function render(main, ctx) {
   const risks = h("div", { id: "risks-box" });
   put(main, h("div", { class: "page-head" }, h("div", {}, h("h1", { text: t("server.title") }), h("p", { text: t("server.subtitle") }))), body, nodes, risks);
   const admin = ctx?.user?.role === "admin";
-  const refresh = async () => drawNodes(nodes, await api.nodes().catch((err) => ({ error: err })), admin, refresh);
+  // The node list is asked for only on a swarm manager (elsewhere the API
+  // answers 409, which the page says in words without asking).
+  let manager = false;
+  const refresh = async () => drawNodes(nodes, manager ? await api.nodes().catch((err) => ({ error: err })) : { single: true }, admin, refresh);
   return poll(async () => {
     try {
-      const [st, hist] = await Promise.all([api.server(), api.serverHistory().catch(() => ({ points: [] })), refresh()]);
+      const [st, hist] = await Promise.all([api.server(), api.serverHistory().catch(() => ({ points: [] }))]);
+      manager = !!st.docker?.swarmManager;
+      await refresh();
       draw(body, risks, st, hist.points || []);
     } catch (err) {
       fill(body, errorBox(err));
@@ -85,12 +90,12 @@ function riskCard(r) {
  * runs its apps alone (the API answers 409 when swarm mode is off). */
 function drawNodes(box, res, admin, refresh) {
   const title = h("h2", { id: "nodes-title", text: t("nodes.title") });
-  if (res.error) {
-    if (res.error.status !== 409) { fill(box, title, errorBox(res.error)); return; }
+  if (res.single || res.error?.status === 409) {
     fill(box, title, h("p", { class: "muted", id: "nodes-single", text: t("nodes.single") }),
       h("p", { class: "help", text: t("nodes.singleHint") }), h("code", { class: "mono", text: "docker swarm init" }));
     return;
   }
+  if (res.error) { fill(box, title, errorBox(res.error)); return; }
   const list = res.nodes || [];
   const ready = list.filter((n) => n.state === "ready").length;
   const add = admin ? h("button", { type: "button", class: "btn small", id: "node-add" }, t("nodes.add")) : null;
