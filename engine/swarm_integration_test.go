@@ -64,7 +64,8 @@ func swarmManager(t *testing.T, d *client.Client) {
 		if hadBridge {
 			return
 		}
-		deadline := time.Now().Add(30 * time.Second)
+		// The tasks of twenty services can take a while to let go of it.
+		deadline := time.Now().Add(90 * time.Second)
 		for {
 			_, err := d.NetworkRemove(ctx, "docker_gwbridge", client.NetworkRemoveOptions{})
 			if err == nil || time.Now().After(deadline) {
