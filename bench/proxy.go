@@ -92,6 +92,13 @@ func benchProxy(rep *report, bin, catalog string, clients int, loadFor time.Dura
 			MaxIdleConnsPerHost: 256, DisableKeepAlives: !keepAlive,
 		}}
 	}
+	// Browsers speak HTTP/2 to the proxy: one connection carries every
+	// request of a client.
+	newH2Client := func() *http.Client {
+		c := newClient(true)
+		c.Transport.(*http.Transport).ForceAttemptHTTP2 = true
+		return c
+	}
 	// The proxy starts listening at its next reading of the routes.
 	c := newClient(true)
 	deadline := time.Now().Add(30 * time.Second)
@@ -134,6 +141,11 @@ func benchProxy(rep *report, bin, catalog string, clients int, loadFor time.Dura
 	rep.add("proxy", fmt.Sprintf("hello through the proxy req/s, %d clients", clients), rp, "req/s", "", "")
 	if rd > 0 {
 		rep.add("proxy", "proxied / direct throughput", rp/rd, "x", ">= 0.8", "")
+	}
+	rh2 := loadURL(newH2Client(), proxied, clients, loadFor)
+	rep.add("proxy", fmt.Sprintf("hello through the proxy over HTTP/2 req/s, %d clients", clients), rh2, "req/s", "", "as browsers reach it")
+	if rd > 0 {
+		rep.add("proxy", "proxied over HTTP/2 / direct throughput", rh2/rd, "x", "", "")
 	}
 	hs := loadURL(newClient(false), proxied, 8, loadFor)
 	rep.add("proxy", "TLS handshakes/s (a new connection per request), 8 clients", hs, "req/s", "", "ECDSA P-256 certificate")

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/stackhub/stackhub/engine/contract"
 )
 
 // TLS modes of a domain.
@@ -402,6 +404,13 @@ type Route struct {
 	// Backend is the app's address (127.0.0.1:PORT); empty when its port
 	// is not leased (the app is not installed any more).
 	Backend string
+	// Direct is the address of the running container behind Backend on
+	// its own network (172.18.0.2:8080), when Docker reports one: the
+	// proxy connects there first and so skips Docker's port forwarder, a
+	// process that copies every byte once more. Empty for swarm apps and
+	// stopped containers; the proxy falls back to Backend when Direct
+	// does not answer (a Docker whose networks the host cannot reach).
+	Direct string
 	// HSTS makes browsers use HTTPS only for the name (the service's own
 	// domain sets it).
 	HSTS bool
@@ -426,10 +435,49 @@ func (e *Engine) Routes(ctx context.Context) ([]Route, error) {
 			return nil, fmt.Errorf("list routes: %w", err)
 		case inst.Status != StatusUninstalled && inst.Ports[d.Port] != 0:
 			r.Backend = net.JoinHostPort("127.0.0.1", strconv.Itoa(inst.Ports[d.Port]))
+			if d.Namespace == e.cfg.Namespace && TargetOf(inst) != contract.TargetSwarm {
+				cs, _ := e.live.get(e.Project(inst.Name))
+				r.Direct = directAddr(cs, inst.Ports[d.Port])
+			}
 		}
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// directAddr is the container address and port behind a published host
+// port: the running container that publishes it, on its first network
+// address; "" when there is none.
+func directAddr(cs []ContainerState, hostPort int) string {
+	for _, c := range cs {
+		if c.State != "running" || len(c.Addrs) == 0 {
+			continue
+		}
+		for _, p := range c.Ports {
+			if p.Port == hostPort && p.Private != 0 && (p.Protocol == "" || p.Protocol == "tcp") {
+				return net.JoinHostPort(c.Addrs[0], strconv.Itoa(p.Private))
+			}
+		}
+	}
+	return ""
+}
+
+// addrsOf sums up what of a project's containers the routes depend on:
+// which run, on which addresses and ports. The event watch tells the proxy
+// to read its routes again when it changes.
+func addrsOf(cs []ContainerState) string {
+	var b strings.Builder
+	for _, c := range cs {
+		if c.State != "running" {
+			continue
+		}
+		fmt.Fprintf(&b, "%s=%v", c.ID, c.Addrs)
+		for _, p := range c.Ports {
+			fmt.Fprintf(&b, ",%d:%d", p.Port, p.Private)
+		}
+		b.WriteByte(';')
+	}
+	return b.String()
 }
 
 // DomainsChanged is signalled (without blocking) after every change of

@@ -122,6 +122,21 @@ func TestDomainHTTPSOnRealDocker(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 
+	// The proxy connects to the container on its Docker network, not
+	// through Docker's port forwarder on the published port.
+	routes, err := e.Routes(ctx)
+	require.NoError(t, err)
+	require.Len(t, routes, 1)
+	direct := routes[0].Direct
+	require.NotEmpty(t, direct, "Docker reports the container's address")
+	host, port, err := net.SplitHostPort(direct)
+	require.NoError(t, err)
+	assert.NotEqual(t, "127.0.0.1", host)
+	assert.Equal(t, "8080", port, "hello's own port in its container")
+	conn, err := net.DialTimeout("tcp", direct, time.Second)
+	require.NoError(t, err, "the host reaches the container's address")
+	conn.Close()
+
 	// HTTP redirects to HTTPS.
 	plain := &http.Client{Transport: &http.Transport{DialContext: toProxy(httpPort)},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -141,6 +156,10 @@ func TestDomainHTTPSOnRealDocker(t *testing.T) {
 	assert.Equal(t, http.StatusBadGateway, code)
 	assert.Contains(t, body, "The app hello behind "+name+" did not answer")
 	assert.Less(t, time.Since(start), 5*time.Second)
+	assert.Eventually(t, func() bool {
+		routes, err := e.Routes(ctx)
+		return err == nil && len(routes) == 1 && routes[0].Direct == ""
+	}, 10*time.Second, 50*time.Millisecond, "a stopped container has no address to route to")
 
 	// Removing the domain removes the route and the certificate.
 	stored, err := filepath.Glob(filepath.Join(data, "certs", "certificates", "*", name, name+".crt"))

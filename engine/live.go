@@ -23,17 +23,21 @@ func newLiveState() *liveState {
 	return &liveState{projects: map[string][]ContainerState{}}
 }
 
-func (l *liveState) set(project string, cs []ContainerState) {
+// set stores a project's containers and reports whether the addresses
+// the proxy routes to changed (addrsOf).
+func (l *liveState) set(project string, cs []ContainerState) (addrsChanged bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	addrsChanged = addrsOf(l.projects[project]) != addrsOf(cs)
 	if len(cs) == 0 {
 		delete(l.projects, project)
-		return
+		return addrsChanged
 	}
 	l.projects[project] = cs
+	return addrsChanged
 }
 
-func (l *liveState) forget(project string) { l.set(project, nil) }
+func (l *liveState) forget(project string) { _ = l.set(project, nil) }
 
 func (l *liveState) get(project string) ([]ContainerState, bool) {
 	l.mu.RLock()
@@ -107,7 +111,9 @@ func (e *Engine) refreshLive(ctx context.Context, installation string) {
 		e.log.Warn("refresh containers", "project", p, "err", err)
 		return
 	}
-	e.live.set(p, cs)
+	if e.live.set(p, cs) {
+		e.notifyDomains()
+	}
 }
 
 // Reconnection pauses of the Docker event stream: doubled after each
@@ -144,6 +150,7 @@ func (e *Engine) watch(ctx context.Context) {
 			e.log.Warn("list containers", "err", err)
 		} else {
 			e.live.replace(all)
+			e.notifyDomains()
 		}
 	loop:
 		for {
@@ -160,8 +167,10 @@ func (e *Engine) watch(ctx context.Context) {
 					continue
 				}
 				cs, err := e.deps.Docker.ProjectContainers(ctx, ev.Project)
-				if err == nil {
-					e.live.set(ev.Project, cs)
+				if err == nil && e.live.set(ev.Project, cs) {
+					// A container of the project started, stopped or
+					// moved to another address: the proxy's routes follow.
+					e.notifyDomains()
 				}
 			case err := <-errs:
 				if ctx.Err() == nil {

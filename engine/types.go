@@ -365,9 +365,15 @@ type ImageInfo struct {
 
 // PublishedPort is a host port a container publishes.
 type PublishedPort struct {
-	Port      int
-	Protocol  string
+	Port     int
+	Protocol string
+	// Container names the container that publishes the port
+	// (PublishedPorts); in a ContainerState's Ports, where the container is
+	// known, it is the host address the port is bound to (0.0.0.0, ::).
 	Container string
+	// Private is the container's own port the host port maps to (0 when
+	// unknown).
+	Private int
 }
 
 // ContainerState is what the engine needs to know of one container.
@@ -383,6 +389,10 @@ type ContainerState struct {
 	Ports      []PublishedPort
 	Privileged bool
 	Mounts     []string
+	// Addrs are the container's IPv4 addresses on its networks, as the
+	// container list reports them (the reverse proxy connects to them
+	// directly, without Docker's port forwarder in between).
+	Addrs []string
 }
 
 // ContainerEvent is one container lifecycle event.

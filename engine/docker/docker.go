@@ -255,8 +255,16 @@ func (c *Client) containers(ctx context.Context, f client.Filters) ([]engine.Con
 				if p.IP.IsValid() {
 					addr = p.IP.String()
 				}
-				st.Ports = append(st.Ports, engine.PublishedPort{Port: int(p.PublicPort), Protocol: p.Type, Container: addr})
+				st.Ports = append(st.Ports, engine.PublishedPort{Port: int(p.PublicPort), Protocol: p.Type, Container: addr, Private: int(p.PrivatePort)})
 			}
+		}
+		if s.NetworkSettings != nil {
+			for _, n := range s.NetworkSettings.Networks {
+				if n != nil && n.IPAddress.Is4() {
+					st.Addrs = append(st.Addrs, n.IPAddress.String())
+				}
+			}
+			sort.Strings(st.Addrs)
 		}
 		for _, m := range s.Mounts {
 			st.Mounts = append(st.Mounts, m.Source)

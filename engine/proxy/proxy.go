@@ -1,6 +1,6 @@
 // Package proxy is the reverse proxy `stackhub serve` runs in front of the
-// apps: it routes by host name to an installation's leased port on
-// 127.0.0.1, redirects HTTP to HTTPS (except ACME HTTP-01 challenges),
+// apps: it routes by host name to an installation's container (its address
+// on its Docker network, else its leased port on 127.0.0.1), redirects HTTP to HTTPS (except ACME HTTP-01 challenges),
 // speaks HTTP/2 to clients, passes WebSockets and large uploads through,
 // sets X-Forwarded-* headers, and answers a clear 502 page when an app is
 // down. Certificates come from an ACME CA through certmagic, stored in the
@@ -91,7 +91,7 @@ type Proxy struct {
 	certs  *certs
 
 	mu       sync.Mutex
-	backends map[string]*httputil.ReverseProxy
+	backends map[string]*backend
 	httpLn   net.Listener
 	httpsLn  net.Listener
 	servers  []*http.Server
@@ -127,7 +127,7 @@ func New(cfg Config, src Routes, changed <-chan struct{}) (*Proxy, error) {
 	if cfg.DataDir == "" {
 		return nil, errors.New("new proxy: a data folder is required for certificates")
 	}
-	p := &Proxy{cfg: cfg, src: src, changed: changed, log: cfg.Logger, backends: map[string]*httputil.ReverseProxy{}, ready: make(chan struct{})}
+	p := &Proxy{cfg: cfg, src: src, changed: changed, log: cfg.Logger, backends: map[string]*backend{}, ready: make(chan struct{})}
 	empty := map[string]engine.Route{}
 	p.routes.Store(&empty)
 	var err error
@@ -182,6 +182,7 @@ func (p *Proxy) Reload(ctx context.Context) error {
 		next[r.Domain] = r
 	}
 	p.routes.Store(&next)
+	p.dropBackends(next)
 	if len(next) > 0 {
 		if err := p.listen(); err != nil {
 			msg := err.Error()
@@ -349,6 +350,7 @@ func (p *Proxy) releaseWhenIdle(ctx context.Context) {
 		if last == 0 || last == released || time.Since(time.Unix(0, last)) < idleRelease {
 			continue
 		}
+		p.closeIdleBackends()
 		debug.FreeOSMemory()
 		released = last
 	}
@@ -396,13 +398,19 @@ func (p *Proxy) serveHTTPS(w http.ResponseWriter, r *http.Request) {
 
 // backend returns the (cached) reverse proxy of a route's backend.
 func (p *Proxy) backend(rt engine.Route) *httputil.ReverseProxy {
+	key := backendKey(rt)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if rp, ok := p.backends[rt.Backend]; ok {
-		return rp
+	if b, ok := p.backends[key]; ok {
+		return b.rp
 	}
 	target := &url.URL{Scheme: "http", Host: rt.Backend}
-	dialer := &net.Dialer{Timeout: p.cfg.DialTimeout, KeepAlive: 30 * time.Second}
+	tr := &http.Transport{
+		DialContext:         p.dialApp(rt),
+		MaxIdleConns:        256,
+		MaxIdleConnsPerHost: 128,
+		IdleConnTimeout:     idleRelease,
+	}
 	rp := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
@@ -410,12 +418,7 @@ func (p *Proxy) backend(rt engine.Route) *httputil.ReverseProxy {
 			// Apps build links from the name they were asked for.
 			pr.Out.Host = pr.In.Host
 		},
-		Transport: &http.Transport{
-			DialContext:         dialer.DialContext,
-			MaxIdleConns:        256,
-			MaxIdleConnsPerHost: 128,
-			IdleConnTimeout:     90 * time.Second,
-		},
+		Transport:  tr,
 		ErrorLog:   slog.NewLogLogger(p.log.Handler(), slog.LevelDebug),
 		BufferPool: copyBuffers,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
@@ -429,8 +432,76 @@ func (p *Proxy) backend(rt engine.Route) *httputil.ReverseProxy {
 				"Check it with `stackhub show "+app+"`, and start it with `stackhub start "+app+"`.")
 		},
 	}
-	p.backends[rt.Backend] = rp
+	p.backends[key] = &backend{rp: rp, transport: tr}
 	return rp
+}
+
+// backend is the reverse proxy of one app address, with its connections.
+type backend struct {
+	rp        *httputil.ReverseProxy
+	transport *http.Transport
+}
+
+func backendKey(rt engine.Route) string { return rt.Backend + " " + rt.Direct }
+
+// directDialTimeout bounds a connection to a container's own address: on
+// this host's bridge it answers in microseconds, so a longer wait means
+// the host cannot reach Docker's networks (rootless Docker, say).
+const directDialTimeout = 300 * time.Millisecond
+
+// directRetry is how long a container address that did not answer is
+// left aside before the proxy tries it again.
+const directRetry = 30 * time.Second
+
+// dialApp connects to a route's app: to its container's own address first
+// (rt.Direct), which skips Docker's port forwarder and the copy it makes
+// of every byte, else to its published port on 127.0.0.1. A container
+// address that fails is left aside for directRetry; when the container
+// moves, the routes change and a new dialer is made.
+func (p *Proxy) dialApp(rt engine.Route) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	published := &net.Dialer{Timeout: p.cfg.DialTimeout, KeepAlive: 30 * time.Second}
+	direct := &net.Dialer{Timeout: directDialTimeout, KeepAlive: 30 * time.Second}
+	var failedAt atomic.Int64 // UnixNano of the last failure of rt.Direct
+	return func(ctx context.Context, network, _ string) (net.Conn, error) {
+		if rt.Direct != "" && time.Since(time.Unix(0, failedAt.Load())) > directRetry {
+			c, err := direct.DialContext(ctx, network, rt.Direct)
+			if err == nil {
+				return c, nil
+			}
+			if ctx.Err() != nil {
+				return nil, err
+			}
+			failedAt.Store(time.Now().UnixNano())
+			p.log.Debug("the app's container address does not answer; the proxy uses its published port", "installation", rt.Installation, "container", rt.Direct, "published", rt.Backend, "err", err)
+		}
+		return published.DialContext(ctx, network, rt.Backend)
+	}
+}
+
+// dropBackends forgets the reverse proxies no route uses any more and
+// closes their idle connections.
+func (p *Proxy) dropBackends(routes map[string]engine.Route) {
+	used := make(map[string]bool, len(routes))
+	for _, rt := range routes {
+		used[backendKey(rt)] = true
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for k, b := range p.backends {
+		if !used[k] {
+			b.transport.CloseIdleConnections()
+			delete(p.backends, k)
+		}
+	}
+}
+
+// closeIdleBackends closes the idle connections to every app.
+func (p *Proxy) closeIdleBackends() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, b := range p.backends {
+		b.transport.CloseIdleConnections()
+	}
 }
 
 // bufferPool reuses the buffers responses are copied through.

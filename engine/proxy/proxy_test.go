@@ -280,6 +280,50 @@ func (zeros) Read(b []byte) (int, error) {
 	return len(b), nil
 }
 
+// tagApp answers its tag: which of two listeners a request reached.
+func tagApp(t *testing.T, tag string) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, tag)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestProxyDialsTheContainerAddressFirst(t *testing.T) {
+	published, container := tagApp(t, "published"), tagApp(t, "container")
+	closed := freePort(t)
+	src := &routeList{}
+	src.set(
+		engine.Route{Domain: "direct.lan", Installation: "a", TLS: engine.TLSSelfSigned, Backend: published.Listener.Addr().String(), Direct: container.Listener.Addr().String()},
+		engine.Route{Domain: "fallback.lan", Installation: "b", TLS: engine.TLSSelfSigned, Backend: published.Listener.Addr().String(), Direct: fmt.Sprintf("127.0.0.1:%d", closed)},
+		engine.Route{Domain: "plain.lan", Installation: "c", TLS: engine.TLSSelfSigned, Backend: published.Listener.Addr().String()},
+	)
+	p, _, httpsPort := startProxy(t, src, proxy.ACMEConfig{}, t.TempDir())
+	c := client(rootsOf(t, p.RootFile()), httpsPort)
+	get := func(name string) string {
+		t.Helper()
+		resp, err := c.Get("https://" + name + "/")
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, resp.StatusCode, string(b))
+		return string(b)
+	}
+	assert.Equal(t, "container", get("direct.lan"), "the container's own address is used when it answers")
+	assert.Equal(t, "published", get("fallback.lan"), "a container address that refuses falls back to the published port")
+	assert.Equal(t, "published", get("fallback.lan"))
+	assert.Equal(t, "published", get("plain.lan"), "no container address: the published port")
+
+	// The container moved (another address): the next reading of the
+	// routes sends requests there.
+	moved := tagApp(t, "moved")
+	src.set(engine.Route{Domain: "direct.lan", Installation: "a", TLS: engine.TLSSelfSigned, Backend: published.Listener.Addr().String(), Direct: moved.Listener.Addr().String()})
+	require.NoError(t, p.Reload(t.Context()))
+	assert.Equal(t, "moved", get("direct.lan"))
+}
+
 func TestProxyCustomCertificate(t *testing.T) {
 	app := echoApp(t)
 	data := t.TempDir()

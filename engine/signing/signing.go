@@ -1,33 +1,31 @@
 // Package signing signs and verifies bundle statements with a key pair,
-// offline: a Sigstore bundle (sigstore-go) holding a message signature made
-// with an ECDSA P-256 key, with no certificate authority, transparency log
-// or timestamp service involved. engine.Signer is its interface; only this
-// package imports sigstore-go.
+// offline: a Sigstore bundle (the JSON form of protobuf-specs' Bundle,
+// media type application/vnd.dev.sigstore.bundle.v0.3+json) holding a
+// message signature made with an ECDSA P-256 key, with no certificate
+// authority, transparency log or timestamp service involved. engine.Signer
+// is its interface.
+//
+// The format is written and read here with encoding/json: a key-signed
+// message signature is a handful of fields, while a Sigstore client
+// library brings gRPC, a transparency-log client and protobuf into every
+// StackHub binary (7 MB, and memory that its package start-up touches in
+// the long-running service). Bundles written by earlier versions, made with
+// such a library, verify unchanged (testdata/sigstore-go.*).
 package signing
 
 import (
 	"bytes"
 	"context"
-	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"time"
-
-	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
-	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
-	"github.com/sigstore/sigstore-go/pkg/bundle"
-	"github.com/sigstore/sigstore-go/pkg/root"
-	"github.com/sigstore/sigstore-go/pkg/sign"
-	"github.com/sigstore/sigstore-go/pkg/verify"
-	"github.com/sigstore/sigstore/pkg/signature"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/stackhub/stackhub/engine"
 )
@@ -56,40 +54,6 @@ func (Signer) GenerateKey() (private, public []byte, err error) {
 		pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub}), nil
 }
 
-// keypair is a sign.Keypair over a stored ECDSA P-256 key.
-type keypair struct {
-	key  *ecdsa.PrivateKey
-	hint []byte
-}
-
-func (k *keypair) GetHashAlgorithm() protocommon.HashAlgorithm {
-	return protocommon.HashAlgorithm_SHA2_256
-}
-
-func (k *keypair) GetSigningAlgorithm() protocommon.PublicKeyDetails {
-	return protocommon.PublicKeyDetails_PKIX_ECDSA_P256_SHA_256
-}
-func (k *keypair) GetHint() []byte                { return k.hint }
-func (k *keypair) GetKeyAlgorithm() string        { return "ECDSA" }
-func (k *keypair) GetPublicKey() crypto.PublicKey { return &k.key.PublicKey }
-
-func (k *keypair) GetPublicKeyPem() (string, error) {
-	der, err := x509.MarshalPKIXPublicKey(&k.key.PublicKey)
-	if err != nil {
-		return "", err
-	}
-	return string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})), nil
-}
-
-func (k *keypair) SignData(_ context.Context, data []byte) ([]byte, []byte, error) {
-	sum := sha256.Sum256(data)
-	sig, err := ecdsa.SignASN1(rand.Reader, k.key, sum[:])
-	if err != nil {
-		return nil, nil, err
-	}
-	return sig, sum[:], nil
-}
-
 // keyHint names a public key: base64 of the SHA-256 of its PKIX form.
 func keyHint(pub *ecdsa.PublicKey) ([]byte, error) {
 	der, err := x509.MarshalPKIXPublicKey(pub)
@@ -99,9 +63,6 @@ func keyHint(pub *ecdsa.PublicKey) ([]byte, error) {
 	sum := sha256.Sum256(der)
 	return []byte(base64.StdEncoding.EncodeToString(sum[:])), nil
 }
-
-// timeZero leaves a key's validity unbounded.
-var timeZero time.Time
 
 var errKey = errors.New("not an ECDSA P-256 key in PEM")
 
@@ -146,9 +107,46 @@ func parsePublic(data []byte) (*ecdsa.PublicKey, error) {
 	return k, nil
 }
 
+// Media types of Sigstore bundles in their JSON form; Sign writes the
+// first, Verify reads them all (a message signature is the same in each).
+var mediaTypes = []string{
+	"application/vnd.dev.sigstore.bundle.v0.3+json",
+	"application/vnd.dev.sigstore.bundle+json;version=0.3",
+	"application/vnd.dev.sigstore.bundle+json;version=0.2",
+	"application/vnd.dev.sigstore.bundle+json;version=0.1",
+}
+
+// sigBundle is the part of a Sigstore bundle a key-signed message
+// signature uses. Field names are protobuf-specs' JSON names.
+type sigBundle struct {
+	MediaType            string               `json:"mediaType"`
+	VerificationMaterial verificationMaterial `json:"verificationMaterial"`
+	MessageSignature     *messageSignature    `json:"messageSignature,omitempty"`
+	// DSSEEnvelope is only read, to say that such a bundle is refused.
+	DSSEEnvelope json.RawMessage `json:"dsseEnvelope,omitempty"`
+}
+
+type verificationMaterial struct {
+	PublicKey *struct {
+		Hint string `json:"hint"`
+	} `json:"publicKey,omitempty"`
+	// Certificate and X509CertificateChain are only read: a bundle signed
+	// through a certificate authority is refused.
+	Certificate          json.RawMessage `json:"certificate,omitempty"`
+	X509CertificateChain json.RawMessage `json:"x509CertificateChain,omitempty"`
+}
+
+type messageSignature struct {
+	MessageDigest struct {
+		Algorithm string `json:"algorithm"`
+		Digest    []byte `json:"digest"`
+	} `json:"messageDigest"`
+	Signature []byte `json:"signature"`
+}
+
 // Sign signs payload with the PEM private key and returns the Sigstore
 // bundle (JSON) that carries the signature and the public key's hint.
-func (Signer) Sign(ctx context.Context, privateKey, payload []byte) ([]byte, error) {
+func (Signer) Sign(_ context.Context, privateKey, payload []byte) ([]byte, error) {
 	k, err := parsePrivate(privateKey)
 	if err != nil {
 		return nil, engine.NewUserError(engine.ErrInvalid, fmt.Sprintf("signing key: %v", err),
@@ -158,11 +156,18 @@ func (Signer) Sign(ctx context.Context, privateKey, payload []byte) ([]byte, err
 	if err != nil {
 		return nil, fmt.Errorf("sign: %w", err)
 	}
-	b, err := sign.Bundle(&sign.PlainData{Data: payload}, &keypair{key: k, hint: hint}, sign.BundleOptions{Context: ctx})
+	sum := sha256.Sum256(payload)
+	sig, err := ecdsa.SignASN1(rand.Reader, k, sum[:])
 	if err != nil {
 		return nil, fmt.Errorf("sign: %w", err)
 	}
-	out, err := protojson.Marshal(b)
+	b := sigBundle{MediaType: mediaTypes[0], MessageSignature: &messageSignature{Signature: sig}}
+	b.VerificationMaterial.PublicKey = &struct {
+		Hint string `json:"hint"`
+	}{Hint: string(hint)}
+	b.MessageSignature.MessageDigest.Algorithm = "SHA2_256"
+	b.MessageSignature.MessageDigest.Digest = sum[:]
+	out, err := json.Marshal(b)
 	if err != nil {
 		return nil, fmt.Errorf("encode signature: %w", err)
 	}
@@ -182,28 +187,50 @@ func (Signer) Verify(_ context.Context, publicKey, payload, sig []byte) error {
 	if err != nil {
 		return fmt.Errorf("verify: %w", err)
 	}
-	var pb protobundle.Bundle
-	if err := protojson.Unmarshal(sig, &pb); err != nil {
+	var b sigBundle
+	if err := json.Unmarshal(sig, &b); err != nil {
 		return engine.NewUserError(engine.ErrForbidden, fmt.Sprintf("the signature is not a Sigstore bundle: %v", err), "sign the bundle again")
 	}
-	b, err := bundle.NewBundle(&pb)
-	if err != nil {
-		return engine.NewUserError(engine.ErrForbidden, fmt.Sprintf("the signature is not a valid Sigstore bundle: %v", err), "sign the bundle again")
+	if err := b.check(); err != nil {
+		return engine.NewUserError(engine.ErrForbidden, "the signature is not a valid Sigstore bundle: "+err.Error(), "sign the bundle again with stackhub bundle sign")
 	}
-	v, err := signature.LoadVerifier(pub, crypto.SHA256)
-	if err != nil {
-		return fmt.Errorf("verify: %w", err)
+	doesNot := func(why string) error {
+		return engine.NewUserError(engine.ErrForbidden, "the signature does not verify: "+why,
+			"the bundle was changed after it was signed, or signed with another key: publish and sign it again, or check the key")
 	}
-	trusted := root.NewTrustedPublicKeyMaterialFromMapping(map[string]*root.ExpiringKey{
-		string(hint): root.NewExpiringKey(v, timeZero, timeZero),
-	})
-	verifier, err := verify.NewVerifier(trusted, verify.WithNoObserverTimestamps())
-	if err != nil {
-		return fmt.Errorf("verify: %w", err)
+	if b.VerificationMaterial.PublicKey.Hint != string(hint) {
+		return doesNot("it names another key")
 	}
-	if _, err := verifier.Verify(b, verify.NewPolicy(verify.WithArtifact(bytes.NewReader(payload)), verify.WithKey())); err != nil {
-		return engine.NewUserError(engine.ErrForbidden, fmt.Sprintf("the signature does not verify: %v", err),
-			"the bundle was changed after it was signed, or signed with another key: publish and sign it again, or check the key").WithCause(err)
+	sum := sha256.Sum256(payload)
+	if !bytes.Equal(b.MessageSignature.MessageDigest.Digest, sum[:]) {
+		return doesNot("it signs another content (digest mismatch)")
+	}
+	if !ecdsa.VerifyASN1(pub, sum[:], b.MessageSignature.Signature) {
+		return doesNot("the ECDSA signature is not the key's")
+	}
+	return nil
+}
+
+// check says what makes a bundle other than a key-signed SHA-256 message
+// signature.
+func (b *sigBundle) check() error {
+	known := false
+	for _, mt := range mediaTypes {
+		known = known || b.MediaType == mt
+	}
+	switch {
+	case !known:
+		return fmt.Errorf("unknown media type %q", b.MediaType)
+	case b.VerificationMaterial.Certificate != nil || b.VerificationMaterial.X509CertificateChain != nil:
+		return errors.New("it is signed through a certificate; StackHub verifies signatures made with a key (stackhub bundle keygen)")
+	case b.VerificationMaterial.PublicKey == nil:
+		return errors.New("it names no public key")
+	case b.DSSEEnvelope != nil || b.MessageSignature == nil:
+		return errors.New("it holds no message signature (an attestation envelope is not read)")
+	case b.MessageSignature.MessageDigest.Algorithm != "SHA2_256":
+		return fmt.Errorf("digest algorithm %q; SHA2_256 is read", b.MessageSignature.MessageDigest.Algorithm)
+	case len(b.MessageSignature.Signature) == 0:
+		return errors.New("the signature is empty")
 	}
 	return nil
 }
