@@ -405,12 +405,13 @@ func (p *Proxy) backend(rt engine.Route) *httputil.ReverseProxy {
 		return b.rp
 	}
 	target := &url.URL{Scheme: "http", Host: rt.Backend}
-	tr := &http.Transport{
-		DialContext:         p.dialApp(rt),
+	dial := p.dialApp(rt)
+	tr := &appTransport{dial: dial, maxIdle: 128, fallback: &http.Transport{
+		DialContext:         dial,
 		MaxIdleConns:        256,
 		MaxIdleConnsPerHost: 128,
 		IdleConnTimeout:     idleRelease,
-	}
+	}}
 	rp := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
@@ -439,7 +440,7 @@ func (p *Proxy) backend(rt engine.Route) *httputil.ReverseProxy {
 // backend is the reverse proxy of one app address, with its connections.
 type backend struct {
 	rp        *httputil.ReverseProxy
-	transport *http.Transport
+	transport *appTransport
 }
 
 func backendKey(rt engine.Route) string { return rt.Backend + " " + rt.Direct }
@@ -489,7 +490,7 @@ func (p *Proxy) dropBackends(routes map[string]engine.Route) {
 	defer p.mu.Unlock()
 	for k, b := range p.backends {
 		if !used[k] {
-			b.transport.CloseIdleConnections()
+			b.transport.retire()
 			delete(p.backends, k)
 		}
 	}
