@@ -33,9 +33,10 @@ const (
 )
 
 // Lifetimes of gate passes. A cookie lasts an hour: after that the proxy
-// asks the service again, so a user who logged out loses access within
-// the hour. A user removed loses it sooner: the proxy checks that the
-// user still exists (every 30 seconds at most, see proxy.GateConfig).
+// asks the service again. A user who logs out of the console or is
+// removed loses access sooner: the proxy checks that the pass's console
+// session (or, for a pass without one, its user) still exists, every 30
+// seconds at most (see proxy.GateConfig).
 const (
 	GateTicketTTL = time.Minute
 	GateCookieTTL = time.Hour
@@ -47,6 +48,10 @@ type GatePass struct {
 	User    string `json:"u"`
 	Host    string `json:"h"`
 	Expires int64  `json:"e"` // Unix seconds
+	// Session is the hash of the console session the pass was handed to
+	// (empty when it was asked for with an API token): the pass is good
+	// only while that session lasts.
+	Session string `json:"s,omitempty"`
 }
 
 // ErrGatePass is why a gate pass is refused (forged, expired, for another

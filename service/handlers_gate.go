@@ -46,8 +46,12 @@ func (s *Server) gate(c *fiber.Ctx) error {
 		return engine.NewUserError(engine.ErrNotFound, "no domain "+host+" with a login gate", "see the domains with `stackhub domain list`")
 	}
 	user, _ := c.Locals(localUser).(string)
+	// The pass holds while this console session does: logging out ends
+	// the app's access too (the proxy checks it every 30 s).
+	session, _ := c.Locals(localSessionHash).(string)
 	ticket := engine.SignGatePass(s.cfg.GateKey, engine.GatePass{
 		Kind: engine.GatePassTicket, User: user, Host: host, Expires: s.now().Add(engine.GateTicketTTL).Unix(),
+		Session: session,
 	})
 	path := rd.EscapedPath()
 	if path == "" {

@@ -20,19 +20,21 @@ type GateConfig struct {
 	// cookie is sent there with ?rd=<the URL it asked for>. Empty: the
 	// gated domains answer 503 (the gate fails closed).
 	LoginURL string
-	// UserActive says whether a user still may pass (exists, has a
-	// role); nil: every signed pass is good until it expires. The proxy
-	// asks it again at most every UserRecheck for each user, so a user
-	// removed loses access within that time, not at the cookie's end.
-	UserActive func(ctx context.Context, user string) (bool, error)
-	// UserRecheck is how long an answer of UserActive is kept (default
+	// PassActive says whether a pass's holder still may pass: its console
+	// session (engine.GatePass.Session) has not ended, or, for a pass
+	// without one, its user still exists. nil: every signed pass is good
+	// until it expires. The proxy asks it again at most every UserRecheck
+	// for each pass, so a user who logs out or is removed loses access
+	// within that time, not at the cookie's end.
+	PassActive func(ctx context.Context, user, session string) (bool, error)
+	// UserRecheck is how long an answer of PassActive is kept (default
 	// 30s).
 	UserRecheck time.Duration
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
 }
 
-// gateUsers keeps UserActive's recent answers.
+// gateUsers keeps PassActive's recent answers, by user and session.
 type gateUsers struct {
 	mu      sync.Mutex
 	checked map[string]gateUserCheck
@@ -43,28 +45,29 @@ type gateUserCheck struct {
 	at     time.Time
 }
 
-// userActive asks GateConfig.UserActive, at most every UserRecheck per
-// user. An error counts as not active (the gate fails closed) and is not
-// kept.
-func (p *Proxy) userActive(ctx context.Context, user string) bool {
+// passActive asks GateConfig.PassActive, at most every UserRecheck per
+// user and session. An error counts as not active (the gate fails closed)
+// and is not kept.
+func (p *Proxy) passActive(ctx context.Context, pass engine.GatePass) bool {
 	g := p.cfg.Gate
-	if g.UserActive == nil {
+	if g.PassActive == nil {
 		return true
 	}
+	key := pass.User + "\x00" + pass.Session
 	recheck := g.UserRecheck
 	if recheck <= 0 {
 		recheck = 30 * time.Second
 	}
 	now := p.now()
 	p.gateUsers.mu.Lock()
-	c, ok := p.gateUsers.checked[user]
+	c, ok := p.gateUsers.checked[key]
 	p.gateUsers.mu.Unlock()
 	if ok && now.Sub(c.at) < recheck && !now.Before(c.at) {
 		return c.active
 	}
-	active, err := g.UserActive(ctx, user)
+	active, err := g.PassActive(ctx, pass.User, pass.Session)
 	if err != nil {
-		p.log.Warn("login gate could not check a user; refusing", "user", user, "err", err)
+		p.log.Warn("login gate could not check a user; refusing", "user", pass.User, "err", err)
 		return false
 	}
 	p.gateUsers.mu.Lock()
@@ -72,7 +75,7 @@ func (p *Proxy) userActive(ctx context.Context, user string) bool {
 	if p.gateUsers.checked == nil || len(p.gateUsers.checked) > 10000 {
 		p.gateUsers.checked = map[string]gateUserCheck{}
 	}
-	p.gateUsers.checked[user] = gateUserCheck{active: active, at: now}
+	p.gateUsers.checked[key] = gateUserCheck{active: active, at: now}
 	return active
 }
 
@@ -111,8 +114,8 @@ func (p *Proxy) gate(w http.ResponseWriter, r *http.Request, rt engine.Route) bo
 		switch {
 		case err != nil:
 			p.log.Debug("login gate refused a cookie", "host", host, "err", err)
-		case !p.userActive(r.Context(), pass.User):
-			p.log.Info("login gate refused the cookie of a user who may no longer pass", "host", host, "user", pass.User)
+		case !p.passActive(r.Context(), pass):
+			p.log.Info("login gate refused the cookie of a user who logged out or may no longer pass", "host", host, "user", pass.User)
 		default:
 			stripCookie(r, gateCookie)
 			return true
@@ -133,7 +136,7 @@ func (p *Proxy) gate(w http.ResponseWriter, r *http.Request, rt engine.Route) bo
 func (p *Proxy) exchange(w http.ResponseWriter, r *http.Request, rt engine.Route, host string) {
 	q := r.URL.Query()
 	pass, err := engine.VerifyGatePass(p.cfg.Gate.Key, q.Get("ticket"), engine.GatePassTicket, rt.Domain, p.now())
-	if err == nil && !p.userActive(r.Context(), pass.User) {
+	if err == nil && !p.passActive(r.Context(), pass) {
 		err = engine.ErrGatePass
 	}
 	if err != nil {
@@ -142,7 +145,7 @@ func (p *Proxy) exchange(w http.ResponseWriter, r *http.Request, rt engine.Route
 		return
 	}
 	exp := p.now().Add(engine.GateCookieTTL)
-	cookie := engine.SignGatePass(p.cfg.Gate.Key, engine.GatePass{Kind: engine.GatePassCookie, User: pass.User, Host: rt.Domain, Expires: exp.Unix()})
+	cookie := engine.SignGatePass(p.cfg.Gate.Key, engine.GatePass{Kind: engine.GatePassCookie, User: pass.User, Host: rt.Domain, Expires: exp.Unix(), Session: pass.Session})
 	http.SetCookie(w, &http.Cookie{
 		Name: gateCookie, Value: cookie, Path: "/", Expires: exp,
 		Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode,

@@ -68,9 +68,12 @@ func TestProxyLoginGate(t *testing.T) {
 		HTTPAddr: fmt.Sprintf("127.0.0.1:%d", httpPort), HTTPSAddr: fmt.Sprintf("127.0.0.1:%d", httpsPort),
 		DataDir: data, DialTimeout: time.Second, Refresh: time.Hour,
 		Gate: proxy.GateConfig{Key: key, LoginURL: loginURL, Now: now, UserRecheck: 30 * time.Second,
-			UserActive: func(_ context.Context, user string) (bool, error) {
+			PassActive: func(_ context.Context, user, session string) (bool, error) {
 				if user == "broken" {
 					return false, errors.New("database is locked")
+				}
+				if session == "ended" {
+					return false, nil
 				}
 				return !removed.Load(), nil
 			}},
@@ -171,6 +174,27 @@ func TestProxyLoginGate(t *testing.T) {
 		toLogin(t, get(t, base+"/", ck), base+"/")
 		res := get(t, base+"/.stackhub/gate?"+url.Values{"ticket": {ticket("wiki.lan", time.Minute)}, "rd": {"/"}}.Encode(), "")
 		assert.Equal(t, http.StatusForbidden, res.StatusCode, "nor does a ticket of a removed user pass")
+	})
+	t.Run("the cookie of a console session that ended is refused", func(t *testing.T) {
+		pass := func(kind, session string, ttl time.Duration) string {
+			return engine.SignGatePass(key, engine.GatePass{Kind: kind, User: "eve", Host: "wiki.lan", Expires: now().Add(ttl).Unix(), Session: session})
+		}
+		// The ticket's session goes into the proxy's cookie.
+		res := get(t, base+"/.stackhub/gate?"+url.Values{"ticket": {pass(engine.GatePassTicket, "ended", time.Minute)}, "rd": {"/"}}.Encode(), "")
+		assert.Equal(t, http.StatusForbidden, res.StatusCode, "a ticket of a session that ended")
+		res = get(t, base+"/.stackhub/gate?"+url.Values{"ticket": {pass(engine.GatePassTicket, "live", time.Minute)}, "rd": {"/"}}.Encode(), "")
+		require.Equal(t, http.StatusSeeOther, res.StatusCode)
+		var got string
+		for _, ck := range res.Cookies() {
+			if ck.Name == "stackhub_gate" {
+				got = ck.Value
+			}
+		}
+		p, err := engine.VerifyGatePass(key, got, engine.GatePassCookie, "wiki.lan", now())
+		require.NoError(t, err)
+		assert.Equal(t, "live", p.Session, "the cookie is bound to the console session")
+		assert.Equal(t, http.StatusOK, get(t, base+"/", got).StatusCode)
+		toLogin(t, get(t, base+"/", pass(engine.GatePassCookie, "ended", time.Hour)), base+"/")
 	})
 	t.Run("a user that cannot be checked is refused", func(t *testing.T) {
 		ck := engine.SignGatePass(key, engine.GatePass{Kind: engine.GatePassCookie, User: "broken", Host: "wiki.lan", Expires: now().Add(time.Hour).Unix()})

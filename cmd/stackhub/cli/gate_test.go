@@ -105,6 +105,8 @@ func TestLoginGateThroughServiceAndProxy(t *testing.T) {
 
 	gate, err := gateConfig(cfg, key)
 	require.NoError(t, err)
+	gate.PassActive = gatePassActive(store)
+	gate.UserRecheck = time.Nanosecond // every request asks
 	assert.Equal(t, fmt.Sprintf("https://console.lan:%d/api/v1/gate", httpsPort), gate.LoginURL)
 	cr, err := consoleRoute(cfg)
 	require.NoError(t, err)
@@ -174,6 +176,10 @@ func TestLoginGateThroughServiceAndProxy(t *testing.T) {
 	req.Header.Set("Content-Type", "application/json")
 	lres, err := browser.Do(req)
 	require.NoError(t, err)
+	var login struct {
+		CSRFToken string `json:"csrfToken"`
+	}
+	require.NoError(t, json.NewDecoder(lres.Body).Decode(&login))
 	lres.Body.Close()
 	require.Equal(t, http.StatusOK, lres.StatusCode)
 
@@ -202,4 +208,18 @@ func TestLoginGateThroughServiceAndProxy(t *testing.T) {
 		fmt.Sprintf("wiki.lan:%d/.stackhub/gate", httpsPort),
 		fmt.Sprintf("wiki.lan:%d/again", httpsPort),
 	}, hops, "through the gate again")
+
+	// Logging out of the console ends the gate's pass too: the app's
+	// address goes to the login page again.
+	req, err = http.NewRequestWithContext(ctx, http.MethodPost, console+"/api/v1/logout", nil)
+	require.NoError(t, err)
+	req.Header.Set("X-CSRF-Token", login.CSRFToken)
+	lres, err = browser.Do(req)
+	require.NoError(t, err)
+	lres.Body.Close()
+	require.Equal(t, http.StatusOK, lres.StatusCode)
+	res, _ = get(wiki + "/after-logout")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	assert.Equal(t, "console.lan", res.Request.URL.Hostname(), "the login page, not the app")
+	assert.Contains(t, res.Request.URL.Query().Get("next"), "/api/v1/gate?rd=")
 }

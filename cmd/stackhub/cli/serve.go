@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -118,7 +119,7 @@ func runServe(ctx context.Context, f *Factory, opts *ServeOptions) error {
 			return err
 		}
 	}
-	px, err := startProxy(ctx, cfg, eng, gateKey, store.UserRole, log)
+	px, err := startProxy(ctx, cfg, eng, gateKey, store, log)
 	if err != nil {
 		return err
 	}
@@ -143,7 +144,35 @@ const proxyOff = "the reverse proxy is off (serve --proxy-http off): the domain 
 // its stop. Its listeners open once a domain is routed; a port it cannot
 // bind is tried again at every reading of the routes, while the log and
 // the domains' certificate status say why.
-func startProxy(ctx context.Context, cfg *Config, eng *engine.Engine, key []byte, userRole func(context.Context, string) (string, error), log *slog.Logger) (*runningProxy, error) {
+// gateAccounts is what the login gate asks of the user store.
+type gateAccounts interface {
+	UserRole(ctx context.Context, username string) (string, error)
+	SessionUser(ctx context.Context, idHash string, now time.Time) (username, csrfHash string, err error)
+}
+
+// gatePassActive says whether a gate pass still holds: a user who logged
+// out (the pass's console session ended) or was removed loses the gate's
+// access at the proxy's next check, not at the end of the cookie's hour.
+func gatePassActive(accounts gateAccounts) func(ctx context.Context, user, session string) (bool, error) {
+	return func(ctx context.Context, user, session string) (bool, error) {
+		var err error
+		if session != "" {
+			var owner string
+			owner, _, err = accounts.SessionUser(ctx, session, time.Now())
+			if err == nil && owner != user {
+				return false, nil
+			}
+		} else {
+			_, err = accounts.UserRole(ctx, user)
+		}
+		if errors.Is(err, engine.ErrNotFound) {
+			return false, nil
+		}
+		return err == nil, err
+	}
+}
+
+func startProxy(ctx context.Context, cfg *Config, eng *engine.Engine, key []byte, accounts gateAccounts, log *slog.Logger) (*runningProxy, error) {
 	if cfg.ProxyHTTP == "off" || cfg.ProxyHTTPS == "off" {
 		if cfg.ConsoleDomain != "" {
 			return nil, &FlagError{Err: errors.New("--console-domain needs the reverse proxy: do not turn it off")}
@@ -162,17 +191,7 @@ func startProxy(ctx context.Context, cfg *Config, eng *engine.Engine, key []byte
 	if err != nil {
 		return nil, err
 	}
-	// A user removed loses the gate's access at the next check, not at
-	// the end of the cookie's hour.
-	gate.UserActive = func(ctx context.Context, user string) (bool, error) {
-		if _, err := userRole(ctx, user); err != nil {
-			if errors.Is(err, engine.ErrNotFound) {
-				return false, nil
-			}
-			return false, err
-		}
-		return true, nil
-	}
+	gate.PassActive = gatePassActive(accounts)
 	dnsProvider, err := newDNSProvider(cfg)
 	if err != nil {
 		return nil, err
