@@ -103,6 +103,8 @@ export function bytes(n) {
   let i = 0;
   let v = Number(n) || 0;
   while (Math.abs(v) >= 1024 && i < UNITS.length - 1) { v /= 1024; i++; }
+  // Intl's short name of a byte is "byte" in most languages: "688 B" reads better.
+  if (i === 0) return `${number(v, { maximumFractionDigits: 0 })} B`;
   return new Intl.NumberFormat(locale(), { style: "unit", unit: UNITS[i], unitDisplay: "short", maximumFractionDigits: i === 0 ? 0 : 1 }).format(v);
 }
 

@@ -146,12 +146,13 @@ async function catalogs() {
 function formats({ en, zh }) {
   const now = Date.parse("2026-03-04T05:06:07Z");
   i18n.setCatalogs("en", en, en);
-  const enOut = { bytes: i18n.bytes(1536), big: i18n.bytes(5 * 1024 ** 3), pct: i18n.percent(12.5), num: i18n.number(12345),
+  const enOut = { small: i18n.bytes(688), bytes: i18n.bytes(1536), big: i18n.bytes(5 * 1024 ** 3), pct: i18n.percent(12.5), num: i18n.number(12345),
     rel: i18n.relative(now - 5 * 60e3, now), date: i18n.date(now), t: i18n.t("store.count", { n: 3 }) };
   i18n.setCatalogs("zh", zh, en);
-  const zhOut = { bytes: i18n.bytes(1536), big: i18n.bytes(5 * 1024 ** 3), pct: i18n.percent(12.5), num: i18n.number(12345),
+  const zhOut = { small: i18n.bytes(688), bytes: i18n.bytes(1536), big: i18n.bytes(5 * 1024 ** 3), pct: i18n.percent(12.5), num: i18n.number(12345),
     rel: i18n.relative(now - 5 * 60e3, now), date: i18n.date(now), t: i18n.t("store.count", { n: 3 }) };
   test("formats in English", () => {
+    eq(enOut.small, "688 B");
     eq(enOut.bytes, "1.5 kB");
     eq(enOut.big, "5 GB");
     eq(enOut.pct, "12.5%");
@@ -161,6 +162,7 @@ function formats({ en, zh }) {
     eq(enOut.t, "3 apps");
   });
   test("formats in Chinese", () => {
+    eq(zhOut.small, "688 B");
     eq(zhOut.bytes, "1.5 kB", "Chinese keeps the SI symbols");
     eq(zhOut.num, "12,345");
     eq(zhOut.pct, "12.5%");
