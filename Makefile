@@ -95,13 +95,36 @@ image: build ## Build StackHub's service image (IMAGE, default stackhub/stackhub
 test-unit: ## Run the unit tests
 	go test -count=1 ./...
 
+# The packages whose tests use the Docker Engine. They run one at a time
+# (-p 1): their tests look for containers, networks and volumes left behind,
+# the swarm tests (engine, mixin) switch the daemon to swarm mode and back,
+# and their port ranges overlap. Every other package, engine/restic's
+# integration tests included (restic with a folder, sshd and versitygw, no
+# Docker), runs alongside them in a second go test, at a lower CPU priority
+# so that the Docker-backed tests keep their pace.
+# cmd/stackhub's TestMakeTestSplitsTheDockerPackages keeps this list in step
+# with the tests.
+DOCKER_PKGS := ./cmd/stackhub ./cmd/stackhub/cli ./engine ./engine/docker ./faults ./mixin ./service/web
+TEST_ENV := STACKHUB_BIN=$(CURDIR)/$(BIN) STACKHUB_S3_SERVER=$(CURDIR)/$(S3_SERVER)
+GO_TEST := go test -count=1 -tags=integration -timeout $(INTEGRATION_TIMEOUT) -p 1
+define run-tests
+	@all=$$(go list -tags=integration ./...) && serial=$$(go list -tags=integration $(DOCKER_PKGS)) || exit 1; \
+	others=$$(grep -vxF -f <(echo "$$serial") <<<"$$all"); \
+	echo "$(TEST_ENV) $(GO_TEST) $(DOCKER_PKGS)"; \
+	echo "$(TEST_ENV) nice -n 10 $(GO_TEST) <the other packages> (alongside)"; \
+	$(TEST_ENV) nice -n 10 $(GO_TEST) $$others & other=$$!; \
+	$(TEST_ENV) $(GO_TEST) $(DOCKER_PKGS); docker=$$?; \
+	wait $$other; other=$$?; \
+	exit $$((docker || other))
+endef
+
 .PHONY: test-integration
 test-integration: deps build test-images s3-server ## Run the tests on the real Docker Engine
-	STACKHUB_BIN=$(CURDIR)/$(BIN) STACKHUB_S3_SERVER=$(CURDIR)/$(S3_SERVER) go test -count=1 -tags=integration -timeout $(INTEGRATION_TIMEOUT) -p 1 ./...
+	$(run-tests)
 
 .PHONY: test
-test: deps build test-images s3-server ## Run every test (unit, integration, end-to-end: one go test run) on the real Docker Engine
-	STACKHUB_BIN=$(CURDIR)/$(BIN) STACKHUB_S3_SERVER=$(CURDIR)/$(S3_SERVER) go test -count=1 -tags=integration -timeout $(INTEGRATION_TIMEOUT) -p 1 ./...
+test: deps build test-images s3-server ## Run every test (unit, integration, end-to-end) on the real Docker Engine: the Docker-backed packages one at a time, the others alongside
+	$(run-tests)
 
 .PHONY: soak
 soak: build test-images ## 500 install/uninstall cycles, 4 jobs: goroutines, open files, RSS and SQLite size every 50 (SOAK_CYCLES)

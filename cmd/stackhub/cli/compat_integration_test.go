@@ -140,10 +140,17 @@ func bundleFile(name string) string {
 	return filepath.Join("..", "..", "..", "testdata", "compat", name, "porter.yaml")
 }
 
+// TestCompat's subtests run in parallel (two at a time: go test's -parallel
+// is GOMAXPROCS) on one data folder, which the store shares as two
+// processes would. Each installs its own fixture under its own installation
+// name, builds in its own bundle folder and removes only its own images.
+// creds is not parallel: it sets COMPAT_TOKEN in the test process's
+// environment, and it runs before the parallel ones resume.
 func TestCompat(t *testing.T) {
 	c := newCompat(t)
 
 	t.Run("params", func(t *testing.T) {
+		t.Parallel()
 		c := c.on(t)
 		f := bundleFile("params")
 		cfg := filepath.Join(t.TempDir(), "cfg.txt")
@@ -216,6 +223,7 @@ func TestCompat(t *testing.T) {
 	})
 
 	t.Run("outputs", func(t *testing.T) {
+		t.Parallel()
 		c := c.on(t)
 		f := bundleFile("outputs")
 		c.ok("install", "-f", f)
@@ -242,6 +250,7 @@ func TestCompat(t *testing.T) {
 	})
 
 	t.Run("state, custom actions and parameter sources", func(t *testing.T) {
+		t.Parallel()
 		c := c.on(t)
 		f := bundleFile("state")
 		assert.Contains(t, c.fails("invoke", "-f", f, "--action", "status"), "Error: could not find installation /compat-state: Installation not found")
@@ -260,6 +269,7 @@ func TestCompat(t *testing.T) {
 	})
 
 	t.Run("templates", func(t *testing.T) {
+		t.Parallel()
 		c := c.on(t)
 		c.ok("install", "-f", bundleFile("alpha"), "--param", "who=ana")
 		assert.Equal(t, "hola ana from compat-alpha ${NOT_A_TEMPLATE}", c.output("compat-alpha", "said"))
@@ -276,6 +286,7 @@ func TestCompat(t *testing.T) {
 	})
 
 	t.Run("dockerfile template and ignoreError", func(t *testing.T) {
+		t.Parallel()
 		// The classic builder here; the BuildKit subtest below covers BuildKit.
 		c := c.with(t, "STACKHUB_BUILDER", "classic")
 		f := bundleFile("dockerfile")
@@ -290,6 +301,7 @@ func TestCompat(t *testing.T) {
 	})
 
 	t.Run("debug for one invocation", func(t *testing.T) {
+		t.Parallel()
 		c := c.on(t)
 		f := bundleFile("debug")
 		removeShpcImages(t, "debug")
@@ -305,6 +317,7 @@ func TestCompat(t *testing.T) {
 	})
 
 	t.Run("upgrade --force-upgrade", func(t *testing.T) {
+		t.Parallel()
 		c := c.on(t)
 		f := bundleFile("forceupgrade")
 		removeShpcImages(t, "forceupgrade")
@@ -319,6 +332,7 @@ func TestCompat(t *testing.T) {
 	})
 
 	t.Run("a --param overrides a set entry without resolving it", func(t *testing.T) {
+		t.Parallel()
 		c := c.on(t)
 		f := bundleFile("precedence")
 		removeShpcImages(t, "precedence")
@@ -331,6 +345,7 @@ func TestCompat(t *testing.T) {
 	})
 
 	t.Run("@file values in parameter sets", func(t *testing.T) {
+		t.Parallel()
 		c := c.on(t)
 		f := bundleFile("setfiles")
 		removeShpcImages(t, "setfiles")
@@ -343,6 +358,7 @@ func TestCompat(t *testing.T) {
 	})
 
 	t.Run("invalid JSON in an @file", func(t *testing.T) {
+		t.Parallel()
 		c := c.on(t)
 		f := bundleFile("badjson")
 		dir := filepath.Dir(f)
@@ -354,6 +370,7 @@ func TestCompat(t *testing.T) {
 	})
 
 	t.Run("experimental schema 1.2.0: persistent parameters", func(t *testing.T) {
+		t.Parallel()
 		c := c.on(t)
 		f := bundleFile("persistent")
 		removeShpcImages(t, "persistent")
@@ -390,6 +407,7 @@ func TestCompat(t *testing.T) {
 	})
 
 	t.Run("experimental schema 1.3.0: files downloaded at build", func(t *testing.T) {
+		t.Parallel()
 		c := c.on(t)
 		f := bundleFile("filesources")
 		removeShpcImages(t, "filesources")
@@ -425,6 +443,7 @@ func TestCompat(t *testing.T) {
 	})
 
 	t.Run("a Dockerfile template written for BuildKit", func(t *testing.T) {
+		t.Parallel()
 		c := c.on(t)
 		f := bundleFile("buildkit")
 		removeShpcImages(t, "buildkit")

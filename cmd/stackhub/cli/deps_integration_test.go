@@ -18,6 +18,15 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// The tests below that publish to a registry run in parallel with each
+// other (two at a time on two cores: go test's -parallel is GOMAXPROCS).
+// Each has its own data folder and its own registry on a free port, its
+// bundle images carry that registry's address, and it removes only the
+// images of its registry; their bundles use the exec mixin and create
+// nothing in Docker but unnamed invocation containers, removed after each
+// run. TestCompatStoredSets stays serial: it builds testdata/compat/deps/mydb
+// in place, the folder the others copy.
+
 // startRegistry runs testdata/registry/run.sh (Debian's docker-registry on
 // a free loopback port) until the test ends and returns its address.
 func startRegistry(t *testing.T) string {
@@ -82,6 +91,7 @@ func copyBundle(t *testing.T, name, registry string) string {
 // the parent through templates and parameter sources, and uninstall
 // --delete removes both.
 func TestCompatDependencies(t *testing.T) {
+	t.Parallel()
 	c := newCompat(t)
 	reg := startRegistry(t)
 	db := copyBundle(t, "deps/mydb", reg)
@@ -143,6 +153,7 @@ func TestCompatDependencies(t *testing.T) {
 // the shared installation <alias> in its group, the second reuses it, and
 // uninstalling a root leaves it for the others.
 func TestCompatDependenciesV2(t *testing.T) {
+	t.Parallel()
 	c := newCompat(t).with(t, "PORTER_EXPERIMENTAL", "dependencies-v2")
 	reg := startRegistry(t)
 	db := copyBundle(t, "deps/mydb", reg)
@@ -189,6 +200,7 @@ func TestCompatDependenciesV2(t *testing.T) {
 // states installation files describe: install (with a parameter set file),
 // up to date, label-only change, parameter change (upgrade), uninstall.
 func TestCompatApply(t *testing.T) {
+	t.Parallel()
 	c := newCompat(t)
 	reg := startRegistry(t)
 	db := copyBundle(t, "deps/mydb", reg)
@@ -243,6 +255,7 @@ func TestCompatApply(t *testing.T) {
 // TestCompatCopy copies a published bundle to a second registry and
 // installs it from there with the first one gone.
 func TestCompatCopy(t *testing.T) {
+	t.Parallel()
 	c := newCompat(t)
 	reg1, stop1 := startStoppableRegistry(t)
 	reg2 := startRegistry(t)
@@ -289,6 +302,7 @@ func TestCompatStoredSets(t *testing.T) {
 // TestCompatDependencyVersions picks a dependency's version from the tags
 // of its repository by strategy, within bundle.version.
 func TestCompatDependencyVersions(t *testing.T) {
+	t.Parallel()
 	c := newCompat(t)
 	reg := startRegistry(t)
 	db := copyBundle(t, "deps/mydb", reg)
