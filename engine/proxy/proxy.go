@@ -1,10 +1,11 @@
 // Package proxy is the reverse proxy `stackhub serve` runs in front of the
 // apps: it routes by host name to an installation's container (its address
-// on its Docker network, else its leased port on 127.0.0.1), redirects HTTP to HTTPS (except ACME HTTP-01 challenges),
-// speaks HTTP/2 to clients, passes WebSockets and large uploads through,
-// sets X-Forwarded-* headers, and answers a clear 502 page when an app is
-// down. Certificates come from an ACME CA through certmagic, stored in the
-// data folder, or from StackHub's own local CA for LAN names.
+// on its Docker network, else its leased port on 127.0.0.1), redirects
+// HTTP to HTTPS (except ACME HTTP-01 challenges), speaks HTTP/2 to
+// clients, passes WebSockets and large uploads through, sets X-Forwarded-*
+// headers, and answers a clear 502 page when an app is down. Certificates
+// come from an ACME CA through certmagic, stored in the data folder, or
+// from StackHub's own local CA for LAN names.
 //
 // It is an adapter: it reads routes from the engine (engine.Route) and
 // imports no other adapter, no Docker, SQL or cnab-go.

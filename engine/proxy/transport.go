@@ -174,8 +174,16 @@ func (b *appBody) Close() error {
 
 func (b *appBody) finish(complete bool) {
 	b.done = true
+	stopped := b.stop()
+	if !complete {
+		// Closed first: closing the body of an answer not read to its
+		// end would otherwise read (and drop) the rest from the app.
+		_ = b.pc.conn.Close()
+		_ = b.rc.Close()
+		return
+	}
 	_ = b.rc.Close()
-	if b.stop() && complete && b.keep && b.pc.br.Buffered() == 0 {
+	if stopped && b.keep && b.pc.br.Buffered() == 0 {
 		b.t.put(b.pc)
 		return
 	}

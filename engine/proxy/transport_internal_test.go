@@ -187,6 +187,33 @@ func TestAppTransportRecovers(t *testing.T) {
 		assert.Equal(t, "ok", body)
 		assert.Equal(t, int32(2), conns.Load())
 	})
+	t.Run("closing an answer before its end does not read the rest", func(t *testing.T) {
+		block := make(chan struct{})
+		app, _ := countingApp(t, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", "1000000")
+			_, _ = io.WriteString(w, "first part")
+			w.(http.Flusher).Flush()
+			select { // the rest never comes while the test runs
+			case <-block:
+			case <-r.Context().Done():
+			}
+		})
+		defer close(block)
+		tr := newAppTransport(app.Listener.Addr().String())
+		req, err := http.NewRequestWithContext(t.Context(), "GET", app.URL+"/", nil)
+		require.NoError(t, err)
+		resp, err := tr.RoundTrip(req)
+		require.NoError(t, err)
+		_, err = io.ReadFull(resp.Body, make([]byte, 5))
+		require.NoError(t, err)
+		closed := make(chan struct{})
+		go func() { _ = resp.Body.Close(); close(closed) }()
+		select {
+		case <-closed:
+		case <-time.After(5 * time.Second):
+			t.Fatal("Close waited for the rest of the answer")
+		}
+	})
 	t.Run("a request that ends unblocks its connection", func(t *testing.T) {
 		block := make(chan struct{})
 		app, conns := countingApp(t, func(w http.ResponseWriter, r *http.Request) {
