@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"sort"
 	"sync"
 	"testing"
@@ -218,4 +219,30 @@ func TestRoles(t *testing.T) {
 		"ops install redmine",
 	}, got)
 	assert.Equal(t, http.StatusOK, res.status)
+}
+
+func TestHeapProfileWithoutSamples(t *testing.T) {
+	users := &memAccounts{memUsers: newMemUsers(), roles: map[string]string{}, settings: map[string]string{}}
+	s := New(Config{DataDir: t.TempDir(), APIToken: testToken, AdminPassword: "s3cret-pw-long"},
+		okEngine(), users, slog.New(slog.DiscardHandler))
+	require.NoError(t, s.EnsureAdmin(t.Context()))
+	admin := tokenFor(t, users, "admin")
+	rate := runtime.MemProfileRate
+	t.Cleanup(func() { runtime.MemProfileRate = rate })
+	for _, tt := range []struct {
+		rate   int
+		target string
+		want   int
+		body   string
+	}{
+		{0, "/debug/pprof/heap", 503, "GODEBUG=memprofilerate=524288"},
+		{0, "/debug/pprof/allocs", 503, "the allocs profile is empty"},
+		{0, "/debug/pprof/goroutine?debug=1", 200, "goroutine profile: total"},
+		{512 * 1024, "/debug/pprof/heap?debug=1", 200, "heap profile"},
+	} {
+		runtime.MemProfileRate = tt.rate
+		res := do(t, s, request{method: "GET", target: tt.target, headers: admin, anonymous: true})
+		assert.Equal(t, tt.want, res.status, "%s: %s", tt.target, res.body)
+		assert.Contains(t, string(res.body), tt.body, tt.target)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime"
 	"strings"
 	"time"
 
@@ -92,6 +93,7 @@ func publicHost(setting string) string {
 
 func runServe(ctx context.Context, f *Factory, opts *ServeOptions) error {
 	cfg := opts.Config
+	sampleHeap()
 	log, err := newLogger(f, cfg.LogLevel)
 	if err != nil {
 		return err
@@ -125,6 +127,18 @@ func runServe(ctx context.Context, f *Factory, opts *ServeOptions) error {
 	}
 	defer px.stop()
 	return serveHTTP(ctx, f, cfg, eng, store, log, px, gateKey)
+}
+
+// sampleHeap turns the heap profile's sampling off unless GODEBUG asks
+// for it (memprofilerate=524288 is Go's usual rate): its table of call
+// stacks keeps growing with each new stack that allocates, a megabyte or
+// two an idle service holds for a profile nobody reads.
+// /debug/pprof/heap then shows nothing until the service is started
+// with that setting.
+func sampleHeap() {
+	if !strings.Contains(os.Getenv("GODEBUG"), "memprofilerate=") {
+		runtime.MemProfileRate = 0
+	}
 }
 
 // runningProxy is what the service sees of the reverse proxy.
