@@ -65,10 +65,20 @@ func swarmManager(t *testing.T, d *client.Client) {
 			return
 		}
 		// The tasks of twenty services can take a while to let go of it.
-		deadline := time.Now().Add(90 * time.Second)
+		deadline := time.Now().Add(60 * time.Second)
 		for {
 			_, err := d.NetworkRemove(ctx, "docker_gwbridge", client.NetworkRemoveOptions{})
-			if err == nil || time.Now().After(deadline) {
+			switch {
+			case err == nil:
+				return
+			case time.Now().After(deadline) && strings.Contains(err.Error(), "has active endpoints"):
+				// Docker 20.10 can keep an endpoint of a task it removed in
+				// memory (none is listed, and `docker network rm` refuses
+				// until the daemon restarts). The swarm is gone; the next
+				// run finds the bridge and leaves it as it found it.
+				t.Logf("docker_gwbridge stays: %v", err)
+				return
+			case time.Now().After(deadline):
 				assert.NoError(t, err, "remove docker_gwbridge")
 				return
 			}

@@ -18,6 +18,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"runtime"
 	"runtime/debug"
 	"sync/atomic"
 	"time"
@@ -311,7 +312,12 @@ const idleRelease = 10 * time.Second
 // of the last busy minute for several more: a server that sits idle most
 // of the day on a small VPS should not.
 func (s *Server) releaseWhenIdle(ctx context.Context, idle time.Duration) {
-	s.releaseWhenIdleWith(ctx, idle, debug.FreeOSMemory)
+	s.releaseWhenIdleWith(ctx, idle, func() {
+		// The first collection only moves what sync.Pools hold (request
+		// and response buffers) to their victim caches; the second frees it.
+		runtime.GC()
+		debug.FreeOSMemory()
+	})
 }
 
 func (s *Server) releaseWhenIdleWith(ctx context.Context, idle time.Duration, release func()) {

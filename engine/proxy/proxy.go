@@ -22,6 +22,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -96,6 +97,7 @@ type Proxy struct {
 	httpLn   net.Listener
 	httpsLn  net.Listener
 	servers  []*http.Server
+	h1       *h1Server
 	httpsURL string // ":PORT" suffix of redirects, "" for 443
 	// ready is closed when the listeners are up (tests wait on it).
 	ready chan struct{}
@@ -218,8 +220,8 @@ func (p *Proxy) closeListeners() {
 		p.mu.Unlock()
 		return
 	}
-	servers, lns := p.servers, []net.Listener{p.httpLn, p.httpsLn}
-	p.servers, p.httpLn, p.httpsLn, p.httpsURL = nil, nil, nil, ""
+	servers, lns, h1 := p.servers, []net.Listener{p.httpLn, p.httpsLn}, p.h1
+	p.servers, p.httpLn, p.httpsLn, p.httpsURL, p.h1 = nil, nil, nil, "", nil
 	p.ready = make(chan struct{})
 	p.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -229,6 +231,9 @@ func (p *Proxy) closeListeners() {
 	}
 	// Shutdown closes only the listeners Serve has taken; one whose Serve
 	// has not started yet is closed here, so the port is free on return.
+	if h1 != nil {
+		h1.close()
+	}
 	for _, ln := range lns {
 		if ln != nil {
 			_ = ln.Close()
@@ -270,15 +275,24 @@ func (p *Proxy) listen() error {
 		},
 		ErrorLog: slog.NewLogLogger(p.log.Handler(), slog.LevelDebug),
 	}
-	p.servers = []*http.Server{plain, secure}
+	secure.ConnContext = connContext
+	h1 := newH1Server(p, secure.TLSConfig, httpsLn.Addr())
+	p.servers, p.h1 = []*http.Server{plain, secure}, h1
 	go func() {
 		if err := plain.Serve(httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			p.log.Error("proxy http server stopped", "err", err)
 		}
 	}()
 	go func() {
-		if err := secure.ServeTLS(httpsLn, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		// Connections h1Server hands over: HTTP/2, and HTTP/1.1 at its
+		// first request of a kind it leaves to net/http.
+		if err := secure.Serve(h1.handoff); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			p.log.Error("proxy https server stopped", "err", err)
+		}
+	}()
+	go func() {
+		if err := h1.serve(httpsLn); err != nil && !errors.Is(err, net.ErrClosed) {
+			p.log.Error("proxy https listener stopped", "err", err)
 		}
 	}()
 	p.log.Info("reverse proxy is serving", "http", httpLn.Addr().String(), "https", httpsLn.Addr().String())
@@ -298,8 +312,12 @@ func (p *Proxy) Addrs() (httpAddr, httpsAddr net.Addr) {
 
 func (p *Proxy) shutdown() {
 	p.mu.Lock()
-	servers := p.servers
+	servers, h1, httpsLn := p.servers, p.h1, p.httpsLn
 	p.mu.Unlock()
+	if h1 != nil {
+		_ = httpsLn.Close()
+		h1.close()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	for _, s := range servers {
@@ -352,9 +370,18 @@ func (p *Proxy) releaseWhenIdle(ctx context.Context) {
 			continue
 		}
 		p.closeIdleBackends()
-		debug.FreeOSMemory()
+		releaseMemory()
 		released = last
 	}
+}
+
+// releaseMemory hands the memory of a busy spell back to the system. Two
+// collections: the first only moves what sync.Pools hold (the buffers of
+// the spell's connections, here and in net/http and crypto/tls) to their
+// victim caches; the second frees it.
+func releaseMemory() {
+	runtime.GC()
+	debug.FreeOSMemory()
 }
 
 // serveHTTP answers on the HTTP port: ACME challenges, else a redirect to
@@ -394,16 +421,29 @@ func (p *Proxy) serveHTTPS(w http.ResponseWriter, r *http.Request) {
 	if rt.Login && !p.gate(w, r, rt) {
 		return
 	}
-	p.backend(rt).ServeHTTP(w, r)
+	if r.TLS == nil {
+		// A connection h1Server read ahead of and handed over.
+		r.TLS, _ = r.Context().Value(tlsStateKey{}).(*tls.ConnectionState)
+	}
+	p.backendOf(rt).rp.ServeHTTP(w, r)
 }
 
-// backend returns the (cached) reverse proxy of a route's backend.
-func (p *Proxy) backend(rt engine.Route) *httputil.ReverseProxy {
+// appUnavailable answers a request whose app did not answer.
+func (p *Proxy) appUnavailable(w http.ResponseWriter, host string, err error) {
+	app := p.installationOf(host)
+	p.log.Warn("proxy could not reach app", "host", hostOnly(host), "installation", app, "err", err)
+	page(w, http.StatusBadGateway, "App unavailable",
+		"The app "+app+" behind "+hostOnly(host)+" did not answer: it may be stopped, starting or failing.",
+		"Check it with `stackhub show "+app+"`, and start it with `stackhub start "+app+"`.")
+}
+
+// backendOf returns the (cached) reverse proxy of a route's backend.
+func (p *Proxy) backendOf(rt engine.Route) *backend {
 	key := backendKey(rt)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if b, ok := p.backends[key]; ok {
-		return b.rp
+		return b
 	}
 	target := &url.URL{Scheme: "http", Host: rt.Backend}
 	dial := p.dialApp(rt)
@@ -427,15 +467,12 @@ func (p *Proxy) backend(rt engine.Route) *httputil.ReverseProxy {
 			if errors.Is(err, context.Canceled) {
 				return
 			}
-			app := p.installationOf(r.Host)
-			p.log.Warn("proxy could not reach app", "host", hostOnly(r.Host), "installation", app, "err", err)
-			page(w, http.StatusBadGateway, "App unavailable",
-				"The app "+app+" behind "+hostOnly(r.Host)+" did not answer: it may be stopped, starting or failing.",
-				"Check it with `stackhub show "+app+"`, and start it with `stackhub start "+app+"`.")
+			p.appUnavailable(w, r.Host, err)
 		},
 	}
-	p.backends[key] = &backend{rp: rp, transport: tr}
-	return rp
+	b := &backend{rp: rp, transport: tr}
+	p.backends[key] = b
+	return b
 }
 
 // backend is the reverse proxy of one app address, with its connections.

@@ -61,6 +61,40 @@ func fastPath(req *http.Request) bool {
 		len(req.TransferEncoding) == 0 && req.Header.Get("Upgrade") == "" && req.URL.Scheme == "http"
 }
 
+// writeRequest writes a GET or HEAD without a body (see fastPath) as
+// req.Write would, without its general framing work; no User-Agent when
+// the header holds an empty one, as there.
+func writeRequest(bw *bufio.Writer, req *http.Request) error {
+	_, _ = bw.WriteString(req.Method)
+	_, _ = bw.WriteString(" ")
+	_, _ = bw.WriteString(req.URL.RequestURI())
+	_, _ = bw.WriteString(" HTTP/1.1\r\n")
+	host := req.Host
+	if host == "" {
+		host = req.URL.Host
+	}
+	writeField(bw, "Host", host)
+	if _, ok := req.Header["User-Agent"]; !ok {
+		writeField(bw, "User-Agent", "Go-http-client/1.1")
+	}
+	for k, vs := range req.Header {
+		if k == "Host" || k == "Content-Length" || k == "Transfer-Encoding" || k == "Trailer" {
+			continue
+		}
+		for _, v := range vs {
+			if k == "User-Agent" && v == "" {
+				continue
+			}
+			writeField(bw, k, v)
+		}
+	}
+	if req.Close {
+		writeField(bw, "Connection", "close")
+	}
+	_, err := bw.WriteString("\r\n")
+	return err
+}
+
 func (t *appTransport) exchange(req *http.Request, pc *appConn) (*http.Response, error) {
 	// A request that ends (the browser went away) unblocks its
 	// connection, which is then closed, not reused.
@@ -70,7 +104,7 @@ func (t *appTransport) exchange(req *http.Request, pc *appConn) (*http.Response,
 		_ = pc.conn.Close()
 		return nil, err
 	}
-	if err := req.Write(pc.bw); err != nil {
+	if err := writeRequest(pc.bw, req); err != nil {
 		return fail(err)
 	}
 	if err := pc.bw.Flush(); err != nil {

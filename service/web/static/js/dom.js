@@ -50,6 +50,8 @@ export function toast(message, kind = "") {
   for (const old of [...box.children]) if (old.textContent === message) old.remove();
   while (box.children.length >= MAX_TOASTS) box.firstElementChild.remove();
   const el = h("div", { class: "toast " + kind, text: message });
+  // A click dismisses it, for a toast that covers what the user reads.
+  el.addEventListener("click", () => el.remove());
   box.append(el);
   setTimeout(() => el.remove(), kind === "bad" ? 8000 : 4000);
 }
