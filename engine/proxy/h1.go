@@ -139,6 +139,7 @@ func (s *h1Server) serveConn(c *tls.Conn) {
 		respWriters.Put(bw)
 	}()
 	client := clientIP(c.RemoteAddr())
+	slowHead := func() { _ = c.SetReadDeadline(time.Now().Add(handshakeTimeout)) }
 	for {
 		// One deadline per request: the wait for the next request; a
 		// head that does not come whole at once gets handshakeTimeout.
@@ -146,7 +147,7 @@ func (s *h1Server) serveConn(c *tls.Conn) {
 		if _, err := br.Peek(1); err != nil {
 			return
 		}
-		head, err := peekHead(br, func() { _ = c.SetReadDeadline(time.Now().Add(handshakeTimeout)) })
+		head, err := peekHead(br, slowHead)
 		if err != nil {
 			return
 		}
@@ -164,8 +165,9 @@ func (s *h1Server) serveConn(c *tls.Conn) {
 }
 
 // peekHead returns the request head (through its empty line) buffered in
-// br, reading more as needed (more is called first); past headMax, what
-// there is (net/http's server, handed the connection, answers 431).
+// br, reading more as needed (more is called before the first wait);
+// past headMax, what there is: the connection is then handed to net/http's
+// server, which reads heads up to its own limit.
 func peekHead(br *bufio.Reader, more func()) ([]byte, error) {
 	for waited := false; ; waited = true {
 		buf, _ := br.Peek(br.Buffered())

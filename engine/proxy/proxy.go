@@ -291,7 +291,7 @@ func (p *Proxy) listen() error {
 		}
 	}()
 	go func() {
-		if err := h1.serve(httpsLn); err != nil && !errors.Is(err, net.ErrClosed) {
+		if err := h1.serve(httpsLn); !errors.Is(err, net.ErrClosed) {
 			p.log.Error("proxy https listener stopped", "err", err)
 		}
 	}()
