@@ -272,6 +272,9 @@ func writeResponse(bw *bufio.Writer, resp *http.Response, head, keep bool) error
 	case resp.ContentLength < 0 && !bodyless:
 		writeField(bw, "Transfer-Encoding", "chunked")
 		chunked = true
+		for k := range resp.Trailer {
+			writeField(bw, "Trailer", k)
+		}
 	}
 	if !keep {
 		writeField(bw, "Connection", "close")
@@ -297,6 +300,12 @@ func writeResponse(bw *bufio.Writer, resp *http.Response, head, keep bool) error
 	}
 	if err := cw.Close(); err != nil {
 		return err
+	}
+	// The trailers the app sent after its body (gRPC-web's status, say).
+	for k, vs := range resp.Trailer {
+		for _, v := range vs {
+			writeField(bw, k, v)
+		}
 	}
 	_, err := bw.WriteString("\r\n")
 	return err

@@ -67,6 +67,10 @@ func TestProxyHTTP1Connection(t *testing.T) {
 			w.(http.Flusher).Flush()
 			<-next
 			_, _ = io.WriteString(w, "second\n")
+		case "/trailer":
+			w.Header().Set("Trailer", "X-Checksum")
+			_, _ = io.WriteString(w, "data")
+			w.Header().Set("X-Checksum", "abc")
 		case "/cached":
 			w.WriteHeader(http.StatusNotModified)
 		default:
@@ -119,6 +123,10 @@ func TestProxyHTTP1Connection(t *testing.T) {
 		assert.Equal(t, "first\n", line, "a piece is sent as it comes, before the app's answer ends")
 		close(next)
 		assert.Equal(t, "second\n", body(t, resp))
+
+		resp = h.do("GET /trailer HTTP/1.1\r\nHost: app.lan\r\n\r\n", "GET")
+		assert.Equal(t, "data", body(t, resp))
+		assert.Equal(t, "abc", resp.Trailer.Get("X-Checksum"), "trailers pass")
 
 		resp = h.do("GET / HTTP/1.1\r\nHost: console.lan\r\n\r\n", "GET")
 		assert.Equal(t, "max-age=31536000", resp.Header.Get("Strict-Transport-Security"))
